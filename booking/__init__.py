@@ -1,0 +1,165 @@
+"""The clinic booking application: create_app() builds it."""
+
+import logging
+from pathlib import Path
+from types import SimpleNamespace
+
+from flask import Flask, render_template
+from sqlalchemy.exc import SQLAlchemyError
+
+from booking.extensions import csrf, db, limiter, login_manager, mail, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "object-src 'none'",
+    ]
+)
+
+
+def create_app(config_name: str | None = None, **overrides) -> Flask:
+    from config import config_for
+
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    app.config.from_object(config_for(config_name))
+    app.config.update(overrides)
+    Path(app.instance_path).mkdir(exist_ok=True)
+
+    db.init_app(app)
+    from booking.database import render_migration_type
+
+    migrate.init_app(
+        app,
+        db,
+        directory=str(ROOT / "migrations"),
+        render_as_batch=True,
+        compare_type=True,
+        render_item=render_migration_type,
+    )
+    csrf.init_app(app)
+    mail.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
+
+    with app.app_context():
+        from booking.database import configure_engine
+
+        configure_engine(db.engine)
+
+    from booking import models  # noqa: F401  (registers the tables)
+    from booking.auth import blueprint as auth_blueprint
+    from booking.public import blueprint as public_blueprint
+
+    app.register_blueprint(public_blueprint)
+    app.register_blueprint(auth_blueprint)
+
+    from booking.cli import register_commands
+
+    register_commands(app)
+    _register_template_helpers(app)
+    _register_error_pages(app)
+    _register_security_headers(app)
+    logging.getLogger("booking").setLevel(logging.INFO)
+    return app
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from booking.clinic.settings import DEFAULTS, clinic_settings
+    from booking.presentation import register_filters
+
+    register_filters(app)
+
+    @app.context_processor
+    def inject_clinic():
+        try:
+            return {"clinic": clinic_settings()}
+        except SQLAlchemyError:
+            # An error page must still render when the database is what failed.
+            db.session.rollback()
+            return {"clinic": SimpleNamespace(**DEFAULTS)}
+
+
+def _register_error_pages(app: Flask) -> None:
+    def render_error(status: int, title: str, message: str):
+        return render_template(
+            "errors/error.html", status=status, title=title, message=message
+        ), status
+
+    @app.errorhandler(400)
+    def bad_request(_error):
+        return render_error(
+            400, "That request could not be understood", "Please go back and try again."
+        )
+
+    @app.errorhandler(403)
+    def forbidden(_error):
+        return render_error(403, "Not allowed", "Your account does not have access to this page.")
+
+    @app.errorhandler(404)
+    def not_found(_error):
+        return render_error(
+            404,
+            "Page not found",
+            "We could not find that page. It may have moved, or the link may have expired.",
+        )
+
+    @app.errorhandler(405)
+    def method_not_allowed(_error):
+        return render_error(
+            405, "That request could not be understood", "Please go back and try again."
+        )
+
+    @app.errorhandler(429)
+    def too_many_requests(_error):
+        return render_error(
+            429, "Too many attempts", "Please wait a few minutes and try again, or call the clinic."
+        )
+
+    @app.errorhandler(500)
+    def server_error(_error):
+        db.session.rollback()
+        return render_error(
+            500,
+            "Something went wrong on our side",
+            "Nothing you entered has been lost. Please try again in a moment, or call the clinic.",
+        )
+
+    from flask_wtf.csrf import CSRFError
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(_error):
+        return render_error(
+            400,
+            "This form has expired",
+            "For your security the form timed out or came from elsewhere. "
+            "Please go back, reload the page and send it again.",
+        )
+
+
+def _register_security_headers(app: Flask) -> None:
+    @app.after_request
+    def add_security_headers(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "no-referrer")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if app.config.get("FORCE_HTTPS"):
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        return response

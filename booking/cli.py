@@ -1,0 +1,254 @@
+"""Flask commands: seed-demo, create-staff (more arrive with the outbox and reminders)."""
+
+import secrets
+from datetime import time
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from booking.clinic.settings import clinic_settings
+from booking.extensions import db
+from booking.models import (
+    CourseProduct,
+    Practitioner,
+    Role,
+    SessionType,
+    StaffUser,
+    Treatment,
+    WorkingHours,
+)
+
+TREATMENTS = [
+    (
+        "acupuncture",
+        "Acupuncture",
+        "Fine, single-use sterile needles placed at chosen points, "
+        "aiming to ease pain and muscle tension.",
+    ),
+    (
+        "massage",
+        "Massage",
+        "Hands-on work on the muscles and soft tissue of the back, hips and legs "
+        "to release tightness.",
+    ),
+    (
+        "cupping",
+        "Cupping",
+        "Glass or silicone cups that gently draw the skin and muscle upwards "
+        "to loosen tight tissue.",
+    ),
+    (
+        "stretching",
+        "Stretching",
+        "Assisted stretches for the back, hips and pelvis, "
+        "and simple ones to carry on with at home.",
+    ),
+]
+
+# slug, name, description, minutes, pence, treatments, practitioners who offer it
+SESSION_TYPES = [
+    (
+        "acupuncture",
+        "Acupuncture",
+        "A single acupuncture treatment.",
+        45,
+        6500,
+        ["acupuncture"],
+        ["colette-assor"],
+    ),
+    (
+        "massage",
+        "Massage",
+        "A deep-tissue massage of the back, hips and legs.",
+        45,
+        6000,
+        ["massage"],
+        ["colette-assor", "sam-okafor"],
+    ),
+    (
+        "stretching",
+        "Assisted stretching",
+        "A session of assisted stretching and home exercises.",
+        30,
+        4000,
+        ["stretching"],
+        ["colette-assor", "sam-okafor"],
+    ),
+    (
+        "acupuncture-cupping",
+        "Acupuncture and cupping",
+        "Acupuncture followed by cupping over the back and hips.",
+        60,
+        8000,
+        ["acupuncture", "cupping"],
+        ["colette-assor"],
+    ),
+    (
+        "massage-stretching",
+        "Massage and stretching",
+        "Massage to release the muscles, then assisted stretching.",
+        60,
+        7500,
+        ["massage", "stretching"],
+        ["colette-assor", "sam-okafor"],
+    ),
+    (
+        "full-combination",
+        "Full combination session",
+        "Acupuncture, massage, cupping and stretching in one visit: "
+        "our usual treatment for sciatica.",
+        90,
+        11000,
+        ["acupuncture", "massage", "cupping", "stretching"],
+        ["colette-assor"],
+    ),
+]
+
+PRACTITIONERS = [
+    {
+        "slug": "colette-assor",
+        "name": "Colette Assor",
+        "title": "Acupuncturist, MBAcC",
+        "bio": "Colette has treated back pain for more than twenty years. She trained in massage "
+        "for two years from 1996 and completed a degree in Traditional Chinese Medicine "
+        "acupuncture in 1999. She is a member of the British Acupuncture Council.",
+        "position": 0,
+        # Monday to Friday 09:00-18:00 with a lunch hour, Saturday morning.
+        "hours": [(d, time(9), time(13)) for d in range(5)]
+        + [(d, time(14), time(18)) for d in range(5)]
+        + [(5, time(9), time(13))],
+    },
+    {
+        "slug": "sam-okafor",
+        "name": "Sam Okafor",
+        "title": "Sports massage therapist",
+        "bio": "Sam works with massage and stretching for back, hip and leg pain. "
+        "(Demo practitioner.)",
+        "position": 1,
+        "hours": [(d, time(10), time(18)) for d in (1, 2, 3)],
+    },
+]
+
+
+def seed_demo() -> str | None:
+    """Load the demo clinic; safe to run again. Returns the receptionist's new password, once."""
+    clinic_settings()
+    settings = clinic_settings()
+    settings.what_to_bring = (
+        "Wear loose, comfortable clothing. Bring a list of any medicines you take "
+        "and any letters or scan reports about your back."
+    )
+    settings.directions = (
+        "We are a short walk from the station. Ring the bell marked 'Clinic' and take a seat "
+        "in the waiting room on the ground floor."
+    )
+
+    treatments = {}
+    for position, (slug, name, summary) in enumerate(TREATMENTS):
+        treatment = db.session.scalar(select(Treatment).filter_by(slug=slug))
+        if treatment is None:
+            treatment = Treatment(slug=slug, name=name, summary=summary, position=position)
+            db.session.add(treatment)
+        treatments[slug] = treatment
+
+    practitioners = {}
+    for data in PRACTITIONERS:
+        practitioner = db.session.scalar(select(Practitioner).filter_by(slug=data["slug"]))
+        if practitioner is None:
+            practitioner = Practitioner(
+                slug=data["slug"],
+                name=data["name"],
+                title=data["title"],
+                bio=data["bio"],
+                position=data["position"],
+            )
+            practitioner.working_hours = [
+                WorkingHours(weekday=day, starts_at=start, ends_at=end)
+                for day, start, end in data["hours"]
+            ]
+            db.session.add(practitioner)
+        practitioners[data["slug"]] = practitioner
+
+    session_types = {}
+    for position, (slug, name, description, minutes, pence, parts, offered_by) in enumerate(
+        SESSION_TYPES
+    ):
+        session_type = db.session.scalar(select(SessionType).filter_by(slug=slug))
+        if session_type is None:
+            session_type = SessionType(
+                slug=slug,
+                name=name,
+                description=description,
+                duration_minutes=minutes,
+                price_pence=pence,
+                position=position,
+                treatments=[treatments[part] for part in parts],
+                practitioners=[practitioners[p] for p in offered_by],
+            )
+            db.session.add(session_type)
+        session_types[slug] = session_type
+
+    if db.session.scalar(select(CourseProduct).limit(1)) is None:
+        db.session.add(
+            CourseProduct(
+                name="Course of 10 full combination sessions",
+                session_type=session_types["full-combination"],
+                sessions_count=10,
+                price_pence=95000,
+                validity_days=183,
+            )
+        )
+
+    password = None
+    if db.session.scalar(select(StaffUser).filter_by(email="reception@clinic.example")) is None:
+        password = secrets.token_urlsafe(12)
+        receptionist = StaffUser(
+            email="reception@clinic.example", name="Reception", role=Role.RECEPTIONIST.value
+        )
+        receptionist.set_password(password)
+        db.session.add(receptionist)
+    db.session.commit()
+    return password
+
+
+def register_commands(app: Flask) -> None:
+    @app.cli.command("seed-demo")
+    def seed_demo_command():
+        """Load a demo clinic (safe to run again)."""
+        password = seed_demo()
+        click.echo("Demo clinic loaded.")
+        if password:
+            click.echo("")
+            click.echo("  Receptionist sign-in (shown only this once):")
+            click.echo("    email:    reception@clinic.example")
+            click.echo(f"    password: {password}")
+            click.echo("")
+        else:
+            click.echo("The receptionist account already exists; its password is unchanged.")
+
+    @app.cli.command("create-staff")
+    @click.option("--email", required=True)
+    @click.option("--name", required=True)
+    @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+    @click.option("--practitioner", "practitioner_slug", help="slug, for the practitioner role")
+    @click.password_option()
+    def create_staff(email, name, role, practitioner_slug, password):
+        """Create a staff account."""
+        email = email.strip().lower()
+        if db.session.scalar(select(StaffUser).filter_by(email=email)):
+            raise click.ClickException(f"There is already a staff account for {email}.")
+        practitioner = None
+        if role == Role.PRACTITIONER:
+            practitioner = db.session.scalar(
+                select(Practitioner).filter_by(slug=practitioner_slug or "")
+            )
+            if practitioner is None:
+                raise click.ClickException("A practitioner account needs --practitioner SLUG.")
+        if len(password) < 10:
+            raise click.ClickException("The password must be at least 10 characters.")
+        user = StaffUser(email=email, name=name, role=role, practitioner=practitioner)
+        user.set_password(password)
+        db.session.add(user)
+        db.session.commit()
+        click.echo(f"Created {role} account for {email}.")

@@ -1,0 +1,81 @@
+"""Appointments: a patient, a practitioner, a session type and a span of UTC time."""
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from booking.database import UTCDateTime, utcnow
+from booking.extensions import db
+from booking.models.clinic import Practitioner, SessionType
+from booking.models.patients import Patient
+
+
+class AppointmentStatus(enum.StrEnum):
+    BOOKED = "booked"
+    ATTENDED = "attended"
+    NO_SHOW = "no_show"
+    CANCELLED = "cancelled"
+
+
+# Statuses that hold the practitioner's time; only cancelled appointments free it.
+LIVE_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.ATTENDED, AppointmentStatus.NO_SHOW)
+
+
+def new_uid() -> str:
+    return uuid.uuid4().hex
+
+
+class Appointment(db.Model):
+    """One booked visit.
+
+    `uid` is public and stable for the appointment's life: it is the iCalendar UID
+    and what manage-my-booking tokens sign. `sequence` rises on every change the
+    patient's calendar must follow (a move, a cancellation).
+
+    No two live appointments of one practitioner overlap: on PostgreSQL an
+    exclusion constraint (created in the migration) guarantees it; on SQLite the
+    booking transaction holds the write lock while it checks.
+    """
+
+    __tablename__ = "appointments"
+    __table_args__ = (
+        CheckConstraint("starts_at < ends_at", name="starts_before_ends"),
+        CheckConstraint(
+            "status in ('booked', 'attended', 'no_show', 'cancelled')", name="status_known"
+        ),
+        CheckConstraint("source in ('online', 'staff', 'course_plan')", name="source_known"),
+        Index("ix_appointments_practitioner_starts", "practitioner_id", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(64), unique=True, default=new_uid)
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    session_type_id: Mapped[int] = mapped_column(ForeignKey("session_types.id"))
+    course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default=AppointmentStatus.BOOKED.value)
+    source: Mapped[str] = mapped_column(String(20), default="online")
+    # The patient's own words about their problem: health data, never in feeds or logs.
+    patient_note: Mapped[str] = mapped_column(Text, default="")
+    staff_note: Mapped[str] = mapped_column(Text, default="")
+    price_pence: Mapped[int] = mapped_column(Integer, default=0)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_by: Mapped[str | None] = mapped_column(String(20))  # "patient" or "clinic"
+    cancellation_reason: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    practitioner: Mapped[Practitioner] = relationship()
+    patient: Mapped[Patient] = relationship()
+    session_type: Mapped[SessionType] = relationship()
+    course: Mapped["Course | None"] = relationship(back_populates="appointments")  # noqa: F821
+
+    @property
+    def is_live(self) -> bool:
+        return self.status != AppointmentStatus.CANCELLED

@@ -1,0 +1,203 @@
+"""The clinic itself: its settings, practitioners, treatments, session types and hours."""
+
+import enum
+import secrets
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    Time,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from booking.database import UTCDateTime, utcnow
+from booking.extensions import db
+
+
+class FeedPrivacy(enum.StrEnum):
+    FULL_NAME = "full_name"
+    INITIALS = "initials"
+    HIDDEN = "hidden"
+
+
+class ClinicSettings(db.Model):
+    """The single row of clinic-wide settings: one source of truth for each rule."""
+
+    __tablename__ = "clinic_settings"
+    __table_args__ = (
+        CheckConstraint("id = 1", name="single_row"),
+        CheckConstraint("slot_step_minutes between 5 and 60", name="slot_step_range"),
+        CheckConstraint("buffer_minutes >= 0", name="buffer_not_negative"),
+        CheckConstraint("cancellation_notice_hours >= 0", name="notice_not_negative"),
+        CheckConstraint("minimum_booking_notice_minutes >= 0", name="booking_notice_not_negative"),
+        CheckConstraint("booking_horizon_days > 0", name="horizon_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
+    name: Mapped[str] = mapped_column(String(120))
+    address: Mapped[str] = mapped_column(String(300))
+    phone: Mapped[str] = mapped_column(String(40))
+    email: Mapped[str] = mapped_column(String(254))
+    # Where notices of online bookings and cancellations go.
+    reception_email: Mapped[str] = mapped_column(String(254))
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/London")
+    cancellation_notice_hours: Mapped[int] = mapped_column(Integer, default=24)
+    minimum_booking_notice_minutes: Mapped[int] = mapped_column(Integer, default=120)
+    booking_horizon_days: Mapped[int] = mapped_column(Integer, default=90)
+    slot_step_minutes: Mapped[int] = mapped_column(Integer, default=15)
+    buffer_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    reminder_hours_before: Mapped[int] = mapped_column(Integer, default=24)
+    late_cancellation_uses_credit: Mapped[bool] = mapped_column(Boolean, default=True)
+    no_show_uses_credit: Mapped[bool] = mapped_column(Boolean, default=True)
+    what_to_bring: Mapped[str] = mapped_column(Text, default="")
+    directions: Mapped[str] = mapped_column(Text, default="")
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+practitioner_session_types = Table(
+    "practitioner_session_types",
+    db.Model.metadata,
+    Column("practitioner_id", ForeignKey("practitioners.id", ondelete="CASCADE"), primary_key=True),
+    Column("session_type_id", ForeignKey("session_types.id", ondelete="CASCADE"), primary_key=True),
+)
+
+session_type_treatments = Table(
+    "session_type_treatments",
+    db.Model.metadata,
+    Column("session_type_id", ForeignKey("session_types.id", ondelete="CASCADE"), primary_key=True),
+    Column("treatment_id", ForeignKey("treatments.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+def new_feed_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class Practitioner(db.Model):
+    __tablename__ = "practitioners"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    title: Mapped[str] = mapped_column(String(120), default="")
+    bio: Mapped[str] = mapped_column(Text, default="")
+    photo_filename: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Secret part of the private calendar subscription URL; rotating it kills the old URL.
+    feed_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_feed_token)
+    feed_privacy: Mapped[str] = mapped_column(String(20), default=FeedPrivacy.INITIALS.value)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    session_types: Mapped[list["SessionType"]] = relationship(
+        secondary=practitioner_session_types, back_populates="practitioners"
+    )
+    working_hours: Mapped[list["WorkingHours"]] = relationship(
+        back_populates="practitioner",
+        cascade="all, delete-orphan",
+        order_by="(WorkingHours.weekday, WorkingHours.starts_at)",
+    )
+
+    def __repr__(self) -> str:
+        return f"<Practitioner {self.slug}>"
+
+
+class Treatment(db.Model):
+    """One kind of treatment: acupuncture, massage, cupping, stretching."""
+
+    __tablename__ = "treatments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SessionType(db.Model):
+    """What a patient books: one or more treatments, a duration and a price."""
+
+    __tablename__ = "session_types"
+    __table_args__ = (
+        CheckConstraint("duration_minutes between 5 and 480", name="duration_range"),
+        CheckConstraint("price_pence >= 0", name="price_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    price_pence: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    bookable_online: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    treatments: Mapped[list[Treatment]] = relationship(
+        secondary=session_type_treatments, order_by=Treatment.position
+    )
+    practitioners: Mapped[list[Practitioner]] = relationship(
+        secondary=practitioner_session_types, back_populates="session_types"
+    )
+
+    @property
+    def is_combination(self) -> bool:
+        return len(self.treatments) > 1
+
+
+class WorkingHours(db.Model):
+    """A practitioner's regular hours on one weekday, in the clinic's local time.
+
+    Local wall-clock times on purpose: 09:00 stays 09:00 when the clocks change.
+    A day may have several rows (a lunch break splits the day).
+    """
+
+    __tablename__ = "working_hours"
+    __table_args__ = (
+        CheckConstraint("weekday between 0 and 6", name="weekday_range"),
+        CheckConstraint("starts_at < ends_at", name="starts_before_ends"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practitioner_id: Mapped[int] = mapped_column(
+        ForeignKey("practitioners.id", ondelete="CASCADE"), index=True
+    )
+    weekday: Mapped[int] = mapped_column(Integer)  # Monday is 0, as in datetime.weekday()
+    starts_at: Mapped[time] = mapped_column(Time)
+    ends_at: Mapped[time] = mapped_column(Time)
+
+    practitioner: Mapped[Practitioner] = relationship(back_populates="working_hours")
+
+
+class TimeOff(db.Model):
+    """Blocked time for a practitioner: holiday, training, a single hour."""
+
+    __tablename__ = "time_off"
+    __table_args__ = (CheckConstraint("starts_at < ends_at", name="starts_before_ends"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practitioner_id: Mapped[int] = mapped_column(
+        ForeignKey("practitioners.id", ondelete="CASCADE"), index=True
+    )
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(String(120), default="")
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    practitioner: Mapped[Practitioner] = relationship()

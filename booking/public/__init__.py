@@ -1,0 +1,7 @@
+"""Public blueprint: information pages, booking, manage-my-booking, testimonials."""
+
+from flask import Blueprint
+
+blueprint = Blueprint("public", __name__)
+
+from booking.public import booking, pages  # noqa: E402,F401

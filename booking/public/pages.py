@@ -1,0 +1,70 @@
+"""The clinic's information pages."""
+
+from flask import abort, current_app, render_template
+from sqlalchemy import select
+
+from booking.extensions import db
+from booking.models import CourseProduct, Practitioner, SessionType, Treatment
+from booking.public import blueprint
+from booking.public.content import load_page
+
+
+def _render_page(slug: str, **context):
+    page = load_page(current_app.config["CONTENT_DIR"], slug)
+    if page is None:
+        abort(404)
+    return render_template("public/page.html", page=page, **context)
+
+
+@blueprint.get("/")
+def home():
+    return _render_page("home")
+
+
+@blueprint.get("/sciatica")
+def sciatica():
+    return _render_page("sciatica")
+
+
+@blueprint.get("/treatment")
+def treatment():
+    return _render_page("treatment")
+
+
+@blueprint.get("/practitioner")
+def practitioner():
+    return _render_page("practitioner")
+
+
+@blueprint.get("/when-not-to-book")
+def when_not_to_book():
+    return _render_page("when-not-to-book")
+
+
+@blueprint.get("/contact")
+def contact():
+    return _render_page("contact")
+
+
+@blueprint.get("/treatments-and-prices")
+def treatments_and_prices():
+    session_types = db.session.scalars(
+        select(SessionType)
+        .where(SessionType.active.is_(True))
+        .order_by(SessionType.position, SessionType.name)
+    ).all()
+    treatments = db.session.scalars(select(Treatment).order_by(Treatment.position)).all()
+
+    courses = db.session.scalars(
+        select(CourseProduct).where(CourseProduct.active.is_(True)).order_by(CourseProduct.id)
+    ).all()
+    practitioners = db.session.scalars(
+        select(Practitioner).where(Practitioner.active.is_(True)).order_by(Practitioner.position)
+    ).all()
+    return render_template(
+        "public/prices.html",
+        session_types=session_types,
+        treatments=treatments,
+        courses=courses,
+        practitioners=practitioners,
+    )
