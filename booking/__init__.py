@@ -63,10 +63,14 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
     from booking import models  # noqa: F401  (registers the tables)
     from booking.auth import blueprint as auth_blueprint
+    from booking.diary import blueprint as diary_blueprint
+    from booking.feeds import blueprint as feeds_blueprint
     from booking.public import blueprint as public_blueprint
 
     app.register_blueprint(public_blueprint)
     app.register_blueprint(auth_blueprint)
+    app.register_blueprint(diary_blueprint)
+    app.register_blueprint(feeds_blueprint)
 
     from booking.cli import register_commands
 

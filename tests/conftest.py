@@ -15,6 +15,8 @@ from flask_migrate import upgrade
 from booking import create_app
 from booking.extensions import db
 
+pytest_plugins = ["tests.fixtures_mail", "tests.fixtures_staff", "tests.fixtures_browser"]
+
 ROOT = Path(__file__).resolve().parent.parent
 SQLITE_TEST_DB = ROOT / "instance" / "test.sqlite3"
 

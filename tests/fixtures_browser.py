@@ -1,0 +1,1 @@
+"""Fixtures for browser tests (registered in conftest.py)."""

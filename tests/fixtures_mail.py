@@ -1,0 +1,1 @@
+"""Fixtures for mail tests (registered in conftest.py)."""

@@ -1,0 +1,1 @@
+"""Fixtures for staff tests (registered in conftest.py)."""
