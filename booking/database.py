@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.types import TypeDecorator
 
 
@@ -77,6 +77,8 @@ def begin_write(session: Session) -> None:
     domain function is one transaction of its own. On PostgreSQL the row locks and
     the exclusion constraint do this job and this only starts the transaction.
     """
+    if isinstance(session, scoped_session):
+        session = session()  # the proxy does not offer in_transaction()
     if session.in_transaction():
         session.commit()
     session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
