@@ -1,10 +1,25 @@
 """How the clinic's values read to a person: money, durations and local times."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from flask import Flask
 
 from booking.clinic.localtime import to_local
+
+# How a start time travels in a URL (booking steps, the diary's empty slots): UTC, minutes.
+START_FORMAT = "%Y%m%dT%H%MZ"
+
+
+def format_start(instant: datetime) -> str:
+    return instant.astimezone(UTC).strftime(START_FORMAT)
+
+
+def parse_start(value: str | None) -> datetime | None:
+    """A start time from a URL, or None if it is not one we could have written."""
+    try:
+        return datetime.strptime(value or "", START_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 def format_money(pence: int) -> str:
@@ -50,3 +65,9 @@ def register_filters(app: Flask) -> None:
     app.add_template_filter(format_local_time, "local_time")
     app.add_template_filter(format_local_date, "local_date")
     app.add_template_filter(format_local_datetime, "local_datetime")
+
+    @app.template_global()
+    def google_calendar_url(appointment) -> str:
+        from booking.clinic.calendar import google_calendar_url as build
+
+        return build(appointment)

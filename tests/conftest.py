@@ -18,7 +18,8 @@ from booking.extensions import db
 pytest_plugins = ["tests.fixtures_mail", "tests.fixtures_staff", "tests.fixtures_browser"]
 
 ROOT = Path(__file__).resolve().parent.parent
-SQLITE_TEST_DB = ROOT / "instance" / "test.sqlite3"
+# TEST_SQLITE_PATH lets several test runs share one checkout without sharing a database.
+SQLITE_TEST_DB = Path(os.environ.get("TEST_SQLITE_PATH") or ROOT / "instance" / "test.sqlite3")
 
 
 def _database_url() -> str:

@@ -1,18 +1,231 @@
-"""The online booking flow."""
+"""The online booking flow: session type -> practitioner -> day -> time -> details.
 
-from flask import render_template
+Each step is a plain page with links or a form, so it works without JavaScript.
+The choices travel in the URL (session type, practitioner, a UTC start time);
+nothing about the patient ever does.
+"""
+
+from datetime import date, datetime, timedelta
+
+from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from booking.extensions import db
-from booking.models import SessionType
+from booking.clinic import DomainError, availability
+from booking.clinic.appointments import PatientDetails, book_appointment
+from booking.clinic.localtime import local_today
+from booking.clinic.settings import clinic_settings
+from booking.clinic.tokens import appointment_uid_from_token, manage_token
+from booking.database import utcnow
+from booking.extensions import db, limiter
+from booking.models import Appointment, Practitioner, SessionType
+from booking.presentation import format_start, parse_start
 from booking.public import blueprint
+from booking.public.forms import PatientDetailsForm
+
+DAYS_SHOWN = 14
+ANY = "any"
+
+
+def parse_day(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def bookable_session_types() -> list[SessionType]:
+    return list(
+        db.session.scalars(
+            select(SessionType)
+            .where(SessionType.active.is_(True), SessionType.bookable_online.is_(True))
+            .order_by(SessionType.position, SessionType.name)
+        )
+    )
+
+
+def session_type_or_404(slug: str) -> SessionType:
+    session_type = db.session.scalar(select(SessionType).where(SessionType.slug == slug))
+    if session_type is None or not session_type.active or not session_type.bookable_online:
+        abort(404)
+    return session_type
+
+
+def practitioners_for(session_type: SessionType) -> list[Practitioner]:
+    return sorted((p for p in session_type.practitioners if p.active), key=lambda p: p.position)
+
+
+def practitioner_choice(session_type: SessionType, value: str | None) -> Practitioner | None:
+    """The chosen practitioner, None for "first available"; 404 for anyone else."""
+    if not value or value == ANY:
+        return None
+    for practitioner in practitioners_for(session_type):
+        if practitioner.slug == value:
+            return practitioner
+    abort(404)
+
+
+def free_starts_by_day(
+    session_type: SessionType,
+    practitioner: Practitioner | None,
+    first_day: date,
+    last_day: date,
+    *,
+    now: datetime,
+    ignore_appointment_id: int | None = None,
+) -> dict[date, list[datetime]]:
+    settings = clinic_settings()
+    if practitioner is not None:
+        return availability.practitioner_free_starts(
+            practitioner,
+            session_type,
+            first_day,
+            last_day,
+            now=now,
+            settings=settings,
+            ignore_appointment_id=ignore_appointment_id,
+        )
+    by_day = availability.first_available(
+        practitioners_for(session_type),
+        session_type,
+        first_day,
+        last_day,
+        now=now,
+        settings=settings,
+    )
+    return {day: [start for start, _ in starts] for day, starts in by_day.items()}
+
+
+def day_window(requested_from: date | None, *, now: datetime) -> tuple[date, date, date, date]:
+    """The fortnight to show, clamped to today..the booking horizon: (first, last, today, limit)."""
+    settings = clinic_settings()
+    today = local_today(now, settings.zone)
+    limit = today + timedelta(days=settings.booking_horizon_days)
+    first = min(max(requested_from or today, today), limit)
+    last = min(first + timedelta(days=DAYS_SHOWN - 1), limit)
+    return first, last, today, limit
+
+
+def picker_context(free: dict[date, list[datetime]], first, last, today, limit, chosen_day):
+    """What the day-and-time picker template needs."""
+    days = [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
+    if chosen_day not in free or not free.get(chosen_day):
+        chosen_day = next((day for day in days if free.get(day)), None)
+    return {
+        "days": days,
+        "free": free,
+        "chosen_day": chosen_day,
+        "times": free.get(chosen_day, []) if chosen_day else [],
+        "previous_from": (first - timedelta(days=DAYS_SHOWN)) if first > today else None,
+        "next_from": (last + timedelta(days=1)) if last < limit else None,
+        "format_start": format_start,
+    }
 
 
 @blueprint.get("/book")
 def book():
-    session_types = db.session.scalars(
-        select(SessionType)
-        .where(SessionType.active.is_(True), SessionType.bookable_online.is_(True))
-        .order_by(SessionType.position)
-    ).all()
-    return render_template("public/book_choose.html", session_types=session_types)
+    return render_template("public/book_choose.html", session_types=bookable_session_types())
+
+
+@blueprint.get("/book/<slug>")
+def book_practitioner(slug: str):
+    session_type = session_type_or_404(slug)
+    practitioners = practitioners_for(session_type)
+    if len(practitioners) == 1:
+        # Nothing to choose: go straight to the days.
+        return redirect(url_for(".book_times", slug=slug, practitioner=practitioners[0].slug))
+    return render_template(
+        "public/book_practitioner.html", session_type=session_type, practitioners=practitioners
+    )
+
+
+@blueprint.get("/book/<slug>/times")
+def book_times(slug: str):
+    session_type = session_type_or_404(slug)
+    practitioner = practitioner_choice(session_type, request.args.get("practitioner"))
+    now = utcnow()
+    first, last, today, limit = day_window(parse_day(request.args.get("first")), now=now)
+    free = free_starts_by_day(session_type, practitioner, first, last, now=now)
+    return render_template(
+        "public/book_times.html",
+        session_type=session_type,
+        practitioner=practitioner,
+        practitioner_value=practitioner.slug if practitioner else ANY,
+        **picker_context(free, first, last, today, limit, parse_day(request.args.get("day"))),
+    )
+
+
+def _still_free(session_type, practitioner, start, now) -> bool:
+    settings = clinic_settings()
+    candidates = [practitioner] if practitioner else practitioners_for(session_type)
+    return any(
+        availability.is_free_start(p, session_type, start, now=now, settings=settings)
+        for p in candidates
+    )
+
+
+@blueprint.route("/book/<slug>/details", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def book_details(slug: str):
+    session_type = session_type_or_404(slug)
+    practitioner = practitioner_choice(session_type, request.args.get("practitioner"))
+    practitioner_value = practitioner.slug if practitioner else ANY
+    start = parse_start(request.args.get("start"))
+    times_url = url_for(".book_times", slug=slug, practitioner=practitioner_value)
+    now = utcnow()
+    if start is None or (
+        request.method == "GET" and not _still_free(session_type, practitioner, start, now)
+    ):
+        flash("That time is not available. Please choose another.", "error")
+        return redirect(times_url)
+
+    form = PatientDetailsForm()
+    problem, status = None, 200
+    if form.validate_on_submit():
+        if form.cauda_equina.data == "yes":
+            return render_template("public/urgent_care.html", group="emergency")
+        if form.other_warning.data == "yes":
+            return render_template("public/urgent_care.html", group="gp")
+        try:
+            appointment = book_appointment(
+                session_type=session_type,
+                starts_at=start,
+                practitioner=practitioner,
+                patient=PatientDetails(
+                    name=form.name.data, email=form.email.data, phone=form.phone.data
+                ),
+                patient_note=form.note.data or "",
+                health_consent=True,
+                source="online",
+                now=now,
+            )
+        except DomainError as error:
+            problem, status = error.message, 409
+        else:
+            return redirect(url_for(".booking_confirmed", token=manage_token(appointment)))
+    elif form.is_submitted():
+        problem, status = "Please correct the highlighted answers below.", 422
+    return render_template(
+        "public/book_details.html",
+        form=form,
+        session_type=session_type,
+        practitioner=practitioner,
+        start=start,
+        times_url=times_url,
+        problem=problem,
+    ), status
+
+
+def appointment_from_token_or_404(token: str) -> Appointment:
+    uid = appointment_uid_from_token(token)
+    appointment = None
+    if uid is not None:
+        appointment = db.session.scalar(select(Appointment).where(Appointment.uid == uid))
+    if appointment is None:
+        abort(404)
+    return appointment
+
+
+@blueprint.get("/book/confirmed/<token>")
+def booking_confirmed(token: str):
+    appointment = appointment_from_token_or_404(token)
+    return render_template("public/book_confirmed.html", appointment=appointment, token=token)

@@ -1,0 +1,430 @@
+"""Book, move, cancel and attend appointments: one transaction each, overlap guaranteed.
+
+Every public function here starts its own transaction with `begin_write`, checks the
+rules, writes, queues the patient's messages in the outbox and commits. The
+application checks give a person a clear message; the database gives the guarantee
+(the exclusion constraint on PostgreSQL, the write lock on SQLite).
+
+A session of a course spends one of the course's credits when it is booked; a
+cancellation or a no-show may give it back (see `booking.clinic.courses`).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from booking.clinic import DomainError, audit, availability, courses, notifications
+from booking.clinic.settings import clinic_settings
+from booking.database import begin_write, utcnow
+from booking.extensions import db
+from booking.models import (
+    Appointment,
+    AppointmentStatus,
+    ClinicSettings,
+    Course,
+    Patient,
+    Practitioner,
+    SessionType,
+    StaffUser,
+)
+
+SLOT_TAKEN_MESSAGE = "That time has just been taken, please choose another."
+
+
+class SlotTaken(DomainError):
+    def __init__(self, message: str = SLOT_TAKEN_MESSAGE):
+        super().__init__(message)
+
+
+class TooLateToChange(DomainError):
+    """Inside the notice period a patient must phone; staff may still make the change."""
+
+
+@dataclass(frozen=True)
+class PatientDetails:
+    name: str
+    email: str | None
+    phone: str | None
+
+
+def _too_late_message(settings: ClinicSettings, action: str) -> str:
+    return (
+        f"Your appointment is less than {settings.cancellation_notice_hours} hours away, so it "
+        f"can no longer be {action} online. Please call us on {settings.phone} and we will help."
+    )
+
+
+def find_or_create_patient(details: PatientDetails, *, consent_at: datetime | None) -> Patient:
+    """Reuse the patient with this email and name, or add a new one.
+
+    Matching needs both: family members often share an email address. Online
+    details never overwrite a stored record, so nobody can change another
+    patient's phone number by booking with their email.
+    """
+    email = details.email.strip().lower() if details.email else None
+    name = " ".join(details.name.split())
+    patient = None
+    if email:
+        patient = db.session.scalar(
+            select(Patient)
+            .where(Patient.email == email, func.lower(Patient.name) == name.lower())
+            .order_by(Patient.id)
+            .limit(1)
+        )
+    if patient is None:
+        patient = Patient(name=name, email=email, phone=(details.phone or "").strip() or None)
+        db.session.add(patient)
+    if consent_at is not None and patient.health_consent_at is None:
+        patient.health_consent_at = consent_at
+    return patient
+
+
+def _offers(practitioner: Practitioner, session_type: SessionType) -> bool:
+    return practitioner.active and session_type in practitioner.session_types
+
+
+def _check_session_type(session_type: SessionType, *, online: bool) -> None:
+    if not session_type.active or (online and not session_type.bookable_online):
+        raise DomainError("That treatment cannot be booked online. Please call the clinic.")
+
+
+def _free_practitioner(
+    candidates: list[Practitioner],
+    session_type: SessionType,
+    starts_at: datetime,
+    *,
+    now: datetime,
+    settings: ClinicSettings,
+    by_staff: bool,
+    ignore_appointment_id: int | None = None,
+) -> Practitioner:
+    """The first candidate free at `starts_at`, or a DomainError saying why none is."""
+    if starts_at <= now:
+        raise DomainError("That time has already passed. Please choose another time.")
+    for practitioner in candidates:
+        if availability.is_free_start(
+            practitioner,
+            session_type,
+            starts_at,
+            now=now,
+            settings=settings,
+            ignore_appointment_id=ignore_appointment_id,
+            ignore_minimum_notice=by_staff,
+        ):
+            return practitioner
+    raise SlotTaken()
+
+
+def commit_or_slot_taken() -> None:
+    """Commit; a lost race for the time (PostgreSQL's exclusion constraint) is SlotTaken."""
+    try:
+        db.session.commit()
+    except IntegrityError as error:
+        db.session.rollback()
+        # The exclusion constraint said no: another booking won the race.
+        if "appointments_no_overlap" in str(error.orig):
+            raise SlotTaken() from error
+        raise
+
+
+def add_appointment(
+    *,
+    session_type: SessionType,
+    starts_at: datetime,
+    candidates: list[Practitioner],
+    patient: Patient,
+    source: str,
+    now: datetime,
+    staff_user: StaffUser | None = None,
+    patient_note: str = "",
+    course: Course | None = None,
+) -> Appointment:
+    """Check one appointment and add it to the open transaction, without committing.
+
+    `book_appointment` uses it for one booking and a course plan for many in one
+    transaction. With a course the session spends one of its credits. Raises
+    SlotTaken or DomainError; the caller rolls back.
+    """
+    settings = clinic_settings()
+    by_staff = staff_user is not None
+    _check_session_type(session_type, online=not by_staff)
+    if course is not None:
+        # Before the time: "no credits left" says more than "that time is taken".
+        courses.check_course_session(course, session_type, starts_at, now=now)
+    chosen = _free_practitioner(
+        candidates, session_type, starts_at, now=now, settings=settings, by_staff=by_staff
+    )
+    appointment = Appointment(
+        practitioner=chosen,
+        patient=patient,
+        session_type=session_type,
+        course=course,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=session_type.duration_minutes),
+        source=source,
+        patient_note=patient_note.strip(),
+        # A course session was paid for with the course.
+        price_pence=0 if course is not None else session_type.price_pence,
+    )
+    db.session.add(appointment)
+    try:
+        db.session.flush()
+    except IntegrityError as error:
+        db.session.rollback()
+        if "appointments_no_overlap" in str(error.orig):
+            raise SlotTaken() from error
+        raise
+    if course is not None:
+        courses.spend_credit(course, appointment, staff_user=staff_user)
+    return appointment
+
+
+def book_appointment(
+    *,
+    session_type: SessionType,
+    starts_at: datetime,
+    practitioner: Practitioner | None,
+    patient: Patient | PatientDetails | None = None,
+    source: str = "online",
+    patient_note: str = "",
+    health_consent: bool = False,
+    staff_user: StaffUser | None = None,
+    now: datetime | None = None,
+    course: Course | None = None,
+) -> Appointment:
+    """Book one appointment; `practitioner=None` means the first practitioner free then.
+
+    With `course`, the session is for the course's patient and spends one of its
+    credits (`patient` may be left out). Raises SlotTaken when the time is no
+    longer free, DomainError for other refusals.
+    """
+    now = now or utcnow()
+    by_staff = staff_user is not None
+    begin_write(db.session)
+    try:
+        if course is not None:
+            db.session.refresh(course)
+            if patient is None:
+                patient = course.patient
+            elif patient is not course.patient:
+                raise DomainError("This course belongs to another patient.")
+        elif patient is None:
+            raise DomainError("Say who the appointment is for.")
+        if practitioner is not None:
+            if not _offers(practitioner, session_type):
+                raise DomainError(f"{practitioner.name} does not offer {session_type.name}.")
+            candidates = [practitioner]
+        else:
+            candidates = sorted(
+                (p for p in session_type.practitioners if p.active), key=lambda p: p.position
+            )
+        if isinstance(patient, PatientDetails):
+            patient = find_or_create_patient(patient, consent_at=now if health_consent else None)
+        appointment = add_appointment(
+            session_type=session_type,
+            starts_at=starts_at,
+            candidates=candidates,
+            patient=patient,
+            source=source,
+            now=now,
+            staff_user=staff_user,
+            patient_note=patient_note,
+            course=course,
+        )
+        notifications.appointment_booked(appointment, by_staff=by_staff)
+        if by_staff:
+            audit.record(
+                staff_user,
+                "appointment.booked",
+                appointment,
+                starts_at=starts_at,
+                practitioner=appointment.practitioner.name,
+                session_type=session_type.name,
+                course_id=course.id if course is not None else None,
+            )
+    except DomainError:
+        # Nothing half-done may survive into the next transaction (a credit taken, say).
+        db.session.rollback()
+        raise
+    commit_or_slot_taken()
+    return appointment
+
+
+def _require_booked(appointment: Appointment) -> None:
+    if appointment.status != AppointmentStatus.BOOKED:
+        if appointment.status == AppointmentStatus.CANCELLED:
+            raise DomainError("This appointment has already been cancelled.")
+        raise DomainError("This appointment has already taken place.")
+
+
+def _within_notice(appointment: Appointment, settings: ClinicSettings, now: datetime) -> bool:
+    return appointment.starts_at - now < timedelta(hours=settings.cancellation_notice_hours)
+
+
+def move_appointment(
+    appointment: Appointment,
+    *,
+    starts_at: datetime,
+    practitioner: Practitioner | None = None,
+    staff_user: StaffUser | None = None,
+    now: datetime | None = None,
+) -> Appointment:
+    """Move to another free time (and, for staff, another practitioner).
+
+    Patients cannot move an appointment that is inside the notice period; staff can.
+    """
+    now = now or utcnow()
+    by_staff = staff_user is not None
+    begin_write(db.session)
+    db.session.refresh(appointment)
+    settings = clinic_settings()
+    _require_booked(appointment)
+    if not by_staff and _within_notice(appointment, settings, now):
+        raise TooLateToChange(_too_late_message(settings, "moved"))
+    target = practitioner or appointment.practitioner
+    if not _offers(target, appointment.session_type):
+        raise DomainError(f"{target.name} does not offer {appointment.session_type.name}.")
+    if appointment.course is not None:
+        courses.check_course_session_time(appointment.course, starts_at)
+    _free_practitioner(
+        [target],
+        appointment.session_type,
+        starts_at,
+        now=now,
+        settings=settings,
+        by_staff=by_staff,
+        ignore_appointment_id=appointment.id,
+    )
+    before = (appointment.starts_at, appointment.practitioner.name)
+    appointment.starts_at = starts_at
+    appointment.ends_at = starts_at + timedelta(minutes=appointment.session_type.duration_minutes)
+    appointment.practitioner = target
+    appointment.sequence += 1
+    notifications.appointment_moved(appointment, by_staff=by_staff)
+    if by_staff:
+        audit.record(
+            staff_user,
+            "appointment.moved",
+            appointment,
+            from_starts_at=before[0],
+            from_practitioner=before[1],
+            to_starts_at=starts_at,
+            to_practitioner=target.name,
+        )
+    commit_or_slot_taken()
+    return appointment
+
+
+def cancel_appointment(
+    appointment: Appointment,
+    *,
+    reason: str = "",
+    staff_user: StaffUser | None = None,
+    now: datetime | None = None,
+    return_credit: bool | None = None,
+) -> Appointment:
+    """Cancel and tell the patient. Patients must give the clinic's notice; staff need not.
+
+    A course session gives its credit back when cancelled with notice, or late when
+    the clinic's settings say a late cancellation does not use it. Staff may
+    decide otherwise with `return_credit` (the clinic cancelled, say).
+    """
+    now = now or utcnow()
+    by_staff = staff_user is not None
+    begin_write(db.session)
+    db.session.refresh(appointment)
+    settings = clinic_settings()
+    _require_booked(appointment)
+    late = _within_notice(appointment, settings, now)
+    if not by_staff and late:
+        raise TooLateToChange(_too_late_message(settings, "cancelled"))
+    appointment.status = AppointmentStatus.CANCELLED.value
+    appointment.cancelled_at = now
+    appointment.cancelled_by = "clinic" if by_staff else "patient"
+    appointment.cancellation_reason = reason.strip()[:300]
+    appointment.sequence += 1
+    if appointment.course_id is not None:
+        if return_credit is None or not by_staff:
+            return_credit = not (late and settings.late_cancellation_uses_credit)
+        if not late:
+            credit_reason = "Cancelled with notice: credit returned"
+        elif return_credit:
+            credit_reason = "Cancelled late: credit returned"
+        else:
+            credit_reason = "Cancelled late: credit used"
+        try:
+            courses.settle_credit(
+                appointment,
+                uses_credit=not return_credit,
+                reason=credit_reason,
+                staff_user=staff_user,
+            )
+        except DomainError:
+            db.session.rollback()
+            raise
+    notifications.appointment_cancelled(appointment, by_staff=by_staff)
+    if by_staff:
+        audit.record(staff_user, "appointment.cancelled", appointment, reason=reason.strip()[:300])
+    db.session.commit()
+    return appointment
+
+
+def record_attendance(
+    appointment: Appointment,
+    status: AppointmentStatus,
+    *,
+    staff_user: StaffUser,
+    now: datetime | None = None,
+) -> Appointment:
+    """Mark an appointment attended or a no-show (or back to booked to undo a mistake).
+
+    For a course session, a no-show uses its credit only if the clinic's settings
+    say so; undoing the no-show takes the credit again, never twice.
+    """
+    now = now or utcnow()
+    if status not in (
+        AppointmentStatus.ATTENDED,
+        AppointmentStatus.NO_SHOW,
+        AppointmentStatus.BOOKED,
+    ):
+        raise DomainError("Choose attended or no-show.")
+    begin_write(db.session)
+    db.session.refresh(appointment)
+    if appointment.status == AppointmentStatus.CANCELLED:
+        raise DomainError("A cancelled appointment cannot be marked attended or no-show.")
+    if status != AppointmentStatus.BOOKED and appointment.starts_at > now:
+        raise DomainError("Attendance can only be recorded once the appointment has started.")
+    previous = appointment.status
+    appointment.status = status.value
+    if appointment.course_id is not None:
+        no_show = status == AppointmentStatus.NO_SHOW
+        uses_credit = not no_show or clinic_settings().no_show_uses_credit
+        try:
+            courses.settle_credit(
+                appointment,
+                uses_credit=uses_credit,
+                reason="No-show: credit returned" if no_show else "No-show undone: credit used",
+                staff_user=staff_user,
+            )
+        except DomainError:
+            db.session.rollback()
+            raise
+    audit.record(staff_user, "appointment.attendance", appointment, before=previous, after=status)
+    db.session.commit()
+    return appointment
+
+
+def set_staff_note(appointment: Appointment, note: str, *, staff_user: StaffUser) -> Appointment:
+    """A private note for staff; never shown to the patient or put in feeds."""
+    begin_write(db.session)
+    db.session.refresh(appointment)
+    appointment.staff_note = note.strip()[:2000]
+    audit.record(staff_user, "appointment.note", appointment)
+    db.session.commit()
+    return appointment
+
+
+def appointment_by_uid(uid: str) -> Appointment | None:
+    return db.session.scalar(select(Appointment).where(Appointment.uid == uid))

@@ -1,0 +1,43 @@
+"""Unguessable signed tokens for patients' links: the only patient reference in a URL."""
+
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+MANAGE_SALT = "manage-appointment"
+COURSE_SALT = "patient-course"
+
+
+def _serializer(salt: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
+
+
+def manage_token(appointment) -> str:
+    """Signs the appointment's random public uid; its database id never appears."""
+    return _serializer(MANAGE_SALT).dumps(appointment.uid)
+
+
+def manage_url(appointment) -> str:
+    return f"{current_app.config['PUBLIC_BASE_URL']}/manage/{manage_token(appointment)}"
+
+
+def appointment_uid_from_token(token: str) -> str | None:
+    """The uid a manage token was signed for, or None if it is tampered or too old."""
+    max_age = current_app.config["MANAGE_TOKEN_MAX_AGE_DAYS"] * 86400
+    try:
+        uid = _serializer(MANAGE_SALT).loads(token, max_age=max_age)
+    except BadSignature:  # includes SignatureExpired
+        return None
+    return uid if isinstance(uid, str) else None
+
+
+def course_token(course) -> str:
+    return _serializer(COURSE_SALT).dumps(course.uid)
+
+
+def course_uid_from_token(token: str) -> str | None:
+    max_age = current_app.config["MANAGE_TOKEN_MAX_AGE_DAYS"] * 86400
+    try:
+        uid = _serializer(COURSE_SALT).loads(token, max_age=max_age)
+    except BadSignature:
+        return None
+    return uid if isinstance(uid, str) else None

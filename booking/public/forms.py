@@ -1,0 +1,70 @@
+"""Forms for the patient-facing pages."""
+
+import re
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, RadioField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, InputRequired, Length, ValidationError
+
+YES_NO = [("no", "No"), ("yes", "Yes")]
+PHONE_PATTERN = re.compile(r"^\+?[0-9 ()\-]{7,25}$")
+
+
+def phone_number(_form, field) -> None:
+    value = (field.data or "").strip()
+    digits = re.sub(r"\D", "", value)
+    if not PHONE_PATTERN.match(value) or not 7 <= len(digits) <= 15:
+        raise ValidationError("Enter a phone number, like 07700 900123 or +44 7700 900123.")
+
+
+class ContactDetailsForm(FlaskForm):
+    """Who the patient is and how to reach them: the least the clinic needs."""
+
+    name = StringField(
+        "Full name",
+        validators=[
+            DataRequired("Enter your name."),
+            Length(max=120, message="Your name must be 120 characters or fewer."),
+        ],
+    )
+    email = StringField(
+        "Email address",
+        validators=[
+            DataRequired("Enter your email address: we send your confirmation and links there."),
+            Length(max=254, message="That email address is too long."),
+            Email("Enter an email address like name@example.com.", check_deliverability=False),
+        ],
+    )
+    phone = StringField(
+        "Phone number",
+        validators=[DataRequired("Enter a phone number so we can reach you."), phone_number],
+    )
+
+
+class PatientDetailsForm(ContactDetailsForm):
+    note = TextAreaField(
+        "Anything we should know before your visit? (optional)",
+        validators=[Length(max=500, message="Please keep this to 500 characters or fewer.")],
+    )
+    cauda_equina = RadioField(
+        "Since your back pain started, have you had any of these: new difficulty passing urine, "
+        "loss of bladder or bowel control, numbness around your genitals, buttocks or back "
+        "passage, new problems with sexual function, or weakness or numbness in both legs?",
+        choices=YES_NO,
+        validators=[InputRequired("Please answer this safety question.")],
+    )
+    other_warning = RadioField(
+        "Do you have any of these: a fever with your back pain, a history of cancer, weight loss "
+        "you cannot explain, or back pain that began after a serious fall or accident?",
+        choices=YES_NO,
+        validators=[InputRequired("Please answer this safety question.")],
+    )
+    consent = BooleanField(
+        "I agree that the clinic may store the health information I give here, to arrange and "
+        "provide my treatment.",
+        validators=[DataRequired("We need your agreement to store your details before booking.")],
+    )
+
+
+class ConfirmForm(FlaskForm):
+    """A form with only the CSRF token: for buttons like "Cancel my appointment"."""

@@ -1,0 +1,119 @@
+"""Manage-my-booking: view, cancel or reschedule through the signed link."""
+
+from datetime import timedelta
+
+from flask import flash, make_response, redirect, render_template, request, url_for
+
+from booking.clinic import DomainError
+from booking.clinic.appointments import cancel_appointment, move_appointment
+from booking.clinic.settings import clinic_settings
+from booking.database import utcnow
+from booking.extensions import limiter
+from booking.models import AppointmentStatus
+from booking.public import blueprint
+from booking.public.booking import (
+    appointment_from_token_or_404,
+    day_window,
+    free_starts_by_day,
+    parse_day,
+    parse_start,
+    picker_context,
+)
+from booking.public.forms import ConfirmForm
+
+
+def _changeable(appointment, now) -> bool:
+    """Whether the patient may still change it online (outside the notice period)."""
+    notice = timedelta(hours=clinic_settings().cancellation_notice_hours)
+    return appointment.status == AppointmentStatus.BOOKED and appointment.starts_at - now >= notice
+
+
+@blueprint.get("/manage/<token>")
+def manage(token: str):
+    appointment = appointment_from_token_or_404(token)
+    now = utcnow()
+    return render_template(
+        "public/manage.html",
+        appointment=appointment,
+        token=token,
+        form=ConfirmForm(),
+        changeable=_changeable(appointment, now),
+        upcoming=appointment.starts_at > now,
+    )
+
+
+@blueprint.post("/manage/<token>/cancel")
+@limiter.limit("20 per hour")
+def manage_cancel(token: str):
+    appointment = appointment_from_token_or_404(token)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            cancel_appointment(appointment, reason="Cancelled online by the patient")
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            flash("Your appointment is cancelled. We have emailed you to confirm.", "success")
+    return redirect(url_for(".manage", token=token))
+
+
+@blueprint.route("/manage/<token>/reschedule", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def manage_reschedule(token: str):
+    appointment = appointment_from_token_or_404(token)
+    now = utcnow()
+    if not _changeable(appointment, now):
+        if appointment.status == AppointmentStatus.BOOKED:
+            settings = clinic_settings()
+            flash(
+                f"Your appointment is less than {settings.cancellation_notice_hours} hours away, "
+                f"so it can no longer be moved online. Please call us on {settings.phone}.",
+                "error",
+            )
+        return redirect(url_for(".manage", token=token))
+
+    form = ConfirmForm()
+    if request.method == "POST" and form.validate_on_submit():
+        start = parse_start(request.form.get("start"))
+        if start is None:
+            flash("That time is not available. Please choose another.", "error")
+        else:
+            try:
+                move_appointment(appointment, starts_at=start, now=now)
+            except DomainError as error:
+                flash(error.message, "error")
+            else:
+                flash(
+                    "Your appointment has been moved. We have emailed you the new time.", "success"
+                )
+                return redirect(url_for(".manage", token=token))
+
+    first, last, today, limit = day_window(parse_day(request.args.get("first")), now=now)
+    free = free_starts_by_day(
+        appointment.session_type,
+        appointment.practitioner,
+        first,
+        last,
+        now=now,
+        ignore_appointment_id=appointment.id,
+    )
+    return render_template(
+        "public/manage_reschedule.html",
+        appointment=appointment,
+        token=token,
+        form=form,
+        **picker_context(free, first, last, today, limit, parse_day(request.args.get("day"))),
+    )
+
+
+@blueprint.get("/manage/<token>/appointment.ics")
+def manage_calendar_file(token: str):
+    """The appointment as an .ics file for "Add to calendar"."""
+    from booking.clinic import calendar
+
+    appointment = appointment_from_token_or_404(token)
+    response = make_response(calendar.download([appointment]))
+    response.headers["Content-Type"] = "text/calendar; charset=utf-8"
+    response.headers["Content-Disposition"] = 'attachment; filename="appointment.ics"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
