@@ -18,6 +18,7 @@ from booking.models import (
     Treatment,
     WorkingHours,
 )
+from booking.outbox_cli import register_outbox_commands
 
 TREATMENTS = [
     (
@@ -213,6 +214,8 @@ def seed_demo() -> str | None:
 
 
 def register_commands(app: Flask) -> None:
+    register_outbox_commands(app)
+
     @app.cli.command("seed-demo")
     def seed_demo_command():
         """Load a demo clinic (safe to run again)."""
@@ -252,3 +255,18 @@ def register_commands(app: Flask) -> None:
         db.session.add(user)
         db.session.commit()
         click.echo(f"Created {role} account for {email}.")
+
+    @app.cli.command("set-password")
+    @click.option("--email", required=True)
+    @click.password_option()
+    def set_password(email, password):
+        """Give a staff account a new password (signs it out everywhere)."""
+        user = db.session.scalar(select(StaffUser).filter_by(email=email.strip().lower()))
+        if user is None:
+            raise click.ClickException(f"There is no staff account for {email}.")
+        if len(password) < 10:
+            raise click.ClickException("The password must be at least 10 characters.")
+        user.set_password(password)
+        user.session_version += 1
+        db.session.commit()
+        click.echo(f"New password set for {user.email}; their other sessions have ended.")

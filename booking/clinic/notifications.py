@@ -1,19 +1,328 @@
 """Outbox: messages queued in the same transaction as the change they report.
 
-The appointment functions call these hooks before they commit. They add
-OutboxMessage rows to the session and never send anything themselves.
+The appointment and course functions call these hooks before they commit. The
+hooks render each message in full (plain text, HTML and any iCalendar
+invitation) and add an OutboxMessage row to the session; they never send
+anything. The worker in `booking.clinic.outbox` sends what was committed, so a
+booking that rolls back leaves no mail behind and a committed one cannot lose it.
+
+Every message has a dedupe key built from what it reports (the appointment's
+uid and sequence, say), and rows are inserted with "on conflict do nothing":
+a transaction that is retried, or a reminder run started twice, never queues
+the same message twice.
 """
 
-from booking.models import Appointment
+import hashlib
+from collections.abc import Sequence
+
+from flask import current_app, render_template
+from sqlalchemy.dialects import postgresql, sqlite
+from werkzeug.routing import BuildError
+
+from booking.clinic import calendar
+from booking.clinic.settings import clinic_settings
+from booking.clinic.tokens import course_token, manage_url
+from booking.extensions import db
+from booking.models import Appointment, Course, OutboxMessage, OutboxStatus
+from booking.presentation import format_local_date, format_local_time
 
 
-def appointment_booked(appointment: Appointment) -> None:
-    """Queue the confirmation (with an iCalendar REQUEST) and the reception notice."""
+class Kind:
+    """What a message is about; shown to staff on the outbox page."""
+
+    CONFIRMATION = "confirmation"
+    MOVED = "moved"
+    CANCELLED = "cancelled"
+    REMINDER = "reminder"
+    RECEPTION_BOOKED = "reception_booked"
+    RECEPTION_MOVED = "reception_moved"
+    RECEPTION_CANCELLED = "reception_cancelled"
+    COURSE_REQUESTED = "course_requested"
+    RECEPTION_COURSE_REQUESTED = "reception_course_requested"
+    COURSE_ACTIVATED = "course_activated"
+    COURSE_PLANNED = "course_planned"
 
 
-def appointment_moved(appointment: Appointment) -> None:
-    """Queue the updated invitation (REQUEST with a higher SEQUENCE)."""
+ICS_FILENAMES = {"REQUEST": "invite.ics", "CANCEL": "cancel.ics", "PUBLISH": "appointments.ics"}
 
 
-def appointment_cancelled(appointment: Appointment) -> None:
-    """Queue the cancellation (iCalendar CANCEL, same UID) and the reception notice."""
+def queue_message(
+    *,
+    kind: str,
+    recipient: str,
+    subject: str,
+    template: str,
+    context: dict,
+    dedupe_key: str,
+    appointment: Appointment | None = None,
+    ics: bytes | None = None,
+    ics_method: str | None = None,
+) -> None:
+    """Render `emails/<template>.txt` and `.html` and add the message to the outbox.
+
+    Runs inside the caller's transaction; a message whose dedupe key is already
+    queued is silently skipped.
+    """
+    context = {"clinic": clinic_settings(), **context}
+    values = {
+        "kind": kind,
+        "dedupe_key": dedupe_key,
+        "recipient": recipient,
+        "subject": subject,
+        "text_body": render_template(f"emails/{template}.txt", **context),
+        "html_body": render_template(f"emails/{template}.html", **context),
+        "ics": ics.decode("utf-8") if ics is not None else None,
+        "ics_method": ics_method,
+        "appointment_id": appointment.id if appointment is not None else None,
+        "status": OutboxStatus.PENDING.value,
+        "attempts": 0,
+        "last_error": "",
+    }
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    )
+    db.session.execute(statement)
+
+
+def _appointment_key(appointment: Appointment, kind: str) -> str:
+    return f"appointment:{appointment.uid}:{kind}:{appointment.sequence}"
+
+
+def _when(appointment: Appointment) -> str:
+    """e.g. "Friday 23 October 2026 at 10:00" in the clinic's time."""
+    return (
+        f"{format_local_date(appointment.starts_at)} at {format_local_time(appointment.starts_at)}"
+    )
+
+
+def _appointment_context(appointment: Appointment) -> dict:
+    return {"appointment": appointment, "manage_url": manage_url(appointment)}
+
+
+def _patient_email(appointment: Appointment) -> str | None:
+    return appointment.patient.email or None
+
+
+def _reception_email() -> str | None:
+    return clinic_settings().reception_email or None
+
+
+def _is_online(appointment: Appointment, by_staff: bool | None) -> bool:
+    if by_staff is not None:
+        return not by_staff
+    return appointment.source == "online"
+
+
+def appointment_booked(appointment: Appointment, *, by_staff: bool | None = None) -> None:
+    """Queue the confirmation (with an iCalendar REQUEST) and the reception notice.
+
+    Reception hears only of online bookings: a booking staff made is already known
+    to them. Appointments planned as part of a course are confirmed together by
+    `course_planned`, so they get no confirmation each.
+    """
+    if appointment.source == "course_plan":
+        return
+    email = _patient_email(appointment)
+    if email:
+        queue_message(
+            kind=Kind.CONFIRMATION,
+            recipient=email,
+            subject=f"Booked: {appointment.session_type.name} on {_when(appointment)}",
+            template="confirmation",
+            context=_appointment_context(appointment),
+            dedupe_key=_appointment_key(appointment, Kind.CONFIRMATION),
+            appointment=appointment,
+            ics=calendar.invitation([appointment], "REQUEST"),
+            ics_method="REQUEST",
+        )
+    reception = _reception_email()
+    if reception and _is_online(appointment, by_staff):
+        queue_message(
+            kind=Kind.RECEPTION_BOOKED,
+            recipient=reception,
+            subject=f"New online booking: {_when(appointment)}",
+            template="reception_booked",
+            context={"appointment": appointment},
+            dedupe_key=_appointment_key(appointment, Kind.RECEPTION_BOOKED),
+            appointment=appointment,
+        )
+
+
+def appointment_moved(appointment: Appointment, *, by_staff: bool | None = None) -> None:
+    """Queue the updated invitation (REQUEST with a higher SEQUENCE).
+
+    Reception is told only when the caller says the patient moved it online
+    (`by_staff=False`): the appointment itself does not record who moved it.
+    """
+    email = _patient_email(appointment)
+    if email:
+        queue_message(
+            kind=Kind.MOVED,
+            recipient=email,
+            subject=f"Moved: your appointment is now on {_when(appointment)}",
+            template="moved",
+            context=_appointment_context(appointment),
+            dedupe_key=_appointment_key(appointment, Kind.MOVED),
+            appointment=appointment,
+            ics=calendar.invitation([appointment], "REQUEST"),
+            ics_method="REQUEST",
+        )
+    reception = _reception_email()
+    if reception and by_staff is False:
+        queue_message(
+            kind=Kind.RECEPTION_MOVED,
+            recipient=reception,
+            subject=f"Moved online: now {_when(appointment)}",
+            template="reception_moved",
+            context={"appointment": appointment},
+            dedupe_key=_appointment_key(appointment, Kind.RECEPTION_MOVED),
+            appointment=appointment,
+        )
+
+
+def appointment_cancelled(appointment: Appointment, *, by_staff: bool | None = None) -> None:
+    """Queue the cancellation (iCalendar CANCEL, same UID) and the reception notice.
+
+    Reception hears of cancellations the patient made; the ones staff made they know of.
+    """
+    email = _patient_email(appointment)
+    if email:
+        queue_message(
+            kind=Kind.CANCELLED,
+            recipient=email,
+            subject=f"Cancelled: your appointment on {_when(appointment)}",
+            template="cancelled",
+            context={"appointment": appointment, "book_url": _public_url("public.book")},
+            dedupe_key=_appointment_key(appointment, Kind.CANCELLED),
+            appointment=appointment,
+            ics=calendar.invitation([appointment], "CANCEL"),
+            ics_method="CANCEL",
+        )
+    reception = _reception_email()
+    patient_cancelled = (
+        not by_staff if by_staff is not None else appointment.cancelled_by != "clinic"
+    )
+    if reception and patient_cancelled:
+        queue_message(
+            kind=Kind.RECEPTION_CANCELLED,
+            recipient=reception,
+            subject=f"Cancelled online: {_when(appointment)}",
+            template="reception_cancelled",
+            context={"appointment": appointment},
+            dedupe_key=_appointment_key(appointment, Kind.RECEPTION_CANCELLED),
+            appointment=appointment,
+        )
+
+
+def appointment_reminder(appointment: Appointment) -> None:
+    """Queue the reminder for an appointment (at most one per appointment and time)."""
+    email = _patient_email(appointment)
+    if not email:
+        return
+    queue_message(
+        kind=Kind.REMINDER,
+        recipient=email,
+        subject=f"Reminder: {appointment.session_type.name} on {_when(appointment)}",
+        template="reminder",
+        context=_appointment_context(appointment),
+        dedupe_key=_appointment_key(appointment, Kind.REMINDER),
+        appointment=appointment,
+    )
+
+
+def _public_url(endpoint: str, **values) -> str | None:
+    """An absolute link to one of our pages, built from PUBLIC_BASE_URL (no request needed)."""
+    try:
+        path = current_app.url_map.bind("localhost").build(endpoint, values)
+    except BuildError:
+        return None
+    return f"{current_app.config['PUBLIC_BASE_URL']}{path}"
+
+
+def course_url(course: Course) -> str | None:
+    """The patient's signed link to their course page, if the site has one."""
+    return _public_url("public.course", token=course_token(course))
+
+
+def _course_key(course: Course, kind: str) -> str:
+    return f"course:{course.uid}:{kind}"
+
+
+def course_requested(course: Course) -> None:
+    """Queue the patient's acknowledgement of a course request and the reception notice."""
+    db.session.flush()  # the course's uid is given on flush
+    context = {"course": course, "course_url": course_url(course)}
+    email = course.patient.email
+    if email:
+        queue_message(
+            kind=Kind.COURSE_REQUESTED,
+            recipient=email,
+            subject=f"Your request: {course.product.name}",
+            template="course_requested",
+            context=context,
+            dedupe_key=_course_key(course, Kind.COURSE_REQUESTED),
+        )
+    reception = _reception_email()
+    if reception and course.source == "online":
+        queue_message(
+            kind=Kind.RECEPTION_COURSE_REQUESTED,
+            recipient=reception,
+            subject=f"Course requested online: {course.product.name}",
+            template="reception_course_requested",
+            context=context,
+            dedupe_key=_course_key(course, Kind.RECEPTION_COURSE_REQUESTED),
+        )
+
+
+def course_activated(course: Course) -> None:
+    """Queue the message telling the patient their course is paid for and ready to use."""
+    db.session.flush()
+    email = course.patient.email
+    if not email:
+        return
+    queue_message(
+        kind=Kind.COURSE_ACTIVATED,
+        recipient=email,
+        subject=f"Your course is ready: {course.product.name}",
+        template="course_activated",
+        context={
+            "course": course,
+            "course_url": course_url(course),
+            "book_url": _public_url("public.book"),
+        },
+        dedupe_key=_course_key(course, Kind.COURSE_ACTIVATED),
+    )
+
+
+def course_planned(course: Course, appointments: Sequence[Appointment]) -> None:
+    """Queue one message listing every planned session, with one .ics holding them all.
+
+    Planning the same sessions again queues nothing new; planning more sessions
+    later sends a message for those.
+    """
+    db.session.flush()  # the appointments' uids are given on flush
+    email = course.patient.email
+    appointments = sorted(appointments, key=lambda appointment: appointment.starts_at)
+    if not email or not appointments:
+        return
+    # The key names exactly these sessions at these versions.
+    fingerprint = hashlib.sha256(
+        ",".join(f"{a.uid}:{a.sequence}" for a in appointments).encode()
+    ).hexdigest()[:24]
+    queue_message(
+        kind=Kind.COURSE_PLANNED,
+        recipient=email,
+        subject=f"Your {len(appointments)} sessions are booked: {course.product.name}",
+        template="course_planned",
+        context={
+            "course": course,
+            "appointments": appointments,
+            "course_url": course_url(course),
+            "manage_urls": [manage_url(appointment) for appointment in appointments],
+        },
+        dedupe_key=_course_key(course, f"{Kind.COURSE_PLANNED}:{fingerprint}"),
+        ics=calendar.invitation(list(appointments), "REQUEST"),
+        ics_method="REQUEST",
+    )

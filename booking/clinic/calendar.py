@@ -1,0 +1,406 @@
+"""iCalendar: one event, an invitation (REQUEST/CANCEL), a download and a practitioner's feed.
+
+Times are written as local wall-clock times with the clinic's TZID and a VTIMEZONE
+that covers the events' years, so calendars show 10:00 as 10:00 on both sides of
+a clock change. The one local time that cannot be written that way is the second
+pass through the repeated hour in October (RFC 5545 reads a repeated local time as
+its first occurrence); such an instant is written in UTC instead.
+
+Patients' health notes, staff notes and contact details never go into an event.
+"""
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from ipaddress import ip_address
+from urllib.parse import quote, urlencode, urlsplit
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from icalendar import Calendar, Event, Timezone, vCalAddress, vDuration, vText
+
+from booking.clinic.localtime import to_local
+from booking.clinic.settings import clinic_settings
+from booking.models import Appointment, AppointmentStatus, FeedPrivacy, Practitioner, TimeOff
+
+PRODID = "-//Clinic Booking//Appointments 1.0//EN"
+FALLBACK_UID_DOMAIN = "clinic-booking"
+FEED_REFRESH = timedelta(minutes=15)
+UNAVAILABLE = "Unavailable"
+
+
+def uid_domain() -> str:
+    """The right-hand side of every UID: the site's host name, or a fixed word.
+
+    It must never change once events are out in people's calendars, so it comes
+    from configuration (PUBLIC_BASE_URL), not from anything staff can edit.
+    """
+    host = urlsplit(current_app.config.get("PUBLIC_BASE_URL", "")).hostname or ""
+    if not host or host == "localhost" or "." not in host or _is_ip(host):
+        return FALLBACK_UID_DOMAIN
+    return host
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def appointment_uid(appointment: Appointment, domain: str | None = None) -> str:
+    return f"{appointment.uid}@{domain or uid_domain()}"
+
+
+def time_off_uid(time_off: TimeOff, domain: str | None = None) -> str:
+    return f"time-off-{time_off.id}@{domain or uid_domain()}"
+
+
+def _add_time(component, name: str, instant: datetime, zone: ZoneInfo) -> None:
+    """Write an instant as local time with TZID, or in UTC when local time is ambiguous."""
+    local = to_local(instant, zone)
+    if local.fold and local.replace(fold=0).utcoffset() != local.utcoffset():
+        # The second 01:30 of the night the clocks go back: TZID would mean the first.
+        component.add(name, instant.astimezone(UTC))
+    else:
+        component.add(name, local)
+
+
+def _utc(instant: datetime) -> datetime:
+    return instant.astimezone(UTC)
+
+
+def _patient_summary(appointment: Appointment, clinic_name: str) -> str:
+    summary = (
+        f"{appointment.session_type.name} with {appointment.practitioner.name} — {clinic_name}"
+    )
+    if appointment.status == AppointmentStatus.CANCELLED:
+        return f"Cancelled: {summary}"
+    return summary
+
+
+def _patient_description(appointment: Appointment) -> str:
+    from booking.clinic.tokens import manage_url
+
+    settings = clinic_settings()
+    minutes = appointment.session_type.duration_minutes
+    lines = [
+        f"{appointment.session_type.name} with {appointment.practitioner.name} ({minutes} min)."
+    ]
+    if appointment.status == AppointmentStatus.CANCELLED:
+        lines.append("This appointment has been cancelled.")
+    else:
+        lines.append(f"To see, move or cancel this appointment: {manage_url(appointment)}")
+    lines.append(f"{settings.name}, {settings.address}. Telephone {settings.phone}.")
+    return "\n\n".join(lines)
+
+
+def appointment_event(
+    appointment: Appointment,
+    *,
+    summary: str | None = None,
+    for_patient: bool = True,
+    stamp: datetime | None = None,
+) -> Event:
+    """One VEVENT for an appointment; its UID never changes, its SEQUENCE follows each change.
+
+    Patient-facing events carry the manage link; staff-facing ones (the feed) carry
+    only the session type. Neither carries notes or contact details.
+    """
+    settings = clinic_settings()
+    zone = settings.zone
+    event = Event()
+    event.add("uid", appointment_uid(appointment))
+    event.add("sequence", appointment.sequence or 0)
+    event.add("dtstamp", _utc(stamp) if stamp is not None else datetime.now(UTC))
+    _add_time(event, "dtstart", appointment.starts_at, zone)
+    _add_time(event, "dtend", appointment.ends_at, zone)
+    if appointment.created_at is not None:
+        event.add("created", _utc(appointment.created_at))
+    if appointment.updated_at is not None:
+        event.add("last-modified", _utc(appointment.updated_at))
+    cancelled = appointment.status == AppointmentStatus.CANCELLED
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    event.add("transp", "TRANSPARENT" if cancelled else "OPAQUE")
+    event.add("location", settings.address)
+    if for_patient:
+        event.add("summary", summary or _patient_summary(appointment, settings.name))
+        event.add("description", _patient_description(appointment))
+    else:
+        event.add("summary", summary or "Appointment")
+    return event
+
+
+@lru_cache(maxsize=32)
+def _timezone_component(tzid: str, first_year: int, last_year: int) -> Timezone:
+    # Generating the transitions is slow; the same few are asked for again and again.
+    return Timezone.from_tzid(
+        tzid, first_date=date(first_year, 1, 1), last_date=date(last_year, 1, 1)
+    )
+
+
+def _calendar(method: str | None, instants: Iterable[datetime], *, fallback: datetime) -> Calendar:
+    """A VCALENDAR with the clinic's VTIMEZONE covering the years of `instants`."""
+    settings = clinic_settings()
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    if method:
+        calendar.add("method", method)
+    years = [instant.astimezone(settings.zone).year for instant in instants] or [
+        fallback.astimezone(settings.zone).year
+    ]
+    calendar.add_component(_timezone_component(settings.timezone, min(years), max(years) + 1))
+    return calendar
+
+
+def _organizer() -> vCalAddress:
+    settings = clinic_settings()
+    organizer = vCalAddress(f"mailto:{settings.email}")
+    organizer.params["CN"] = vText(settings.name)
+    return organizer
+
+
+def _attendee(appointment: Appointment) -> vCalAddress | None:
+    patient = appointment.patient
+    if not patient.email:
+        return None
+    attendee = vCalAddress(f"mailto:{patient.email}")
+    attendee.params["CN"] = vText(patient.name)
+    attendee.params["ROLE"] = vText("REQ-PARTICIPANT")
+    attendee.params["PARTSTAT"] = vText("ACCEPTED")
+    attendee.params["RSVP"] = vText("FALSE")
+    return attendee
+
+
+def _span(appointments: Sequence[Appointment]) -> list[datetime]:
+    return [a.starts_at for a in appointments] + [a.ends_at for a in appointments]
+
+
+def invitation(appointments: Sequence[Appointment], method: str) -> bytes:
+    """An email invitation: METHOD REQUEST (new or moved) or CANCEL, one VEVENT each.
+
+    A course plan sends several appointments in one invitation. The patient is the
+    attendee (no reply wanted), the clinic the organizer.
+    """
+    method = method.upper()
+    if method not in {"REQUEST", "CANCEL"}:
+        raise ValueError(f"unsupported iTIP method {method!r}")
+    now = datetime.now(UTC)
+    calendar = _calendar(method, _span(appointments), fallback=now)
+    for appointment in appointments:
+        event = appointment_event(appointment, stamp=now)
+        if method == "CANCEL":
+            event["status"] = vText("CANCELLED")
+        event.add("organizer", _organizer())
+        attendee = _attendee(appointment)
+        if attendee is not None:
+            event.add("attendee", attendee)
+        calendar.add_component(event)
+    return calendar.to_ical()
+
+
+def download(appointments: Sequence[Appointment]) -> bytes:
+    """An .ics file for "Add to calendar": METHOD PUBLISH, no organizer or attendee."""
+    now = datetime.now(UTC)
+    calendar = _calendar("PUBLISH", _span(appointments), fallback=now)
+    for appointment in appointments:
+        calendar.add_component(appointment_event(appointment, stamp=now))
+    return calendar.to_ical()
+
+
+def google_calendar_url(appointment: Appointment) -> str:
+    """A link that opens Google Calendar's "new event" page filled in with the appointment."""
+    settings = clinic_settings()
+
+    def stamp(instant: datetime) -> str:
+        return _utc(instant).strftime("%Y%m%dT%H%M%SZ")
+
+    query = urlencode(
+        {
+            "action": "TEMPLATE",
+            "text": _patient_summary(appointment, settings.name),
+            "dates": f"{stamp(appointment.starts_at)}/{stamp(appointment.ends_at)}",
+            "details": _patient_description(appointment),
+            "location": settings.address,
+            "ctz": settings.timezone,
+        },
+        # Google's own examples keep the slash between the two times unescaped.
+        quote_via=lambda value, safe, encoding, errors: quote(value, safe="/"),
+    )
+    return f"https://calendar.google.com/calendar/render?{query}"
+
+
+def feed_summary(appointment: Appointment, privacy: str) -> str:
+    """What a practitioner's feed shows for an appointment, by their privacy choice."""
+    if privacy == FeedPrivacy.FULL_NAME:
+        summary = f"{appointment.patient.name} — {appointment.session_type.name}"
+    elif privacy == FeedPrivacy.HIDDEN:
+        summary = "Appointment"
+    else:
+        summary = f"{appointment.patient.initials} — {appointment.session_type.name}"
+    if appointment.status == AppointmentStatus.CANCELLED:
+        return f"Cancelled: {summary}"
+    return summary
+
+
+# The feed is the hot path (a busy year is ~2,000 events, fetched every 15 minutes
+# by each subscribed calendar). Building it through icalendar's objects costs about
+# half a millisecond an event, so the feed's events are written here as content
+# lines directly, with RFC 5545 escaping and folding; icalendar still writes the
+# VCALENDAR header and the VTIMEZONE. Tests read the result back with an
+# independent parser and with icalendar.
+
+
+def escape_text(value: str) -> str:
+    """A TEXT value escaped as RFC 5545 3.3.11 asks."""
+    return (
+        value.replace("\\", "\\\\")
+        .replace(";", "\\;")
+        .replace(",", "\\,")
+        .replace("\r\n", "\\n")
+        .replace("\n", "\\n")
+        .replace("\r", "\\n")
+    )
+
+
+def fold(line: str) -> str:
+    """Fold a content line so that no line is longer than 75 octets (RFC 5545 3.1).
+
+    Never splits a UTF-8 character, nor a backslash from the character it escapes
+    (some clients mis-read an escape broken across lines).
+    """
+    if len(line) <= 75 and (line.isascii() or len(line.encode()) <= 75):
+        return line
+    chunks: list[str] = []
+    current: list[str] = []
+    size = 0
+    limit = 75
+    index = 0
+    while index < len(line):
+        # An escape (a backslash and the character after it) moves as one piece.
+        step = 2 if line[index] == "\\" and index + 1 < len(line) else 1
+        piece = line[index : index + step]
+        index += step
+        width = len(piece.encode())
+        if size + width > limit:
+            chunks.append("".join(current))
+            current, size = [], 0
+            limit = 74  # continuation lines begin with a space
+        current.append(piece)
+        size += width
+    chunks.append("".join(current))
+    return "\r\n ".join(chunks)
+
+
+def _utc_stamp(instant: datetime) -> str:
+    value = instant.astimezone(UTC)
+    return (
+        f"{value.year:04d}{value.month:02d}{value.day:02d}T"
+        f"{value.hour:02d}{value.minute:02d}{value.second:02d}Z"
+    )
+
+
+def _time_line(name: str, instant: datetime, zone: ZoneInfo, tzid: str) -> str:
+    local = instant.astimezone(zone)
+    if local.fold and local.replace(fold=0).utcoffset() != local.utcoffset():
+        return f"{name}:{_utc_stamp(instant)}"
+    return (
+        f"{name};TZID={tzid}:{local.year:04d}{local.month:02d}{local.day:02d}T"
+        f"{local.hour:02d}{local.minute:02d}{local.second:02d}"
+    )
+
+
+def _feed_appointment_lines(
+    appointment: Appointment,
+    privacy: str,
+    zone: ZoneInfo,
+    tzid: str,
+    location: str,
+    domain: str,
+    now: datetime,
+) -> list[str]:
+    cancelled = appointment.status == AppointmentStatus.CANCELLED
+    modified = _utc_stamp(appointment.updated_at or now)
+    lines = [
+        "BEGIN:VEVENT",
+        f"UID:{escape_text(appointment_uid(appointment, domain))}",
+        f"SEQUENCE:{appointment.sequence or 0}",
+        # No METHOD in the feed, so DTSTAMP is the event's last change (RFC 5545 3.8.7.2).
+        f"DTSTAMP:{modified}",
+        f"LAST-MODIFIED:{modified}",
+        _time_line("DTSTART", appointment.starts_at, zone, tzid),
+        _time_line("DTEND", appointment.ends_at, zone, tzid),
+        fold(f"SUMMARY:{escape_text(feed_summary(appointment, privacy))}"),
+        fold(f"LOCATION:{location}"),
+        "STATUS:CANCELLED" if cancelled else "STATUS:CONFIRMED",
+        "TRANSP:TRANSPARENT" if cancelled else "TRANSP:OPAQUE",
+    ]
+    if appointment.created_at is not None:
+        lines.append(f"CREATED:{_utc_stamp(appointment.created_at)}")
+    if privacy != FeedPrivacy.HIDDEN:
+        lines.append(fold(f"DESCRIPTION:{escape_text(appointment.session_type.name)}"))
+    lines.append("END:VEVENT")
+    return lines
+
+
+def _feed_time_off_lines(
+    time_off: TimeOff, zone: ZoneInfo, tzid: str, domain: str, now: datetime
+) -> list[str]:
+    modified = _utc_stamp(time_off.updated_at or time_off.created_at or now)
+    return [
+        "BEGIN:VEVENT",
+        f"UID:{escape_text(time_off_uid(time_off, domain))}",
+        "SEQUENCE:0",
+        f"DTSTAMP:{modified}",
+        f"LAST-MODIFIED:{modified}",
+        _time_line("DTSTART", time_off.starts_at, zone, tzid),
+        _time_line("DTEND", time_off.ends_at, zone, tzid),
+        # The reason stays in the diary: it may be personal to the practitioner.
+        f"SUMMARY:{UNAVAILABLE}",
+        "STATUS:CONFIRMED",
+        "TRANSP:OPAQUE",
+        "CLASS:PRIVATE",
+        "END:VEVENT",
+    ]
+
+
+def feed(
+    practitioner: Practitioner,
+    appointments: Sequence[Appointment],
+    time_off: Sequence[TimeOff],
+    *,
+    now: datetime,
+) -> bytes:
+    """A practitioner's subscription feed: appointments by privacy choice, time off as busy.
+
+    No METHOD, so each DTSTAMP is the event's last change: the same data gives the
+    same bytes, which keeps the feed's ETag honest. No notes or contact details.
+    """
+    settings = clinic_settings()
+    zone = settings.zone
+    tzid = settings.timezone
+    privacy = practitioner.feed_privacy or FeedPrivacy.INITIALS.value
+    instants = _span(appointments) + [t.starts_at for t in time_off] + [t.ends_at for t in time_off]
+    calendar = _calendar(None, instants, fallback=now)
+    calendar.add("x-wr-calname", f"{practitioner.name} — {settings.name}")
+    calendar.add("x-wr-timezone", settings.timezone)
+    calendar.add("refresh-interval", FEED_REFRESH, parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", vDuration(FEED_REFRESH))
+    shell = calendar.to_ical()
+    closing = b"END:VCALENDAR\r\n"
+    if not shell.endswith(closing):
+        raise ValueError("the calendar library wrote an unexpected ending")
+    location = escape_text(settings.address)
+    domain = uid_domain()
+    lines: list[str] = []
+    for appointment in appointments:
+        lines.extend(
+            _feed_appointment_lines(appointment, privacy, zone, tzid, location, domain, now)
+        )
+    for block in time_off:
+        lines.extend(_feed_time_off_lines(block, zone, tzid, domain, now))
+    lines.append("")
+    return shell[: -len(closing)] + "\r\n".join(lines).encode() + closing

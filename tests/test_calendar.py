@@ -1,0 +1,266 @@
+"""iCalendar files: invitations, downloads, the Google link, clock changes and line format.
+
+Everything is read back with tests/ical_parser.py, a reader written from RFC 5545
+without the icalendar library, so a mistake in how we use the library shows.
+"""
+
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
+
+import icalendar
+import pytest
+import sqlalchemy as sa
+
+from booking.clinic import calendar
+from booking.clinic.appointments import cancel_appointment
+from booking.clinic.feeds import build_feed
+from booking.clinic.settings import clinic_settings
+from booking.clinic.tokens import manage_url
+from booking.extensions import db
+from booking.models import Appointment, Patient, Practitioner, SessionType, StaffUser
+from tests.ical_parser import parse_calendar, physical_lines_longer_than, unfold
+
+LONDON = ZoneInfo("Europe/London")
+CLINIC = "North West London Physiotherapy Centre"
+
+
+def practitioner(slug="colette-assor") -> Practitioner:
+    return db.session.scalar(sa.select(Practitioner).filter_by(slug=slug))
+
+
+def session_type(slug="full-combination") -> SessionType:
+    return db.session.scalar(sa.select(SessionType).filter_by(slug=slug))
+
+
+def add_appointment(
+    starts_at: datetime, *, patient: Patient | None = None, **fields
+) -> Appointment:
+    kind = fields.pop("session_type", None) or session_type()
+    appointment = Appointment(
+        practitioner=fields.pop("practitioner", None) or practitioner(),
+        patient=patient or Patient(name="Ada Lovelace", email="ada@example.org"),
+        session_type=kind,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=kind.duration_minutes),
+        **fields,
+    )
+    db.session.add(appointment)
+    db.session.commit()
+    return appointment
+
+
+def only_event(ics: bytes):
+    [event] = parse_calendar(ics).components_named("VEVENT")
+    return event
+
+
+@pytest.fixture
+def appointment(demo):
+    return add_appointment(
+        datetime(2026, 12, 8, 10, 0, tzinfo=UTC),
+        patient_note="Sciatica down the left leg since March",
+        staff_note="Prefers the quiet room",
+    )
+
+
+def test_an_invitation_names_the_clinic_as_organizer_and_the_patient_as_attendee(app, appointment):
+    ics = calendar.invitation([appointment], "REQUEST")
+    cal = parse_calendar(ics)
+    assert cal.value("METHOD") == "REQUEST"
+    assert cal.value("VERSION") == "2.0"
+    event = only_event(ics)
+    organizer = event.get("ORGANIZER")
+    assert organizer.value == "mailto:hello@clinic.example"
+    assert organizer.param("CN") == CLINIC
+    attendee = event.get("ATTENDEE")
+    assert attendee.value == "mailto:ada@example.org"
+    assert attendee.param("CN") == "Ada Lovelace"
+    assert attendee.param("RSVP") == "FALSE"
+    assert event.value("UID") == f"{appointment.uid}@clinic-booking"
+    assert event.value("SEQUENCE") == "0"
+    assert event.value("STATUS") == "CONFIRMED"
+    assert event.text("SUMMARY") == f"Full combination session with Colette Assor — {CLINIC}"
+    assert event.text("LOCATION") == clinic_settings().address
+    assert manage_url(appointment) in event.text("DESCRIPTION")
+    assert event.get("DTSTAMP") is not None and event.get("LAST-MODIFIED") is not None
+    assert event.instant("DTSTART") == datetime(2026, 12, 8, 10, 0, tzinfo=UTC)
+    assert event.instant("DTEND") == datetime(2026, 12, 8, 11, 30, tzinfo=UTC)
+    assert event.get("DTSTART").param("TZID") == "Europe/London"
+
+
+def test_no_event_ever_carries_notes(app, appointment):
+    files = [
+        calendar.invitation([appointment], "REQUEST"),
+        calendar.download([appointment]),
+        build_feed(appointment.practitioner, now=datetime(2026, 12, 1, tzinfo=UTC)),
+    ]
+    for ics in files:
+        text = "".join(unfold(ics))
+        assert "Sciatica" not in text
+        assert "quiet room" not in text
+
+
+def test_a_cancellation_keeps_the_uid_and_raises_the_sequence(app, appointment):
+    request = only_event(calendar.invitation([appointment], "REQUEST"))
+    staff = StaffUser(email="r@clinic.example", name="R", role="receptionist")
+    staff.set_password("long enough password")
+    db.session.add(staff)
+    db.session.commit()
+    cancel_appointment(appointment, staff_user=staff, now=datetime(2026, 12, 1, tzinfo=UTC))
+    cancel = parse_calendar(calendar.invitation([appointment], "CANCEL"))
+    assert cancel.value("METHOD") == "CANCEL"
+    [event] = cancel.components_named("VEVENT")
+    assert event.value("UID") == request.value("UID")
+    assert int(event.value("SEQUENCE")) == int(request.value("SEQUENCE")) + 1
+    assert event.value("STATUS") == "CANCELLED"
+
+
+def test_a_course_plan_sends_one_event_each_and_a_timezone_for_every_year(app, demo):
+    first = add_appointment(datetime(2026, 12, 15, 10, 0, tzinfo=UTC))
+    second = add_appointment(datetime(2027, 4, 13, 9, 0, tzinfo=UTC), patient=first.patient)
+    cal = parse_calendar(calendar.invitation([first, second], "REQUEST"))
+    events = cal.components_named("VEVENT")
+    assert [e.value("UID").split("@")[0] for e in events] == [first.uid, second.uid]
+    [zone] = cal.components_named("VTIMEZONE")
+    assert zone.value("TZID") == "Europe/London"
+    # Summer time must be described for 2027 too (as a DTSTART or an RDATE).
+    onsets = [
+        prop.value[:8]
+        for daylight in zone.components_named("DAYLIGHT")
+        for prop in daylight.all("DTSTART") + daylight.all("RDATE")
+    ]
+    assert "20270328" in onsets
+    # 13 April 2027 is summer time: 10:00 on the wall is 09:00 UTC.
+    assert events[1].value("DTSTART") == "20270413T100000"
+
+
+def test_an_unknown_method_is_refused(app, appointment):
+    with pytest.raises(ValueError):
+        calendar.invitation([appointment], "PUBLISH-ISH")
+
+
+def test_the_download_is_published_without_attendees(app, appointment):
+    cal = parse_calendar(calendar.download([appointment]))
+    assert cal.value("METHOD") == "PUBLISH"
+    [event] = cal.components_named("VEVENT")
+    assert event.get("ATTENDEE") is None and event.get("ORGANIZER") is None
+    assert event.value("UID") == f"{appointment.uid}@clinic-booking"
+
+
+def test_the_uid_uses_the_sites_domain_when_it_has_one(app, appointment):
+    app.config["PUBLIC_BASE_URL"] = "https://book.clinic.example"
+    try:
+        event = only_event(calendar.download([appointment]))
+    finally:
+        app.config["PUBLIC_BASE_URL"] = "http://127.0.0.1:5000"
+    assert event.value("UID") == f"{appointment.uid}@book.clinic.example"
+
+
+def test_the_google_link_fills_in_the_event_in_utc(app, appointment):
+    url = calendar.google_calendar_url(appointment)
+    parts = urlsplit(url)
+    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == (
+        "https://calendar.google.com/calendar/render"
+    )
+    query = parse_qs(parts.query)
+    assert query["action"] == ["TEMPLATE"]
+    assert query["dates"] == ["20261208T100000Z/20261208T113000Z"]
+    assert query["text"] == [f"Full combination session with Colette Assor — {CLINIC}"]
+    assert manage_url(appointment) in query["details"][0]
+    assert query["location"] == [clinic_settings().address]
+    assert "Sciatica" not in url
+
+
+# Each side of both 2026 clock changes, and the hours that are skipped or repeated.
+CLOCK_CHANGE_INSTANTS = [
+    datetime(2026, 3, 28, 10, 0, tzinfo=UTC),  # Saturday 10:00 GMT
+    datetime(2026, 3, 29, 0, 30, tzinfo=UTC),  # 00:30 GMT, before the gap
+    datetime(2026, 3, 29, 1, 0, tzinfo=UTC),  # 02:00 BST, the first minute after it
+    datetime(2026, 3, 30, 9, 0, tzinfo=UTC),  # Monday 10:00 BST
+    datetime(2026, 10, 24, 9, 0, tzinfo=UTC),  # Saturday 10:00 BST
+    datetime(2026, 10, 25, 0, 30, tzinfo=UTC),  # 01:30 BST, the first pass
+    datetime(2026, 10, 25, 1, 30, tzinfo=UTC),  # 01:30 GMT, the second pass
+    datetime(2026, 10, 26, 10, 0, tzinfo=UTC),  # Monday 10:00 GMT
+]
+
+
+@pytest.mark.parametrize("instant", CLOCK_CHANGE_INSTANTS, ids=lambda i: i.isoformat())
+def test_appointments_around_the_clock_changes_land_on_the_right_instant(app, demo, instant):
+    # Stretching is 30 minutes, so no appointment here crosses into another.
+    appointment = add_appointment(instant, session_type=session_type("stretching"))
+    feed = parse_calendar(build_feed(appointment.practitioner, now=instant - timedelta(days=2)))
+    for ics in (calendar.invitation([appointment], "REQUEST"), calendar.download([appointment])):
+        event = only_event(ics)
+        assert event.instant("DTSTART") == instant
+        assert event.instant("DTEND") == instant + timedelta(minutes=30)
+    [event] = feed.components_named("VEVENT")
+    assert event.instant("DTSTART") == instant
+    assert event.instant("DTEND") == instant + timedelta(minutes=30)
+
+
+def test_the_timezone_block_agrees_with_zoneinfo_about_the_changes(app, demo):
+    appointment = add_appointment(datetime(2026, 6, 1, 9, 0, tzinfo=UTC))
+    [zone] = parse_calendar(calendar.download([appointment])).components_named("VTIMEZONE")
+    daylight = [c for c in zone.components_named("DAYLIGHT") if c.value("DTSTART")[:4] == "2026"]
+    standard = [
+        c for c in zone.components_named("STANDARD") if c.value("DTSTART")[:8] == "20261025"
+    ]
+    assert daylight and daylight[0].value("TZOFFSETTO") == "+0100"
+    assert daylight[0].value("DTSTART").startswith("20260329")
+    assert standard and standard[0].value("TZOFFSETTO") == "+0000"
+
+
+def test_lines_end_in_crlf_and_fold_at_75_octets_without_breaking_characters(app, demo):
+    settings = clinic_settings()
+    settings.address = (
+        "Unit 4, Ørsted Court — Żółkiewskiego Yard; 221B Baker Street, London NW1 6XE"
+    )
+    db.session.commit()
+    patient = Patient(
+        name="Zoë Ångström-Þórsdóttir Núñez de la Peña y Ñandú Ibáñez", email="zoe@example.org"
+    )
+    appointment = add_appointment(datetime(2026, 12, 9, 11, 0, tzinfo=UTC), patient=patient)
+    practitioner = appointment.practitioner
+    practitioner.feed_privacy = "full_name"
+    db.session.commit()
+    files = [
+        calendar.invitation([appointment], "REQUEST"),
+        calendar.download([appointment]),
+        build_feed(practitioner, now=datetime(2026, 12, 1, tzinfo=UTC)),
+    ]
+    for ics in files:
+        assert ics.endswith(b"\r\n")
+        assert b"\n" not in ics.replace(b"\r\n", b"")
+        assert b"\r" not in ics.replace(b"\r\n", b"")
+        assert physical_lines_longer_than(ics, 75) == []
+        ics.decode("utf-8")  # folding never splits a character
+        event = only_event(ics)
+        assert event.text("LOCATION") == settings.address
+    feed_event = only_event(files[2])
+    assert feed_event.text("SUMMARY") == f"{patient.name} — Full combination session"
+    invitation_event = only_event(files[0])
+    assert invitation_event.get("ATTENDEE").param("CN") == patient.name
+
+
+def test_folding_keeps_escapes_whole_and_counts_octets():
+    line = "DESCRIPTION:" + "\\n" * 60 + "é" * 40
+    folded = calendar.fold(line)
+    physical = folded.split("\r\n")
+    assert all(len(part.encode()) <= 75 for part in physical)
+    assert all(not part.rstrip("\\").endswith("\\") or part.endswith("\\\\") for part in physical)
+    for part in physical:
+        assert (len(part) - len(part.rstrip("\\"))) % 2 == 0
+    assert "".join(p[1:] if i else p for i, p in enumerate(physical)) == line
+    assert calendar.escape_text("a,b;c\\d\ne") == "a\\,b\\;c\\\\d\\ne"
+
+
+def test_the_icalendar_library_reads_our_files_the_same_way(app, appointment):
+    """A second, independent reading of the hand-written feed lines."""
+    feed = build_feed(appointment.practitioner, now=datetime(2026, 12, 1, tzinfo=UTC))
+    [event] = icalendar.Calendar.from_ical(feed).walk("VEVENT")
+    assert event.decoded("DTSTART").astimezone(UTC) == appointment.starts_at
+    assert str(event["UID"]) == f"{appointment.uid}@clinic-booking"
+    reference = calendar.appointment_event(appointment, for_patient=False)
+    assert event.decoded("DTEND") == reference.decoded("DTEND")
+    assert str(event["LOCATION"]) == str(reference["LOCATION"])
