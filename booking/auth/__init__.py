@@ -22,3 +22,6 @@ def load_user(user_id: str) -> StaffUser | None:
     if user is None or not user.active or user.session_version != int(version):
         return None
     return user
+
+
+from booking.auth import views  # noqa: E402,F401

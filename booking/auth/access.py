@@ -1,0 +1,49 @@
+"""Who may see what: every staff view declares the roles it allows.
+
+Anonymous visitors are sent to sign in (Flask-Login's unauthorized handler);
+a signed-in member of staff without the role gets 403.
+"""
+
+from collections.abc import Callable
+from functools import wraps
+
+from flask import abort
+from flask_login import current_user
+
+from booking.extensions import login_manager
+from booking.models import Practitioner
+from booking.models.staff import Role
+
+ALL_STAFF = (Role.ADMIN, Role.RECEPTIONIST, Role.PRACTITIONER)
+FRONT_DESK = (Role.ADMIN, Role.RECEPTIONIST)
+
+
+def staff_required(*roles: Role) -> Callable:
+    """Allow signed-in staff with one of `roles` (all staff roles when none are given)."""
+    allowed = {Role(role).value for role in (roles or ALL_STAFF)}
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def guarded(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if current_user.role not in allowed:
+                abort(403)
+            return view(*args, **kwargs)
+
+        guarded.allowed_roles = frozenset(allowed)
+        return guarded
+
+    return decorate
+
+
+def may_see_practitioner(practitioner: Practitioner) -> bool:
+    """Front desk sees every diary; a practitioner sees only their own."""
+    if current_user.role in {Role.ADMIN.value, Role.RECEPTIONIST.value}:
+        return True
+    return current_user.practitioner_id == practitioner.id
+
+
+def require_practitioner_access(practitioner: Practitioner) -> None:
+    if not may_see_practitioner(practitioner):
+        abort(403)

@@ -1,0 +1,238 @@
+"""Phone bookings and the appointment page: move, cancel, attendance and the staff note."""
+
+from datetime import date, time
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from booking.auth.access import ALL_STAFF, FRONT_DESK, require_practitioner_access, staff_required
+from booking.clinic import DomainError
+from booking.clinic.appointments import (
+    PatientDetails,
+    book_appointment,
+    cancel_appointment,
+    move_appointment,
+    record_attendance,
+    set_staff_note,
+)
+from booking.clinic.localtime import local_to_utc, to_local, wall_time_exists
+from booking.clinic.settings import clinic_settings
+from booking.diary import blueprint, grid
+from booking.diary.forms import (
+    AttendanceForm,
+    CancelForm,
+    MoveForm,
+    PhoneBookingForm,
+    StaffNoteForm,
+)
+from booking.diary.patients import search_patients
+from booking.extensions import db
+from booking.models import Appointment, AppointmentStatus, Patient, Practitioner, StaffUser
+from booking.presentation import parse_start
+
+
+def signed_in_staff() -> StaffUser:
+    return current_user._get_current_object()
+
+
+def appointment_or_404(appointment_id: int) -> Appointment:
+    appointment = db.session.get(Appointment, appointment_id)
+    if appointment is None:
+        abort(404)
+    require_practitioner_access(appointment.practitioner)
+    return appointment
+
+
+def local_instant(day: date, at: time):
+    """The UTC instant of a local date and time, or None for a time the clocks skip."""
+    zone = clinic_settings().zone
+    if not wall_time_exists(day, at, zone):
+        return None
+    return local_to_utc(day, at, zone)
+
+
+@blueprint.route("/book", methods=["GET", "POST"])
+@staff_required(*FRONT_DESK)
+def book():
+    practitioner = db.session.get(Practitioner, request.args.get("practitioner", type=int) or 0)
+    starts_at = parse_start(request.args.get("start"))
+    if practitioner is None or starts_at is None:
+        abort(404)
+    session_types = sorted(
+        (s for s in practitioner.session_types if s.active), key=lambda s: s.position
+    )
+    form = PhoneBookingForm()
+    form.session_type_id.choices = [
+        (s.id, f"{s.name} ({s.duration_minutes} min)") for s in session_types
+    ]
+    found: list[Patient] = []
+    problem, status = None, 200
+    searching = request.form.get("action") == "search"
+    if form.is_submitted() and form.query.data and form.query.data.strip():
+        found = search_patients(form.query.data)
+    if searching:
+        if not found:
+            problem = "No patient matches that search. Check the spelling, or add a new patient."
+    elif form.validate_on_submit():
+        patient: Patient | PatientDetails
+        if form.wants_new_patient():
+            patient = PatientDetails(
+                name=form.name.data, email=form.email.data or None, phone=form.phone.data or None
+            )
+        else:
+            chosen = (
+                db.session.get(Patient, int(form.patient_id.data))
+                if (form.patient_id.data.isdigit())
+                else None
+            )
+            if chosen is None:
+                abort(400)
+            patient = chosen
+        session_type = next(s for s in session_types if s.id == form.session_type_id.data)
+        try:
+            appointment = book_appointment(
+                session_type=session_type,
+                starts_at=starts_at,
+                practitioner=practitioner,
+                patient=patient,
+                source="staff",
+                patient_note=form.note.data or "",
+                staff_user=signed_in_staff(),
+            )
+        except DomainError as error:
+            problem, status = error.message, 409
+        else:
+            flash(f"Booked {appointment.patient.name} with {practitioner.name}.", "success")
+            return redirect(url_for(".appointment", appointment_id=appointment.id))
+    elif form.is_submitted():
+        problem, status = "Please correct the highlighted answers below.", 422
+    return render_template(
+        "diary/book.html",
+        form=form,
+        practitioner=practitioner,
+        starts_at=starts_at,
+        found=found,
+        problem=problem,
+        day=to_local(starts_at, clinic_settings().zone).date(),
+    ), status
+
+
+def _move_form(appointment: Appointment) -> MoveForm:
+    form = MoveForm(prefix="move")
+    offering = sorted(
+        (p for p in appointment.session_type.practitioners if p.active), key=lambda p: p.position
+    )
+    form.practitioner_id.choices = [(p.id, p.name) for p in offering]
+    if not form.is_submitted():
+        local = to_local(appointment.starts_at, clinic_settings().zone)
+        form.day.data, form.at.data = local.date(), local.time()
+        form.practitioner_id.data = appointment.practitioner_id
+    return form
+
+
+def _render_appointment(appointment: Appointment, status: int = 200, **forms):
+    attendance = AttendanceForm(prefix="attendance")
+    note = StaffNoteForm(prefix="note")
+    if not note.is_submitted():
+        note.note.data = appointment.staff_note
+    context = {
+        "move_form": _move_form(appointment),
+        "cancel_form": CancelForm(prefix="cancel"),
+        "attendance_form": attendance,
+        "note_form": note,
+        **forms,
+    }
+    return render_template(
+        "diary/appointment.html",
+        appointment=appointment,
+        course_places=grid.course_positions([appointment]),
+        status_labels=grid.STATUS_LABELS,
+        **context,
+    ), status
+
+
+@blueprint.get("/appointments/<int:appointment_id>")
+@staff_required(*ALL_STAFF)
+def appointment(appointment_id: int):
+    return _render_appointment(appointment_or_404(appointment_id))
+
+
+@blueprint.post("/appointments/<int:appointment_id>/move")
+@staff_required(*FRONT_DESK)
+def appointment_move(appointment_id: int):
+    appointment = appointment_or_404(appointment_id)
+    form = _move_form(appointment)
+    if not form.validate_on_submit():
+        return _render_appointment(appointment, 422, move_form=form)
+    starts_at = local_instant(form.day.data, form.at.data)
+    if starts_at is None:
+        flash("That time does not exist on that day: the clocks go forward.", "error")
+        return _render_appointment(appointment, 422, move_form=form)
+    target = db.session.get(Practitioner, form.practitioner_id.data)
+    try:
+        move_appointment(
+            appointment, starts_at=starts_at, practitioner=target, staff_user=signed_in_staff()
+        )
+    except DomainError as error:
+        flash(error.message, "error")
+        return _render_appointment(appointment, 409, move_form=form)
+    flash("The appointment has been moved and the patient told.", "success")
+    return redirect(url_for(".appointment", appointment_id=appointment.id))
+
+
+@blueprint.post("/appointments/<int:appointment_id>/cancel")
+@staff_required(*FRONT_DESK)
+def appointment_cancel(appointment_id: int):
+    appointment = appointment_or_404(appointment_id)
+    form = CancelForm(prefix="cancel")
+    if not form.validate_on_submit():
+        return _render_appointment(appointment, 422, cancel_form=form)
+    try:
+        cancel_appointment(appointment, reason=form.reason.data, staff_user=signed_in_staff())
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        flash("The appointment has been cancelled and the patient told.", "success")
+    return redirect(url_for(".appointment", appointment_id=appointment.id))
+
+
+@blueprint.post("/appointments/<int:appointment_id>/attendance")
+@staff_required(*ALL_STAFF)
+def appointment_attendance(appointment_id: int):
+    appointment = appointment_or_404(appointment_id)
+    form = AttendanceForm(prefix="attendance")
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        record_attendance(
+            appointment, AppointmentStatus(form.status.data), staff_user=signed_in_staff()
+        )
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        flash(f"Marked {grid.STATUS_LABELS[appointment.status].lower()}.", "success")
+    return redirect(
+        request.form.get("back")
+        if _is_diary_path(request.form.get("back"))
+        else (url_for(".appointment", appointment_id=appointment.id))
+    )
+
+
+@blueprint.post("/appointments/<int:appointment_id>/note")
+@staff_required(*ALL_STAFF)
+def appointment_note(appointment_id: int):
+    appointment = appointment_or_404(appointment_id)
+    form = StaffNoteForm(prefix="note")
+    if not form.validate_on_submit():
+        return _render_appointment(appointment, 422, note_form=form)
+    try:
+        set_staff_note(appointment, form.note.data or "", staff_user=signed_in_staff())
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        flash("The staff note has been saved.", "success")
+    return redirect(url_for(".appointment", appointment_id=appointment.id))
+
+
+def _is_diary_path(value: str | None) -> bool:
+    return bool(value) and value.startswith("/diary/") and "//" not in value and "\\" not in value

@@ -1,0 +1,120 @@
+"""Forms for the staff screens."""
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+
+from booking.public.forms import phone_number
+
+
+class ConfirmForm(FlaskForm):
+    """Only the CSRF token: for single-button actions."""
+
+
+class PatientSearchForm(FlaskForm):
+    query = StringField(
+        "Name, email or phone",
+        validators=[
+            DataRequired("Type part of a name, email address or phone number."),
+            Length(min=2, max=120, message="Type at least two characters."),
+        ],
+    )
+
+
+class PhoneBookingForm(FlaskForm):
+    """Book for an existing patient (patient_id) or a new one (name and email or phone)."""
+
+    query = StringField("Find a patient: name, email or phone", validators=[Length(max=120)])
+    patient_id = StringField("Patient", validators=[Optional()])
+    session_type_id = SelectField("Session", coerce=int)
+    name = StringField("Full name", validators=[Length(max=120, message="Up to 120 characters.")])
+    email = StringField(
+        "Email address",
+        validators=[
+            Optional(),
+            Length(max=254),
+            Email("Enter an email address like name@example.com.", check_deliverability=False),
+        ],
+    )
+    phone = StringField("Phone number", validators=[Optional(), phone_number])
+    note = TextAreaField(
+        "What the patient told us (optional)",
+        validators=[Length(max=500, message="Please keep this to 500 characters or fewer.")],
+    )
+
+    def wants_new_patient(self) -> bool:
+        return (self.patient_id.data or "new") == "new"
+
+    def validate_name(self, field) -> None:
+        if self.wants_new_patient() and not (field.data or "").strip():
+            raise ValidationError("Enter the new patient's name, or choose a patient found.")
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        # Checked here, not on the field: an empty optional field skips its own validators.
+        if (
+            self.wants_new_patient()
+            and not (self.email.data or "").strip()
+            and not (self.phone.data or "").strip()
+        ):
+            self.phone.errors = [
+                *self.phone.errors,
+                "Enter an email address or a phone number for the new patient.",
+            ]
+            return False
+        return valid
+
+
+class MoveForm(FlaskForm):
+    day = DateField("Date", validators=[DataRequired("Choose a date.")])
+    at = TimeField("Time", validators=[DataRequired("Choose a time.")])
+    practitioner_id = SelectField("Practitioner", coerce=int)
+
+
+class CancelForm(FlaskForm):
+    reason = StringField(
+        "Reason", validators=[DataRequired("Give a reason."), Length(max=300, message="Up to 300.")]
+    )
+
+
+class AttendanceForm(FlaskForm):
+    status = SelectField(
+        "Attendance",
+        choices=[("attended", "Attended"), ("no_show", "No-show"), ("booked", "Not yet recorded")],
+    )
+
+
+class StaffNoteForm(FlaskForm):
+    note = TextAreaField(
+        "Staff note", validators=[Length(max=2000, message="Up to 2000 characters.")]
+    )
+
+
+class TimeOffForm(FlaskForm):
+    practitioner_id = SelectField("Practitioner", coerce=int)
+    first_day = DateField("From date", validators=[DataRequired("Choose the first date.")])
+    last_day = DateField("To date (optional)", validators=[Optional()])
+    starts_at = TimeField("From time (leave empty for whole days)", validators=[Optional()])
+    ends_at = TimeField("To time", validators=[Optional()])
+    reason = StringField("Reason", validators=[Length(max=120, message="Up to 120 characters.")])
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        # Checked here, not on the field: an empty optional field skips its own validators.
+        if (self.starts_at.data is None) != (self.ends_at.data is None):
+            self.ends_at.errors = [
+                *self.ends_at.errors,
+                "Give both a from time and a to time, or neither.",
+            ]
+            return False
+        return valid
+
+    def validate_last_day(self, field) -> None:
+        if field.data and self.first_day.data and field.data < self.first_day.data:
+            raise ValidationError("The last date must not be before the first.")

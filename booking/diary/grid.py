@@ -1,0 +1,234 @@
+"""The diary grid: rows of local wall-clock times, one column per practitioner or per day.
+
+Rows are built from the clinic's wall-clock times, not by adding minutes to a UTC instant,
+so 09:00 is the 09:00 row on the days the clocks change too. A wall time that does not
+exist on a day (the hour skipped in March) has no row on that day.
+"""
+
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from booking.clinic.localtime import local_day_bounds, local_to_utc, to_local, wall_time_exists
+from booking.extensions import db
+from booking.models import (
+    LIVE_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    Practitioner,
+    TimeOff,
+)
+
+MINUTES_IN_DAY = 24 * 60
+STATUS_LABELS = {
+    AppointmentStatus.BOOKED.value: "Booked",
+    AppointmentStatus.ATTENDED.value: "Attended",
+    AppointmentStatus.NO_SHOW.value: "No-show",
+    AppointmentStatus.CANCELLED.value: "Cancelled",
+}
+
+
+@dataclass
+class Cell:
+    kind: str  # appointment, covered, blocked, free, closed, missing
+    starts_at: datetime | None = None
+    appointments: list[Appointment] = field(default_factory=list)
+    rowspan: int = 1
+    reason: str = ""
+
+
+@dataclass
+class Column:
+    practitioner: Practitioner
+    day: date
+    cells: list[Cell]
+
+
+def _minutes(at: time) -> int:
+    return at.hour * 60 + at.minute
+
+
+def _local_minutes(instant: datetime, day: date, zone: ZoneInfo) -> int:
+    local = to_local(instant, zone)
+    if local.date() < day:
+        return 0
+    if local.date() > day:
+        return MINUTES_IN_DAY
+    return local.hour * 60 + local.minute
+
+
+def live_appointments(
+    practitioners: list[Practitioner], first_day: date, last_day: date, zone: ZoneInfo
+) -> list[Appointment]:
+    start, _ = local_day_bounds(first_day, zone)
+    _, end = local_day_bounds(last_day, zone)
+    return list(
+        db.session.scalars(
+            select(Appointment)
+            .where(
+                Appointment.practitioner_id.in_([p.id for p in practitioners]),
+                Appointment.status.in_([status.value for status in LIVE_STATUSES]),
+                Appointment.starts_at < end,
+                Appointment.ends_at > start,
+            )
+            .order_by(Appointment.starts_at)
+        )
+    )
+
+
+def cancelled_appointments(
+    practitioners: list[Practitioner], day: date, zone: ZoneInfo
+) -> list[Appointment]:
+    start, end = local_day_bounds(day, zone)
+    return list(
+        db.session.scalars(
+            select(Appointment)
+            .where(
+                Appointment.practitioner_id.in_([p.id for p in practitioners]),
+                Appointment.status == AppointmentStatus.CANCELLED.value,
+                Appointment.starts_at >= start,
+                Appointment.starts_at < end,
+            )
+            .order_by(Appointment.starts_at)
+        )
+    )
+
+
+def time_off_blocks(
+    practitioners: list[Practitioner], first_day: date, last_day: date, zone: ZoneInfo
+) -> list[TimeOff]:
+    start, _ = local_day_bounds(first_day, zone)
+    _, end = local_day_bounds(last_day, zone)
+    return list(
+        db.session.scalars(
+            select(TimeOff)
+            .where(
+                TimeOff.practitioner_id.in_([p.id for p in practitioners]),
+                TimeOff.starts_at < end,
+                TimeOff.ends_at > start,
+            )
+            .order_by(TimeOff.starts_at)
+        )
+    )
+
+
+def course_positions(appointments: list[Appointment]) -> dict[int, tuple[int, int]]:
+    """For course sessions: appointment id -> (its place among the course's live ones, total)."""
+    course_ids = {a.course_id for a in appointments if a.course_id is not None}
+    if not course_ids:
+        return {}
+    rows = db.session.execute(
+        select(Appointment.id, Appointment.course_id)
+        .where(
+            Appointment.course_id.in_(course_ids),
+            Appointment.status.in_([status.value for status in LIVE_STATUSES]),
+        )
+        .order_by(Appointment.course_id, Appointment.starts_at, Appointment.id)
+    )
+    places: dict[int, tuple[int, int]] = {}
+    counters: dict[int, int] = defaultdict(int)
+    totals = {a.course_id: a.course.sessions_total for a in appointments if a.course is not None}
+    for appointment_id, course_id in rows:
+        counters[course_id] += 1
+        places[appointment_id] = (counters[course_id], totals.get(course_id, counters[course_id]))
+    return places
+
+
+def opening_minutes(
+    practitioners: list[Practitioner],
+    days: list[date],
+    appointments: list[Appointment],
+    zone: ZoneInfo,
+) -> tuple[int, int] | None:
+    """The earliest start and latest end (minutes of the local day) to show, or None."""
+    starts, ends = [], []
+    weekdays = {day.weekday() for day in days}
+    for practitioner in practitioners:
+        for hours in practitioner.working_hours:
+            if hours.weekday in weekdays:
+                starts.append(_minutes(hours.starts_at))
+                ends.append(_minutes(hours.ends_at))
+    # An appointment outside today's hours (the hours changed after it was booked) still shows.
+    for appointment in appointments:
+        day = to_local(appointment.starts_at, zone).date()
+        if day in days:
+            starts.append(_local_minutes(appointment.starts_at, day, zone))
+            ends.append(_local_minutes(appointment.ends_at, day, zone))
+    if not starts:
+        return None
+    return min(starts), max(ends)
+
+
+def row_times(span: tuple[int, int] | None, step: int) -> list[time]:
+    if span is None:
+        return []
+    first, last = span
+    return [time(m // 60, m % 60) for m in range(first, last, step)]
+
+
+def build_column(
+    practitioner: Practitioner,
+    day: date,
+    rows: list[time],
+    *,
+    step: int,
+    zone: ZoneInfo,
+    appointments: list[Appointment],
+    blocks: list[TimeOff],
+) -> list[Cell]:
+    """One column's cells: appointments span the rows they fill; the rest are free or not."""
+    row_minutes = [_minutes(at) for at in rows]
+    cells: list[Cell] = []
+    for at in rows:
+        if not wall_time_exists(day, at, zone):
+            cells.append(Cell("missing"))
+            continue
+        starts_at = local_to_utc(day, at, zone)
+        ends_at = starts_at + timedelta(minutes=step)
+        block = next((b for b in blocks if b.starts_at < ends_at and b.ends_at > starts_at), None)
+        if block is not None:
+            cells.append(Cell("blocked", starts_at=starts_at, reason=block.reason))
+        elif _working(practitioner, day, _minutes(at)):
+            cells.append(Cell("free", starts_at=starts_at))
+        else:
+            cells.append(Cell("closed", starts_at=starts_at))
+
+    mine = [
+        a
+        for a in appointments
+        if a.practitioner_id == practitioner.id and to_local(a.starts_at, zone).date() == day
+    ]
+    for appointment in mine:
+        first = max(
+            bisect_right(row_minutes, _local_minutes(appointment.starts_at, day, zone)) - 1, 0
+        )
+        end = bisect_left(row_minutes, _local_minutes(appointment.ends_at, day, zone))
+        cell = cells[first]
+        if cell.kind == "covered":
+            # Starts inside another appointment's rows (the slot step changed): join that cell.
+            owner = next(c for c in reversed(cells[:first]) if c.kind == "appointment")
+            owner.appointments.append(appointment)
+            continue
+        if cell.kind != "appointment":
+            cells[first] = cell = Cell("appointment", starts_at=cell.starts_at)
+        cell.appointments.append(appointment)
+        span = max(end - first, 1)
+        for index in range(first + cell.rowspan, min(first + span, len(cells))):
+            if cells[index].kind == "appointment":
+                # A later appointment already owns this row: merge it in.
+                cell.appointments.extend(cells[index].appointments)
+            cells[index] = Cell("covered")
+        cell.rowspan = max(cell.rowspan, min(span, len(cells) - first))
+    return cells
+
+
+def _working(practitioner: Practitioner, day: date, minute: int) -> bool:
+    return any(
+        hours.weekday == day.weekday()
+        and _minutes(hours.starts_at) <= minute < _minutes(hours.ends_at)
+        for hours in practitioner.working_hours
+    )
