@@ -1,0 +1,308 @@
+"""Courses at the desk: the list, one course (mark paid, adjust credits), selling, products."""
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import BooleanField, IntegerField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
+
+from booking.auth.access import FRONT_DESK, staff_required
+from booking.clinic import DomainError, courses
+from booking.clinic.appointments import PatientDetails
+from booking.clinic.tokens import course_token
+from booking.diary import blueprint
+from booking.extensions import db
+from booking.models import Course, CourseProduct, CourseStatus, Patient, Role, SessionType
+from booking.public.forms import phone_number
+
+STATUS_LABELS = {
+    CourseStatus.AWAITING_PAYMENT.value: "Waiting for payment",
+    CourseStatus.ACTIVE.value: "Paid",
+    CourseStatus.CANCELLED.value: "Cancelled",
+}
+PAYMENT_REFERENCE_HINT = "For example the card receipt number, or 'cash'."
+
+
+class MarkPaidForm(FlaskForm):
+    payment_reference = StringField(
+        "Payment reference",
+        validators=[
+            DataRequired("Enter a payment reference: the receipt number, or 'cash'."),
+            Length(max=120),
+        ],
+    )
+
+
+class CreditAdjustmentForm(FlaskForm):
+    change = IntegerField(
+        "Credits to add (negative to remove)",
+        validators=[InputRequired("Enter a number of credits, like 1 or -1.")],
+    )
+    reason = StringField(
+        "Reason",
+        validators=[
+            DataRequired("Give a reason: it is kept in the course's history."),
+            Length(max=200),
+        ],
+    )
+
+
+class SellCourseForm(FlaskForm):
+    """Sell a course at the desk; the patient is given (patient page) or typed in."""
+
+    product_id = SelectField("Course", coerce=int)
+    name = StringField("Patient's full name", validators=[Optional(), Length(max=120)])
+    email = StringField(
+        "Email address",
+        validators=[
+            Optional(),
+            Length(max=254),
+            Email("Enter an email address like name@example.com.", check_deliverability=False),
+        ],
+    )
+    phone = StringField("Phone number", validators=[Optional(), phone_number])
+    payment_reference = StringField(
+        "Payment reference",
+        validators=[
+            DataRequired("Enter a payment reference: the receipt number, or 'cash'."),
+            Length(max=120),
+        ],
+    )
+
+
+class CourseProductForm(FlaskForm):
+    name = StringField(
+        "Name", validators=[DataRequired("Give the course a name."), Length(max=120)]
+    )
+    session_type_id = SelectField("Session type it covers", coerce=int)
+    sessions_count = IntegerField(
+        "Number of sessions",
+        default=10,
+        validators=[InputRequired("Enter the number of sessions."), NumberRange(1, 100)],
+    )
+    price = StringField(
+        "Price in pounds", validators=[DataRequired("Enter the price, like 950 or 950.00.")]
+    )
+    validity_days = IntegerField(
+        "Valid for (days from payment)",
+        default=183,
+        validators=[InputRequired("Enter how many days the course lasts."), NumberRange(1, 3660)],
+    )
+    active = BooleanField("On sale", default=True)
+
+    def price_pence(self) -> int | None:
+        text = (self.price.data or "").strip().lstrip("£").replace(",", "")
+        pounds, _, pence = text.partition(".")
+        if not pounds.isdigit() or (pence and (not pence.isdigit() or len(pence) > 2)):
+            return None
+        return int(pounds) * 100 + int(pence.ljust(2, "0") or 0)
+
+
+def _course_or_404(course_id: int) -> Course:
+    course = db.session.get(Course, course_id)
+    if course is None:
+        abort(404)
+    return course
+
+
+def _product_choices(form: SellCourseForm) -> None:
+    form.product_id.choices = [
+        (p.id, f"{p.name} ({p.price_pence / 100:,.2f} pounds)") for p in courses.products()
+    ]
+
+
+@blueprint.get("/courses", endpoint="courses")
+@staff_required(*FRONT_DESK)
+def courses_list():
+    status = request.args.get("status") or None
+    if status not in (None, *STATUS_LABELS):
+        status = None
+    form = SellCourseForm()
+    _product_choices(form)
+    return render_template(
+        "diary/courses.html",
+        courses=courses.courses_for_desk(status),
+        status=status,
+        status_labels=STATUS_LABELS,
+        form=form,
+    )
+
+
+@blueprint.post("/courses/sell")
+@staff_required(*FRONT_DESK)
+def course_sell():
+    """Sell a course to a new or returning patient typed in at the desk."""
+    form = SellCourseForm()
+    _product_choices(form)
+    if form.validate_on_submit():
+        if not (form.name.data or "").strip():
+            form.name.errors.append("Enter the patient's name.")
+        elif not (form.email.data or "").strip() and not (form.phone.data or "").strip():
+            form.phone.errors.append("Enter an email address or a phone number.")
+        else:
+            details = PatientDetails(
+                name=form.name.data, email=form.email.data or None, phone=form.phone.data or None
+            )
+            return _sell(form, details)
+    return render_template(
+        "diary/courses.html",
+        courses=courses.courses_for_desk(None),
+        status=None,
+        status_labels=STATUS_LABELS,
+        form=form,
+    ), 422
+
+
+@blueprint.route("/patients/<int:patient_id>/courses/new", methods=["GET", "POST"])
+@staff_required(*FRONT_DESK)
+def course_new(patient_id: int):
+    """Sell a course to a patient already on file."""
+    patient = db.session.get(Patient, patient_id)
+    if patient is None:
+        abort(404)
+    form = SellCourseForm()
+    _product_choices(form)
+    if form.validate_on_submit():
+        return _sell(form, patient)
+    status = 422 if form.is_submitted() else 200
+    return render_template("diary/course_sell.html", form=form, patient=patient), status
+
+
+def _sell(form: SellCourseForm, patient):
+    product = db.session.get(CourseProduct, form.product_id.data)
+    try:
+        course = courses.sell_course(
+            product,
+            patient,
+            staff_user=current_user,
+            payment_reference=form.payment_reference.data,
+        )
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(url_for(".courses"))
+    flash(f"Course sold and paid: {course.credits_remaining} credits ready to book.", "success")
+    return redirect(url_for(".course", course_id=course.id))
+
+
+@blueprint.get("/courses/<int:course_id>")
+@staff_required(*FRONT_DESK)
+def course(course_id: int):
+    course = _course_or_404(course_id)
+    return _course_page(course, MarkPaidForm(), CreditAdjustmentForm())
+
+
+def _course_page(course: Course, paid_form, credit_form, status: int = 200):
+    return render_template(
+        "diary/course.html",
+        course=course,
+        progress=courses.progress(course),
+        status_labels=STATUS_LABELS,
+        paid_form=paid_form,
+        credit_form=credit_form,
+        patient_link=courses_public_link(course),
+        payment_hint=PAYMENT_REFERENCE_HINT,
+    ), status
+
+
+def courses_public_link(course: Course) -> str:
+    """The patient's own course page, so the desk can plan sessions with them on the phone."""
+    return url_for("public.course", token=course_token(course))
+
+
+@blueprint.post("/courses/<int:course_id>/paid")
+@staff_required(*FRONT_DESK)
+def course_paid(course_id: int):
+    course = _course_or_404(course_id)
+    form = MarkPaidForm()
+    if not form.validate_on_submit():
+        return _course_page(course, form, CreditAdjustmentForm(), 422)
+    try:
+        courses.activate_course(course, form.payment_reference.data, current_user)
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        flash("Payment recorded: the patient can now book their sessions.", "success")
+    return redirect(url_for(".course", course_id=course.id))
+
+
+@blueprint.post("/courses/<int:course_id>/credits")
+@staff_required(*FRONT_DESK)
+def course_credits(course_id: int):
+    course = _course_or_404(course_id)
+    form = CreditAdjustmentForm()
+    if not form.validate_on_submit():
+        return _course_page(course, MarkPaidForm(), form, 422)
+    try:
+        courses.adjust_credits(course, form.change.data, form.reason.data, staff_user=current_user)
+    except DomainError as error:
+        flash(error.message, "error")
+        return _course_page(course, MarkPaidForm(), form, 409)
+    flash("Credits changed.", "success")
+    return redirect(url_for(".course", course_id=course.id))
+
+
+# Products (administrators) ------------------------------------------------------------------
+
+
+def _session_type_choices(form: CourseProductForm) -> None:
+    session_types = db.session.scalars(
+        select(SessionType).where(SessionType.active.is_(True)).order_by(SessionType.position)
+    )
+    form.session_type_id.choices = [(t.id, t.name) for t in session_types]
+
+
+@blueprint.get("/course-products")
+@staff_required(Role.ADMIN)
+def course_products():
+    return render_template(
+        "diary/course_products.html", products=courses.products(include_inactive=True)
+    )
+
+
+@blueprint.route("/course-products/new", methods=["GET", "POST"], defaults={"product_id": None})
+@blueprint.route("/course-products/<int:product_id>", methods=["GET", "POST"])
+@staff_required(Role.ADMIN)
+def course_product(product_id: int | None):
+    product = None
+    if product_id is not None:
+        product = db.session.get(CourseProduct, product_id)
+        if product is None:
+            abort(404)
+    form = CourseProductForm(obj=product)
+    _session_type_choices(form)
+    if product is not None and not form.is_submitted():
+        form.price.data = f"{product.price_pence / 100:.2f}"
+    elif product is None and not form.is_submitted():
+        # Courses are usually of the combination session: the one with the most treatments.
+        session_types = db.session.scalars(select(SessionType).order_by(SessionType.position))
+        combination = max(session_types, key=lambda t: len(t.treatments), default=None)
+        if combination is not None:
+            form.session_type_id.data = combination.id
+    status = 200
+    if form.validate_on_submit():
+        price_pence = form.price_pence()
+        if price_pence is None:
+            form.price.errors.append("Enter the price in pounds, like 950 or 950.00.")
+            status = 422
+        else:
+            try:
+                saved = courses.save_product(
+                    product,
+                    name=form.name.data,
+                    session_type=db.session.get(SessionType, form.session_type_id.data),
+                    sessions_count=form.sessions_count.data,
+                    price_pence=price_pence,
+                    validity_days=form.validity_days.data,
+                    active=form.active.data,
+                    staff_user=current_user,
+                )
+            except DomainError as error:
+                flash(error.message, "error")
+                status = 409
+            else:
+                flash(f"Saved: {saved.name}.", "success")
+                return redirect(url_for(".course_products"))
+    elif form.is_submitted():
+        status = 422
+    return render_template("diary/course_product.html", form=form, product=product), status

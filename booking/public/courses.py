@@ -1,0 +1,281 @@
+"""Courses for patients: ask for a course, see it, book its sessions one by one or all at once.
+
+The course page lives behind a signed link (/course/<token>): the token signs the
+course's random uid, so no patient detail or database id appears in a URL.
+Payment is taken at the clinic for now; the course books nothing until staff
+mark it paid (`booking.clinic.courses.activate_course`).
+"""
+
+from datetime import date, datetime, time, timedelta
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import DateField, SelectField
+from wtforms.validators import InputRequired
+
+from booking.clinic import DomainError, courses
+from booking.clinic.appointments import PatientDetails, book_appointment
+from booking.clinic.localtime import local_today
+from booking.clinic.settings import clinic_settings
+from booking.clinic.tokens import course_token, course_uid_from_token, manage_token
+from booking.database import utcnow
+from booking.extensions import db, limiter
+from booking.models import Course, CourseProduct, Practitioner
+from booking.presentation import format_local_datetime, format_start, parse_start
+from booking.public import blueprint
+from booking.public.booking import day_window, free_starts_by_day, parse_day, picker_context
+from booking.public.forms import ConfirmForm, ContactDetailsForm
+
+SKIP = "skip"
+
+
+class CourseRequestForm(ContactDetailsForm):
+    """Asking for a course needs only the contact details; health questions come at booking."""
+
+
+class PlanRuleForm(FlaskForm):
+    """ "Every <day> (and <day>) at <time> from <date>": a question, so sent by GET."""
+
+    class Meta:
+        csrf = False
+
+    weekday = SelectField(
+        "Day of the week",
+        choices=[(str(n), name) for n, name in enumerate(courses.WEEKDAY_NAMES)],
+        validators=[InputRequired("Choose a day.")],
+    )
+    second_weekday = SelectField(
+        "Second day (for two sessions a week)",
+        choices=[("", "Once a week only")]
+        + [(str(n), name) for n, name in enumerate(courses.WEEKDAY_NAMES)],
+    )
+    at = SelectField("Time", validators=[InputRequired("Choose a time.")])
+    first_day = DateField("Starting from", validators=[InputRequired("Choose a start date.")])
+    practitioner = SelectField("Practitioner")
+
+
+def course_from_token_or_404(token: str) -> Course:
+    uid = course_uid_from_token(token)
+    course = courses.course_by_uid(uid) if uid is not None else None
+    if course is None:
+        abort(404)
+    return course
+
+
+def _practitioner_choice(course: Course, value: str | None) -> Practitioner | None:
+    """The chosen practitioner; the only one if just one offers the course; 404 for others."""
+    available = courses.plannable_practitioners(course)
+    if not value and len(available) == 1:
+        return available[0]
+    for practitioner in available:
+        if practitioner.slug == value:
+            return practitioner
+    if value and value != "any":
+        abort(404)
+    return None
+
+
+@blueprint.get("/courses")
+def courses_on_sale():
+    return render_template("public/course_products.html", products=courses.products())
+
+
+@blueprint.route("/courses/<int:product_id>/request", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+def course_request(product_id: int):
+    product = db.session.get(CourseProduct, product_id)
+    if product is None or not product.active:
+        abort(404)
+    form = CourseRequestForm()
+    problem, status = None, 200
+    if form.validate_on_submit():
+        try:
+            course = courses.request_course(
+                product,
+                PatientDetails(name=form.name.data, email=form.email.data, phone=form.phone.data),
+            )
+        except DomainError as error:
+            problem, status = error.message, 409
+        else:
+            flash(
+                "Thank you: your course is reserved. We have emailed you this page's link.",
+                "success",
+            )
+            return redirect(url_for(".course", token=course_token(course)))
+    elif form.is_submitted():
+        problem, status = "Please correct the highlighted answers below.", 422
+    return render_template(
+        "public/course_request.html", form=form, product=product, problem=problem
+    ), status
+
+
+@blueprint.get("/course/<token>")
+def course(token: str):
+    course = course_from_token_or_404(token)
+    now = utcnow()
+    return render_template(
+        "public/course_page.html",
+        course=course,
+        token=token,
+        progress=courses.progress(course, now=now),
+        manage_token=manage_token,
+    )
+
+
+def _within_course(free: dict[date, list[datetime]], course: Course) -> dict:
+    if course.expires_at is None:
+        return free
+    return {day: [s for s in starts if s < course.expires_at] for day, starts in free.items()}
+
+
+@blueprint.route("/course/<token>/book", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def course_book(token: str):
+    """Book the next session against a credit, with the same day-and-time picker."""
+    course = course_from_token_or_404(token)
+    now = utcnow()
+    problem = courses.booking_problem(course, now=now)
+    if problem:
+        flash(problem, "error")
+        return redirect(url_for(".course", token=token))
+    practitioner = _practitioner_choice(course, request.args.get("practitioner"))
+    form = ConfirmForm()
+    status = 200
+    if request.method == "POST" and form.validate_on_submit():
+        start = parse_start(request.form.get("start"))
+        try:
+            if start is None:
+                raise DomainError("That time is not available. Please choose another.")
+            appointment = book_appointment(
+                session_type=course.session_type,
+                starts_at=start,
+                practitioner=practitioner,
+                course=course,
+                source="online",
+                now=now,
+            )
+        except DomainError as error:
+            flash(error.message, "error")
+            status = 409
+        else:
+            flash(
+                f"Booked: {format_local_datetime(appointment.starts_at)}. "
+                "We have emailed you a confirmation.",
+                "success",
+            )
+            return redirect(url_for(".course", token=token))
+    first, last, today, limit = day_window(parse_day(request.args.get("first")), now=now)
+    free = _within_course(
+        free_starts_by_day(course.session_type, practitioner, first, last, now=now), course
+    )
+    return render_template(
+        "public/course_book.html",
+        course=course,
+        token=token,
+        form=form,
+        practitioner=practitioner,
+        practitioners=courses.plannable_practitioners(course),
+        practitioner_value=practitioner.slug if practitioner else "any",
+        **picker_context(free, first, last, today, limit, parse_day(request.args.get("day"))),
+    ), status
+
+
+def _time_choices(course: Course) -> list[tuple[str, str]]:
+    """Times on the clinic's slot grid within the practitioners' working hours."""
+    hours = [
+        (row.starts_at, row.ends_at)
+        for practitioner in courses.plannable_practitioners(course)
+        for row in practitioner.working_hours
+    ]
+    opens = min((start for start, _ in hours), default=time(9))
+    closes = max((end for _, end in hours), default=time(18))
+    step = timedelta(minutes=clinic_settings().slot_step_minutes)
+    last = datetime.combine(date.min, closes) - timedelta(
+        minutes=course.session_type.duration_minutes
+    )
+    moment = datetime.combine(date.min, opens)
+    choices = []
+    while moment <= last:
+        choices.append((f"{moment:%H:%M}", f"{moment:%H:%M}"))
+        moment += step
+    return choices
+
+
+def _plan_form(course: Course, now: datetime) -> PlanRuleForm:
+    form = PlanRuleForm(formdata=request.args if request.args else None)
+    form.at.choices = _time_choices(course)
+    practitioners = courses.plannable_practitioners(course)
+    form.practitioner.choices = [(p.slug, p.name) for p in practitioners]
+    if not request.args:
+        today = local_today(now, clinic_settings().zone)
+        form.first_day.data = today + timedelta(days=1)
+        form.weekday.data = str(form.first_day.data.weekday())
+        form.at.data = "10:00" if ("10:00", "10:00") in form.at.choices else None
+    return form
+
+
+@blueprint.route("/course/<token>/plan", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def course_plan(token: str):
+    """Plan the remaining sessions at once: propose from a weekly rule, then book them all."""
+    course = course_from_token_or_404(token)
+    now = utcnow()
+    problem = courses.booking_problem(course, now=now)
+    if problem:
+        flash(problem, "error")
+        return redirect(url_for(".course", token=token))
+    rule = _plan_form(course, now)
+    confirm = ConfirmForm()
+    plan, status = None, 200
+    if request.args and rule.validate():
+        practitioner = db.session.scalar(
+            select(Practitioner).where(Practitioner.slug == rule.practitioner.data)
+        )
+        weekdays = [int(rule.weekday.data)]
+        if rule.second_weekday.data:
+            weekdays.append(int(rule.second_weekday.data))
+        try:
+            if request.method == "POST" and confirm.validate_on_submit():
+                chosen = [
+                    request.form.get(f"session-{n}", SKIP) for n in range(course.sessions_total)
+                ]
+                starts = [parse_start(value) for value in chosen if value != SKIP]
+                if any(start is None for start in starts):
+                    raise DomainError("One of the times could not be read. Please choose again.")
+                booked = courses.book_plan(
+                    course, practitioner=practitioner, starts=starts, now=now
+                )
+                flash(
+                    f"{len(booked)} sessions are booked. We have emailed you the dates "
+                    "with a calendar file that adds them all.",
+                    "success",
+                )
+                return redirect(url_for(".course", token=token))
+        except DomainError as error:
+            flash(error.message, "error")
+            status = 409
+        try:
+            plan = courses.propose_plan(
+                course,
+                practitioner=practitioner,
+                weekdays=weekdays,
+                at=time.fromisoformat(rule.at.data),
+                first_day=rule.first_day.data,
+                now=now,
+            )
+        except DomainError as error:
+            flash(error.message, "error")
+            status = 409 if status == 409 else 422
+    elif request.args:
+        status = 422
+    return render_template(
+        "public/course_plan.html",
+        course=course,
+        token=token,
+        rule=rule,
+        confirm=confirm,
+        plan=plan,
+        format_start=format_start,
+        skip=SKIP,
+    ), status
