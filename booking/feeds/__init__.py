@@ -3,3 +3,5 @@
 from flask import Blueprint
 
 blueprint = Blueprint("feeds", __name__)
+
+from booking.feeds import staff, subscription  # noqa: E402,F401

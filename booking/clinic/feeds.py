@@ -1,0 +1,324 @@
+"""Practitioners' private calendar feeds: the secret link, what it holds, and its version.
+
+A feed shows one practitioner's appointments from 30 days ago to a year ahead and
+their blocked time. Cancelled appointments stay for 30 days after the cancellation
+(shown as cancelled, so subscribed calendars remove them) and then drop out.
+
+The window moves a local day at a time, not continuously: the same data on the same
+day gives the same feed, so its version (ETag and Last-Modified) can be worked out
+from one small aggregate query without building the feed.
+"""
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select
+
+from booking.clinic import DomainError, audit, calendar
+from booking.clinic.localtime import local_day_bounds, local_today
+from booking.clinic.settings import clinic_settings
+from booking.database import begin_write, utcnow
+from booking.extensions import db
+from booking.models import (
+    Appointment,
+    AppointmentStatus,
+    AuditEvent,
+    FeedPrivacy,
+    Patient,
+    Practitioner,
+    SessionType,
+    StaffUser,
+    TimeOff,
+)
+from booking.models.clinic import new_feed_token
+
+DAYS_BEHIND = 30
+DAYS_AHEAD = 365
+CANCELLED_KEPT_DAYS = 30
+# A downloaded range is for printing or importing a few weeks, not a whole history.
+MAX_DOWNLOAD_DAYS = 400
+FEED_ACTIONS = ("feed.token_regenerated", "feed.privacy_changed")
+
+PRIVACY_CHOICES = {
+    FeedPrivacy.FULL_NAME.value: "Patient's full name",
+    FeedPrivacy.INITIALS.value: "Patient's initials only",
+    FeedPrivacy.HIDDEN.value: "Only the word \u201cAppointment\u201d",
+}
+
+
+@dataclass(frozen=True)
+class FeedWindow:
+    """What a feed built today covers, as UTC instants on local-day boundaries."""
+
+    day: date
+    starts_at: datetime
+    ends_at: datetime
+    cancelled_since: datetime
+
+
+@dataclass(frozen=True)
+class FeedVersion:
+    etag: str
+    last_modified: datetime
+
+
+def feed_window(now: datetime) -> FeedWindow:
+    """From the start of the local day 30 days ago to the end of the local day a year ahead."""
+    zone = clinic_settings().zone
+    today = local_today(now, zone)
+    starts_at, _ = local_day_bounds(today - timedelta(days=DAYS_BEHIND), zone)
+    _, ends_at = local_day_bounds(today + timedelta(days=DAYS_AHEAD), zone)
+    cancelled_since, _ = local_day_bounds(today - timedelta(days=CANCELLED_KEPT_DAYS), zone)
+    return FeedWindow(today, starts_at, ends_at, cancelled_since)
+
+
+def practitioner_by_feed_token(token: str) -> Practitioner | None:
+    """The active practitioner whose feed token this is, or None.
+
+    Every stored token is compared with `hmac.compare_digest` and the loop never
+    stops early, so the time taken does not depend on how much of a guess was right.
+    An indexed `WHERE feed_token = ?` would be quicker but compares inside the
+    database byte by byte; a clinic has a handful of practitioners, so reading all
+    their tokens costs nothing. (A stored SHA-256 of the token, looked up by index,
+    would scale better: that needs a new column.)
+    """
+    if not token or len(token) > 128:
+        return None
+    given = token.encode()
+    found = None
+    for practitioner in db.session.scalars(
+        select(Practitioner).where(Practitioner.active.is_(True))
+    ):
+        if hmac.compare_digest(given, practitioner.feed_token.encode()) and found is None:
+            found = practitioner
+    return found
+
+
+def _appointments_in(practitioner_id: int, window: FeedWindow):
+    """Which appointments a feed built in this window holds (a WHERE clause)."""
+    return and_(
+        Appointment.practitioner_id == practitioner_id,
+        Appointment.starts_at >= window.starts_at,
+        Appointment.starts_at < window.ends_at,
+        or_(
+            Appointment.status != AppointmentStatus.CANCELLED.value,
+            Appointment.cancelled_at >= window.cancelled_since,
+        ),
+    )
+
+
+def _time_off_in(practitioner_id: int, window: FeedWindow):
+    return and_(
+        TimeOff.practitioner_id == practitioner_id,
+        TimeOff.ends_at > window.starts_at,
+        TimeOff.starts_at < window.ends_at,
+    )
+
+
+def feed_version(practitioner: Practitioner, now: datetime | None = None) -> FeedVersion:
+    """The feed's ETag and Last-Modified from one aggregate query: nothing is built.
+
+    The ETag covers the day (the window moves daily), how many appointments and
+    blocks there are and when each last changed (a deleted block changes the
+    count), the patients' names, the privacy choice and the token.
+
+    Last-Modified is the latest of: the last change to anything in the feed, the
+    start of today (when the window last moved), and any privacy or token change
+    made today. Older privacy changes are already before the start of today, so
+    only today's audit entries (an index range on their time) need reading.
+    """
+    now = now or utcnow()
+    window = feed_window(now)
+    day_start, _ = local_day_bounds(window.day, clinic_settings().zone)
+    appointments = _appointments_in(practitioner.id, window)
+    time_off = _time_off_in(practitioner.id, window)
+    # One pass over the practitioner's appointments (by the practitioner-and-start
+    # index); the blocks and today's audit entries are small subqueries.
+    statement = (
+        select(
+            func.count(Appointment.id),
+            func.max(Appointment.updated_at),
+            func.max(Patient.updated_at),
+            select(func.count()).select_from(TimeOff).where(time_off).scalar_subquery(),
+            select(func.max(TimeOff.updated_at)).where(time_off).scalar_subquery(),
+            select(func.max(AuditEvent.occurred_at))
+            .where(
+                AuditEvent.occurred_at >= day_start,
+                AuditEvent.subject_type == "Practitioner",
+                AuditEvent.subject_id == practitioner.id,
+                AuditEvent.action.in_(FEED_ACTIONS),
+            )
+            .scalar_subquery(),
+        )
+        .select_from(Appointment)
+        .join(Patient, Patient.id == Appointment.patient_id)
+        .where(appointments)
+    )
+    count, changed, patients_changed, blocks, blocks_changed, settings_changed = db.session.execute(
+        statement
+    ).one()
+    latest = max(
+        instant
+        for instant in (day_start, changed, patients_changed, blocks_changed, settings_changed)
+        if instant is not None
+    )
+    fingerprint = "|".join(
+        str(part)
+        for part in (
+            practitioner.id,
+            practitioner.feed_privacy,
+            hashlib.sha256(practitioner.feed_token.encode()).hexdigest()[:16],
+            practitioner.name,
+            window.day.isoformat(),
+            count,
+            changed and changed.isoformat(),
+            patients_changed and patients_changed.isoformat(),
+            blocks,
+            blocks_changed and blocks_changed.isoformat(),
+            settings_changed and settings_changed.isoformat(),
+        )
+    )
+    digest = hashlib.sha256(fingerprint.encode()).hexdigest()[:32]
+    # Weak: the same data gives the same events, but a renamed treatment would not
+    # change the tag until the next day or the next booking.
+    return FeedVersion(etag=f'W/"{digest}"', last_modified=latest.replace(microsecond=0))
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPatient:
+    name: str
+    # The same rule as the patient record's own initials, not a copy of it.
+    initials = Patient.__dict__["initials"]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedAppointment:
+    """The columns a feed shows, read without building full ORM objects.
+
+    A busy year is 2,000 appointments; loading them as ORM objects with their
+    patients took most of the feed's time. Notes and contact details are not read.
+    """
+
+    uid: str
+    sequence: int
+    starts_at: datetime
+    ends_at: datetime
+    status: str
+    created_at: datetime | None
+    updated_at: datetime | None
+    patient: FeedPatient
+    session_type: SessionType
+
+
+def _feed_appointments(*conditions) -> list[FeedAppointment]:
+    rows = db.session.execute(
+        select(
+            Appointment.uid,
+            Appointment.sequence,
+            Appointment.starts_at,
+            Appointment.ends_at,
+            Appointment.status,
+            Appointment.created_at,
+            Appointment.updated_at,
+            Appointment.session_type_id,
+            Patient.name,
+        )
+        .join(Patient, Patient.id == Appointment.patient_id)
+        .where(*conditions)
+        .order_by(Appointment.starts_at)
+    ).all()
+    session_types = {kind.id: kind for kind in db.session.scalars(select(SessionType))}
+    patients: dict[str, FeedPatient] = {}
+    return [
+        FeedAppointment(
+            uid=row.uid,
+            sequence=row.sequence,
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+            status=row.status,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            patient=patients.setdefault(row.name, FeedPatient(row.name)),
+            session_type=session_types[row.session_type_id],
+        )
+        for row in rows
+    ]
+
+
+def feed_contents(
+    practitioner: Practitioner, now: datetime | None = None
+) -> tuple[list[FeedAppointment], list[TimeOff]]:
+    """The appointments and blocks in the practitioner's feed today, in time order."""
+    window = feed_window(now or utcnow())
+    appointments = _feed_appointments(_appointments_in(practitioner.id, window))
+    time_off = db.session.scalars(
+        select(TimeOff).where(_time_off_in(practitioner.id, window)).order_by(TimeOff.starts_at)
+    ).all()
+    return appointments, list(time_off)
+
+
+def build_feed(practitioner: Practitioner, now: datetime | None = None) -> bytes:
+    """The practitioner's subscription feed as iCalendar bytes."""
+    now = now or utcnow()
+    appointments, time_off = feed_contents(practitioner, now)
+    return calendar.feed(practitioner, appointments, time_off, now=now)
+
+
+def download_range(practitioner: Practitioner, first_day: date, last_day: date) -> bytes:
+    """The practitioner's appointments and blocks between two local dates, inclusive.
+
+    Cancelled appointments are left out: a downloaded file is a snapshot, and
+    nothing would ever remove them from the calendar it is imported into.
+    """
+    if last_day < first_day:
+        raise DomainError("The end date must be on or after the start date.")
+    if (last_day - first_day).days >= MAX_DOWNLOAD_DAYS:
+        raise DomainError(f"Please choose at most {MAX_DOWNLOAD_DAYS} days at a time.")
+    zone = clinic_settings().zone
+    starts_at, _ = local_day_bounds(first_day, zone)
+    _, ends_at = local_day_bounds(last_day, zone)
+    appointments = _feed_appointments(
+        Appointment.practitioner_id == practitioner.id,
+        Appointment.starts_at >= starts_at,
+        Appointment.starts_at < ends_at,
+        Appointment.status != AppointmentStatus.CANCELLED.value,
+    )
+    time_off = db.session.scalars(
+        select(TimeOff)
+        .where(
+            TimeOff.practitioner_id == practitioner.id,
+            TimeOff.ends_at > starts_at,
+            TimeOff.starts_at < ends_at,
+        )
+        .order_by(TimeOff.starts_at)
+    ).all()
+    return calendar.feed(practitioner, appointments, list(time_off), now=utcnow())
+
+
+def regenerate_feed_token(practitioner: Practitioner, *, staff_user: StaffUser) -> Practitioner:
+    """Give the practitioner a new secret feed link; the old one stops working at once."""
+    begin_write(db.session)
+    db.session.refresh(practitioner)
+    practitioner.feed_token = new_feed_token()
+    # The token itself never goes into the audit log.
+    audit.record(staff_user, "feed.token_regenerated", practitioner)
+    db.session.commit()
+    return practitioner
+
+
+def set_feed_privacy(
+    practitioner: Practitioner, privacy: str, *, staff_user: StaffUser
+) -> Practitioner:
+    """Choose how patients are named in the practitioner's feed."""
+    if privacy not in PRIVACY_CHOICES:
+        raise DomainError("Please choose how patients appear in the calendar.")
+    begin_write(db.session)
+    db.session.refresh(practitioner)
+    before = practitioner.feed_privacy
+    if before != privacy:
+        practitioner.feed_privacy = privacy
+        audit.record(staff_user, "feed.privacy_changed", practitioner, before=before, after=privacy)
+    db.session.commit()
+    return practitioner
