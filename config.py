@@ -60,6 +60,10 @@ class Config:
     # A manage-my-booking link stays valid this long after it was issued.
     MANAGE_TOKEN_MAX_AGE_DAYS = int(os.environ.get("MANAGE_TOKEN_MAX_AGE_DAYS", "400"))
     CONTENT_DIR = os.environ.get("CONTENT_DIR", str(BASE_DIR / "booking" / "content"))
+    # How many reverse proxies in front of the app set X-Forwarded-For/-Proto (0: none).
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    # Information pages are served from memory for this many seconds (0 turns it off).
+    PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "30"))
     PREFERRED_URL_SCHEME = "http"
     FORCE_HTTPS = False
 
@@ -75,6 +79,7 @@ class TestingConfig(Config):
         os.environ.get("TEST_DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'test.sqlite3'}")
     )
     RATELIMIT_ENABLED = _flag("RATELIMIT_ENABLED", False)
+    PAGE_CACHE_SECONDS = 0
     MAIL_SERVER = "127.0.0.1"
     MAIL_PORT = 0
 

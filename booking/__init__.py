@@ -4,7 +4,7 @@ import logging
 from pathlib import Path
 from types import SimpleNamespace
 
-from flask import Flask, render_template
+from flask import Flask, g, render_template
 from sqlalchemy.exc import SQLAlchemyError
 
 from booking.extensions import csrf, db, limiter, login_manager, mail, migrate
@@ -75,11 +75,33 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     from booking.cli import register_commands
 
     register_commands(app)
+    if app.config.get("TRUSTED_PROXIES"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        # Rate limits and HTTPS redirects need the visitor's address and scheme, not the proxy's.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    _register_request_state(app)
     _register_template_helpers(app)
     _register_error_pages(app)
     _register_security_headers(app)
     logging.getLogger("booking").setLevel(logging.INFO)
     return app
+
+
+# What the app and its extensions cache on `g` for one request.
+REQUEST_CACHED_ON_G = ("_login_user", "csrf_token", "clinic_settings")
+
+
+def _register_request_state(app: Flask) -> None:
+    @app.before_request
+    def start_from_a_clean_g() -> None:
+        # `g` lives as long as the app context. Serving, each request has its own, so
+        # this does nothing; when an app context is already pushed (tests, scripts) it
+        # spans several requests, and one client's signed-in user, CSRF token or stale
+        # settings must not leak into the next request.
+        for name in REQUEST_CACHED_ON_G:
+            g.pop(name, None)
 
 
 def _register_template_helpers(app: Flask) -> None:
@@ -129,7 +151,10 @@ def _register_error_pages(app: Flask) -> None:
         )
 
     @app.errorhandler(429)
-    def too_many_requests(_error):
+    def too_many_requests(error):
+        # A limit with on_breach supplies its own page (a form that keeps what was typed).
+        if getattr(error, "response", None) is not None:
+            return error.response
         return render_error(
             429, "Too many attempts", "Please wait a few minutes and try again, or call the clinic."
         )

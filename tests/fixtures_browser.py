@@ -1,1 +1,175 @@
-"""Fixtures for browser tests (registered in conftest.py)."""
+"""Fixtures for browser tests (registered in conftest.py).
+
+A real Chromium (Debian's, at /usr/bin/chromium; `make test` installs it with apt) drives
+the test app served over HTTP on loopback, against the same database as the `app` fixture.
+Screenshots of each step land in test-artefacts/<test name>/<step>.png so that a person
+can look at what the patient saw.
+"""
+
+import re
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+AXE_SCRIPT = ROOT / "tests" / "browser" / "node_modules" / "axe-core" / "axe.min.js"
+ARTEFACTS = ROOT / "test-artefacts"
+PHONE = {"width": 375, "height": 812}
+DESKTOP = {"width": 1280, "height": 900}
+# axe impacts we refuse; "minor" and "moderate" findings are printed but do not fail a test.
+BLOCKING_IMPACTS = ("serious", "critical")
+
+
+@pytest.fixture
+def live_server(app):
+    """The test app served on 127.0.0.1 at a free port; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the whole run."""
+    if not CHROMIUM.exists():
+        reason = (
+            f"browser tests skipped: {CHROMIUM} is missing "
+            "(`make test` installs Debian's chromium package with apt-get)"
+        )
+        print(reason)
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def _new_page(browser, live_server, **context_options):
+    """A page in a fresh context; records what the console says about the page's own rules."""
+    context = browser.new_context(base_url=live_server, locale="en-GB", **context_options)
+    if AXE_SCRIPT.exists():
+        # axe is added as an init script rather than with page.add_script_tag: that tag
+        # would be an inline <script>, which our Content-Security-Policy (script-src 'self')
+        # rightly blocks. Init scripts are run by the browser itself before the page's own
+        # code and are not subject to the page's CSP, so the page keeps its real policy;
+        # bypass_csp=True would switch the policy off and hide any violation we want to see.
+        context.add_init_script(path=str(AXE_SCRIPT))
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.csp_violations = []
+    page.on(
+        "console",
+        lambda message: (
+            page.csp_violations.append(message.text)
+            if "Content Security Policy" in message.text
+            else None
+        ),
+    )
+    return context, page
+
+
+@pytest.fixture
+def phone_page(browser, live_server):
+    """A touch phone 375 x 812 CSS pixels (an iPhone X-sized screen)."""
+    context, page = _new_page(
+        browser,
+        live_server,
+        viewport=PHONE,
+        screen=PHONE,
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    )
+    yield page
+    context.close()
+    assert page.csp_violations == [], "the page broke its own Content-Security-Policy"
+
+
+@pytest.fixture
+def desktop_page(browser, live_server):
+    context, page = _new_page(browser, live_server, viewport=DESKTOP)
+    yield page
+    context.close()
+    assert page.csp_violations == [], "the page broke its own Content-Security-Policy"
+
+
+@pytest.fixture
+def screenshot(request):
+    """screenshot(page, "step") saves test-artefacts/<test name>/<step>.png (full page)."""
+    folder = ARTEFACTS / re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name).strip("-")
+    shutil.rmtree(folder, ignore_errors=True)
+
+    def take(page, step: str) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', step)}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
+
+
+def format_violations(violations: list[dict]) -> str:
+    """axe's findings as a person reads them: rule, impact, what to fix, where."""
+    lines = []
+    for violation in violations:
+        lines.append(
+            f"- [{violation['impact']}] {violation['id']}: {violation['help']}"
+            f" ({violation['helpUrl']})"
+        )
+        for node in violation["nodes"][:5]:
+            lines.append(f"    at {' '.join(map(str, node['target']))}")
+            summary = (node.get("failureSummary") or "").replace("\n", "\n      ")
+            if summary:
+                lines.append(f"      {summary}")
+        if len(violation["nodes"]) > 5:
+            lines.append(f"    ... and {len(violation['nodes']) - 5} more elements")
+    return "\n".join(lines)
+
+
+@pytest.fixture
+def axe():
+    """axe(page) runs axe-core on the page and fails on serious or critical violations."""
+    if not AXE_SCRIPT.exists():
+        pytest.skip(
+            "axe-core is not installed: run `npm ci --prefix tests/browser` (`make test` does)"
+        )
+
+    def check(page, *, label: str = "") -> list[dict]:
+        if not page.evaluate("typeof window.axe === 'object'"):
+            raise AssertionError(
+                "axe-core was not loaded: use the phone_page or desktop_page fixture"
+            )
+        violations = page.evaluate(
+            """async () => {
+                const results = await axe.run(document, {resultTypes: ['violations']});
+                return results.violations.map(v => ({
+                    id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl,
+                    nodes: v.nodes.map(n => ({target: n.target, failureSummary: n.failureSummary}))
+                }));
+            }"""
+        )
+        where = label or page.url
+        blocking = [v for v in violations if v["impact"] in BLOCKING_IMPACTS]
+        if violations and not blocking:
+            print(f"axe, minor findings on {where}:\n{format_violations(violations)}")
+        assert not blocking, (
+            f"axe found serious or critical accessibility problems on {where}:\n"
+            + format_violations(blocking)
+        )
+        return violations
+
+    return check

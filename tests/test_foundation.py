@@ -201,3 +201,44 @@ def test_security_headers_are_on_every_response(client, demo):
         assert "'unsafe-inline'" not in headers["Content-Security-Policy"]
         assert headers["Referrer-Policy"] == "no-referrer"
         assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_set_password_replaces_a_forgotten_password_and_ends_sessions(app, demo):
+
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=["set-password", "--email", "Reception@clinic.example"],
+        input="a brand new password\na brand new password\n",
+    )
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    user = db.session.scalar(sa.select(StaffUser).filter_by(email="reception@clinic.example"))
+    assert user.check_password("a brand new password")
+    assert not user.check_password(demo)
+    assert user.session_version == 2
+    unknown = runner.invoke(
+        args=["set-password", "--email", "nobody@clinic.example"],
+        input="x" * 12 + "\n" + "x" * 12 + "\n",
+    )
+    assert unknown.exit_code != 0 and "no staff account" in unknown.output
+
+
+def test_behind_a_trusted_proxy_the_visitors_address_is_used():
+    from booking import create_app
+
+    proxied = create_app("testing", TRUSTED_PROXIES=1)
+
+    @proxied.get("/_address")
+    def address():
+        from flask import request
+
+        return request.remote_addr
+
+    answer = proxied.test_client().get(
+        "/_address",
+        headers={"X-Forwarded-For": "203.0.113.9"},
+        environ_base={"REMOTE_ADDR": "10.0.0.1"},
+    )
+    assert answer.get_data(as_text=True) == "203.0.113.9"
+    direct = create_app("testing").test_client()
+    assert direct.application.config["TRUSTED_PROXIES"] == 0

@@ -7,6 +7,8 @@ from booking.extensions import db
 from booking.models import CourseProduct, Practitioner, SessionType, Treatment
 from booking.public import blueprint
 from booking.public.content import load_page
+from booking.public.page_cache import cached_page
+from booking.public.replies import replies_context
 
 
 def _render_page(slug: str, **context):
@@ -17,36 +19,42 @@ def _render_page(slug: str, **context):
 
 
 @blueprint.get("/")
+@cached_page
 def home():
     return _render_page("home")
 
 
 @blueprint.get("/sciatica")
 def sciatica():
-    return _render_page("sciatica")
+    return _render_page("sciatica", **replies_context("sciatica"))
 
 
 @blueprint.get("/treatment")
+@cached_page
 def treatment():
     return _render_page("treatment")
 
 
 @blueprint.get("/practitioner")
+@cached_page
 def practitioner():
     return _render_page("practitioner")
 
 
 @blueprint.get("/when-not-to-book")
+@cached_page
 def when_not_to_book():
     return _render_page("when-not-to-book")
 
 
 @blueprint.get("/contact")
+@cached_page
 def contact():
     return _render_page("contact")
 
 
 @blueprint.get("/treatments-and-prices")
+@cached_page
 def treatments_and_prices():
     session_types = db.session.scalars(
         select(SessionType)

@@ -1,0 +1,364 @@
+"""The clinic over HTTP under gunicorn, beside a bare Flask hello-world under the same settings.
+
+    python -m bench.http [--requests 2000] [--bookings 400] [--concurrency 8] [--workers 2]
+
+Starts gunicorn on loopback (a free port, sync workers) for bench/hello.py, then for the
+clinic itself with production settings and a temporary SQLite database, migrated and
+loaded with the demo clinic. A fixed number of requests is sent by a fixed number of
+client threads, each with its own connection, at:
+
+- the home page,
+- the day-and-time step of the booking flow for starts across a month (the availability
+  a patient sees: fourteen days per page),
+- the booking form POST (a real form with its CSRF token): each POST asks for a distinct
+  free slot, so each should book; a 409 (slot taken) is counted separately.
+
+Prints requests per second and the 50th and 95th percentile latency of each, and the ratio of
+its requests per second to hello-world's. Loopback only; the load is bounded in count, and
+every request has a timeout.
+"""
+
+import argparse
+import http.client
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock
+from pathlib import Path
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+LONDON = ZoneInfo("Europe/London")
+CSRF_PATTERN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+REQUEST_TIMEOUT = 60
+WARM_UP = 20
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Gunicorn:
+    """gunicorn serving `target` on 127.0.0.1 until the `with` block ends."""
+
+    def __init__(self, target: str, *, workers: int, env: dict[str, str] | None = None):
+        self.target, self.workers = target, workers
+        self.env = {**os.environ, **(env or {})}
+        self.port = free_port()
+        self.process = None
+
+    def __enter__(self) -> "Gunicorn":
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(self.workers),
+            "--worker-class",
+            "sync",
+            "--log-level",
+            "warning",
+            "--chdir",
+            str(ROOT),
+            self.target,
+        ]
+        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                code = self.process.returncode
+                raise RuntimeError(f"gunicorn for {self.target} exited with {code}")
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+                connection.request("GET", "/")
+                status = connection.getresponse().status
+                connection.close()
+                if status == 200:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.1)
+        self.__exit__(None, None, None)
+        raise RuntimeError(f"gunicorn for {self.target} did not answer within 30 s")
+
+    def __exit__(self, *_exc):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@dataclass
+class Workload:
+    """What each request asks for; `setup` runs once per client thread (cookies, tokens)."""
+
+    name: str
+    count: int
+    request: object  # (index, state) -> (method, path, body, headers)
+    setup: object = None  # (connection) -> state
+    expected: tuple[int, ...] = (200,)
+    refused: tuple[int, ...] = ()
+
+
+@dataclass
+class Result:
+    name: str
+    count: int
+    seconds: float
+    latencies: list[float] = field(default_factory=list)
+    statuses: Counter = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def per_second(self) -> float:
+        return self.count / self.seconds if self.seconds else 0.0
+
+    def percentile(self, fraction: float) -> float:
+        ordered = sorted(self.latencies)
+        if not ordered:
+            return float("nan")
+        return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))] * 1000
+
+
+def drive(port: int, workload: Workload, concurrency: int) -> Result:
+    """Send workload.count requests from `concurrency` threads; return the timings."""
+    result = Result(workload.name, workload.count, 0.0)
+    lock = threading.Lock()
+    next_index = iter(range(workload.count))
+    ready = threading.Barrier(concurrency + 1)
+
+    def client():
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
+        state = workload.setup(connection) if workload.setup else None
+        ready.wait()
+        latencies, statuses, errors = [], Counter(), []
+        while True:
+            with lock:
+                index = next(next_index, None)
+            if index is None:
+                break
+            method, path, body, headers = workload.request(index, state)
+            started = time.perf_counter()
+            try:
+                connection.request(method, path, body=body, headers=headers)
+                response = connection.getresponse()
+                response.read()
+                statuses[response.status] += 1
+            except (OSError, http.client.HTTPException) as error:
+                # gunicorn's sync workers close the connection after each response;
+                # http.client reopens it, so only a real failure lands here.
+                errors.append(f"{type(error).__name__}: {error}")
+                connection.close()
+            latencies.append(time.perf_counter() - started)
+        connection.close()
+        with lock:
+            result.latencies.extend(latencies)
+            result.statuses.update(statuses)
+            result.errors.extend(errors)
+
+    threads = [threading.Thread(target=client) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    ready.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def get(path: str):
+    return lambda _index, _state: ("GET", path, None, {})
+
+
+def warm_up(port: int, path: str) -> None:
+    drive(port, Workload("warm-up", WARM_UP, get(path)), 2)
+
+
+def month_of_times_pages(today: date) -> list[str]:
+    """The day-and-time step for starts spread over a month, for two kinds of session."""
+    paths = []
+    for slug in ("full-combination", "massage"):
+        for offset in range(0, 29, 7):
+            first = (today + timedelta(days=offset)).isoformat()
+            paths.append(f"/book/{slug}/times?practitioner=any&first={first}")
+    return paths
+
+
+def stretching_slots(today: date, horizon_days: int = 89) -> list[str]:
+    """Back-to-back 30-minute starts inside Colette's demo hours, from tomorrow on (UTC)."""
+    slots = []
+    for offset in range(1, horizon_days):
+        day = today + timedelta(days=offset)
+        if day.weekday() < 5:
+            spans = [(9, 13), (14, 18)]
+        elif day.weekday() == 5:
+            spans = [(9, 13)]
+        else:
+            continue
+        for first_hour, last_hour in spans:
+            for minutes in range(first_hour * 60, last_hour * 60, 30):
+                local = datetime.combine(day, clock(minutes // 60, minutes % 60), tzinfo=LONDON)
+                slots.append(local.astimezone(UTC).strftime("%Y%m%dT%H%MZ"))
+    return slots
+
+
+def booking_workload(count: int, today: date) -> Workload:
+    slots = stretching_slots(today)
+    if count >= len(slots):
+        raise SystemExit(f"--bookings must be below {len(slots)}, the free slots available")
+
+    def details_path(start: str) -> str:
+        return f"/book/stretching/details?practitioner=colette-assor&start={start}"
+
+    def setup(connection):
+        # The last slot is never booked here, so its form always shows: a session cookie
+        # and a CSRF token for this client, reused for every POST it sends.
+        connection.request("GET", details_path(slots[-1]))
+        response = connection.getresponse()
+        html = response.read().decode()
+        cookie = next(
+            value.split(";", 1)[0]
+            for name, value in response.getheaders()
+            if name.lower() == "set-cookie" and value.startswith("session=")
+        )
+        return {"cookie": cookie, "token": CSRF_PATTERN.search(html).group(1)}
+
+    def request(index, state):
+        body = urlencode(
+            {
+                "csrf_token": state["token"],
+                "name": f"Bench Patient {index}",
+                "email": f"bench.patient.{index}@example.org",
+                "phone": "07700 900123",
+                "note": "",
+                "cauda_equina": "no",
+                "other_warning": "no",
+                "consent": "y",
+            }
+        ).encode()
+        headers = {
+            "Cookie": state["cookie"],
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
+        return "POST", details_path(slots[index]), body, headers
+
+    return Workload(
+        "booking POST (a distinct slot each)",
+        count,
+        request,
+        setup=setup,
+        expected=(302,),
+        refused=(409,),
+    )
+
+
+def prepare_clinic_database(env: dict[str, str]) -> None:
+    for command in (["db", "upgrade"], ["seed-demo"]):
+        subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "wsgi", *command],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            check=True,
+            capture_output=True,
+        )
+
+
+def report(results: list[Result], hello: Result, workloads: dict[str, Workload]) -> bool:
+    header = (
+        f"{'workload':<40} {'requests':>8} {'ok':>6} {'409':>5} {'other':>6} "
+        f"{'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'vs hello':>9}"
+    )
+    print(header)
+    print("-" * len(header))
+    healthy = True
+    for result in [hello, *results]:
+        workload = workloads[result.name]
+        ok = sum(result.statuses[s] for s in workload.expected)
+        refused = sum(result.statuses[s] for s in workload.refused)
+        other = result.count - ok - refused
+        healthy &= other == 0
+        print(
+            f"{result.name:<40} {result.count:>8} {ok:>6} {refused:>5} {other:>6} "
+            f"{result.per_second:>8.1f} {result.percentile(0.5):>8.1f} "
+            f"{result.percentile(0.95):>8.1f} {result.per_second / hello.per_second:>8.2f}x"
+        )
+        unexpected = {s: n for s, n in result.statuses.items() if s not in workload.expected}
+        if unexpected or result.errors:
+            print(f"    other answers: {unexpected} {result.errors[:3]}")
+    return healthy
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=2000, help="GET requests per workload")
+    parser.add_argument("--bookings", type=int, default=400, help="booking POSTs")
+    parser.add_argument("--concurrency", type=int, default=8, help="client threads")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
+    options = parser.parse_args()
+
+    today = datetime.now(LONDON).date()
+    times_paths = month_of_times_pages(today)
+    hello_load = Workload("hello-world (bare Flask)", options.requests, get("/"))
+    workloads = [
+        Workload("home page", options.requests, get("/")),
+        Workload(
+            "day-and-time step, starts across a month",
+            options.requests,
+            lambda index, _state: ("GET", times_paths[index % len(times_paths)], None, {}),
+        ),
+        booking_workload(options.bookings, today),
+    ]
+    print(
+        f"gunicorn on 127.0.0.1, {options.workers} sync workers; {options.concurrency} client "
+        f"threads on the same {os.cpu_count()}-core machine; clinic on SQLite with the demo data"
+    )
+
+    with Gunicorn("bench.hello:app", workers=options.workers) as server:
+        warm_up(server.port, "/")
+        hello = drive(server.port, hello_load, options.concurrency)
+
+    results = []
+    with tempfile.TemporaryDirectory(prefix="clinic-bench-") as folder:
+        env = {
+            "APP_ENV": "production",
+            "SECRET_KEY": secrets.token_urlsafe(48),
+            "DATABASE_URL": f"sqlite:///{Path(folder) / 'clinic.sqlite3'}",
+            # The booking limit per visitor would turn this benchmark into a test of it.
+            "RATELIMIT_ENABLED": "0",
+            "PUBLIC_BASE_URL": "http://127.0.0.1",
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": "9",
+        }
+        prepare_clinic_database(env)
+        with Gunicorn("wsgi:app", workers=options.workers, env=env) as server:
+            warm_up(server.port, "/")
+            for path in times_paths[:2]:
+                warm_up(server.port, path)
+            for workload in workloads:
+                results.append(drive(server.port, workload, options.concurrency))
+
+    by_name = {w.name: w for w in [hello_load, *workloads]}
+    healthy = report(results, hello, by_name)
+    return 0 if healthy else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""The public site in a real Chromium on a phone: readable, accessible, and bookable."""
+
+import re
+
+import pytest
+
+PHONE_WIDTH = 375
+INFORMATION_PAGES = ["/", "/sciatica", "/treatments-and-prices"]
+
+
+def page_width(page) -> int:
+    return page.evaluate("document.documentElement.scrollWidth")
+
+
+def open_page(page, path: str):
+    response = page.goto(path)
+    assert response is not None and response.ok, f"{path} answered {response and response.status}"
+    return response
+
+
+@pytest.mark.parametrize("path", INFORMATION_PAGES, ids=["home", "sciatica", "treatments"])
+def test_information_pages_fit_a_phone_and_offer_booking(phone_page, demo, axe, screenshot, path):
+    open_page(phone_page, path)
+    screenshot(phone_page, "page")
+
+    call_to_action = phone_page.get_by_role("link", name="Book an appointment").first
+    assert call_to_action.is_visible()
+    assert call_to_action.get_attribute("href") == "/book"
+    # Nothing wider than the screen: the patient never scrolls sideways.
+    assert page_width(phone_page) <= PHONE_WIDTH
+    axe(phone_page)
+
+
+def test_the_booking_steps_pass_axe_on_a_phone(phone_page, demo, axe, screenshot):
+    open_page(phone_page, "/book")
+    screenshot(phone_page, "1-choose")
+    axe(phone_page)
+    assert page_width(phone_page) <= PHONE_WIDTH
+
+    # Massage is offered by two practitioners, so the practitioner step shows.
+    open_page(phone_page, "/book/massage")
+    screenshot(phone_page, "2-practitioner")
+    assert phone_page.get_by_role("heading", name="Who would you like to see?").is_visible()
+    axe(phone_page)
+    assert page_width(phone_page) <= PHONE_WIDTH
+
+    open_page(phone_page, "/book/massage/times?practitioner=any")
+    screenshot(phone_page, "3-times")
+    axe(phone_page)
+    assert page_width(phone_page) <= PHONE_WIDTH
+
+
+def _sign_in_exists(app) -> bool:
+    return any(rule.rule == "/staff/sign-in" for rule in app.url_map.iter_rules())
+
+
+def test_the_staff_sign_in_page_passes_axe_on_a_phone(app, phone_page, demo, axe, screenshot):
+    if not _sign_in_exists(app):
+        pytest.skip("/staff/sign-in does not exist yet")
+    open_page(phone_page, "/staff/sign-in")
+    screenshot(phone_page, "sign-in")
+    axe(phone_page)
+    assert page_width(phone_page) <= PHONE_WIDTH
+
+
+def test_a_patient_books_a_full_combination_session_on_a_phone(phone_page, demo, axe, screenshot):
+    page = phone_page
+    open_page(page, "/")
+    screenshot(page, "0-home")
+    page.get_by_role("link", name="Book an appointment").first.tap()
+    page.wait_for_url("**/book")
+
+    # Step 1: the session type.
+    screenshot(page, "1-choose")
+    page.get_by_role("link", name=re.compile("Full combination session")).tap()
+
+    # Only one practitioner offers it, so the site may skip straight to the days;
+    # when it asks, the patient takes the first available.
+    page.wait_for_url(re.compile(r"/book/full-combination(/times)?(\?.*)?$"))
+    if "/times" not in page.url:
+        screenshot(page, "2-practitioner")
+        page.get_by_role("link", name=re.compile("First available")).tap()
+        page.wait_for_url(re.compile(r"/book/full-combination/times"))
+
+    # Step 3: the first day with free times, then its first time.
+    screenshot(page, "3-days")
+    assert page_width(page) <= PHONE_WIDTH
+    first_free_day = page.locator("a.day").first
+    first_free_day.wait_for()
+    first_free_day.tap()
+    page.wait_for_load_state()
+    screenshot(page, "4-times")
+    axe(page, label="the day-and-time step")
+    first_time = page.locator("ul.time-list a.time").first
+    chosen_time = first_time.inner_text().strip()
+    first_time.tap()
+    page.wait_for_url(re.compile(r"/book/full-combination/details"))
+
+    # Step 4: the patient's details and the two safety questions.
+    screenshot(page, "5-details")
+    axe(page, label="the details step")
+    assert page_width(page) <= PHONE_WIDTH
+    page.get_by_label("Full name").fill("Priya Shah")
+    page.get_by_label("Email address").fill("priya.shah@example.org")
+    page.get_by_label("Phone number").fill("07700 900123")
+    page.get_by_label(re.compile("Anything we should know")).fill("Pain down the left leg.")
+    for question in page.locator("fieldset").all():
+        question.get_by_label("No", exact=True).check()
+    page.get_by_label(re.compile("I agree that the clinic may store")).check()
+    screenshot(page, "6-details-filled")
+    page.get_by_role("button", name="Book this appointment").tap()
+
+    # The confirmation.
+    page.wait_for_url(re.compile(r"/book/confirmed/"))
+    screenshot(page, "7-confirmed")
+    assert page.get_by_role("heading", name="You are booked").is_visible()
+    body = page.locator("main").inner_text()
+    assert "Full combination session" in body
+    assert chosen_time in body
+    axe(page, label="the confirmation")
+    assert page_width(page) <= PHONE_WIDTH
+
+
+def test_the_home_page_passes_axe_on_a_desktop(desktop_page, demo, axe, screenshot):
+    open_page(desktop_page, "/")
+    screenshot(desktop_page, "home")
+    assert desktop_page.get_by_role("link", name="Book an appointment").first.is_visible()
+    axe(desktop_page)
