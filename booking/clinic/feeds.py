@@ -13,8 +13,9 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 
 from booking.clinic import DomainError, audit, calendar
 from booking.clinic.localtime import local_day_bounds, local_today
@@ -117,6 +118,43 @@ def _time_off_in(practitioner_id: int, window: FeedWindow):
     )
 
 
+@cache
+def _version_statement():
+    """The aggregate behind a feed's version, built once: feed apps poll it all day.
+
+    One pass over the practitioner's appointments (by the practitioner-and-start
+    index); the blocks and today's audit entries are small subqueries.
+    """
+    window = FeedWindow(
+        day=date.min,
+        starts_at=bindparam("window_start"),
+        ends_at=bindparam("window_end"),
+        cancelled_since=bindparam("cancelled_since"),
+    )
+    practitioner_id = bindparam("practitioner_id")
+    time_off = _time_off_in(practitioner_id, window)
+    return (
+        select(
+            func.count(Appointment.id),
+            func.max(Appointment.updated_at),
+            func.max(Patient.updated_at),
+            select(func.count()).select_from(TimeOff).where(time_off).scalar_subquery(),
+            select(func.max(TimeOff.updated_at)).where(time_off).scalar_subquery(),
+            select(func.max(AuditEvent.occurred_at))
+            .where(
+                AuditEvent.occurred_at >= bindparam("day_start"),
+                AuditEvent.subject_type == "Practitioner",
+                AuditEvent.subject_id == practitioner_id,
+                AuditEvent.action.in_(FEED_ACTIONS),
+            )
+            .scalar_subquery(),
+        )
+        .select_from(Appointment)
+        .join(Patient, Patient.id == Appointment.patient_id)
+        .where(_appointments_in(practitioner_id, window))
+    )
+
+
 def feed_version(practitioner: Practitioner, now: datetime | None = None) -> FeedVersion:
     """The feed's ETag and Last-Modified from one aggregate query: nothing is built.
 
@@ -132,32 +170,15 @@ def feed_version(practitioner: Practitioner, now: datetime | None = None) -> Fee
     now = now or utcnow()
     window = feed_window(now)
     day_start, _ = local_day_bounds(window.day, clinic_settings().zone)
-    appointments = _appointments_in(practitioner.id, window)
-    time_off = _time_off_in(practitioner.id, window)
-    # One pass over the practitioner's appointments (by the practitioner-and-start
-    # index); the blocks and today's audit entries are small subqueries.
-    statement = (
-        select(
-            func.count(Appointment.id),
-            func.max(Appointment.updated_at),
-            func.max(Patient.updated_at),
-            select(func.count()).select_from(TimeOff).where(time_off).scalar_subquery(),
-            select(func.max(TimeOff.updated_at)).where(time_off).scalar_subquery(),
-            select(func.max(AuditEvent.occurred_at))
-            .where(
-                AuditEvent.occurred_at >= day_start,
-                AuditEvent.subject_type == "Practitioner",
-                AuditEvent.subject_id == practitioner.id,
-                AuditEvent.action.in_(FEED_ACTIONS),
-            )
-            .scalar_subquery(),
-        )
-        .select_from(Appointment)
-        .join(Patient, Patient.id == Appointment.patient_id)
-        .where(appointments)
-    )
     count, changed, patients_changed, blocks, blocks_changed, settings_changed = db.session.execute(
-        statement
+        _version_statement(),
+        {
+            "practitioner_id": practitioner.id,
+            "window_start": window.starts_at,
+            "window_end": window.ends_at,
+            "cancelled_since": window.cancelled_since,
+            "day_start": day_start,
+        },
     ).one()
     latest = max(
         instant
