@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flask_migrate import upgrade
 
 from booking import create_app
-from booking.extensions import db
+from booking.extensions import db, limiter
 
 pytest_plugins = ["tests.fixtures_mail", "tests.fixtures_staff", "tests.fixtures_browser"]
 
@@ -103,3 +103,23 @@ def demo(app):
     from booking.cli import seed_demo
 
     return seed_demo()
+
+
+@pytest.fixture
+def rate_limited_client(app):
+    """A client of a second app on the same database with the rate limiter switched on.
+
+    The limiter is off in the test settings and cannot be switched on for an app that has
+    already served requests, so this builds one; the shared limiter is switched off again after.
+    """
+    limited = create_app(
+        "testing",
+        SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
+        RATELIMIT_ENABLED=True,
+    )
+    limiter.reset()
+    yield limited.test_client()
+    limiter.reset()
+    limiter.enabled = False
+    with limited.app_context():
+        db.engine.dispose()

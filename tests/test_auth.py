@@ -202,3 +202,24 @@ def test_only_administrators_see_the_audit_log_link(admin_client, receptionist_c
         as_text=True
     )
     assert receptionist_client.get("/diary/audit-log").status_code == 403
+
+
+def test_guessing_passwords_is_stopped_after_ten_tries_a_minute(rate_limited_client, make_staff):
+    client = rate_limited_client
+    user = make_staff()
+    token = csrf_token(client.get("/staff/sign-in").get_data(as_text=True))
+    answers = [
+        client.post(
+            "/staff/sign-in",
+            data={"email": user.email, "password": f"guess {n}", "csrf_token": token},
+        ).status_code
+        for n in range(11)
+    ]
+    assert answers[:10] == [401] * 10
+    assert answers[10] == 429
+    # Even the right password waits now: the limit is per address, not per guess.
+    right = client.post(
+        "/staff/sign-in",
+        data={"email": user.email, "password": "correct horse battery", "csrf_token": token},
+    )
+    assert right.status_code == 429

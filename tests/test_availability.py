@@ -213,9 +213,7 @@ def test_booked_and_blocked_times_are_not_offered_but_cancelled_ones_are(app):
     db.session.add(TimeOff(practitioner=practitioner, starts_at=at(day, 12), ends_at=at(day, 13)))
     db.session.commit()
 
-    by_day = availability.practitioner_free_starts(
-        practitioner, session_type, day, day, now=NOW
-    )
+    by_day = availability.practitioner_free_starts(practitioner, session_type, day, day, now=NOW)
     walls = [local(s).time() for s in by_day[day]]
     assert time(9) in walls and time(11) in walls
     assert not any(time(9, 15) <= w <= time(10, 45) for w in walls)
@@ -236,9 +234,12 @@ def test_minimum_notice_and_horizon_apply_to_patients_not_staff(app):
     assert local(staff[today][0]).time() == time(9, 15)
 
     beyond = today + timedelta(days=91)
-    assert availability.practitioner_free_starts(
-        practitioner, session_type, beyond, beyond, now=NOW
-    )[beyond] == []
+    assert (
+        availability.practitioner_free_starts(practitioner, session_type, beyond, beyond, now=NOW)[
+            beyond
+        ]
+        == []
+    )
 
 
 def test_is_free_start_refuses_off_grid_out_of_hours_and_taken_times(app):

@@ -410,3 +410,13 @@ def test_twenty_patients_racing_for_one_slot_get_exactly_one_booking(app, demo):
         sa.select(Appointment).where(Appointment.status != AppointmentStatus.CANCELLED)
     ).all()
     assert len(live) == 1
+
+
+def test_booking_posts_are_rate_limited_per_address(rate_limited_client, demo):
+    client = rate_limited_client
+    url = "/book/full-combination/details?practitioner=colette-assor&start=20991231T1000Z"
+    token = csrf_token(client.get("/staff/sign-in").get_data(as_text=True))
+    answers = [client.post(url, data={"csrf_token": token}).status_code for _ in range(21)]
+    assert answers[:20] == [422] * 20
+    assert answers[20] == 429
+    assert count(Appointment) == 0

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from booking.clinic import DomainError
 from booking.clinic.testimonials import approve, reject, sanitise, submit_reply
-from booking.extensions import db, limiter
+from booking.extensions import db
 from booking.models import AuditEvent
 from booking.models import Testimonial as Reply
 from booking.models import TestimonialStatus as Status
@@ -292,28 +292,6 @@ def test_the_form_does_not_let_the_browser_cut_a_long_reply_short(client):
 
 
 # Rate limit --------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def rate_limited_client(app):
-    """A client of a second app on the same database with the rate limiter switched on.
-
-    The limiter is off in the test settings and cannot be switched on for an app that has
-    already served requests, so this builds one; the shared limiter is switched off again after.
-    """
-    from booking import create_app
-
-    limited = create_app(
-        "testing",
-        SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
-        RATELIMIT_ENABLED=True,
-    )
-    limiter.reset()
-    yield limited.test_client()
-    limiter.reset()
-    limiter.enabled = False
-    with limited.app_context():
-        db.engine.dispose()
 
 
 def test_the_sixth_reply_in_an_hour_is_refused_and_the_text_kept(rate_limited_client):

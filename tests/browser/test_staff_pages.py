@@ -128,6 +128,16 @@ def add_yesterdays_appointment(name: str = "Harold Baines") -> Booking:
     return booking
 
 
+def tap_and_load(page, target, url=None) -> None:
+    """Tap and wait for the page it leads to, even when that page has the same address.
+
+    A form that posts back and redirects to the page it is on leaves the URL unchanged, so
+    waiting for the URL would return at once, before the new page has arrived.
+    """
+    with page.expect_navigation(url=url) if url is not None else page.expect_navigation():
+        target.tap()
+
+
 def page_width(page) -> int:
     return page.evaluate("document.documentElement.scrollWidth")
 
@@ -170,8 +180,7 @@ def test_the_receptionist_moves_a_booking_and_marks_attendance_on_a_phone(
     screenshot(page, "1-sign-in")
     page.get_by_label("Email address").fill(RECEPTIONIST_EMAIL)
     page.get_by_label("Password").fill(demo)
-    page.get_by_role("button", name="Sign in").tap()
-    page.wait_for_url(re.compile(r"/diary/$"))
+    tap_and_load(page, page.get_by_role("button", name="Sign in"), re.compile(r"/diary/$"))
     screenshot(page, "2-today")
     assert "Signed in as" in page.locator(".staff-who").inner_text()
     assert (
@@ -182,8 +191,9 @@ def test_the_receptionist_moves_a_booking_and_marks_attendance_on_a_phone(
 
     # The "go to date" form opens the day of the patient's booking.
     page.get_by_label("Go to date").fill(booking.day.isoformat())
-    page.get_by_role("button", name="Show").tap()
-    page.wait_for_url(f"**/diary/day/{booking.day.isoformat()}")
+    tap_and_load(
+        page, page.get_by_role("button", name="Show"), f"**/diary/day/{booking.day.isoformat()}"
+    )
     screenshot(page, "3-day-of-the-booking")
     heading = page.get_by_role("heading", level=1).inner_text()
     assert f"{booking.day:%A} {booking.day.day} {booking.day:%B %Y}" in heading
@@ -195,8 +205,7 @@ def test_the_receptionist_moves_a_booking_and_marks_attendance_on_a_phone(
     assert page_width(page) <= PHONE_WIDTH
 
     # The appointment page.
-    in_the_grid.tap()
-    page.wait_for_url(f"**/diary/appointments/{booking.id}")
+    tap_and_load(page, in_the_grid, f"**/diary/appointments/{booking.id}")
     screenshot(page, "4-appointment")
     assert page.get_by_role("heading", level=1).inner_text() == (
         f"Full combination session for {booking.patient}"
@@ -205,8 +214,7 @@ def test_the_receptionist_moves_a_booking_and_marks_attendance_on_a_phone(
     assert page_width(page) <= PHONE_WIDTH
 
     # It has not started, so attendance is refused with a reason, and nothing changes.
-    page.get_by_role("button", name="Mark attended").tap()
-    page.wait_for_load_state()
+    tap_and_load(page, page.get_by_role("button", name="Mark attended"))
     screenshot(page, "5-attendance-refused")
     assert "Attendance can only be recorded once the appointment has started." in flash_text(page)
     assert page.locator(".status-badge").inner_text() == "Booked"
@@ -233,8 +241,11 @@ def test_the_receptionist_moves_a_booking_and_marks_attendance_on_a_phone(
     assert move.get_by_label("Time").input_value() == booking.time
     move.get_by_label("Time").fill(new_time)
     screenshot(page, "6-move-form-filled")
-    move.get_by_role("button", name="Move appointment").tap()
-    page.wait_for_url(f"**/diary/appointments/{booking.id}")
+    tap_and_load(
+        page,
+        move.get_by_role("button", name="Move appointment"),
+        f"**/diary/appointments/{booking.id}",
+    )
     screenshot(page, "7-moved")
     assert "The appointment has been moved and the patient told." in flash_text(page)
     when = page.locator("dt", has_text="When").locator("xpath=following-sibling::dd[1]")
@@ -249,24 +260,28 @@ def test_the_receptionist_moves_a_booking_and_marks_attendance_on_a_phone(
     assert audit_actions(booking.id) == ["appointment.moved"]
 
     # Back in the diary the booking sits at its new time.
-    page.get_by_role("link", name="Back to the diary for that day").tap()
-    page.wait_for_url(f"**/diary/day/{booking.day.isoformat()}")
+    tap_and_load(
+        page,
+        page.get_by_role("link", name="Back to the diary for that day"),
+        f"**/diary/day/{booking.day.isoformat()}",
+    )
     screenshot(page, "8-diary-after-the-move")
     in_the_grid = page.locator("table.diary-grid a.appointment", has_text=booking.patient)
     assert new_time in in_the_grid.inner_text()
 
     # Yesterday's appointment, reached through the diary, is marked attended.
-    page.get_by_role("link", name="Today").tap()
-    page.wait_for_url(re.compile(r"/diary/day/"))
-    page.get_by_role("link", name="Previous day").tap()
-    page.wait_for_url(f"**/diary/day/{past.day.isoformat()}")
+    today = local_today(utcnow(), zone)
+    tap_and_load(page, page.get_by_role("link", name="Today"), f"**/diary/day/{today.isoformat()}")
+    tap_and_load(
+        page, page.get_by_role("link", name="Previous day"), f"**/diary/day/{past.day.isoformat()}"
+    )
     screenshot(page, "9-yesterday")
     yesterdays = page.locator("table.diary-grid a.appointment", has_text=past.patient)
     assert "Booked" in yesterdays.inner_text()
-    yesterdays.tap()
-    page.wait_for_url(f"**/diary/appointments/{past.id}")
-    page.get_by_role("button", name="Mark attended").tap()
-    page.wait_for_url(f"**/diary/appointments/{past.id}")
+    tap_and_load(page, yesterdays, f"**/diary/appointments/{past.id}")
+    tap_and_load(
+        page, page.get_by_role("button", name="Mark attended"), f"**/diary/appointments/{past.id}"
+    )
     screenshot(page, "10-attended")
     assert "Marked attended." in flash_text(page)
     assert page.locator(".status-badge").inner_text() == "Attended"
@@ -278,8 +293,11 @@ def test_the_receptionist_moves_a_booking_and_marks_attendance_on_a_phone(
     assert attended.status == AppointmentStatus.ATTENDED.value
     assert audit_actions(past.id) == ["appointment.attendance"]
 
-    page.get_by_role("link", name="Back to the diary for that day").tap()
-    page.wait_for_url(f"**/diary/day/{past.day.isoformat()}")
+    tap_and_load(
+        page,
+        page.get_by_role("link", name="Back to the diary for that day"),
+        f"**/diary/day/{past.day.isoformat()}",
+    )
     screenshot(page, "11-diary-shows-attended")
     yesterdays = page.locator("table.diary-grid a.appointment", has_text=past.patient)
     assert "Attended" in yesterdays.inner_text()
@@ -298,8 +316,7 @@ def test_a_practitioner_subscribes_to_the_feed_the_page_gives(
 
     page = phone_page
     sign_in_through_the_form(page, email, STAFF_PASSWORD)
-    page.get_by_role("link", name="Calendar feed").tap()
-    page.wait_for_url("**/diary/feeds")
+    tap_and_load(page, page.get_by_role("link", name="Calendar feed"), "**/diary/feeds")
     screenshot(page, "feed-page")
     # A practitioner sees their own calendar only.
     assert page.locator("section.feed-card h2").all_inner_texts() == ["Colette Assor"]
@@ -383,8 +400,7 @@ def test_the_receptionists_pages_pass_axe_on_a_phone(
     if name == "patients":
         # The search, with its results.
         page.get_by_label("Name, email or phone").fill("priya")
-        page.get_by_role("button", name="Search").tap()
-        page.wait_for_load_state()
+        tap_and_load(page, page.get_by_role("button", name="Search"))
         screenshot(page, "patients-found")
         assert page.get_by_role("heading", name="Found 1").is_visible()
         assert page.get_by_role("link", name=booking.patient).is_visible()
