@@ -400,6 +400,15 @@ def test_the_database_refuses_negative_credits(app, paid_course):
     db.session.rollback()
 
 
+def test_the_blank_plan_form_suggests_ten_oclock_with_the_only_practitioner(client, paid_course):
+    html = client.get(f"/course/{course_token(paid_course)}/plan").get_data(as_text=True)
+    assert re.search(
+        r'<option[^>]*selected[^>]*value="10:00"|<option[^>]*value="10:00"[^>]*selected', html
+    )
+    assert '<input type="hidden" name="practitioner" value="colette-assor">' in html
+    assert f"<p>With {colette().name}.</p>" in html
+
+
 def test_a_plan_books_nothing_if_one_time_was_taken_meanwhile(client, paid_course):
     first_tuesday = next_weekday(1)
     plan = courses.propose_plan(

@@ -77,6 +77,29 @@ def page_token(client, url) -> str:
     return csrf_token(response.get_data(as_text=True))
 
 
+def book_massage_with_colette(starts_at: datetime, name: str, email: str) -> Appointment:
+    """An appointment booked the way a patient books one online."""
+    return book_appointment(
+        session_type=get(SessionType, slug="massage"),
+        starts_at=starts_at,
+        practitioner=get(Practitioner, slug="colette-assor"),
+        patient=PatientDetails(name, email, None),
+    )
+
+
+def book_by_phone(desk, url: str, **details):
+    """Post the desk's booking form for a new caller, as the receptionist fills it in."""
+    return desk.post(
+        url,
+        data={
+            "csrf_token": page_token(desk, url),
+            "action": "book",
+            "patient_id": "new",
+            **details,
+        },
+    )
+
+
 def refreshed(instance):
     db.session.expire_all()
     return db.session.get(type(instance), instance.id)
@@ -105,18 +128,12 @@ def test_the_receptionist_takes_a_phone_booking_moves_it_blocks_an_afternoon_and
     assert book_url.replace("&", "&amp;") in day_page
 
     # A phone booking for a new caller.
-    token = page_token(desk, book_url)
-    massage = get(SessionType, slug="massage")
-    response = desk.post(
+    response = book_by_phone(
+        desk,
         book_url,
-        data={
-            "csrf_token": token,
-            "action": "book",
-            "patient_id": "new",
-            "name": "Tomasz Nowak",
-            "phone": "07700 900777",
-            "session_type_id": massage.id,
-        },
+        name="Tomasz Nowak",
+        phone="07700 900777",
+        session_type_id=get(SessionType, slug="massage").id,
     )
     assert response.status_code == 302, response.get_data(as_text=True)
     appointment = get(Appointment)
@@ -229,16 +246,12 @@ def test_a_phone_booking_on_a_taken_time_says_so_and_keeps_what_was_typed(desk):
         patient=PatientDetails("First Caller", "first@example.org", None),
     )
     url = f"/diary/book?practitioner={colette.id}&start={compact(at(tuesday, 9, 15))}"
-    response = desk.post(
+    response = book_by_phone(
+        desk,
         url,
-        data={
-            "csrf_token": page_token(desk, url),
-            "action": "book",
-            "patient_id": "new",
-            "name": "Second Caller",
-            "email": "second@example.org",
-            "session_type_id": get(SessionType, slug="acupuncture").id,
-        },
+        name="Second Caller",
+        email="second@example.org",
+        session_type_id=get(SessionType, slug="acupuncture").id,
     )
     html = response.get_data(as_text=True)
     assert response.status_code == 409
@@ -251,15 +264,8 @@ def test_a_new_patient_needs_an_email_or_a_phone(desk):
     tuesday = next_weekday(1)
     colette = get(Practitioner, slug="colette-assor")
     url = f"/diary/book?practitioner={colette.id}&start={compact(at(tuesday, 9))}"
-    response = desk.post(
-        url,
-        data={
-            "csrf_token": page_token(desk, url),
-            "action": "book",
-            "patient_id": "new",
-            "name": "No Contact",
-            "session_type_id": get(SessionType, slug="massage").id,
-        },
+    response = book_by_phone(
+        desk, url, name="No Contact", session_type_id=get(SessionType, slug="massage").id
     )
     assert response.status_code == 422
     assert "Enter an email address or a phone number" in response.get_data(as_text=True)
@@ -280,16 +286,12 @@ def test_staff_may_book_inside_the_online_notice_period(desk):
         pytest.skip("too close to midnight for a same-day slot")
     starts_at = soon.astimezone(UTC)
     url = f"/diary/book?practitioner={colette.id}&start={compact(starts_at)}"
-    response = desk.post(
+    response = book_by_phone(
+        desk,
         url,
-        data={
-            "csrf_token": page_token(desk, url),
-            "action": "book",
-            "patient_id": "new",
-            "name": "Walk In",
-            "phone": "07700 900888",
-            "session_type_id": get(SessionType, slug="stretching").id,
-        },
+        name="Walk In",
+        phone="07700 900888",
+        session_type_id=get(SessionType, slug="stretching").id,
     )
     assert response.status_code == 302, response.get_data(as_text=True)
     assert get(Appointment).starts_at == starts_at
@@ -297,12 +299,7 @@ def test_staff_may_book_inside_the_online_notice_period(desk):
 
 def test_cancelling_needs_a_reason_and_tells_the_patient(desk):
     tuesday = next_weekday(1)
-    appointment = book_appointment(
-        session_type=get(SessionType, slug="massage"),
-        starts_at=at(tuesday, 11),
-        practitioner=get(Practitioner, slug="colette-assor"),
-        patient=PatientDetails("Cancel Me", "cancel@example.org", None),
-    )
+    appointment = book_massage_with_colette(at(tuesday, 11), "Cancel Me", "cancel@example.org")
     url = f"/diary/appointments/{appointment.id}"
     refused = desk.post(f"{url}/cancel", data={"csrf_token": page_token(desk, url)})
     assert refused.status_code == 422
@@ -322,12 +319,7 @@ def test_cancelling_needs_a_reason_and_tells_the_patient(desk):
 
 def test_attendance_cannot_be_recorded_before_the_appointment(desk):
     tuesday = next_weekday(1)
-    appointment = book_appointment(
-        session_type=get(SessionType, slug="massage"),
-        starts_at=at(tuesday, 11),
-        practitioner=get(Practitioner, slug="colette-assor"),
-        patient=PatientDetails("Future Visit", "future@example.org", None),
-    )
+    appointment = book_massage_with_colette(at(tuesday, 11), "Future Visit", "future@example.org")
     url = f"/diary/appointments/{appointment.id}"
     desk.post(
         f"{url}/attendance",

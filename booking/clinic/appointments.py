@@ -9,6 +9,7 @@ A session of a course spends one of the course's credits when it is booked; a
 cancellation or a no-show may give it back (see `booking.clinic.courses`).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -117,16 +118,21 @@ def _free_practitioner(
     raise SlotTaken()
 
 
-def commit_or_slot_taken() -> None:
-    """Commit; a lost race for the time (PostgreSQL's exclusion constraint) is SlotTaken."""
+def _write_or_slot_taken(write: Callable[[], None]) -> None:
+    """Flush or commit; losing the race for the time (the exclusion constraint) is SlotTaken."""
     try:
-        db.session.commit()
+        write()
     except IntegrityError as error:
         db.session.rollback()
         # The exclusion constraint said no: another booking won the race.
         if "appointments_no_overlap" in str(error.orig):
             raise SlotTaken() from error
         raise
+
+
+def commit_or_slot_taken() -> None:
+    """Commit; a lost race for the time (PostgreSQL's exclusion constraint) is SlotTaken."""
+    _write_or_slot_taken(db.session.commit)
 
 
 def add_appointment(
@@ -169,13 +175,7 @@ def add_appointment(
         price_pence=0 if course is not None else session_type.price_pence,
     )
     db.session.add(appointment)
-    try:
-        db.session.flush()
-    except IntegrityError as error:
-        db.session.rollback()
-        if "appointments_no_overlap" in str(error.orig):
-            raise SlotTaken() from error
-        raise
+    _write_or_slot_taken(db.session.flush)
     if course is not None:
         courses.spend_credit(course, appointment, staff_user=staff_user)
     return appointment

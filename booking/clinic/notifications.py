@@ -115,6 +115,50 @@ def _is_online(appointment: Appointment, by_staff: bool | None) -> bool:
     return appointment.source == "online"
 
 
+def _tell_patient(
+    appointment: Appointment,
+    kind: str,
+    subject: str,
+    context: dict,
+    *,
+    ics_method: str | None = None,
+) -> None:
+    """Queue the `kind` message (template of the same name) to the patient, if they gave an email.
+
+    With an `ics_method` the message carries the appointment's iCalendar invitation.
+    """
+    email = _patient_email(appointment)
+    if not email:
+        return
+    queue_message(
+        kind=kind,
+        recipient=email,
+        subject=subject,
+        template=kind,
+        context=context,
+        dedupe_key=_appointment_key(appointment, kind),
+        appointment=appointment,
+        ics=calendar.invitation([appointment], ics_method) if ics_method else None,
+        ics_method=ics_method,
+    )
+
+
+def _tell_reception(appointment: Appointment, kind: str, subject: str) -> None:
+    """Queue the `kind` notice (template of the same name) to reception, if it has an email."""
+    reception = _reception_email()
+    if not reception:
+        return
+    queue_message(
+        kind=kind,
+        recipient=reception,
+        subject=subject,
+        template=kind,
+        context={"appointment": appointment},
+        dedupe_key=_appointment_key(appointment, kind),
+        appointment=appointment,
+    )
+
+
 def appointment_booked(appointment: Appointment, *, by_staff: bool | None = None) -> None:
     """Queue the confirmation (with an iCalendar REQUEST) and the reception notice.
 
@@ -124,30 +168,16 @@ def appointment_booked(appointment: Appointment, *, by_staff: bool | None = None
     """
     if appointment.source == "course_plan":
         return
-    email = _patient_email(appointment)
-    if email:
-        queue_message(
-            kind=Kind.CONFIRMATION,
-            recipient=email,
-            subject=f"Booked: {appointment.session_type.name} on {_when(appointment)}",
-            template="confirmation",
-            context=_appointment_context(appointment),
-            dedupe_key=_appointment_key(appointment, Kind.CONFIRMATION),
-            appointment=appointment,
-            ics=calendar.invitation([appointment], "REQUEST"),
-            ics_method="REQUEST",
-        )
-    reception = _reception_email()
-    if reception and _is_online(appointment, by_staff):
-        queue_message(
-            kind=Kind.RECEPTION_BOOKED,
-            recipient=reception,
-            subject=f"New online booking: {_when(appointment)}",
-            template="reception_booked",
-            context={"appointment": appointment},
-            dedupe_key=_appointment_key(appointment, Kind.RECEPTION_BOOKED),
-            appointment=appointment,
-        )
+    when = _when(appointment)
+    _tell_patient(
+        appointment,
+        Kind.CONFIRMATION,
+        f"Booked: {appointment.session_type.name} on {when}",
+        _appointment_context(appointment),
+        ics_method="REQUEST",
+    )
+    if _is_online(appointment, by_staff):
+        _tell_reception(appointment, Kind.RECEPTION_BOOKED, f"New online booking: {when}")
 
 
 def appointment_moved(appointment: Appointment, *, by_staff: bool | None = None) -> None:
@@ -156,30 +186,16 @@ def appointment_moved(appointment: Appointment, *, by_staff: bool | None = None)
     Reception is told only when the caller says the patient moved it online
     (`by_staff=False`): the appointment itself does not record who moved it.
     """
-    email = _patient_email(appointment)
-    if email:
-        queue_message(
-            kind=Kind.MOVED,
-            recipient=email,
-            subject=f"Moved: your appointment is now on {_when(appointment)}",
-            template="moved",
-            context=_appointment_context(appointment),
-            dedupe_key=_appointment_key(appointment, Kind.MOVED),
-            appointment=appointment,
-            ics=calendar.invitation([appointment], "REQUEST"),
-            ics_method="REQUEST",
-        )
-    reception = _reception_email()
-    if reception and by_staff is False:
-        queue_message(
-            kind=Kind.RECEPTION_MOVED,
-            recipient=reception,
-            subject=f"Moved online: now {_when(appointment)}",
-            template="reception_moved",
-            context={"appointment": appointment},
-            dedupe_key=_appointment_key(appointment, Kind.RECEPTION_MOVED),
-            appointment=appointment,
-        )
+    when = _when(appointment)
+    _tell_patient(
+        appointment,
+        Kind.MOVED,
+        f"Moved: your appointment is now on {when}",
+        _appointment_context(appointment),
+        ics_method="REQUEST",
+    )
+    if by_staff is False:
+        _tell_reception(appointment, Kind.RECEPTION_MOVED, f"Moved online: now {when}")
 
 
 def appointment_cancelled(appointment: Appointment, *, by_staff: bool | None = None) -> None:
@@ -187,48 +203,28 @@ def appointment_cancelled(appointment: Appointment, *, by_staff: bool | None = N
 
     Reception hears of cancellations the patient made; the ones staff made they know of.
     """
-    email = _patient_email(appointment)
-    if email:
-        queue_message(
-            kind=Kind.CANCELLED,
-            recipient=email,
-            subject=f"Cancelled: your appointment on {_when(appointment)}",
-            template="cancelled",
-            context={"appointment": appointment, "book_url": _public_url("public.book")},
-            dedupe_key=_appointment_key(appointment, Kind.CANCELLED),
-            appointment=appointment,
-            ics=calendar.invitation([appointment], "CANCEL"),
-            ics_method="CANCEL",
-        )
-    reception = _reception_email()
+    when = _when(appointment)
+    _tell_patient(
+        appointment,
+        Kind.CANCELLED,
+        f"Cancelled: your appointment on {when}",
+        {"appointment": appointment, "book_url": _public_url("public.book")},
+        ics_method="CANCEL",
+    )
     patient_cancelled = (
         not by_staff if by_staff is not None else appointment.cancelled_by != "clinic"
     )
-    if reception and patient_cancelled:
-        queue_message(
-            kind=Kind.RECEPTION_CANCELLED,
-            recipient=reception,
-            subject=f"Cancelled online: {_when(appointment)}",
-            template="reception_cancelled",
-            context={"appointment": appointment},
-            dedupe_key=_appointment_key(appointment, Kind.RECEPTION_CANCELLED),
-            appointment=appointment,
-        )
+    if patient_cancelled:
+        _tell_reception(appointment, Kind.RECEPTION_CANCELLED, f"Cancelled online: {when}")
 
 
 def appointment_reminder(appointment: Appointment) -> None:
     """Queue the reminder for an appointment (at most one per appointment and time)."""
-    email = _patient_email(appointment)
-    if not email:
-        return
-    queue_message(
-        kind=Kind.REMINDER,
-        recipient=email,
-        subject=f"Reminder: {appointment.session_type.name} on {_when(appointment)}",
-        template="reminder",
-        context=_appointment_context(appointment),
-        dedupe_key=_appointment_key(appointment, Kind.REMINDER),
-        appointment=appointment,
+    _tell_patient(
+        appointment,
+        Kind.REMINDER,
+        f"Reminder: {appointment.session_type.name} on {_when(appointment)}",
+        _appointment_context(appointment),
     )
 
 

@@ -4,6 +4,7 @@ from datetime import date, time
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from booking.auth.access import ALL_STAFF, FRONT_DESK, require_practitioner_access, staff_required
 from booking.clinic import DomainError
@@ -63,7 +64,7 @@ def book():
     )
     form = PhoneBookingForm()
     form.session_type_id.choices = [
-        (s.id, f"{s.name} ({s.duration_minutes} min)") for s in session_types
+        SelectChoice(s.id, f"{s.name} ({s.duration_minutes} min)") for s in session_types
     ]
     found: list[Patient] = []
     problem, status = None, 200
@@ -122,7 +123,7 @@ def _move_form(appointment: Appointment) -> MoveForm:
     offering = sorted(
         (p for p in appointment.session_type.practitioners if p.active), key=lambda p: p.position
     )
-    form.practitioner_id.choices = [(p.id, p.name) for p in offering]
+    form.practitioner_id.choices = [SelectChoice(p.id, p.name) for p in offering]
     if not form.is_submitted():
         local = to_local(appointment.starts_at, clinic_settings().zone)
         form.day.data, form.at.data = local.date(), local.time()

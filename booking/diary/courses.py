@@ -5,6 +5,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField, IntegerField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
 from booking.auth.access import FRONT_DESK, staff_required
@@ -24,14 +25,19 @@ STATUS_LABELS = {
 PAYMENT_REFERENCE_HINT = "For example the card receipt number, or 'cash'."
 
 
-class MarkPaidForm(FlaskForm):
-    payment_reference = StringField(
+def payment_reference_field() -> StringField:
+    """The receipt number (or 'cash') that marks a course paid: asked when selling or marking."""
+    return StringField(
         "Payment reference",
         validators=[
             DataRequired("Enter a payment reference: the receipt number, or 'cash'."),
             Length(max=120),
         ],
     )
+
+
+class MarkPaidForm(FlaskForm):
+    payment_reference = payment_reference_field()
 
 
 class CreditAdjustmentForm(FlaskForm):
@@ -62,13 +68,7 @@ class SellCourseForm(FlaskForm):
         ],
     )
     phone = StringField("Phone number", validators=[Optional(), phone_number])
-    payment_reference = StringField(
-        "Payment reference",
-        validators=[
-            DataRequired("Enter a payment reference: the receipt number, or 'cash'."),
-            Length(max=120),
-        ],
-    )
+    payment_reference = payment_reference_field()
 
 
 class CourseProductForm(FlaskForm):
@@ -108,7 +108,8 @@ def _course_or_404(course_id: int) -> Course:
 
 def _product_choices(form: SellCourseForm) -> None:
     form.product_id.choices = [
-        (p.id, f"{p.name} ({p.price_pence / 100:,.2f} pounds)") for p in courses.products()
+        SelectChoice(p.id, f"{p.name} ({p.price_pence / 100:,.2f} pounds)")
+        for p in courses.products()
     ]
 
 
@@ -249,7 +250,7 @@ def _session_type_choices(form: CourseProductForm) -> None:
     session_types = db.session.scalars(
         select(SessionType).where(SessionType.active.is_(True)).order_by(SessionType.position)
     )
-    form.session_type_id.choices = [(t.id, t.name) for t in session_types]
+    form.session_type_id.choices = [SelectChoice(t.id, t.name) for t in session_types]
 
 
 @blueprint.get("/course-products")

@@ -8,6 +8,7 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from booking.public.forms import phone_number
@@ -86,7 +87,11 @@ class CancelForm(FlaskForm):
 class AttendanceForm(FlaskForm):
     status = SelectField(
         "Attendance",
-        choices=[("attended", "Attended"), ("no_show", "No-show"), ("booked", "Not yet recorded")],
+        choices=[
+            SelectChoice("attended", "Attended"),
+            SelectChoice("no_show", "No-show"),
+            SelectChoice("booked", "Not yet recorded"),
+        ],
     )
 
 

@@ -61,22 +61,41 @@ def _local_minutes(instant: datetime, day: date, zone: ZoneInfo) -> int:
     return local.hour * 60 + local.minute
 
 
-def live_appointments(
-    practitioners: list[Practitioner], first_day: date, last_day: date, zone: ZoneInfo
-) -> list[Appointment]:
+def _overlapping_days(
+    model: type[Appointment] | type[TimeOff],
+    practitioners: list[Practitioner],
+    first_day: date,
+    last_day: date,
+    zone: ZoneInfo,
+    *conditions,
+) -> list:
+    """Rows of `model` for these practitioners that overlap the local days, earliest first."""
     start, _ = local_day_bounds(first_day, zone)
     _, end = local_day_bounds(last_day, zone)
     return list(
         db.session.scalars(
-            select(Appointment)
+            select(model)
             .where(
-                Appointment.practitioner_id.in_([p.id for p in practitioners]),
-                Appointment.status.in_([status.value for status in LIVE_STATUSES]),
-                Appointment.starts_at < end,
-                Appointment.ends_at > start,
+                model.practitioner_id.in_([p.id for p in practitioners]),
+                *conditions,
+                model.starts_at < end,
+                model.ends_at > start,
             )
-            .order_by(Appointment.starts_at)
+            .order_by(model.starts_at)
         )
+    )
+
+
+def live_appointments(
+    practitioners: list[Practitioner], first_day: date, last_day: date, zone: ZoneInfo
+) -> list[Appointment]:
+    return _overlapping_days(
+        Appointment,
+        practitioners,
+        first_day,
+        last_day,
+        zone,
+        Appointment.status.in_([status.value for status in LIVE_STATUSES]),
     )
 
 
@@ -101,19 +120,7 @@ def cancelled_appointments(
 def time_off_blocks(
     practitioners: list[Practitioner], first_day: date, last_day: date, zone: ZoneInfo
 ) -> list[TimeOff]:
-    start, _ = local_day_bounds(first_day, zone)
-    _, end = local_day_bounds(last_day, zone)
-    return list(
-        db.session.scalars(
-            select(TimeOff)
-            .where(
-                TimeOff.practitioner_id.in_([p.id for p in practitioners]),
-                TimeOff.starts_at < end,
-                TimeOff.ends_at > start,
-            )
-            .order_by(TimeOff.starts_at)
-        )
-    )
+    return _overlapping_days(TimeOff, practitioners, first_day, last_day, zone)
 
 
 def course_positions(appointments: list[Appointment]) -> dict[int, tuple[int, int]]:

@@ -7,6 +7,7 @@ with links to move them.
 
 from flask import abort, flash, redirect, render_template, url_for
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from booking.auth.access import FRONT_DESK, staff_required
 from booking.clinic import DomainError
@@ -39,7 +40,7 @@ def _practitioners() -> list[Practitioner]:
 @staff_required(*FRONT_DESK)
 def time_off():
     form = TimeOffForm()
-    form.practitioner_id.choices = [(p.id, p.name) for p in _practitioners()]
+    form.practitioner_id.choices = [SelectChoice(p.id, p.name) for p in _practitioners()]
     problem, status = None, 200
     if form.validate_on_submit():
         practitioner = db.session.get(Practitioner, form.practitioner_id.data)

@@ -12,6 +12,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import DateField, SelectField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
 from booking.clinic import DomainError, courses
@@ -42,13 +43,13 @@ class PlanRuleForm(FlaskForm):
 
     weekday = SelectField(
         "Day of the week",
-        choices=[(str(n), name) for n, name in enumerate(courses.WEEKDAY_NAMES)],
+        choices=[SelectChoice(str(n), name) for n, name in enumerate(courses.WEEKDAY_NAMES)],
         validators=[InputRequired("Choose a day.")],
     )
     second_weekday = SelectField(
         "Second day (for two sessions a week)",
-        choices=[("", "Once a week only")]
-        + [(str(n), name) for n, name in enumerate(courses.WEEKDAY_NAMES)],
+        choices=[SelectChoice("", "Once a week only")]
+        + [SelectChoice(str(n), name) for n, name in enumerate(courses.WEEKDAY_NAMES)],
     )
     at = SelectField("Time", validators=[InputRequired("Choose a time.")])
     first_day = DateField("Starting from", validators=[InputRequired("Choose a start date.")])
@@ -181,7 +182,7 @@ def course_book(token: str):
     ), status
 
 
-def _time_choices(course: Course) -> list[tuple[str, str]]:
+def _time_choices(course: Course) -> list[SelectChoice]:
     """Times on the clinic's slot grid within the practitioners' working hours."""
     hours = [
         (row.starts_at, row.ends_at)
@@ -197,7 +198,7 @@ def _time_choices(course: Course) -> list[tuple[str, str]]:
     moment = datetime.combine(date.min, opens)
     choices = []
     while moment <= last:
-        choices.append((f"{moment:%H:%M}", f"{moment:%H:%M}"))
+        choices.append(SelectChoice(f"{moment:%H:%M}"))
         moment += step
     return choices
 
@@ -206,12 +207,13 @@ def _plan_form(course: Course, now: datetime) -> PlanRuleForm:
     form = PlanRuleForm(formdata=request.args if request.args else None)
     form.at.choices = _time_choices(course)
     practitioners = courses.plannable_practitioners(course)
-    form.practitioner.choices = [(p.slug, p.name) for p in practitioners]
+    form.practitioner.choices = [SelectChoice(p.slug, p.name) for p in practitioners]
     if not request.args:
         today = local_today(now, clinic_settings().zone)
         form.first_day.data = today + timedelta(days=1)
         form.weekday.data = str(form.first_day.data.weekday())
-        form.at.data = "10:00" if ("10:00", "10:00") in form.at.choices else None
+        offered = {choice.value for choice in form.at.choices}
+        form.at.data = "10:00" if "10:00" in offered else None
     return form
 
 

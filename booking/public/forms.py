@@ -4,9 +4,10 @@ import re
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, ValidationError
 
-YES_NO = [("no", "No"), ("yes", "Yes")]
+YES_NO = [SelectChoice("no", "No"), SelectChoice("yes", "Yes")]
 PHONE_PATTERN = re.compile(r"^\+?[0-9 ()\-]{7,25}$")
 
 
