@@ -295,30 +295,57 @@ def fold(line: str) -> str:
     return "\r\n ".join(chunks)
 
 
+def _basic_format(value: datetime) -> str:
+    """YYYYMMDDTHHMMSS of the wall time in `value`'s own zone.
+
+    Via isoformat (written in C): a feed formats about 8,000 of these, and this is
+    twice as fast as formatting each field.
+    """
+    text = value.isoformat(timespec="seconds")
+    return f"{text[0:4]}{text[5:7]}{text[8:10]}T{text[11:13]}{text[14:16]}{text[17:19]}"
+
+
 def _utc_stamp(instant: datetime) -> str:
-    value = instant.astimezone(UTC)
-    return (
-        f"{value.year:04d}{value.month:02d}{value.day:02d}T"
-        f"{value.hour:02d}{value.minute:02d}{value.second:02d}Z"
-    )
+    return _basic_format(instant.astimezone(UTC)) + "Z"
 
 
 def _time_line(name: str, instant: datetime, zone: ZoneInfo, tzid: str) -> str:
     local = instant.astimezone(zone)
     if local.fold and local.replace(fold=0).utcoffset() != local.utcoffset():
         return f"{name}:{_utc_stamp(instant)}"
-    return (
-        f"{name};TZID={tzid}:{local.year:04d}{local.month:02d}{local.day:02d}T"
-        f"{local.hour:02d}{local.minute:02d}{local.second:02d}"
-    )
+    return f"{name};TZID={tzid}:{_basic_format(local)}"
+
+
+class _RepeatedLines:
+    """Lines many events share (the same patient, session or address), folded once."""
+
+    def __init__(self, privacy: str, location: str):
+        self.privacy = privacy
+        self.location = fold(f"LOCATION:{location}")
+        self._summaries: dict[tuple, str] = {}
+        self._descriptions: dict[str, str] = {}
+
+    def summary(self, appointment: Appointment) -> str:
+        key = (appointment.patient.name, appointment.session_type.name, appointment.status)
+        line = self._summaries.get(key)
+        if line is None:
+            text = escape_text(feed_summary(appointment, self.privacy))
+            line = self._summaries[key] = fold(f"SUMMARY:{text}")
+        return line
+
+    def description(self, session_type_name: str) -> str:
+        line = self._descriptions.get(session_type_name)
+        if line is None:
+            text = escape_text(session_type_name)
+            line = self._descriptions[session_type_name] = fold(f"DESCRIPTION:{text}")
+        return line
 
 
 def _feed_appointment_lines(
     appointment: Appointment,
-    privacy: str,
+    repeated: _RepeatedLines,
     zone: ZoneInfo,
     tzid: str,
-    location: str,
     domain: str,
     now: datetime,
 ) -> list[str]:
@@ -333,15 +360,15 @@ def _feed_appointment_lines(
         f"LAST-MODIFIED:{modified}",
         _time_line("DTSTART", appointment.starts_at, zone, tzid),
         _time_line("DTEND", appointment.ends_at, zone, tzid),
-        fold(f"SUMMARY:{escape_text(feed_summary(appointment, privacy))}"),
-        fold(f"LOCATION:{location}"),
+        repeated.summary(appointment),
+        repeated.location,
         "STATUS:CANCELLED" if cancelled else "STATUS:CONFIRMED",
         "TRANSP:TRANSPARENT" if cancelled else "TRANSP:OPAQUE",
     ]
     if appointment.created_at is not None:
         lines.append(f"CREATED:{_utc_stamp(appointment.created_at)}")
-    if privacy != FeedPrivacy.HIDDEN:
-        lines.append(fold(f"DESCRIPTION:{escape_text(appointment.session_type.name)}"))
+    if repeated.privacy != FeedPrivacy.HIDDEN:
+        lines.append(repeated.description(appointment.session_type.name))
     lines.append("END:VEVENT")
     return lines
 
@@ -393,13 +420,11 @@ def feed(
     closing = b"END:VCALENDAR\r\n"
     if not shell.endswith(closing):
         raise ValueError("the calendar library wrote an unexpected ending")
-    location = escape_text(settings.address)
+    repeated = _RepeatedLines(privacy, escape_text(settings.address))
     domain = uid_domain()
     lines: list[str] = []
     for appointment in appointments:
-        lines.extend(
-            _feed_appointment_lines(appointment, privacy, zone, tzid, location, domain, now)
-        )
+        lines.extend(_feed_appointment_lines(appointment, repeated, zone, tzid, domain, now))
     for block in time_off:
         lines.extend(_feed_time_off_lines(block, zone, tzid, domain, now))
     lines.append("")
