@@ -7,7 +7,12 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from booking.clinic import outbox
-from booking.clinic.appointments import PatientDetails, book_appointment, cancel_appointment
+from booking.clinic.appointments import (
+    PatientDetails,
+    book_appointment,
+    cancel_appointment,
+    move_appointment,
+)
 from booking.clinic.outbox import (
     MAX_ATTEMPTS,
     claim,
@@ -296,3 +301,33 @@ def test_the_flask_outbox_commands_send_and_remind(mail_app, demo, smtp_server):
     assert result.exit_code == 0, result.output
     assert "Sent 1;" in result.output
     assert len(smtp_server.messages) == 1
+
+
+def test_a_queued_reminder_is_withdrawn_when_the_appointment_is_cancelled_or_moved(
+    mail_app, demo, smtp_server, make_staff
+):
+    from booking.clinic import availability
+
+    colette = get(Practitioner, slug="colette-assor")
+    massage = get(SessionType, slug="massage")
+    soon = utcnow().date() + timedelta(days=3)
+    free = availability.practitioner_free_starts(
+        colette, massage, soon, soon + timedelta(days=7), now=utcnow()
+    )
+    first, second, third = [start for day in sorted(free) for start in free[day]][::8][:3]
+    desk = make_staff()
+    details = PatientDetails("Priya Shah", "priya@example.org", "07700900123")
+    cancelled, moved = (
+        book_appointment(
+            session_type=massage, starts_at=start, practitioner=colette, patient=details
+        )
+        for start in (first, second)
+    )
+    assert queue_reminders(second - timedelta(hours=20)) == 2
+
+    cancel_appointment(cancelled, staff_user=desk)
+    move_appointment(moved, starts_at=third, staff_user=desk)
+    assert [m for m in rows() if m.kind == "reminder"] == []
+
+    send_due()
+    assert not [m for m in smtp_server.messages if m["Subject"].startswith("Reminder")]

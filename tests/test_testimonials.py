@@ -61,7 +61,7 @@ def test_reply_with_bold_text_and_a_link_shows_once_staff_approve_it(client, rec
         'More at <a href="https://example.org/my-story">my story</a>.',
     )
     assert response.status_code == 303
-    assert response.headers["Location"].endswith("/sciatica#replies")
+    assert response.headers["Location"].endswith("/sciatica")
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert THANK_YOU in page
     # Waiting for moderation: not on the page yet.

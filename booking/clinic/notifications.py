@@ -16,6 +16,7 @@ import hashlib
 from collections.abc import Sequence
 
 from flask import current_app, render_template
+from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 from werkzeug.routing import BuildError
 
@@ -180,12 +181,28 @@ def appointment_booked(appointment: Appointment, *, by_staff: bool | None = None
         _tell_reception(appointment, Kind.RECEPTION_BOOKED, f"New online booking: {when}")
 
 
+def _withdraw_unsent_reminders(appointment: Appointment) -> None:
+    """A reminder queued for the old time must not go out after a move or cancellation.
+
+    An unsent reminder is only a copy of facts that have changed, so it is removed; a
+    move gets a fresh reminder from the next `flask outbox remind`.
+    """
+    db.session.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.appointment_id == appointment.id,
+            OutboxMessage.kind == Kind.REMINDER,
+            OutboxMessage.status == OutboxStatus.PENDING.value,
+        )
+    )
+
+
 def appointment_moved(appointment: Appointment, *, by_staff: bool | None = None) -> None:
     """Queue the updated invitation (REQUEST with a higher SEQUENCE).
 
     Reception is told only when the caller says the patient moved it online
     (`by_staff=False`): the appointment itself does not record who moved it.
     """
+    _withdraw_unsent_reminders(appointment)
     when = _when(appointment)
     _tell_patient(
         appointment,
@@ -203,6 +220,7 @@ def appointment_cancelled(appointment: Appointment, *, by_staff: bool | None = N
 
     Reception hears of cancellations the patient made; the ones staff made they know of.
     """
+    _withdraw_unsent_reminders(appointment)
     when = _when(appointment)
     _tell_patient(
         appointment,

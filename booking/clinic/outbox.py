@@ -173,6 +173,10 @@ def _send_one(message_id: int, claimed_until: datetime, now: datetime | None) ->
     finished_at = now or utcnow()
     begin_write(db.session)
     message = db.session.get(OutboxMessage, message_id, populate_existing=True)
+    if message is None:
+        # Withdrawn while we were sending (a reminder whose appointment was cancelled).
+        db.session.commit()
+        return None
     message.attempts += 1
     message.claimed_until = None
     if error is None:

@@ -119,4 +119,6 @@ def leave_reply(page: str):
     except DomainError as error:
         return _page_with_form(page, form, error.message, 422)
     flash(THANK_YOU, "success")
-    return redirect(url_for(f".{page.replace('-', '_')}", _anchor="replies"), 303)
+    # No #replies anchor: the thank-you shows at the top of the page, where the anchor would
+    # scroll past it.
+    return redirect(url_for(f".{page.replace('-', '_')}"), 303)
