@@ -1,0 +1,358 @@
+"""The clinic's own set-up, changed by an administrator: its settings, session types and prices.
+
+Each change is one transaction with its audit event. Prices live on the session type;
+an appointment copies the price when it is booked, so a new price never reaches
+appointments already made. A session type is never deleted: deactivating it takes it off
+the public pages and online booking while its appointments keep pointing at it.
+"""
+
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from booking.clinic import DomainError, audit
+from booking.clinic.settings import clinic_settings
+from booking.database import begin_write
+from booking.extensions import db
+from booking.models import ClinicSettings, Practitioner, SessionType, StaffUser, Treatment
+
+# Settings -----------------------------------------------------------------------------------
+
+SLOT_STEPS = (5, 10, 15, 20, 30, 60)
+
+# Text fields: (label for messages, longest allowed, required). Lengths match the columns.
+SETTINGS_TEXT = {
+    "name": ("The clinic's name", 120, True),
+    "address": ("The address", 300, True),
+    "phone": ("The phone number", 40, True),
+    "email": ("The clinic's email address", 254, True),
+    "reception_email": ("The reception email address", 254, True),
+    "what_to_bring": ("What to bring", 2000, False),
+    "directions": ("Directions", 2000, False),
+}
+
+# Whole-number fields: (label for messages, lowest, highest, unit).
+SETTINGS_NUMBERS = {
+    "cancellation_notice_hours": ("The cancellation notice", 0, 168, "hours"),
+    "minimum_booking_notice_minutes": ("The minimum booking notice", 0, 10080, "minutes"),
+    "booking_horizon_days": ("How far ahead patients may book", 1, 365, "days"),
+    "buffer_minutes": ("The gap between appointments", 0, 60, "minutes"),
+    "reminder_hours_before": ("The reminder time", 1, 168, "hours"),
+}
+
+
+@dataclass(frozen=True)
+class SettingsValues:
+    """Everything the settings page can change, as typed by the administrator."""
+
+    name: str
+    address: str
+    phone: str
+    email: str
+    reception_email: str
+    timezone: str
+    cancellation_notice_hours: int
+    minimum_booking_notice_minutes: int
+    booking_horizon_days: int
+    slot_step_minutes: int
+    buffer_minutes: int
+    reminder_hours_before: int
+    late_cancellation_uses_credit: bool
+    no_show_uses_credit: bool
+    what_to_bring: str = ""
+    directions: str = ""
+
+
+def settings_values(settings: ClinicSettings) -> SettingsValues:
+    """The current settings in the shape the settings page edits."""
+    return SettingsValues(
+        **{name: getattr(settings, name) for name in SettingsValues.__dataclass_fields__}
+    )
+
+
+def check_timezone(name: str) -> str:
+    """The zone name, trimmed, if zoneinfo knows it; otherwise a DomainError saying so."""
+    name = (name or "").strip()
+    if not name:
+        raise DomainError("Enter the clinic's time zone, for example Europe/London.")
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise DomainError(
+            f"“{name}” is not a time zone we know. Use a name from the time zone database, "
+            "for example Europe/London."
+        ) from None
+    return name
+
+
+def _tidy_settings(values: SettingsValues) -> dict:
+    """The values ready to store, or a DomainError naming the first one that cannot be."""
+    tidy = asdict(values)
+    for name, (label, longest, required) in SETTINGS_TEXT.items():
+        text = (tidy[name] or "").strip()
+        if name in {"name", "phone", "email", "reception_email"}:
+            text = " ".join(text.split())
+        if required and not text:
+            raise DomainError(f"{label} cannot be empty.")
+        if len(text) > longest:
+            raise DomainError(f"{label} is too long: at most {longest} characters.")
+        tidy[name] = text
+    for name in ("email", "reception_email"):
+        if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", tidy[name]):
+            raise DomainError(f"{SETTINGS_TEXT[name][0]} should look like name@example.com.")
+    tidy["timezone"] = check_timezone(tidy["timezone"])
+    for name, (label, lowest, highest, unit) in SETTINGS_NUMBERS.items():
+        if tidy[name] is None or not lowest <= tidy[name] <= highest:
+            raise DomainError(f"{label} must be between {lowest} and {highest} {unit}.")
+    if tidy["slot_step_minutes"] not in SLOT_STEPS:
+        steps = ", ".join(str(step) for step in SLOT_STEPS[:-1]) + f" or {SLOT_STEPS[-1]}"
+        raise DomainError(f"Appointments can start every {steps} minutes; choose one of those.")
+    tidy["late_cancellation_uses_credit"] = bool(tidy["late_cancellation_uses_credit"])
+    tidy["no_show_uses_credit"] = bool(tidy["no_show_uses_credit"])
+    return tidy
+
+
+def save_settings(values: SettingsValues, *, staff_user: StaffUser) -> list[str]:
+    """Store the clinic's settings; the names of the settings that changed (audited).
+
+    Nothing is written, not even an audit event, when nothing changed.
+    """
+    tidy = _tidy_settings(values)
+    settings = clinic_settings()
+    begin_write(db.session)
+    db.session.refresh(settings)
+    changes = {
+        name: [getattr(settings, name), value]
+        for name, value in tidy.items()
+        if getattr(settings, name) != value
+    }
+    if not changes:
+        db.session.rollback()
+        return []
+    for name, (_, after) in changes.items():
+        setattr(settings, name, after)
+    db.session.flush()
+    audit.record(staff_user, "clinic_settings.changed", settings, changes=changes)
+    db.session.commit()
+    return sorted(changes)
+
+
+# Prices -------------------------------------------------------------------------------------
+
+HIGHEST_PRICE_PENCE = 1_000_000  # £10,000: anything above is a slip of the keyboard
+_PRICE = re.compile(r"(?P<pounds>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]*)(?:\.(?P<pence>[0-9]{1,2}))?")
+
+
+def parse_price_pence(text: str | None) -> int:
+    """A price as a person types it ("65", "65.50", "£65.50", "1,250") in pence.
+
+    DomainError for anything else: negative amounts, letters, a third decimal place.
+    """
+    cleaned = (text or "").strip()
+    if cleaned.startswith("-") or cleaned.startswith("£-") or cleaned.startswith("£ -"):
+        raise DomainError("A price cannot be negative.")
+    cleaned = cleaned.removeprefix("£").strip()
+    match = _PRICE.fullmatch(cleaned)
+    if not cleaned or match is None or not (match["pounds"] or match["pence"]):
+        raise DomainError(
+            f"“{(text or '').strip()}” is not a price we can read. "
+            "Write pounds and pence like 65 or 65.50."
+        )
+    pounds = int(match["pounds"].replace(",", "") or 0)
+    pence = int((match["pence"] or "0").ljust(2, "0"))
+    total = pounds * 100 + pence
+    if total > HIGHEST_PRICE_PENCE:
+        raise DomainError("That price is more than £10,000; please check it.")
+    return total
+
+
+def price_as_typed(pence: int) -> str:
+    """How the price form shows a stored price: 6550 -> "65.50", 6500 -> "65.00"."""
+    return f"{pence // 100}.{pence % 100:02d}"
+
+
+# Session types ------------------------------------------------------------------------------
+
+SHORTEST_SESSION, LONGEST_SESSION = 15, 240
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+@dataclass(frozen=True)
+class SessionTypeValues:
+    """What the session type page can change.
+
+    An empty slug means: derive one from the name (a new session type) or keep the one it has.
+    """
+
+    name: str
+    duration_minutes: int
+    price_pence: int
+    treatment_ids: list[int]
+    practitioner_ids: list[int] = field(default_factory=list)
+    description: str = ""
+    slug: str = ""
+    active: bool = True
+    bookable_online: bool = True
+    position: int = 0
+
+
+def slug_from_name(name: str) -> str:
+    """'Acupuncture & cupping (60 min)' -> 'acupuncture-cupping-60-min'."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")[:80].rstrip("-")
+
+
+def session_types() -> list[SessionType]:
+    """Every session type, active or not, in the order the public pages show them."""
+    return list(
+        db.session.scalars(select(SessionType).order_by(SessionType.position, SessionType.name))
+    )
+
+
+def _slug_taken(slug: str, session_type: SessionType | None) -> bool:
+    query = select(SessionType.id).where(SessionType.slug == slug)
+    if session_type is not None and session_type.id is not None:
+        query = query.where(SessionType.id != session_type.id)
+    return db.session.scalar(query.limit(1)) is not None
+
+
+def _free_slug(base: str, session_type: SessionType | None) -> str:
+    """`base`, or `base-2`, `base-3`... whichever no other session type uses."""
+    candidate, number = base, 1
+    while _slug_taken(candidate, session_type):
+        number += 1
+        suffix = f"-{number}"
+        candidate = base[: 80 - len(suffix)].rstrip("-") + suffix
+    return candidate
+
+
+def _check_session_type(values: SessionTypeValues) -> None:
+    name = " ".join((values.name or "").split())
+    if not name:
+        raise DomainError("Give the session type a name.")
+    if len(name) > 120:
+        raise DomainError("The name is too long: at most 120 characters.")
+    if len(values.description or "") > 2000:
+        raise DomainError("The description is too long: at most 2000 characters.")
+    minutes = values.duration_minutes
+    if minutes is None or not SHORTEST_SESSION <= minutes <= LONGEST_SESSION or minutes % 5:
+        raise DomainError(
+            f"A session lasts between {SHORTEST_SESSION} and {LONGEST_SESSION} minutes, "
+            "in steps of 5 minutes."
+        )
+    if values.price_pence is None or values.price_pence < 0:
+        raise DomainError("A price cannot be negative.")
+    if values.price_pence > HIGHEST_PRICE_PENCE:
+        raise DomainError("That price is more than £10,000; please check it.")
+    if not values.treatment_ids:
+        raise DomainError("Tick at least one treatment that the session includes.")
+    if values.position is None or not 0 <= values.position <= 1000:
+        raise DomainError("The position must be between 0 and 1000.")
+    slug = (values.slug or "").strip().lower()
+    if slug and (len(slug) > 80 or not _SLUG.fullmatch(slug)):
+        raise DomainError(
+            "The web address may use only lower-case letters, digits and single hyphens, "
+            "like full-combination (at most 80 characters)."
+        )
+
+
+def _rows(model, ids: list[int], what: str) -> list:
+    wanted = set(ids)
+    rows = list(db.session.scalars(select(model).where(model.id.in_(wanted)))) if wanted else []
+    if len(rows) != len(wanted):
+        raise DomainError(f"One of the {what} ticked no longer exists. Please try again.")
+    return rows
+
+
+def _describe(session_type: SessionType) -> dict:
+    """The session type as the audit log keeps it: plain values and names."""
+    return {
+        "name": session_type.name,
+        "slug": session_type.slug,
+        "description": session_type.description,
+        "duration_minutes": session_type.duration_minutes,
+        "price_pence": session_type.price_pence,
+        "treatments": sorted(t.name for t in session_type.treatments),
+        "practitioners": sorted(p.name for p in session_type.practitioners),
+        "active": session_type.active,
+        "bookable_online": session_type.bookable_online,
+        "position": session_type.position,
+    }
+
+
+def save_session_type(
+    session_type: SessionType | None, values: SessionTypeValues, *, staff_user: StaffUser
+) -> SessionType:
+    """Add a session type (session_type None) or change one; audited.
+
+    Appointments already booked keep the price they were booked at.
+    """
+    _check_session_type(values)
+    begin_write(db.session)
+    created = session_type is None
+    if created:
+        session_type = SessionType()
+        before = {}
+    else:
+        db.session.refresh(session_type)
+        before = _describe(session_type)
+
+    name = " ".join(values.name.split())
+    typed_slug = (values.slug or "").strip().lower()
+    if typed_slug:
+        if typed_slug != session_type.slug and _slug_taken(typed_slug, session_type):
+            db.session.rollback()
+            raise DomainError(f"Another session type already uses the web address “{typed_slug}”.")
+        slug = typed_slug
+    elif created:
+        base = slug_from_name(name)
+        if not base:
+            db.session.rollback()
+            raise DomainError("Give the session type a name with some letters or digits in it.")
+        slug = _free_slug(base, None)
+    else:
+        slug = session_type.slug
+
+    try:
+        treatments = _rows(Treatment, values.treatment_ids, "treatments")
+        practitioners = _rows(Practitioner, values.practitioner_ids, "practitioners")
+    except DomainError:
+        db.session.rollback()
+        raise
+
+    session_type.name = name
+    session_type.slug = slug
+    session_type.description = (values.description or "").strip()
+    session_type.duration_minutes = values.duration_minutes
+    session_type.price_pence = values.price_pence
+    session_type.treatments = sorted(treatments, key=lambda t: (t.position, t.id))
+    session_type.practitioners = sorted(practitioners, key=lambda p: (p.position, p.id))
+    session_type.active = bool(values.active)
+    session_type.bookable_online = bool(values.bookable_online)
+    session_type.position = values.position
+    if created:
+        db.session.add(session_type)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Another administrator took the web address between our check and this write.
+        db.session.rollback()
+        raise DomainError(
+            f"Another session type already uses the web address “{slug}”. Please try again."
+        ) from None
+
+    after = _describe(session_type)
+    if created:
+        audit.record(staff_user, "session_type.created", session_type, **after)
+    else:
+        changes = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
+        if not changes:
+            db.session.rollback()
+            return session_type
+        audit.record(staff_user, "session_type.changed", session_type, changes=changes)
+    db.session.commit()
+    return session_type
