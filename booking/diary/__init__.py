@@ -19,6 +19,10 @@ STAFF_NAVIGATION = [
     ("diary.moderation", "Replies"),
     ("feeds.staff_feeds", "Calendar feed"),
     ("diary.outbox", "Outbox"),
+    ("diary.session_types", "Sessions & prices"),
+    ("diary.practitioners", "Practitioners"),
+    ("diary.staff_accounts", "Staff"),
+    ("diary.settings", "Clinic settings"),
     ("diary.audit_log", "Audit log"),
     ("auth.password", "Change password"),
 ]
@@ -61,7 +65,8 @@ def local_day_iso(instant: datetime) -> str:
     return to_local(instant, clinic_settings().zone).date().isoformat()
 
 
-from booking.diary import (  # noqa: E402,F401  # noqa: E402,F401
+from booking.diary import (  # noqa: E402,F401
+    admin,
     appointments,
     audit_log,
     courses,
@@ -69,6 +74,7 @@ from booking.diary import (  # noqa: E402,F401  # noqa: E402,F401
     moderation,
     outbox,
     patients,
+    team,
     time_off,
     working_hours,
 )

@@ -1,0 +1,420 @@
+"""The clinic's team: practitioners and staff accounts, added and changed by administrators.
+
+Every change is one transaction with its audit event. The rules that keep the clinic
+working live here: nobody stays booked with a practitioner who has left, every
+practitioner account is tied to exactly one practitioner, and the clinic never loses its
+last administrator.
+"""
+
+import re
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from booking.auth.accounts import MINIMUM_PASSWORD_LENGTH
+from booking.clinic import DomainError, audit
+from booking.database import begin_write, utcnow
+from booking.extensions import db
+from booking.models import (
+    LIVE_STATUSES,
+    Appointment,
+    Practitioner,
+    Role,
+    SessionType,
+    StaffUser,
+)
+
+SLUG_LENGTH = 80
+# 15 random bytes: 20 URL-safe characters, well over the minimum and easy to read out.
+GENERATED_PASSWORD_BYTES = 15
+
+
+class PractitionerStillBooked(DomainError):
+    """Deactivation refused: live appointments lie ahead. Carries what the desk must move."""
+
+    def __init__(self, practitioner: Practitioner, count: int, first_starts_at: datetime):
+        noun = "appointment" if count == 1 else "appointments"
+        super().__init__(
+            f"{practitioner.name} still has {count} {noun} booked from now on. "
+            "Move or cancel them in the diary first, so that no patient arrives to find "
+            "nobody there; then mark them as no longer working here."
+        )
+        self.count = count
+        self.first_starts_at = first_starts_at
+
+
+@dataclass(frozen=True)
+class PractitionerDetails:
+    """What an administrator fills in about a practitioner."""
+
+    name: str
+    title: str = ""
+    bio: str = ""
+    email: str | None = None
+    active: bool = True
+    position: int = 0
+    session_types: tuple[SessionType, ...] = ()
+
+
+# Practitioners ------------------------------------------------------------------------------
+
+
+def slug_from_name(name: str) -> str:
+    """ "Zoë O'Brien" -> "zoe-obrien": lower-case ASCII words joined by hyphens."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    plain = re.sub(r"['’]", "", plain.lower())
+    slug = re.sub(r"[^a-z0-9]+", "-", plain).strip("-")
+    return slug[:SLUG_LENGTH].rstrip("-") or "practitioner"
+
+
+def unique_slug(name: str) -> str:
+    """A slug from the name that no practitioner has yet: the second Sam Okafor gets -2."""
+    base = slug_from_name(name)
+    taken = set(
+        db.session.scalars(
+            select(Practitioner.slug).where(
+                (Practitioner.slug == base) | Practitioner.slug.like(f"{base}-%")
+            )
+        )
+    )
+    if base not in taken:
+        return base
+    number = 2
+    while True:
+        suffix = f"-{number}"
+        candidate = base[: SLUG_LENGTH - len(suffix)].rstrip("-") + suffix
+        if candidate not in taken:
+            return candidate
+        number += 1
+
+
+def future_live_appointments(practitioner: Practitioner, *, now: datetime) -> list[Appointment]:
+    """The practitioner's live appointments that have not started yet, earliest first."""
+    return list(
+        db.session.scalars(
+            select(Appointment)
+            .where(
+                Appointment.practitioner_id == practitioner.id,
+                Appointment.status.in_([status.value for status in LIVE_STATUSES]),
+                Appointment.starts_at > now,
+            )
+            .order_by(Appointment.starts_at)
+        )
+    )
+
+
+def next_position() -> int:
+    """Where a new practitioner goes in lists: after everyone else."""
+    highest = db.session.scalar(select(func.max(Practitioner.position)))
+    return 0 if highest is None else highest + 1
+
+
+def _clean_practitioner(details: PractitionerDetails) -> PractitionerDetails:
+    name = " ".join(details.name.split())
+    if not name:
+        raise DomainError("Enter the practitioner's name.")
+    email = (details.email or "").strip().lower() or None
+    if details.position < 0:
+        raise DomainError("The position in lists must be 0 or more.")
+    return PractitionerDetails(
+        name=name,
+        title=" ".join(details.title.split()),
+        bio=details.bio.strip(),
+        email=email,
+        active=details.active,
+        position=details.position,
+        session_types=tuple(details.session_types),
+    )
+
+
+def _describe_practitioner(practitioner: Practitioner) -> dict:
+    return {
+        "name": practitioner.name,
+        "title": practitioner.title,
+        "email": practitioner.email,
+        "active": practitioner.active,
+        "position": practitioner.position,
+        "session_types": sorted(t.slug for t in practitioner.session_types),
+        "bio_length": len(practitioner.bio or ""),
+    }
+
+
+def add_practitioner(details: PractitionerDetails, *, staff_user: StaffUser) -> Practitioner:
+    """A new practitioner with a slug from their name and a fresh calendar feed token."""
+    details = _clean_practitioner(details)
+    begin_write(db.session)
+    practitioner = Practitioner(
+        slug=unique_slug(details.name),
+        name=details.name,
+        title=details.title,
+        bio=details.bio,
+        email=details.email,
+        active=details.active,
+        position=details.position,
+        session_types=list(details.session_types),
+    )
+    db.session.add(practitioner)
+    _flush_or_slug_taken()
+    audit.record(
+        staff_user,
+        "practitioner.added",
+        practitioner,
+        slug=practitioner.slug,
+        **_describe_practitioner(practitioner),
+    )
+    db.session.commit()
+    return practitioner
+
+
+def change_practitioner(
+    practitioner: Practitioner, details: PractitionerDetails, *, staff_user: StaffUser
+) -> Practitioner:
+    """Save an administrator's changes. The slug stays, so links and feeds keep working.
+
+    Marking someone as no longer working here is refused while live appointments lie
+    ahead: PractitionerStillBooked says how many, and the first one's time.
+    """
+    details = _clean_practitioner(details)
+    begin_write(db.session)
+    # Lock the row on PostgreSQL so two administrators' saves do not interleave.
+    db.session.execute(
+        select(Practitioner.id).where(Practitioner.id == practitioner.id).with_for_update()
+    )
+    db.session.refresh(practitioner)
+    before = _describe_practitioner(practitioner)
+    if practitioner.active and not details.active:
+        ahead = future_live_appointments(practitioner, now=utcnow())
+        if ahead:
+            db.session.rollback()
+            raise PractitionerStillBooked(practitioner, len(ahead), ahead[0].starts_at)
+    practitioner.name = details.name
+    practitioner.title = details.title
+    practitioner.bio = details.bio
+    practitioner.email = details.email
+    practitioner.active = details.active
+    practitioner.position = details.position
+    practitioner.session_types = list(details.session_types)
+    db.session.flush()
+    after = _describe_practitioner(practitioner)
+    changes = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
+    if changes:
+        audit.record(staff_user, "practitioner.changed", practitioner, changes=changes)
+    db.session.commit()
+    return practitioner
+
+
+def _flush_or_slug_taken() -> None:
+    try:
+        db.session.flush()
+    except IntegrityError as error:
+        # Two administrators adding the same name at the same moment (PostgreSQL).
+        db.session.rollback()
+        raise DomainError(
+            "Someone else added a practitioner with this name just now. Please try again."
+        ) from error
+
+
+# Staff accounts -----------------------------------------------------------------------------
+
+
+def generate_password() -> str:
+    """A random first or replacement password, shown to the administrator once."""
+    password = secrets.token_urlsafe(GENERATED_PASSWORD_BYTES)
+    assert len(password) >= MINIMUM_PASSWORD_LENGTH
+    return password
+
+
+def practitioners_free_for_an_account(keep: StaffUser | None = None) -> list[Practitioner]:
+    """Practitioners no account is linked to yet (plus the one `keep` is linked to)."""
+    linked = select(StaffUser.practitioner_id).where(StaffUser.practitioner_id.is_not(None))
+    if keep is not None:
+        linked = linked.where(StaffUser.id != keep.id)
+    return list(
+        db.session.scalars(
+            select(Practitioner)
+            .where(Practitioner.id.not_in(linked))
+            .order_by(Practitioner.position, Practitioner.name)
+        )
+    )
+
+
+def _clean_name(name: str) -> str:
+    name = " ".join(name.split())
+    if not name:
+        raise DomainError("Enter the person's name.")
+    return name
+
+
+def _check_role(role: str) -> str:
+    try:
+        return Role(role).value
+    except ValueError:
+        raise DomainError("Choose one of the roles offered.") from None
+
+
+def _check_practitioner_link(
+    role: str, practitioner: Practitioner | None, account: StaffUser | None
+) -> None:
+    if role == Role.PRACTITIONER and practitioner is None:
+        raise DomainError(
+            "A practitioner account must be linked to a practitioner: choose whose diary it shows."
+        )
+    if practitioner is None:
+        return
+    holder = db.session.scalar(
+        select(StaffUser).where(StaffUser.practitioner_id == practitioner.id)
+    )
+    if holder is not None and (account is None or holder.id != account.id):
+        raise DomainError(
+            f"{practitioner.name} already has a staff account ({holder.email}). "
+            "Change that account instead."
+        )
+
+
+def _lock_active_admins() -> list[StaffUser]:
+    """The active administrators, locked on PostgreSQL (SQLite holds its write lock)."""
+    return list(
+        db.session.scalars(
+            select(StaffUser)
+            .where(StaffUser.role == Role.ADMIN.value, StaffUser.active.is_(True))
+            .with_for_update()
+        )
+    )
+
+
+def add_staff_account(
+    *,
+    name: str,
+    email: str,
+    role: str,
+    practitioner: Practitioner | None,
+    staff_user: StaffUser,
+) -> tuple[StaffUser, str]:
+    """A new account with a generated password; returns both (the password only this once)."""
+    name = _clean_name(name)
+    email = email.strip().lower()
+    if not email:
+        raise DomainError("Enter the person's email address.")
+    role = _check_role(role)
+    begin_write(db.session)
+    if db.session.scalar(select(StaffUser.id).where(func.lower(StaffUser.email) == email)):
+        db.session.rollback()
+        raise DomainError(f"There is already a staff account for {email}.")
+    try:
+        _check_practitioner_link(role, practitioner, None)
+    except DomainError:
+        db.session.rollback()
+        raise
+    password = generate_password()
+    account = StaffUser(email=email, name=name, role=role, practitioner=practitioner)
+    account.set_password(password)
+    db.session.add(account)
+    try:
+        db.session.flush()
+    except IntegrityError as error:
+        db.session.rollback()
+        raise DomainError(
+            "Someone else saved an account with this email address or practitioner just now. "
+            "Please look at the list and try again."
+        ) from error
+    audit.record(
+        staff_user,
+        "staff.added",
+        account,
+        email=email,
+        role=role,
+        practitioner=practitioner.name if practitioner else None,
+    )
+    db.session.commit()
+    return account, password
+
+
+def change_staff_account(
+    account: StaffUser,
+    *,
+    name: str,
+    role: str,
+    practitioner: Practitioner | None,
+    active: bool,
+    staff_user: StaffUser | None,
+) -> StaffUser:
+    """Change name, role, linked practitioner or whether the account may sign in.
+
+    Administrators cannot demote or deactivate themselves, and the last active
+    administrator cannot be demoted or deactivated by anyone: the clinic would be
+    left with nobody able to manage accounts.
+    """
+    name = _clean_name(name)
+    role = _check_role(role)
+    stops_being_admin = not (role == Role.ADMIN and active)
+    if (
+        staff_user is not None
+        and staff_user.id == account.id
+        and account.role == Role.ADMIN
+        and stops_being_admin
+    ):
+        raise DomainError(
+            "You cannot remove your own administrator role or deactivate your own account. "
+            "Ask another administrator to do it."
+        )
+    begin_write(db.session)
+    admins = _lock_active_admins()
+    db.session.refresh(account)
+    try:
+        was_active_admin = account.role == Role.ADMIN and account.active
+        if was_active_admin and stops_being_admin and all(a.id == account.id for a in admins):
+            raise DomainError(
+                f"{account.name} is the only active administrator. Make someone else an "
+                "administrator first, so that the clinic can still manage its accounts."
+            )
+        _check_practitioner_link(role, practitioner, account)
+    except DomainError:
+        db.session.rollback()
+        raise
+    before = _describe_account(account)
+    account.name = name
+    account.role = role
+    account.practitioner = practitioner
+    account.active = active
+    try:
+        db.session.flush()
+    except IntegrityError as error:
+        db.session.rollback()
+        raise DomainError(
+            "Someone else linked that practitioner to an account just now. Please try again."
+        ) from error
+    after = _describe_account(account)
+    changes = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
+    if changes:
+        audit.record(staff_user, "staff.changed", account, email=account.email, changes=changes)
+    db.session.commit()
+    return account
+
+
+def reset_password(account: StaffUser, *, staff_user: StaffUser | None) -> str:
+    """Give the account a new random password and end its sessions; returns the password once."""
+    if staff_user is not None and staff_user.id == account.id:
+        # Resetting would sign the administrator out mid-page; changing it keeps them in.
+        raise DomainError("To change your own password, use Change password.")
+    begin_write(db.session)
+    db.session.refresh(account)
+    password = generate_password()
+    account.set_password(password)
+    # Signed-in sessions carry the version; raising it signs the account out everywhere.
+    account.session_version += 1
+    audit.record(staff_user, "staff.password_reset", account, email=account.email)
+    db.session.commit()
+    return password
+
+
+def _describe_account(account: StaffUser) -> dict:
+    return {
+        "name": account.name,
+        "role": account.role,
+        "practitioner": account.practitioner.name if account.practitioner else None,
+        "active": account.active,
+    }
