@@ -2,6 +2,7 @@
 
 import re
 import threading
+import time as clock
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -419,4 +420,48 @@ def test_booking_posts_are_rate_limited_per_address(rate_limited_client, demo):
     answers = [client.post(url, data={"csrf_token": token}).status_code for _ in range(21)]
     assert answers[:20] == [422] * 20
     assert answers[20] == 429
+    assert count(Appointment) == 0
+
+
+def test_a_booking_racing_a_practitioners_deactivation_is_refused(app, demo, backend):
+    """The admin's check ("no future bookings") and the booking must not both pass."""
+    colette = get(Practitioner, slug="colette-assor")
+    massage = get(SessionType, slug="massage")
+    day = next_weekday(2, at_least_days=4)
+    colette_id = colette.id
+    engine = db.engine
+    counted = threading.Event()
+
+    def deactivate_slowly():
+        # What deactivation does: lock the row, count future bookings, then switch off.
+        with engine.connect() as connection:
+            if backend == "sqlite":
+                connection.exec_driver_sql("COMMIT")  # leave the driver's implicit state
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            connection.execute(
+                sa.select(Practitioner.id).where(Practitioner.id == colette_id).with_for_update()
+            )
+            connection.execute(
+                sa.select(sa.func.count(Appointment.id)).where(
+                    Appointment.practitioner_id == colette_id
+                )
+            )
+            counted.set()
+            clock.sleep(1)
+            connection.execute(
+                sa.update(Practitioner).where(Practitioner.id == colette_id).values(active=False)
+            )
+            connection.commit()
+
+    admin = threading.Thread(target=deactivate_slowly)
+    admin.start()
+    assert counted.wait(10)
+    with pytest.raises(DomainError):
+        book_appointment(
+            session_type=massage,
+            starts_at=start_at(day, 10),
+            practitioner=colette,
+            patient=PatientDetails("Late Booker", "late@example.org", "07700900007"),
+        )
+    admin.join(10)
     assert count(Appointment) == 0

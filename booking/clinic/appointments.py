@@ -162,6 +162,14 @@ def add_appointment(
     chosen = _free_practitioner(
         candidates, session_type, starts_at, now=now, settings=settings, by_staff=by_staff
     )
+    # Hold the practitioner's row (shared) until commit and read it afresh: an admin
+    # deactivating them locks it for update first, so either they see this booking and
+    # refuse, or this sees them inactive. (SQLite's write lock already orders the two.)
+    still_active = db.session.scalar(
+        select(Practitioner.active).where(Practitioner.id == chosen.id).with_for_update(read=True)
+    )
+    if not still_active:
+        raise DomainError(f"{chosen.name} is no longer taking bookings. Please choose again.")
     appointment = Appointment(
         practitioner=chosen,
         patient=patient,
