@@ -19,7 +19,10 @@ def describe(raw: bytes) -> str:
     """The console text for one received message."""
     message = email.message_from_bytes(raw, policy=policy.default)
     lines = ["=" * 72]
-    lines += [f"{name}: {message[name]}" for name in SHOWN_HEADERS if message[name]]
+    # Long headers arrive folded; show each on one line.
+    lines += [
+        f"{name}: {' '.join(str(message[name]).split())}" for name in SHOWN_HEADERS if message[name]
+    ]
     attachments = [
         f"{part.get_filename()} ({part.get_content_type()})" for part in message.iter_attachments()
     ]
