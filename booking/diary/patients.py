@@ -1,48 +1,71 @@
-"""Patients: search by name, email or phone, and each patient's page.
+"""Patients: search by name, email or phone; each patient's page; correct, export, erase.
 
 Searches are POSTed, never put in the query string: a patient's name or phone number
-must not end up in a URL, a browser history or a server log.
+must not end up in a URL, a browser history or a server log. For the same reason the
+export's file name carries the patient's number, not their name.
 """
 
-import re
+import json
 
-from flask import abort, render_template
-from sqlalchemy import func, or_, select
+from flask import Response, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, Optional
 
 from booking.auth.access import FRONT_DESK, staff_required
+from booking.clinic import DomainError
+from booking.clinic import patients as patient_records
+from booking.clinic.patients import search_patients  # also the phone-booking page's import
 from booking.diary import blueprint, grid
 from booking.diary.forms import PatientSearchForm
 from booking.extensions import db
-from booking.models import Appointment, Course, Patient
+from booking.models import Appointment, Course, Patient, Role, StaffUser
+from booking.public.forms import phone_number
 
-SEARCH_LIMIT = 30
+CORRECT_BELOW = "Please correct the highlighted answers below."
+FORM_EXPIRED = "The form had expired. Please try again."
 
 
-def search_patients(text: str, *, limit: int = SEARCH_LIMIT) -> list[Patient]:
-    """Patients whose name or email contains `text`, or whose phone contains its digits."""
-    text = " ".join(text.split()).lower()
-    if len(text) < 2:
-        return []
-    pattern = f"%{_escape_like(text)}%"
-    conditions = [
-        func.lower(Patient.name).like(pattern, escape="\\"),
-        Patient.email.like(pattern, escape="\\"),
-    ]
-    digits = re.sub(r"\D", "", text)
-    if len(digits) >= 4:
-        stored_digits = func.replace(
-            func.replace(func.replace(Patient.phone, " ", ""), "-", ""), "+", ""
-        )
-        conditions.append(stored_digits.like(f"%{digits}%"))
-    return list(
-        db.session.scalars(
-            select(Patient).where(or_(*conditions)).order_by(Patient.name, Patient.id).limit(limit)
-        )
+def signed_in_staff() -> StaffUser:
+    # Not imported from booking.diary.appointments: that module imports this one.
+    return current_user._get_current_object()
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+class ContactDetailsForm(FlaskForm):
+    name = StringField(
+        "Name",
+        filters=[_strip],
+        validators=[
+            DataRequired("Enter the patient's name."),
+            Length(max=120, message="Up to 120 characters."),
+        ],
+    )
+    email = StringField(
+        "Email address",
+        filters=[_strip],
+        validators=[
+            Optional(),
+            Length(max=254, message="That email address is too long."),
+            Email("Enter an email address like name@example.com.", check_deliverability=False),
+        ],
+    )
+    phone = StringField("Phone number", filters=[_strip], validators=[Optional(), phone_number])
+    staff_notes = TextAreaField(
+        "Staff notes", validators=[Length(max=5000, message="Up to 5000 characters.")]
     )
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+class EraseForm(FlaskForm):
+    confirm_name = StringField(
+        "Type the patient's name to confirm",
+        validators=[DataRequired("Type the patient's name to confirm.")],
+    )
 
 
 @blueprint.route("/patients", methods=["GET", "POST"])
@@ -64,12 +87,22 @@ def patients():
     ), (422 if form.is_submitted() and form.errors else 200)
 
 
-@blueprint.get("/patients/<int:patient_id>")
-@staff_required(*FRONT_DESK)
-def patient(patient_id: int):
+def _patient_or_404(patient_id: int) -> Patient:
     patient = db.session.get(Patient, patient_id)
     if patient is None:
         abort(404)
+    return patient
+
+
+def _render_patient(
+    patient: Patient,
+    *,
+    contact_form: ContactDetailsForm | None = None,
+    erase_form: EraseForm | None = None,
+    problem: str | None = None,
+    erase_problem: str | None = None,
+    status: int = 200,
+):
     appointments = list(
         db.session.scalars(
             select(Appointment)
@@ -84,11 +117,91 @@ def patient(patient_id: int):
             .order_by(Course.requested_at.desc())
         )
     )
+    if contact_form is None:
+        contact_form = ContactDetailsForm(obj=patient, formdata=None)
     return render_template(
         "diary/patient.html",
         patient=patient,
+        erased=patient_records.is_erased(patient),
         appointments=appointments,
         courses=courses,
         course_places=grid.course_positions(appointments),
         status_labels=grid.STATUS_LABELS,
+        contact_form=contact_form,
+        erase_form=erase_form or EraseForm(formdata=None),
+        problem=problem,
+        erase_problem=erase_problem,
+    ), status
+
+
+@blueprint.route("/patients/<int:patient_id>", methods=["GET", "POST"])
+@staff_required(*FRONT_DESK)
+def patient(patient_id: int):
+    patient = _patient_or_404(patient_id)
+    form = ContactDetailsForm()
+    if not form.is_submitted():
+        return _render_patient(patient)
+    if not form.validate():
+        if form.csrf_token.errors:
+            return _render_patient(patient, contact_form=form, problem=FORM_EXPIRED, status=400)
+        return _render_patient(patient, contact_form=form, problem=CORRECT_BELOW, status=422)
+    details = patient_records.ContactDetails(
+        name=form.name.data,
+        email=form.email.data or None,
+        phone=form.phone.data or None,
+        staff_notes=form.staff_notes.data or "",
     )
+    try:
+        changed = patient_records.change_contact_details(
+            patient, details, staff_user=signed_in_staff()
+        )
+    except DomainError as error:
+        return _render_patient(patient, contact_form=form, problem=error.message, status=422)
+    flash(
+        "The patient's details have been saved." if changed else "Nothing had changed.",
+        "success",
+    )
+    return redirect(url_for(".patient", patient_id=patient.id))
+
+
+@blueprint.get("/patients/<int:patient_id>/export.json")
+@staff_required(*FRONT_DESK)
+def patient_export(patient_id: int):
+    patient = _patient_or_404(patient_id)
+    record = patient_records.export_record(patient, staff_user=signed_in_staff())
+    return Response(
+        json.dumps(record, indent=2, ensure_ascii=False),
+        mimetype="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="patient-{patient.id}.json"',
+            # Health data: neither the browser nor anything between may keep a copy.
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@blueprint.post("/patients/<int:patient_id>/erase")
+@staff_required(Role.ADMIN)
+def patient_erase(patient_id: int):
+    patient = _patient_or_404(patient_id)
+    form = EraseForm()
+    if not form.validate():
+        # The typed name is not put back into the page: an empty box asks for it afresh.
+        if form.csrf_token.errors:
+            return _render_patient(patient, erase_problem=FORM_EXPIRED, status=400)
+        return _render_patient(
+            patient, erase_problem=" ".join(form.confirm_name.errors), status=422
+        )
+    try:
+        patient_records.erase_patient(
+            patient, typed_name=form.confirm_name.data, staff_user=signed_in_staff()
+        )
+    except patient_records.PatientStillBooked as error:
+        return _render_patient(patient, erase_problem=error.message, status=409)
+    except DomainError as error:
+        return _render_patient(patient, erase_problem=error.message, status=422)
+    flash(
+        "The record has been erased. Its appointments and courses stay, as an erased patient's.",
+        "success",
+    )
+    return redirect(url_for(".patient", patient_id=patient.id))

@@ -1,0 +1,446 @@
+"""Patients' records: finding them, correcting them, handing them over and erasing them.
+
+A patient's record is health data. Three rules follow from that:
+
+- The audit log says what happened to a record, never what it holds: a change records
+  which fields changed, an export or an erasure records counts. Anything else would keep
+  a copy of the data outside the record, where erasure could not reach it.
+- An export holds everything the clinic keeps about the patient and nothing about anyone
+  else. Messages belong to a patient through their appointments and courses, not through
+  an email address, because family members often share one.
+- Erasure anonymises; it does not delete. Appointments, courses and credit ledgers stay
+  for the diary and the accounts, shown as "Erased patient", with every field that could
+  say who the patient was emptied, in one transaction.
+"""
+
+import re
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, or_, select, update
+
+from booking.clinic import DomainError, audit
+from booking.clinic.localtime import to_local
+from booking.clinic.settings import clinic_settings
+from booking.database import begin_write, utcnow
+from booking.extensions import db
+from booking.models import (
+    LIVE_STATUSES,
+    Appointment,
+    AuditEvent,
+    Course,
+    OutboxMessage,
+    OutboxStatus,
+    Patient,
+    StaffUser,
+    Testimonial,
+)
+
+SEARCH_LIMIT = 30
+ERASED_NAME = "Erased patient"
+EXPORT_FORMAT = 1
+
+
+class PatientStillBooked(DomainError):
+    """Erasure refused: live appointments lie ahead, and the clinic would not know who comes."""
+
+    def __init__(self, count: int, first_starts_at: datetime):
+        noun = "appointment" if count == 1 else "appointments"
+        super().__init__(
+            f"This patient still has {count} {noun} booked from now on. Cancel "
+            f"{'it' if count == 1 else 'them'} first (the patient is told), then erase the record."
+        )
+        self.count = count
+        self.first_starts_at = first_starts_at
+
+
+@dataclass(frozen=True)
+class ContactDetails:
+    """What the front desk may correct about a patient."""
+
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    staff_notes: str = ""
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """What an erasure did, in counts: nothing in it says who the patient was."""
+
+    appointments: int
+    courses: int
+    messages_deleted: int
+    messages_blanked: int
+    replies: int
+
+
+# Finding --------------------------------------------------------------------------------------
+
+
+def search_patients(text: str, *, limit: int = SEARCH_LIMIT) -> list[Patient]:
+    """Patients whose name or email contains `text`, or whose phone contains its digits."""
+    text = " ".join(text.split()).lower()
+    if len(text) < 2:
+        return []
+    pattern = f"%{_escape_like(text)}%"
+    conditions = [
+        func.lower(Patient.name).like(pattern, escape="\\"),
+        Patient.email.like(pattern, escape="\\"),
+    ]
+    digits = re.sub(r"\D", "", text)
+    if len(digits) >= 4:
+        stored_digits = func.replace(
+            func.replace(func.replace(Patient.phone, " ", ""), "-", ""), "+", ""
+        )
+        conditions.append(stored_digits.like(f"%{digits}%"))
+    return list(
+        db.session.scalars(
+            select(Patient).where(or_(*conditions)).order_by(Patient.name, Patient.id).limit(limit)
+        )
+    )
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def is_erased(patient: Patient) -> bool:
+    """Whether the record has been erased (its audit event is the one sure sign)."""
+    return (
+        db.session.scalar(
+            select(AuditEvent.id)
+            .where(
+                AuditEvent.action == "patient.erased",
+                AuditEvent.subject_type == Patient.__name__,
+                AuditEvent.subject_id == patient.id,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def future_live_appointments(patient: Patient, *, now: datetime) -> list[Appointment]:
+    """The patient's live appointments that have not finished yet, earliest first."""
+    return list(
+        db.session.scalars(
+            select(Appointment)
+            .where(
+                Appointment.patient_id == patient.id,
+                Appointment.status.in_([status.value for status in LIVE_STATUSES]),
+                Appointment.ends_at > now,
+            )
+            .order_by(Appointment.starts_at)
+        )
+    )
+
+
+# Correcting -----------------------------------------------------------------------------------
+
+
+def _clean(details: ContactDetails) -> ContactDetails:
+    name = " ".join(details.name.split())
+    if not name:
+        raise DomainError("Enter the patient's name.")
+    email = (details.email or "").strip().lower() or None
+    phone = " ".join((details.phone or "").split()) or None
+    if email is None and phone is None:
+        raise DomainError(
+            "Keep an email address or a phone number, so that the clinic can reach the patient."
+        )
+    return ContactDetails(
+        name=name, email=email, phone=phone, staff_notes=(details.staff_notes or "").strip()
+    )
+
+
+def change_contact_details(
+    patient: Patient, details: ContactDetails, *, staff_user: StaffUser
+) -> list[str]:
+    """Save corrected contact details; returns the names of the fields that changed.
+
+    The audit event names the fields, never their old or new values.
+    """
+    details = _clean(details)
+    begin_write(db.session)
+    _lock(patient)
+    if is_erased(patient):
+        db.session.rollback()
+        raise DomainError("This record has been erased: there are no details left to change.")
+    changed = [
+        field
+        for field in ("name", "email", "phone", "staff_notes")
+        if getattr(patient, field) != getattr(details, field)
+    ]
+    if not changed:
+        db.session.rollback()
+        return []
+    for field in changed:
+        setattr(patient, field, getattr(details, field))
+    # Practitioners' calendar feeds notice a renamed patient by this.
+    patient.updated_at = utcnow()
+    audit.record(staff_user, "patient.changed", patient, fields=changed)
+    db.session.commit()
+    return changed
+
+
+def _lock(patient: Patient) -> None:
+    """Lock the row on PostgreSQL (SQLite holds its write lock) and read it afresh."""
+    db.session.execute(select(Patient.id).where(Patient.id == patient.id).with_for_update())
+    db.session.refresh(patient)
+
+
+# Handing over ---------------------------------------------------------------------------------
+
+
+def _patient_messages(patient: Patient):
+    """A condition for the outbox messages about this patient, to them or to reception.
+
+    Every message about a patient names one of their appointments or carries one of
+    their courses' keys; matching on the email address instead would take in messages to
+    others who share it.
+    """
+    appointment_ids = select(Appointment.id).where(Appointment.patient_id == patient.id)
+    conditions = [OutboxMessage.appointment_id.in_(appointment_ids)]
+    for course_uid in db.session.scalars(select(Course.uid).where(Course.patient_id == patient.id)):
+        conditions.append(
+            OutboxMessage.dedupe_key.like(f"course:{_escape_like(course_uid)}:%", escape="\\")
+        )
+    return or_(*conditions)
+
+
+def _is_to_patient(message: OutboxMessage) -> bool:
+    return not message.kind.startswith("reception_")
+
+
+def _instant(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _times(prefix: str, value: datetime | None, zone) -> dict:
+    return {
+        f"{prefix}_utc": _instant(value),
+        f"{prefix}_local": _instant(to_local(value, zone)) if value is not None else None,
+    }
+
+
+def export_record(patient: Patient, *, staff_user: StaffUser) -> dict:
+    """Everything held about the patient, as plain JSON-ready data; the export is audited.
+
+    Message bodies are left out: they repeat what the appointments say, with signed links
+    that act for the patient. Notes staff wrote are left out too: whether to hand those
+    over is the clinic's decision, made case by case.
+    """
+    settings = clinic_settings()  # first: it may create the settings row and commit
+    zone = settings.zone
+    begin_write(db.session)
+    db.session.refresh(patient)
+    appointments = list(
+        db.session.scalars(
+            select(Appointment)
+            .where(Appointment.patient_id == patient.id)
+            .order_by(Appointment.starts_at, Appointment.id)
+        )
+    )
+    courses = list(
+        db.session.scalars(
+            select(Course)
+            .where(Course.patient_id == patient.id)
+            .order_by(Course.requested_at, Course.id)
+        )
+    )
+    replies = (
+        list(
+            db.session.scalars(
+                select(Testimonial)
+                .where(func.lower(Testimonial.author_email) == patient.email)
+                .order_by(Testimonial.created_at, Testimonial.id)
+            )
+        )
+        if patient.email
+        else []
+    )
+    messages = [
+        message
+        for message in db.session.scalars(
+            select(OutboxMessage)
+            .where(_patient_messages(patient))
+            .order_by(OutboxMessage.created_at, OutboxMessage.id)
+        )
+        if _is_to_patient(message)
+    ]
+    appointment_uids = {appointment.id: appointment.uid for appointment in appointments}
+    record = {
+        "format": EXPORT_FORMAT,
+        "exported_at": _instant(utcnow()),
+        "clinic": settings.name,
+        "clinic_time_zone": settings.timezone,
+        "patient": {
+            "id": patient.id,
+            "name": patient.name,
+            "email": patient.email,
+            "phone": patient.phone,
+            # A subject access request covers what staff wrote about the patient too.
+            "staff_notes": patient.staff_notes,
+            "health_consent_at": _instant(patient.health_consent_at),
+            "created_at": _instant(patient.created_at),
+            "updated_at": _instant(patient.updated_at),
+        },
+        "appointments": [
+            {
+                "reference": appointment.uid,
+                **_times("starts_at", appointment.starts_at, zone),
+                **_times("ends_at", appointment.ends_at, zone),
+                "status": appointment.status,
+                "session_type": appointment.session_type.name,
+                "practitioner": appointment.practitioner.name,
+                "booked": appointment.source,
+                "course_reference": appointment.course.uid if appointment.course else None,
+                "patient_note": appointment.patient_note,
+                "staff_note": appointment.staff_note,
+                "price_pence": appointment.price_pence,
+                "cancelled_at_utc": _instant(appointment.cancelled_at),
+                "cancelled_by": appointment.cancelled_by,
+                "created_at_utc": _instant(appointment.created_at),
+            }
+            for appointment in appointments
+        ],
+        "courses": [
+            {
+                "reference": course.uid,
+                "product": course.product.name,
+                "session_type": course.session_type.name,
+                "status": course.status,
+                "sessions_total": course.sessions_total,
+                "credits_remaining": course.credits_remaining,
+                "price_pence": course.price_pence,
+                "requested_at_utc": _instant(course.requested_at),
+                "paid_at_utc": _instant(course.paid_at),
+                **_times("expires_at", course.expires_at, zone),
+                "credit_ledger": [
+                    {
+                        "at_utc": _instant(entry.created_at),
+                        "change": entry.change,
+                        "reason": entry.reason,
+                        "appointment_reference": appointment_uids.get(entry.appointment_id),
+                    }
+                    for entry in course.credit_entries
+                ],
+            }
+            for course in courses
+        ],
+        "replies": [
+            {
+                "page": reply.page,
+                "author_name": reply.author_name,
+                "author_email": reply.author_email,
+                "body_html": reply.body_html,
+                "status": reply.status,
+                "created_at_utc": _instant(reply.created_at),
+            }
+            for reply in replies
+        ],
+        "messages": [
+            {
+                "kind": message.kind,
+                "subject": message.subject,
+                "status": message.status,
+                "sent_at_utc": _instant(message.sent_at),
+            }
+            for message in messages
+        ],
+    }
+    audit.record(
+        staff_user,
+        "patient.exported",
+        patient,
+        appointments=len(appointments),
+        courses=len(courses),
+        replies=len(replies),
+        messages=len(messages),
+    )
+    db.session.commit()
+    return record
+
+
+# Erasing --------------------------------------------------------------------------------------
+
+
+def _same_name(typed: str, name: str) -> bool:
+    return " ".join(typed.split()).casefold() == " ".join(name.split()).casefold()
+
+
+def erase_patient(
+    patient: Patient, *, typed_name: str, staff_user: StaffUser, now: datetime | None = None
+) -> Erasure:
+    """Anonymise the patient's record and everything that could name them, in one transaction.
+
+    Refused while live appointments lie ahead (PatientStillBooked), and unless
+    `typed_name` is the patient's name, so that nobody erases the wrong record by a slip.
+    Unsent messages about the patient are deleted; sent ones keep their kind, subject and
+    times for the outbox's history but lose their recipient and contents.
+    """
+    now = now or utcnow()
+    begin_write(db.session)
+    _lock(patient)
+    try:
+        if is_erased(patient):
+            raise DomainError("This record has already been erased.")
+        if not _same_name(typed_name, patient.name):
+            raise DomainError(
+                "Type the patient's name exactly as shown to confirm. Nothing has been erased."
+            )
+        ahead = future_live_appointments(patient, now=now)
+        if ahead:
+            raise PatientStillBooked(len(ahead), ahead[0].starts_at)
+    except DomainError:
+        db.session.rollback()
+        raise
+
+    email = patient.email
+    about_patient = _patient_messages(patient)
+    messages_deleted = db.session.execute(
+        delete(OutboxMessage).where(about_patient, OutboxMessage.status != OutboxStatus.SENT.value),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+    messages_blanked = db.session.execute(
+        update(OutboxMessage)
+        .where(about_patient, OutboxMessage.status == OutboxStatus.SENT.value)
+        .values(recipient="", text_body="", html_body=None, ics=None, last_error=""),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+    replies = 0
+    if email:
+        replies = db.session.execute(
+            update(Testimonial)
+            .where(func.lower(Testimonial.author_email) == email)
+            .values(author_email=""),
+            execution_options={"synchronize_session": False},
+        ).rowcount
+    appointments = db.session.execute(
+        update(Appointment)
+        .where(Appointment.patient_id == patient.id)
+        .values(patient_note="", staff_note="", updated_at=now),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+    courses = db.session.scalar(
+        select(func.count()).select_from(Course).where(Course.patient_id == patient.id)
+    )
+
+    patient.name = ERASED_NAME
+    patient.email = None
+    patient.phone = None
+    patient.staff_notes = ""
+    patient.updated_at = now
+    erasure = Erasure(
+        appointments=appointments,
+        courses=courses,
+        messages_deleted=messages_deleted,
+        messages_blanked=messages_blanked,
+        replies=replies,
+    )
+    audit.record(staff_user, "patient.erased", patient, **asdict(erasure))
+    # Committing expires every loaded object, so nothing stale from before the bulk updates
+    # (an appointment's note, say) is shown afterwards.
+    db.session.commit()
+    return erasure
