@@ -21,7 +21,6 @@ from booking.clinic.localtime import local_day_bounds, local_to_utc, local_today
 from booking.clinic.settings import clinic_settings
 from booking.extensions import db
 from booking.models import (
-    LIVE_STATUSES,
     Appointment,
     ClinicSettings,
     Practitioner,
@@ -150,7 +149,7 @@ def busy_intervals(
     """Live appointments (widened by the buffer) and blocked time, merged, in UTC."""
     query = select(Appointment.starts_at, Appointment.ends_at).where(
         Appointment.practitioner_id == practitioner_id,
-        Appointment.status.in_([status.value for status in LIVE_STATUSES]),
+        Appointment.is_live,
         Appointment.starts_at < window_end + buffer,
         Appointment.starts_at > window_start - buffer - LONGEST_APPOINTMENT,
         Appointment.ends_at > window_start - buffer,

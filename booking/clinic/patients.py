@@ -25,7 +25,6 @@ from booking.clinic.settings import clinic_settings
 from booking.database import begin_write, utcnow
 from booking.extensions import db
 from booking.models import (
-    LIVE_STATUSES,
     Appointment,
     AuditEvent,
     Course,
@@ -128,7 +127,7 @@ def future_live_appointments(patient: Patient, *, now: datetime) -> list[Appoint
             select(Appointment)
             .where(
                 Appointment.patient_id == patient.id,
-                Appointment.status.in_([status.value for status in LIVE_STATUSES]),
+                Appointment.is_live,
                 Appointment.ends_at > now,
             )
             .order_by(Appointment.starts_at)

@@ -13,14 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from booking.auth.accounts import MINIMUM_PASSWORD_LENGTH
-from booking.clinic import DomainError, audit
+from booking.clinic import DomainError, audit, flush_or_refuse
 from booking.database import begin_write, utcnow
 from booking.extensions import db
 from booking.models import (
-    LIVE_STATUSES,
     Appointment,
     Practitioner,
     Role,
@@ -99,7 +97,7 @@ def future_live_appointments(practitioner: Practitioner, *, now: datetime) -> li
             select(Appointment)
             .where(
                 Appointment.practitioner_id == practitioner.id,
-                Appointment.status.in_([status.value for status in LIVE_STATUSES]),
+                Appointment.is_live,
                 Appointment.starts_at > now,
             )
             .order_by(Appointment.starts_at)
@@ -158,7 +156,10 @@ def add_practitioner(details: PractitionerDetails, *, staff_user: StaffUser) -> 
         session_types=list(details.session_types),
     )
     db.session.add(practitioner)
-    _flush_or_slug_taken()
+    flush_or_refuse(
+        # Two administrators adding the same name at the same moment (PostgreSQL).
+        "Someone else added a practitioner with this name just now. Please try again."
+    )
     audit.record(
         staff_user,
         "practitioner.added",
@@ -205,17 +206,6 @@ def change_practitioner(
         audit.record(staff_user, "practitioner.changed", practitioner, changes=changes)
     db.session.commit()
     return practitioner
-
-
-def _flush_or_slug_taken() -> None:
-    try:
-        db.session.flush()
-    except IntegrityError as error:
-        # Two administrators adding the same name at the same moment (PostgreSQL).
-        db.session.rollback()
-        raise DomainError(
-            "Someone else added a practitioner with this name just now. Please try again."
-        ) from error
 
 
 # Staff accounts -----------------------------------------------------------------------------
@@ -313,14 +303,10 @@ def add_staff_account(
     account = StaffUser(email=email, name=name, role=role, practitioner=practitioner)
     account.set_password(password)
     db.session.add(account)
-    try:
-        db.session.flush()
-    except IntegrityError as error:
-        db.session.rollback()
-        raise DomainError(
-            "Someone else saved an account with this email address or practitioner just now. "
-            "Please look at the list and try again."
-        ) from error
+    flush_or_refuse(
+        "Someone else saved an account with this email address or practitioner just now. "
+        "Please look at the list and try again."
+    )
     audit.record(
         staff_user,
         "staff.added",
@@ -380,13 +366,9 @@ def change_staff_account(
     account.role = role
     account.practitioner = practitioner
     account.active = active
-    try:
-        db.session.flush()
-    except IntegrityError as error:
-        db.session.rollback()
-        raise DomainError(
-            "Someone else linked that practitioner to an account just now. Please try again."
-        ) from error
+    flush_or_refuse(
+        "Someone else linked that practitioner to an account just now. Please try again."
+    )
     after = _describe_account(account)
     changes = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
     if changes:

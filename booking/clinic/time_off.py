@@ -14,7 +14,7 @@ from booking.clinic import DomainError, audit
 from booking.clinic.localtime import local_day_bounds, local_to_utc
 from booking.database import begin_write
 from booking.extensions import db
-from booking.models import LIVE_STATUSES, Appointment, Practitioner, StaffUser, TimeOff
+from booking.models import Appointment, Practitioner, StaffUser, TimeOff
 
 
 def local_span(
@@ -50,7 +50,7 @@ def overlapping_appointments(
             select(Appointment)
             .where(
                 Appointment.practitioner_id == practitioner_id,
-                Appointment.status.in_([status.value for status in LIVE_STATUSES]),
+                Appointment.is_live,
                 Appointment.starts_at < ends_at,
                 Appointment.ends_at > starts_at,
             )

@@ -16,7 +16,6 @@ from sqlalchemy import select
 from booking.clinic.localtime import local_day_bounds, local_to_utc, to_local, wall_time_exists
 from booking.extensions import db
 from booking.models import (
-    LIVE_STATUSES,
     Appointment,
     AppointmentStatus,
     Practitioner,
@@ -95,7 +94,7 @@ def live_appointments(
         first_day,
         last_day,
         zone,
-        Appointment.status.in_([status.value for status in LIVE_STATUSES]),
+        Appointment.is_live,
     )
 
 
@@ -132,7 +131,7 @@ def course_positions(appointments: list[Appointment]) -> dict[int, tuple[int, in
         select(Appointment.id, Appointment.course_id)
         .where(
             Appointment.course_id.in_(course_ids),
-            Appointment.status.in_([status.value for status in LIVE_STATUSES]),
+            Appointment.is_live,
         )
         .order_by(Appointment.course_id, Appointment.starts_at, Appointment.id)
     )

@@ -5,6 +5,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.database import UTCDateTime, utcnow
@@ -76,6 +77,12 @@ class Appointment(db.Model):
     session_type: Mapped[SessionType] = relationship()
     course: Mapped["Course | None"] = relationship(back_populates="appointments")  # noqa: F821
 
-    @property
+    @hybrid_property
     def is_live(self) -> bool:
         return self.status != AppointmentStatus.CANCELLED
+
+    @is_live.inplace.expression
+    @classmethod
+    def _is_live_expression(cls):
+        # The same condition in queries: availability, the diary, feeds, admin checks.
+        return cls.status.in_([status.value for status in LIVE_STATUSES])
