@@ -7,3 +7,20 @@ class DomainError(Exception):
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
+
+
+def flush_or_refuse(message: str) -> None:
+    """Write what the session holds; if a unique constraint says no, refuse with `message`.
+
+    For the race an application check cannot close: two people saving the same name,
+    address or link at the same moment. The database's answer becomes a person's message.
+    """
+    from sqlalchemy.exc import IntegrityError
+
+    from booking.extensions import db
+
+    try:
+        db.session.flush()
+    except IntegrityError as error:
+        db.session.rollback()
+        raise DomainError(message) from error

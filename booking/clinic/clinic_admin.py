@@ -12,9 +12,8 @@ from dataclasses import asdict, dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
-from booking.clinic import DomainError, audit
+from booking.clinic import DomainError, audit, flush_or_refuse
 from booking.clinic.settings import clinic_settings
 from booking.database import begin_write
 from booking.extensions import db
@@ -336,14 +335,10 @@ def save_session_type(
     session_type.position = values.position
     if created:
         db.session.add(session_type)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        # Another administrator took the web address between our check and this write.
-        db.session.rollback()
-        raise DomainError(
-            f"Another session type already uses the web address “{slug}”. Please try again."
-        ) from None
+    # Another administrator may take the web address between our check and this write.
+    flush_or_refuse(
+        f"Another session type already uses the web address “{slug}”. Please try again."
+    )
 
     after = _describe(session_type)
     if created:
