@@ -19,13 +19,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench import percentile
+
 ROOT = Path(__file__).resolve().parent.parent
 MONTH_TARGET_MS = 20
-
-
-def _percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
 def _add_appointments(count: int, practitioner, session_type, around: datetime) -> None:
@@ -130,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
                         )
                         samples.append(time.perf_counter() - began)
                     median = statistics.median(samples) * 1000
-                    p95 = _percentile(samples, 0.95) * 1000
+                    p95 = percentile(samples, 0.95) * 1000
                     verdict = ""
                     if target is not None:
                         met = median < target

@@ -26,6 +26,8 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from bench import percentile
+
 LONDON = ZoneInfo("Europe/London")
 # Colette's demo hours fit four 90-minute sessions a weekday.
 STARTS = (clock(9), clock(11), clock(14), clock(16))
@@ -155,11 +157,6 @@ def check(conninfo: str, slots: list[datetime]) -> dict[str, int]:
     }
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))] * 1000
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--attempts", type=int, default=200)
@@ -215,8 +212,8 @@ def main() -> int:
             print(f"  {outcome:<40} {number:>5}")
         print(
             f"  wall time {seconds:.2f} s, {options.attempts / seconds:.0f} attempts/s, "
-            f"attempt p50 {percentile(latencies, 0.5):.0f} ms, "
-            f"p95 {percentile(latencies, 0.95):.0f} ms"
+            f"attempt p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
+            f"p95 {percentile(latencies, 0.95) * 1000:.0f} ms"
         )
         for name, value in figures.items():
             print(f"  {name:<40} {value:>5}")

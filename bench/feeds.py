@@ -24,19 +24,16 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench import percentile
+
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_TARGET_MS = 100
 NOT_MODIFIED_TARGET_MS = 5
 
 
-def _percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
-
-
 def _report(label: str, samples: list[float], target: float | None) -> None:
     median = statistics.median(samples) * 1000
-    p95 = _percentile(samples, 0.95) * 1000
+    p95 = percentile(samples, 0.95) * 1000
     verdict = ""
     if target is not None:
         verdict = f"  target < {target} ms: {'met' if median < target else 'MISSED'}"
