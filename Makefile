@@ -8,6 +8,7 @@ FLASK     := $(VENV)/bin/flask
 PYTEST    := $(VENV)/bin/pytest
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 CHROMIUM  := /usr/bin/chromium
+CALCURSE  := /usr/bin/calcurse
 AXE       := tests/browser/node_modules/axe-core/axe.min.js
 # apt-get needs root: use sudo when we are not root and it is there.
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || ! command -v sudo >/dev/null || echo sudo)
@@ -29,14 +30,16 @@ $(VENV)/.audit-installed: $(VENV)/.installed
 	touch $@
 
 # The browser tests drive Debian's Chromium (never a downloaded browser build) and inject
-# axe-core from the npm registry. When either cannot be installed the browser tests skip
-# and say why; the rest of the suite still runs.
+# axe-core from the npm registry; the feed is also imported into Debian's calcurse, a
+# real calendar program. When one cannot be installed the tests that need it skip and
+# say why; the rest of the suite still runs.
 browser:
-	@if [ ! -x $(CHROMIUM) ]; then \
-		echo "Installing Debian's chromium for the browser tests"; \
+	@if [ ! -x $(CHROMIUM) ] || [ ! -x $(CALCURSE) ]; then \
+		echo "Installing Debian's chromium and calcurse for the browser and calendar tests"; \
 		( $(SUDO) apt-get update -qq && \
-		  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null ) \
-		|| echo "Could not install chromium: the browser tests will be skipped"; \
+		  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium calcurse \
+		  >/dev/null ) \
+		|| echo "Could not install chromium and calcurse: the tests that need them will be skipped"; \
 	fi
 	@if [ ! -f $(AXE) ]; then \
 		if command -v npm >/dev/null; then \

@@ -25,6 +25,7 @@ from booking.models import (
 )
 from tests.fixtures_staff import STAFF_PASSWORD
 from tests.ical_parser import parse_calendar
+from tests.test_feed_in_calendar_app import CALCURSE, calcurse_appointments
 
 PHONE_WIDTH = 375
 RECEPTIONIST_EMAIL = "reception@clinic.example"
@@ -305,7 +306,7 @@ def test_the_receptionist_moves_a_booking_and_marks_attendance_on_a_phone(
 
 
 def test_a_practitioner_subscribes_to_the_feed_the_page_gives(
-    app, phone_page, demo, make_staff, axe, screenshot, live_server, monkeypatch
+    app, phone_page, demo, make_staff, axe, screenshot, live_server, monkeypatch, tmp_path
 ):
     # Links for calendar apps are built from the configured public address, as in production.
     monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", PUBLIC_BASE_URL)
@@ -357,6 +358,16 @@ def test_a_practitioner_subscribes_to_the_feed_the_page_gives(
     assert event.instant("DTEND") == booking.starts_at + timedelta(minutes=90)
     # Contact details never leave the clinic in a feed.
     assert b"priya.shah@example.org" not in body
+
+    # And a real calendar program, given that file, shows the booking at the clinic's time.
+    if CALCURSE is None:
+        pytest.skip("calcurse is not installed: the import into a calendar program was not tried")
+    listed = calcurse_appointments(body, zone_name, tmp_path, booking.day, 1)
+    ends = local(booking.starts_at + timedelta(minutes=90))
+    assert any(
+        line.startswith(f"{local(booking.starts_at):%Y-%m-%d %H:%M}|{ends:%Y-%m-%d %H:%M}|")
+        for line in listed
+    ), listed
 
 
 @pytest.fixture
