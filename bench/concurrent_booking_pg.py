@@ -12,52 +12,22 @@ database, and exits 1 if the invariant broke.
 """
 
 import argparse
-import os
 import sys
 import threading
 import time
-import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock
 from zoneinfo import ZoneInfo
 
 import psycopg
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from bench import percentile
+from bench.postgres import Unreachable, scratch_database, sqlalchemy_url
 
 LONDON = ZoneInfo("Europe/London")
 # Colette's demo hours fit four 90-minute sessions a weekday.
 STARTS = (clock(9), clock(11), clock(14), clock(16))
-
-
-def server_url() -> str:
-    return (
-        os.environ.get("BENCH_DATABASE_URL")
-        or os.environ.get("TEST_DATABASE_URL")
-        or "postgresql://postgres@127.0.0.1:5432/postgres"
-    )
-
-
-def with_database(url: str, name: str) -> str:
-    """The same server and role, another database (as a libpq URL-free conninfo string)."""
-    return make_conninfo(url, dbname=name)
-
-
-def sqlalchemy_url(conninfo: str) -> str:
-    from sqlalchemy.engine import URL
-
-    parts = conninfo_to_dict(conninfo)
-    return URL.create(
-        "postgresql+psycopg",
-        username=parts.get("user"),
-        password=parts.get("password"),
-        host=parts.get("host"),
-        port=int(parts["port"]) if parts.get("port") else None,
-        database=parts.get("dbname"),
-    ).render_as_string(hide_password=False)
 
 
 def free_slots(count: int) -> list[datetime]:
@@ -164,37 +134,34 @@ def main() -> int:
     parser.add_argument("--pool", type=int, default=40, help="database connections at most")
     options = parser.parse_args()
 
-    base = server_url()
-    scratch = f"bench_booking_{uuid.uuid4().hex[:10]}"
-    admin = with_database(base, "postgres")
     try:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as connection:
-            connection.execute(sql.SQL("create database {}").format(sql.Identifier(scratch)))
-    except psycopg.Error as error:
+        with scratch_database("bench_booking") as conninfo:
+            return run(conninfo, options)
+    except Unreachable as error:
         # Not a broken invariant: there is nothing to measure on this machine.
-        print(f"skipped: PostgreSQL is not reachable at {base}: {error}")
+        print(f"skipped: {error}")
         return 0
 
-    conninfo = with_database(base, scratch)
-    app = None
+
+def run(conninfo: str, options: argparse.Namespace) -> int:
+    from flask_migrate import upgrade
+
+    from booking import create_app
+    from booking.cli import seed_demo
+    from booking.extensions import db
+
+    app = create_app(
+        "testing",
+        SQLALCHEMY_DATABASE_URI=sqlalchemy_url(conninfo),
+        # Fewer connections than attempts: the race is decided by the database's
+        # constraint, not by how many sockets we open (the server allows ~100).
+        SQLALCHEMY_ENGINE_OPTIONS={
+            "pool_size": options.pool,
+            "max_overflow": 0,
+            "pool_timeout": 120,
+        },
+    )
     try:
-        from flask_migrate import upgrade
-
-        from booking import create_app
-        from booking.cli import seed_demo
-        from booking.extensions import db
-
-        app = create_app(
-            "testing",
-            SQLALCHEMY_DATABASE_URI=sqlalchemy_url(conninfo),
-            # Fewer connections than attempts: the race is decided by the database's
-            # constraint, not by how many sockets we open (the server allows ~100).
-            SQLALCHEMY_ENGINE_OPTIONS={
-                "pool_size": options.pool,
-                "max_overflow": 0,
-                "pool_timeout": 120,
-            },
-        )
         with app.app_context():
             upgrade()
             seed_demo()
@@ -229,13 +196,8 @@ def main() -> int:
         print("invariant holds: exactly one booking per slot, no overlap" if holds else "BROKEN")
         return 0 if holds else 1
     finally:
-        if app is not None:
-            with app.app_context():
-                db.engine.dispose()
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(
-                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(scratch))
-            )
+        with app.app_context():
+            db.engine.dispose()
 
 
 if __name__ == "__main__":
