@@ -63,6 +63,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
     from booking import models  # noqa: F401  (registers the tables)
     from booking.auth import blueprint as auth_blueprint
+    from booking.clinic import feed_revisions  # noqa: F401  (bumps feeds on every commit)
     from booking.diary import blueprint as diary_blueprint
     from booking.feeds import blueprint as feeds_blueprint
     from booking.public import blueprint as public_blueprint

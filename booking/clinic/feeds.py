@@ -5,17 +5,16 @@ their blocked time. Cancelled appointments stay for 30 days after the cancellati
 (shown as cancelled, so subscribed calendars remove them) and then drop out.
 
 The window moves a local day at a time, not continuously: the same data on the same
-day gives the same feed, so its version (ETag and Last-Modified) can be worked out
-from one small aggregate query without building the feed.
+day gives the same feed, so its version (ETag and Last-Modified) is the day and the
+practitioner's feed revision, read from one row without building the feed.
 """
 
 import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import cache
 
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import and_, or_, select
 
 from booking.clinic import DomainError, audit, calendar
 from booking.clinic.localtime import local_day_bounds, local_today
@@ -25,8 +24,8 @@ from booking.extensions import db
 from booking.models import (
     Appointment,
     AppointmentStatus,
-    AuditEvent,
     FeedPrivacy,
+    FeedRevision,
     Patient,
     Practitioner,
     SessionType,
@@ -40,7 +39,6 @@ DAYS_AHEAD = 365
 CANCELLED_KEPT_DAYS = 30
 # A downloaded range is for printing or importing a few weeks, not a whole history.
 MAX_DOWNLOAD_DAYS = 400
-FEED_ACTIONS = ("feed.token_regenerated", "feed.privacy_changed")
 
 PRIVACY_CHOICES = {
     FeedPrivacy.FULL_NAME.value: "Patient's full name",
@@ -118,92 +116,35 @@ def _time_off_in(practitioner_id: int, window: FeedWindow):
     )
 
 
-@cache
-def _version_statement():
-    """The aggregate behind a feed's version, built once: feed apps poll it all day.
-
-    One pass over the practitioner's appointments (by the practitioner-and-start
-    index); the blocks and today's audit entries are small subqueries.
-    """
-    window = FeedWindow(
-        day=date.min,
-        starts_at=bindparam("window_start"),
-        ends_at=bindparam("window_end"),
-        cancelled_since=bindparam("cancelled_since"),
-    )
-    practitioner_id = bindparam("practitioner_id")
-    time_off = _time_off_in(practitioner_id, window)
-    return (
-        select(
-            func.count(Appointment.id),
-            func.max(Appointment.updated_at),
-            func.max(Patient.updated_at),
-            select(func.count()).select_from(TimeOff).where(time_off).scalar_subquery(),
-            select(func.max(TimeOff.updated_at)).where(time_off).scalar_subquery(),
-            select(func.max(AuditEvent.occurred_at))
-            .where(
-                AuditEvent.occurred_at >= bindparam("day_start"),
-                AuditEvent.subject_type == "Practitioner",
-                AuditEvent.subject_id == practitioner_id,
-                AuditEvent.action.in_(FEED_ACTIONS),
-            )
-            .scalar_subquery(),
-        )
-        .select_from(Appointment)
-        .join(Patient, Patient.id == Appointment.patient_id)
-        .where(_appointments_in(practitioner_id, window))
-    )
-
-
 def feed_version(practitioner: Practitioner, now: datetime | None = None) -> FeedVersion:
-    """The feed's ETag and Last-Modified from one aggregate query: nothing is built.
+    """The feed's ETag and Last-Modified from its revision row: nothing is built.
 
-    The ETag covers the day (the window moves daily), how many appointments and
-    blocks there are and when each last changed (a deleted block changes the
-    count), the patients' names, the privacy choice and the token.
-
-    Last-Modified is the latest of: the last change to anything in the feed, the
-    start of today (when the window last moved), and any privacy or token change
-    made today. Older privacy changes are already before the start of today, so
-    only today's audit entries (an index range on their time) need reading.
+    Every transaction that changes what the feed shows bumps the revision
+    (booking.clinic.feed_revisions). The window moves a day at a time, so the day
+    is part of the tag too, and the start of today is the latest Last-Modified can
+    be for a feed nothing has changed since.
     """
     now = now or utcnow()
     window = feed_window(now)
     day_start, _ = local_day_bounds(window.day, clinic_settings().zone)
-    count, changed, patients_changed, blocks, blocks_changed, settings_changed = db.session.execute(
-        _version_statement(),
-        {
-            "practitioner_id": practitioner.id,
-            "window_start": window.starts_at,
-            "window_end": window.ends_at,
-            "cancelled_since": window.cancelled_since,
-            "day_start": day_start,
-        },
-    ).one()
-    latest = max(
-        instant
-        for instant in (day_start, changed, patients_changed, blocks_changed, settings_changed)
-        if instant is not None
-    )
+    revision = db.session.get(FeedRevision, practitioner.id)
+    number, changed_at = (revision.revision, revision.changed_at) if revision else (0, None)
+    latest = max(day_start, changed_at) if changed_at else day_start
     fingerprint = "|".join(
         str(part)
         for part in (
             practitioner.id,
-            practitioner.feed_privacy,
+            # Changing either bumps the revision too; kept so that the tag can never be
+            # the same for an old link and its replacement.
             hashlib.sha256(practitioner.feed_token.encode()).hexdigest()[:16],
-            practitioner.name,
+            practitioner.feed_privacy,
             window.day.isoformat(),
-            count,
-            changed and changed.isoformat(),
-            patients_changed and patients_changed.isoformat(),
-            blocks,
-            blocks_changed and blocks_changed.isoformat(),
-            settings_changed and settings_changed.isoformat(),
+            number,
         )
     )
     digest = hashlib.sha256(fingerprint.encode()).hexdigest()[:32]
-    # Weak: the same data gives the same events, but a renamed treatment would not
-    # change the tag until the next day or the next booking.
+    # Weak: the same revision on the same day gives the same events, but a change of
+    # configuration between deploys (the UID domain, say) is not counted.
     return FeedVersion(etag=f'W/"{digest}"', last_modified=latest.replace(microsecond=0))
 
 

@@ -4,6 +4,7 @@ from booking.models.appointments import LIVE_STATUSES, Appointment, AppointmentS
 from booking.models.clinic import (
     ClinicSettings,
     FeedPrivacy,
+    FeedRevision,
     Practitioner,
     SessionType,
     TimeOff,
@@ -27,6 +28,7 @@ __all__ = [
     "CourseStatus",
     "CreditEntry",
     "FeedPrivacy",
+    "FeedRevision",
     "OutboxMessage",
     "OutboxStatus",
     "Patient",

@@ -114,6 +114,25 @@ class Practitioner(db.Model):
         return f"<Practitioner {self.slug}>"
 
 
+class FeedRevision(db.Model):
+    """How many times a practitioner's feed has changed, and when it last did.
+
+    Bumped as the last statement of every transaction that changes something the feed
+    shows (booking.clinic.feed_revisions), so answering "not modified" to a calendar
+    app is one row read. Its own table, not columns on the practitioner: a booking
+    holds a share lock on the practitioner's row, and two bookings upgrading theirs to
+    bump it would deadlock. A practitioner with no row yet is at revision 0.
+    """
+
+    __tablename__ = "feed_revisions"
+
+    practitioner_id: Mapped[int] = mapped_column(
+        ForeignKey("practitioners.id", ondelete="CASCADE"), primary_key=True
+    )
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Treatment(db.Model):
     """One kind of treatment: acupuncture, massage, cupping, stretching."""
 

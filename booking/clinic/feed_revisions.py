@@ -1,0 +1,144 @@
+"""Each practitioner's feed revision, bumped by every transaction that changes their feed.
+
+Calendar apps ask for a feed every few minutes and almost always hear "not modified".
+Working that answer out from the appointments means an aggregate over a year of them
+on every poll. Instead the feed's version is one row (`FeedRevision`), and nobody has
+to remember to bump it: session events watch what each transaction writes.
+
+- after_flush: the appointments and blocked time written (for their practitioner,
+  and the one they moved from), practitioners changed, and the changes every feed
+  shows (a patient's name, a session type, the clinic's settings).
+- do_orm_execute: a bulk INSERT, UPDATE or DELETE on one of those tables changes
+  an unknown set of rows, so it counts for every practitioner.
+- before_commit: the bump itself, as the transaction's last statements, one
+  practitioner at a time in id order. So a transaction holds a revision row's lock
+  only while it commits, and two transactions never take them in opposite orders.
+
+Counting too much only costs a calendar app one rebuilt feed; counting too little
+would leave a stale appointment in someone's calendar, so where in doubt, count.
+SQL written as text is not seen: the application writes none.
+"""
+
+from collections.abc import Iterable
+
+from sqlalchemy import event, inspect, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import InvalidRequestError
+from sqlalchemy.orm import ORMExecuteState, Session
+
+from booking.database import utcnow
+from booking.models import (
+    Appointment,
+    ClinicSettings,
+    FeedRevision,
+    Patient,
+    Practitioner,
+    SessionType,
+    TimeOff,
+)
+
+# session.info key: a set of practitioner ids, or EVERY_PRACTITIONER.
+CHANGED = "feed_revisions.changed"
+EVERY_PRACTITIONER = "every practitioner"
+# Tables a bulk statement on which may change any feed.
+WATCHED_TABLES = frozenset(
+    model.__tablename__
+    for model in (Appointment, TimeOff, Patient, Practitioner, SessionType, ClinicSettings)
+)
+
+
+def _note(session: Session, practitioner_ids: Iterable[int | None]) -> None:
+    changed = session.info.setdefault(CHANGED, set())
+    if changed is not EVERY_PRACTITIONER:
+        changed.update(i for i in practitioner_ids if i is not None)
+
+
+def _note_every_practitioner(session: Session) -> None:
+    session.info[CHANGED] = EVERY_PRACTITIONER
+
+
+def _practitioners_of(thing: Appointment | TimeOff) -> list[int | None] | None:
+    """The practitioner it belongs to now and any it moved from; None when unknowable."""
+    state = inspect(thing)
+    try:
+        ids = [thing.practitioner_id]
+    except InvalidRequestError:
+        # Deleted while expired: its row is gone, and with it whose it was.
+        return None
+    ids.extend(state.attrs.practitioner_id.history.deleted or ())
+    ids.extend(p.id for p in state.attrs.practitioner.history.deleted or () if p is not None)
+    return ids
+
+
+def _name_changed(thing) -> bool:
+    return inspect(thing).attrs.name.history.has_changes()
+
+
+@event.listens_for(Session, "after_flush")
+def _notice_flushed_changes(session: Session, _flush_context) -> None:
+    # Before the flush is finalised, new/dirty/deleted and attribute history still
+    # describe what was just written.
+    for thing in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(thing, Appointment | TimeOff):
+            practitioners = _practitioners_of(thing)
+            if practitioners is None:
+                _note_every_practitioner(session)
+            else:
+                _note(session, practitioners)
+        elif isinstance(thing, Practitioner):
+            _note(session, [thing.id])
+        elif isinstance(thing, SessionType | ClinicSettings):
+            _note_every_practitioner(session)
+        elif isinstance(thing, Patient) and (
+            thing in session.deleted or (thing not in session.new and _name_changed(thing))
+        ):
+            # Feeds name patients. A new patient is in no feed until an appointment
+            # (noted above) names them; other patient details are never in a feed.
+            _note_every_practitioner(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _notice_bulk_statements(state: ORMExecuteState) -> None:
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    table = getattr(state.statement, "table", None)
+    if getattr(table, "name", None) in WATCHED_TABLES:
+        _note_every_practitioner(state.session)
+
+
+@event.listens_for(Session, "before_commit")
+def _bump_changed_feeds(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
+    # Flush first: what the commit would flush may change a feed too.
+    session.flush()
+    changed = session.info.pop(CHANGED, None)
+    if not changed:
+        return
+    if changed is EVERY_PRACTITIONER:
+        changed = session.scalars(select(Practitioner.id)).all()
+    bump(session, changed)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_on_the_way_out(session: Session, transaction) -> None:
+    # A rollback undid the changes; a commit has already bumped them.
+    if transaction.parent is None:
+        session.info.pop(CHANGED, None)
+
+
+def bump(session: Session, practitioner_ids: Iterable[int]) -> None:
+    """Move each practitioner's feed on by one revision, creating the row at the first."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    now = utcnow()
+    for practitioner_id in sorted(set(practitioner_ids)):
+        statement = insert(FeedRevision).values(
+            practitioner_id=practitioner_id, revision=1, changed_at=now
+        )
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[FeedRevision.practitioner_id],
+                set_={"revision": FeedRevision.revision + 1, "changed_at": now},
+            )
+        )
