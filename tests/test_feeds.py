@@ -6,12 +6,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
+from werkzeug.http import http_date
 
 from booking.clinic.appointments import cancel_appointment
 from booking.clinic.feeds import build_feed
 from booking.database import utcnow
 from booking.extensions import db
-from booking.models import AppointmentStatus, Patient, Practitioner, TimeOff
+from booking.models import AppointmentStatus, FeedRevision, Patient, Practitioner, TimeOff
 from tests.forms import csrf_token
 from tests.ical_parser import parse_calendar, physical_lines_longer_than, unfold
 from tests.test_calendar import add_appointment, practitioner, session_type
@@ -27,6 +28,16 @@ def events(ics: bytes):
 
 def summaries(ics: bytes) -> list[str]:
     return [e.text("SUMMARY") for e in events(ics)]
+
+
+def settle(practitioner: Practitioner, seconds: float = 60) -> None:
+    """Make the feed's last change `seconds` old, as if the app asked for it a while later."""
+    db.session.execute(
+        sa.update(FeedRevision)
+        .where(FeedRevision.practitioner_id == practitioner.id)
+        .values(changed_at=utcnow() - timedelta(seconds=seconds))
+    )
+    db.session.commit()
 
 
 def soon(days: float = 3, hour: int = 10) -> datetime:
@@ -62,6 +73,7 @@ class CountingStatements:
 
 def test_the_feed_is_a_calendar_with_refresh_hints(client, colette):
     add_appointment(soon(), practitioner=colette)
+    settle(colette)
     response = client.get(feed_path(colette))
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/calendar; charset=utf-8"
@@ -97,6 +109,7 @@ def test_an_inactive_practitioners_feed_stops(client, colette):
 
 def test_an_unchanged_feed_answers_304_to_its_etag_and_to_its_date(client, colette):
     add_appointment(soon(), practitioner=colette)
+    settle(colette)
     first = client.get(feed_path(colette))
     etag = first.headers["ETag"]
     by_tag = client.get(feed_path(colette), headers={"If-None-Match": etag})
@@ -115,6 +128,29 @@ def test_an_unchanged_feed_answers_304_to_its_etag_and_to_its_date(client, colet
         headers={"If-None-Match": '"old"', "If-Modified-Since": first.headers["Last-Modified"]},
     )
     assert stale.status_code == 200
+
+
+def test_a_change_under_a_second_old_sends_no_date_to_revalidate_by(client, colette):
+    # HTTP dates have whole seconds: a second change in the same second would carry the
+    # same date, and a client holding the first would wrongly hear "not modified".
+    add_appointment(soon(), practitioner=colette)
+    settle(colette, seconds=0.2)
+    fresh = client.get(feed_path(colette))
+    assert fresh.status_code == 200
+    assert "Last-Modified" not in fresh.headers
+    assert fresh.headers["ETag"]
+    just_now = http_date(utcnow())
+    assert (
+        client.get(feed_path(colette), headers={"If-Modified-Since": just_now}).status_code == 200
+    )
+    # A second later the date is firm, and serves as a validator again.
+    settle(colette, seconds=1.5)
+    firm = client.get(feed_path(colette))
+    assert "Last-Modified" in firm.headers
+    by_date = client.get(
+        feed_path(colette), headers={"If-Modified-Since": firm.headers["Last-Modified"]}
+    )
+    assert by_date.status_code == 304
 
 
 def test_the_304_is_worked_out_without_building_the_feed(client, colette):

@@ -60,7 +60,12 @@ class FeedWindow:
 @dataclass(frozen=True)
 class FeedVersion:
     etag: str
+    # HTTP dates have whole seconds. A change less than a second old could be followed
+    # by another in the same second, and a client holding the first's date would then
+    # be told "not modified": such a date is no validator (RFC 9110 8.8.2.2), so it is
+    # not sent (`last_modified_is_firm` False) and the client relies on the ETag.
     last_modified: datetime
+    last_modified_is_firm: bool = True
 
 
 def feed_window(now: datetime) -> FeedWindow:
@@ -145,7 +150,11 @@ def feed_version(practitioner: Practitioner, now: datetime | None = None) -> Fee
     digest = hashlib.sha256(fingerprint.encode()).hexdigest()[:32]
     # Weak: the same revision on the same day gives the same events, but a change of
     # configuration between deploys (the UID domain, say) is not counted.
-    return FeedVersion(etag=f'W/"{digest}"', last_modified=latest.replace(microsecond=0))
+    return FeedVersion(
+        etag=f'W/"{digest}"',
+        last_modified=latest.replace(microsecond=0),
+        last_modified_is_firm=now - latest >= timedelta(seconds=1),
+    )
 
 
 @dataclass(frozen=True, slots=True)

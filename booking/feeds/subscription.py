@@ -16,12 +16,13 @@ def _unchanged_for_client(version: FeedVersion) -> bool:
         tag = version.etag.removeprefix("W/").strip('"')
         return request.if_none_match.contains_weak(tag) or request.if_none_match.star_tag
     since = request.if_modified_since
-    return since is not None and version.last_modified <= since
+    return since is not None and version.last_modified_is_firm and version.last_modified <= since
 
 
 def _with_validators(response: Response, version: FeedVersion) -> Response:
     response.headers["ETag"] = version.etag
-    response.last_modified = version.last_modified
+    if version.last_modified_is_firm:
+        response.last_modified = version.last_modified
     response.headers["Cache-Control"] = CACHE_CONTROL
     response.headers["X-Robots-Tag"] = "noindex"
     return response
