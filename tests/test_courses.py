@@ -1,7 +1,6 @@
 """Courses of sessions: buying, paying, planning, and spending credits that never go negative."""
 
 import re
-import threading
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -32,6 +31,7 @@ from booking.models import (
     SessionType,
     TimeOff,
 )
+from tests.at_once import race
 from tests.forms import csrf_token
 
 LONDON = ZoneInfo("Europe/London")
@@ -351,38 +351,20 @@ def test_twenty_bookings_racing_for_the_last_credits_never_overspend(app, paid_c
     starts = [day_starts[0] for day, day_starts in sorted(free.items()) if day_starts][:20]
     assert len(starts) == 20
     course_id = paid_course.id
+    colette_id = colette().id
     db.session.remove()
-    barrier = threading.Barrier(20)
-    outcomes: list[str] = []
-    lock = threading.Lock()
 
-    def attempt(starts_at: datetime) -> None:
-        barrier.wait()
-        with app.app_context():
-            try:
-                course = db.session.get(Course, course_id)
-                book_appointment(
-                    session_type=course.session_type,
-                    starts_at=starts_at,
-                    practitioner=db.session.get(Practitioner, colette_id),
-                    course=course,
-                )
-                result = "booked"
-            except DomainError as error:
-                result = error.message
-            finally:
-                db.session.remove()
-            with lock:
-                outcomes.append(result)
+    def attempt(number: int) -> str:
+        course = db.session.get(Course, course_id)
+        book_appointment(
+            session_type=course.session_type,
+            starts_at=starts[number],
+            practitioner=db.session.get(Practitioner, colette_id),
+            course=course,
+        )
+        return "booked"
 
-    with app.app_context():
-        colette_id = colette().id
-        db.session.remove()
-    threads = [threading.Thread(target=attempt, args=(start,)) for start in starts]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    outcomes = race(app, 20, attempt)
 
     assert len(outcomes) == 20
     assert outcomes.count("booked") == 3, outcomes

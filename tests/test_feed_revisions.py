@@ -7,7 +7,6 @@ through the same domain functions the screens use, builds the feed before and af
 and checks the one promise that matters: different bytes, different ETag.
 """
 
-import threading
 from dataclasses import replace
 from datetime import date, timedelta
 
@@ -37,6 +36,7 @@ from booking.models import (
     StaffUser,
     TimeOff,
 )
+from tests.at_once import race
 
 
 def get(model, **filters):
@@ -333,36 +333,17 @@ def test_bookings_at_the_same_moment_each_bump_once_and_never_deadlock(app, demo
     before = db.session.get(FeedRevision, colette_id)
     revision_before = before.revision if before else 0
     db.session.remove()
-    barrier = threading.Barrier(len(starts))
-    outcomes: list[str] = []
-    lock = threading.Lock()
 
-    def attempt(number: int) -> None:
-        with app.app_context():
-            session_type = db.session.get(SessionType, massage_id)
-            practitioner = db.session.get(Practitioner, colette_id)
-            db.session.commit()
-            barrier.wait(timeout=60)
-            try:
-                book_appointment(
-                    session_type=session_type,
-                    starts_at=starts[number],
-                    practitioner=practitioner,
-                    patient=PatientDetails(f"Caller {number}", f"caller{number}@example.org", None),
-                )
-                result = "booked"
-            except Exception as error:  # noqa: BLE001 - the assertion shows what went wrong
-                result = f"{type(error).__name__}: {error}"
-            finally:
-                db.session.remove()
-            with lock:
-                outcomes.append(result)
+    def attempt(number: int) -> str:
+        book_appointment(
+            session_type=db.session.get(SessionType, massage_id),
+            starts_at=starts[number],
+            practitioner=db.session.get(Practitioner, colette_id),
+            patient=PatientDetails(f"Caller {number}", f"caller{number}@example.org", None),
+        )
+        return "booked"
 
-    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(len(starts))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    outcomes = race(app, len(starts), attempt)
 
     assert outcomes == ["booked"] * len(starts)
     assert db.session.get(FeedRevision, colette_id).revision == revision_before + len(starts)
