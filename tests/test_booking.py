@@ -20,7 +20,14 @@ from booking.clinic.appointments import (
 from booking.clinic.localtime import local_to_utc
 from booking.clinic.tokens import appointment_uid_from_token, manage_token
 from booking.extensions import db
-from booking.models import Appointment, AppointmentStatus, Patient, Practitioner, SessionType
+from booking.models import (
+    Appointment,
+    AppointmentStatus,
+    Patient,
+    Practitioner,
+    SessionType,
+    TimeOff,
+)
 from tests.at_once import race
 from tests.forms import csrf_token
 
@@ -118,12 +125,35 @@ def test_a_patient_books_a_combination_session_and_cancels_it_from_the_manage_li
     assert "was cancelled" in client.get(manage_link).get_data(as_text=True)
 
 
-def test_the_times_page_marks_days_without_a_free_slot_as_full(client, demo):
-    sunday = next_weekday(6)
+def day_label(page: str, day) -> str:
+    """What the day picker says under a date that has no times: "Full" or "Closed"."""
+    cell = re.search(
+        rf'<span class="date">{day.day} {day:%b}</span>\s*<span class="slots">([^<]+)</span>',
+        page,
+    )
+    assert cell, f"{day} is not shown without times"
+    return cell.group(1)
+
+
+def test_the_times_page_tells_a_closed_day_from_a_full_one(client, demo):
+    sunday = next_weekday(6)  # nobody works on Sundays in the demo clinic
+    monday = sunday + timedelta(days=1)
+    colette = get(Practitioner, slug="colette-assor")
+    db.session.add(
+        TimeOff(
+            practitioner=colette,
+            starts_at=start_at(monday, 0),
+            ends_at=start_at(monday + timedelta(days=1), 0),
+            reason="Course",
+        )
+    )
+    db.session.commit()
     page = client.get(
         f"/book/full-combination/times?practitioner=colette-assor&first={sunday}"
     ).get_data(as_text=True)
-    assert "Full" in page
+    assert day_label(page, sunday) == "Closed"
+    # Colette works on Mondays, so a Monday with no times is full, not closed.
+    assert day_label(page, monday) == "Full"
 
 
 def test_first_available_books_whoever_is_free(app, demo):

@@ -105,13 +105,33 @@ def day_window(requested_from: date | None, *, now: datetime) -> tuple[date, dat
     return first, last, today, limit
 
 
-def picker_context(free: dict[date, list[datetime]], first, last, today, limit, chosen_day):
+def open_weekdays(session_type: SessionType, practitioner: Practitioner | None) -> set[int]:
+    """The weekdays (Monday is 0) on which the practitioner, or anyone giving the session, works.
+
+    The picker shows other days as closed rather than full: "full" on a Sunday the
+    clinic never opens would send a patient looking for a cancellation that never comes.
+    """
+    candidates = [practitioner] if practitioner else practitioners_for(session_type)
+    return {hours.weekday for candidate in candidates for hours in candidate.working_hours}
+
+
+def picker_context(
+    free: dict[date, list[datetime]],
+    first,
+    last,
+    today,
+    limit,
+    chosen_day,
+    *,
+    working_weekdays: set[int],
+):
     """What the day-and-time picker template needs."""
     days = [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
     if chosen_day not in free or not free.get(chosen_day):
         chosen_day = next((day for day in days if free.get(day)), None)
     return {
         "days": days,
+        "closed_days": {day for day in days if day.weekday() not in working_weekdays},
         "free": free,
         "chosen_day": chosen_day,
         "times": free.get(chosen_day, []) if chosen_day else [],
@@ -150,7 +170,15 @@ def book_times(slug: str):
         session_type=session_type,
         practitioner=practitioner,
         practitioner_value=practitioner.slug if practitioner else ANY,
-        **picker_context(free, first, last, today, limit, parse_day(request.args.get("day"))),
+        **picker_context(
+            free,
+            first,
+            last,
+            today,
+            limit,
+            parse_day(request.args.get("day")),
+            working_weekdays=open_weekdays(session_type, practitioner),
+        ),
     )
 
 

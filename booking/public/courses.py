@@ -25,7 +25,13 @@ from booking.extensions import db, limiter
 from booking.models import Course, CourseProduct, Practitioner
 from booking.presentation import format_local_datetime, format_start, parse_start
 from booking.public import blueprint
-from booking.public.booking import day_window, free_starts_by_day, parse_day, picker_context
+from booking.public.booking import (
+    day_window,
+    free_starts_by_day,
+    open_weekdays,
+    parse_day,
+    picker_context,
+)
 from booking.public.forms import ConfirmForm, ContactDetailsForm
 
 SKIP = "skip"
@@ -178,7 +184,15 @@ def course_book(token: str):
         practitioner=practitioner,
         practitioners=courses.plannable_practitioners(course),
         practitioner_value=practitioner.slug if practitioner else "any",
-        **picker_context(free, first, last, today, limit, parse_day(request.args.get("day"))),
+        **picker_context(
+            free,
+            first,
+            last,
+            today,
+            limit,
+            parse_day(request.args.get("day")),
+            working_weekdays=open_weekdays(course.session_type, practitioner),
+        ),
     ), status
 
 

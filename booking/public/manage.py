@@ -15,6 +15,7 @@ from booking.public.booking import (
     appointment_from_token_or_404,
     day_window,
     free_starts_by_day,
+    open_weekdays,
     parse_day,
     parse_start,
     picker_context,
@@ -102,7 +103,15 @@ def manage_reschedule(token: str):
         appointment=appointment,
         token=token,
         form=form,
-        **picker_context(free, first, last, today, limit, parse_day(request.args.get("day"))),
+        **picker_context(
+            free,
+            first,
+            last,
+            today,
+            limit,
+            parse_day(request.args.get("day")),
+            working_weekdays=open_weekdays(appointment.session_type, appointment.practitioner),
+        ),
     )
 
 
