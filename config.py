@@ -3,6 +3,7 @@
 Choose the settings class with APP_ENV=development|production|testing.
 """
 
+import logging
 import os
 from pathlib import Path
 
@@ -48,7 +49,11 @@ class Config:
     )
     MAIL_TIMEOUT = int(os.environ.get("MAIL_TIMEOUT", "10"))
 
+    # memory:// counts per process: with several gunicorn workers each keeps its own
+    # count, so a limit of 10 becomes 10 per worker. Use redis:// there.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # Keeps this clinic's counts apart when a Redis server is shared.
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "clinic-booking")
     RATELIMIT_ENABLED = _flag("RATELIMIT_ENABLED", True)
     RATELIMIT_HEADERS_ENABLED = True
 
@@ -99,6 +104,12 @@ class ProductionConfig(Config):
                 "SECRET_KEY must be set to a random value of at least 32 characters in production"
             )
         cls.SECRET_KEY = secret
+        if cls.RATELIMIT_STORAGE_URI.startswith("memory://"):
+            logging.getLogger("booking").warning(
+                "RATELIMIT_STORAGE_URI is memory://: each worker process counts on its own, "
+                "so with several workers the sign-in and booking limits are multiplied. "
+                "Set RATELIMIT_STORAGE_URI=redis://host:6379/0 to share the counts."
+            )
 
 
 CONFIGS = {
