@@ -24,6 +24,7 @@ from booking.models import (
     WorkingHours,
 )
 from tests.forms import csrf_token
+from tests.test_booking import day_label
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -498,6 +499,71 @@ def test_whole_days_off_are_blocked_midnight_to_midnight_and_can_be_removed(desk
     assert response.status_code == 302
     assert count(TimeOff) == 0
     assert get(AuditEvent, action="time_off.removed") is not None
+
+
+def test_closing_the_clinic_blocks_everyone_and_names_whose_patients_to_move(desk, client):
+    # A bank holiday Monday; Colette already has a patient booked that morning.
+    monday = next_weekday(0)
+    booked = book_massage_with_colette(at(monday, 10), "Ruth Bell", "ruth@example.org")
+    token = page_token(desk, "/diary/time-off")
+    response = desk.post(
+        "/diary/time-off",
+        data={
+            "csrf_token": token,
+            "practitioner_id": "0",
+            "first_day": monday.isoformat(),
+            "reason": "Bank holiday",
+        },
+        follow_redirects=True,
+    )
+    page = response.get_data(as_text=True)
+    active = db.session.scalars(sa.select(Practitioner).filter_by(active=True)).all()
+    blocks = db.session.scalars(sa.select(TimeOff)).all()
+    assert sorted(b.practitioner_id for b in blocks) == sorted(p.id for p in active)
+    assert all(
+        (b.starts_at, b.ends_at) == (at(monday, 0), at(monday, 0) + timedelta(days=1))
+        for b in blocks
+    )
+    assert f"Time blocked for all {len(active)} practitioners, but 1 appointment(s)" in page
+    assert "(Colette Assor)" in page
+    # The booking is kept for the receptionist to move; patients can book nothing that day.
+    assert refreshed(booked).status == AppointmentStatus.BOOKED.value
+    times = client.get(f"/book/massage/times?practitioner=any&first={monday}")
+    assert day_label(times.get_data(as_text=True), monday) == "Full"
+    added = db.session.scalars(sa.select(AuditEvent).filter_by(action="time_off.added")).all()
+    assert len(added) == len(active)
+
+
+def test_closing_the_clinic_is_all_or_nothing(desk, monkeypatch):
+    from booking.clinic import audit
+
+    calls = []
+    record = audit.record
+
+    def fail_on_the_second(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 2:
+            raise RuntimeError("the database went away")
+        return record(*args, **kwargs)
+
+    monkeypatch.setattr(audit, "record", fail_on_the_second)
+    token = page_token(desk, "/diary/time-off")
+    desk.application.config["PROPAGATE_EXCEPTIONS"] = False
+    try:
+        response = desk.post(
+            "/diary/time-off",
+            data={
+                "csrf_token": token,
+                "practitioner_id": "0",
+                "first_day": next_weekday(0).isoformat(),
+                "reason": "Bank holiday",
+            },
+        )
+    finally:
+        desk.application.config["PROPAGATE_EXCEPTIONS"] = None
+    assert response.status_code == 500
+    db.session.rollback()
+    assert count(TimeOff) == 0
 
 
 def test_a_block_with_only_one_time_is_refused(desk):

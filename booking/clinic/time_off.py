@@ -68,30 +68,68 @@ def add_time_off(
     staff_user: StaffUser,
 ) -> tuple[TimeOff, list[Appointment]]:
     """Block the span; returns the block and the live appointments it overlaps."""
+    _check_span(starts_at, ends_at)
+    begin_write(db.session)
+    [(block, clashes)] = _block([practitioner], starts_at, ends_at, reason, staff_user)
+    return block, clashes
+
+
+def close_clinic(
+    starts_at: datetime, ends_at: datetime, *, reason: str = "", staff_user: StaffUser
+) -> list[tuple[TimeOff, list[Appointment]]]:
+    """Block the span for every active practitioner at once (a bank holiday, say).
+
+    One transaction: either everyone is blocked or, if anything fails, nobody is.
+    Returns each block with the live appointments it overlaps.
+    """
+    _check_span(starts_at, ends_at)
+    begin_write(db.session)
+    practitioners = db.session.scalars(
+        select(Practitioner).where(Practitioner.active.is_(True)).order_by(Practitioner.id)
+    ).all()
+    if not practitioners:
+        db.session.rollback()
+        raise DomainError("There are no practitioners to block.")
+    return _block(practitioners, starts_at, ends_at, reason, staff_user)
+
+
+def _check_span(starts_at: datetime, ends_at: datetime) -> None:
     if ends_at <= starts_at:
         raise DomainError("The block must end after it starts.")
-    begin_write(db.session)
-    block = TimeOff(
-        practitioner=practitioner,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        reason=" ".join(reason.split())[:120],
-        created_by_id=staff_user.id,
-    )
-    db.session.add(block)
-    db.session.flush()
-    clashes = overlapping_appointments(practitioner.id, starts_at, ends_at)
-    audit.record(
-        staff_user,
-        "time_off.added",
-        block,
-        practitioner=practitioner.name,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        overlapping_appointments=len(clashes),
-    )
+
+
+def _block(
+    practitioners: list[Practitioner],
+    starts_at: datetime,
+    ends_at: datetime,
+    reason: str,
+    staff_user: StaffUser,
+) -> list[tuple[TimeOff, list[Appointment]]]:
+    """Add a block for each practitioner and commit (the caller began the write)."""
+    blocks = []
+    for practitioner in practitioners:
+        block = TimeOff(
+            practitioner=practitioner,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            reason=" ".join(reason.split())[:120],
+            created_by_id=staff_user.id,
+        )
+        db.session.add(block)
+        db.session.flush()
+        clashes = overlapping_appointments(practitioner.id, starts_at, ends_at)
+        audit.record(
+            staff_user,
+            "time_off.added",
+            block,
+            practitioner=practitioner.name,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            overlapping_appointments=len(clashes),
+        )
+        blocks.append((block, clashes))
     db.session.commit()
-    return block, clashes
+    return blocks
 
 
 def remove_time_off(block: TimeOff, *, staff_user: StaffUser) -> None:

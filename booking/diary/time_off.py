@@ -14,6 +14,7 @@ from booking.clinic import DomainError
 from booking.clinic.settings import clinic_settings
 from booking.clinic.time_off import (
     add_time_off,
+    close_clinic,
     local_span,
     overlapping_appointments,
     remove_time_off,
@@ -24,6 +25,9 @@ from booking.diary.appointments import signed_in_staff
 from booking.diary.forms import ConfirmForm, TimeOffForm
 from booking.extensions import db
 from booking.models import Practitioner, TimeOff
+
+# The practitioner choice that blocks everyone: a bank holiday, the clinic closed.
+EVERYONE = 0
 
 
 def _practitioners() -> list[Practitioner]:
@@ -40,10 +44,11 @@ def _practitioners() -> list[Practitioner]:
 @staff_required(*FRONT_DESK)
 def time_off():
     form = TimeOffForm()
-    form.practitioner_id.choices = [SelectChoice(p.id, p.name) for p in _practitioners()]
+    form.practitioner_id.choices = [SelectChoice(p.id, p.name) for p in _practitioners()] + [
+        SelectChoice(EVERYONE, "Everyone: the clinic is closed")
+    ]
     problem, status = None, 200
     if form.validate_on_submit():
-        practitioner = db.session.get(Practitioner, form.practitioner_id.data)
         try:
             starts_at, ends_at = local_span(
                 form.first_day.data,
@@ -52,25 +57,25 @@ def time_off():
                 form.ends_at.data,
                 clinic_settings().zone,
             )
-            block, clashes = add_time_off(
-                practitioner,
-                starts_at,
-                ends_at,
-                reason=form.reason.data or "",
-                staff_user=signed_in_staff(),
-            )
+            reason = form.reason.data or ""
+            if form.practitioner_id.data == EVERYONE:
+                blocks = close_clinic(
+                    starts_at, ends_at, reason=reason, staff_user=signed_in_staff()
+                )
+            else:
+                blocks = [
+                    add_time_off(
+                        db.session.get(Practitioner, form.practitioner_id.data),
+                        starts_at,
+                        ends_at,
+                        reason=reason,
+                        staff_user=signed_in_staff(),
+                    )
+                ]
         except DomainError as error:
             problem, status = error.message, 422
         else:
-            if clashes:
-                flash(
-                    f"Time blocked, but {len(clashes)} appointment(s) fall inside it: "
-                    "move or cancel them below.",
-                    "error",
-                )
-            else:
-                flash("Time blocked.", "success")
-            return redirect(url_for(".time_off_block", block_id=block.id))
+            return _after_blocking(blocks)
     elif form.is_submitted():
         problem, status = "Please correct the highlighted answers below.", 422
     upcoming = list(
@@ -81,6 +86,32 @@ def time_off():
     return render_template(
         "diary/time_off.html", form=form, upcoming=upcoming, problem=problem
     ), status
+
+
+def _after_blocking(blocks: list[tuple[TimeOff, list]]):
+    """Say what was blocked and where the appointments to move are."""
+    clashes = sum(len(found) for _, found in blocks)
+    if len(blocks) == 1:
+        [(block, _)] = blocks
+        if clashes:
+            flash(
+                f"Time blocked, but {clashes} appointment(s) fall inside it: "
+                "move or cancel them below.",
+                "error",
+            )
+        else:
+            flash("Time blocked.", "success")
+        return redirect(url_for(".time_off_block", block_id=block.id))
+    if clashes:
+        names = ", ".join(block.practitioner.name for block, found in blocks if found)
+        flash(
+            f"Time blocked for all {len(blocks)} practitioners, but {clashes} appointment(s) "
+            f"fall inside it ({names}): open their blocks below to move or cancel them.",
+            "error",
+        )
+    else:
+        flash(f"Time blocked for all {len(blocks)} practitioners.", "success")
+    return redirect(url_for(".time_off"))
 
 
 @blueprint.get("/time-off/<int:block_id>")
