@@ -211,6 +211,55 @@ def test_the_timezone_block_agrees_with_zoneinfo_about_the_changes(app, demo):
     assert standard and standard[0].value("TZOFFSETTO") == "+0000"
 
 
+def test_the_timezone_block_starts_each_change_at_the_clock_time_before_it(app, demo):
+    # RFC 5545 3.6.5: an observance's DTSTART is the wall clock just before the change,
+    # in its TZOFFSETFROM. London goes forward at 01:00 GMT and back at 02:00 BST.
+    appointment = add_appointment(datetime(2027, 6, 1, 9, 0, tzinfo=UTC))
+    [zone] = parse_calendar(calendar.download([appointment])).components_named("VTIMEZONE")
+    changes = [
+        (c.name, c.value("DTSTART"), c.value("TZOFFSETFROM"), c.value("TZOFFSETTO"))
+        for c in zone.components
+    ]
+    assert ("DAYLIGHT", "20270328T010000", "+0000", "+0100") in changes
+    assert ("STANDARD", "20271031T020000", "+0100", "+0000") in changes
+
+
+@pytest.mark.parametrize(
+    "zone_name",
+    ["Europe/London", "America/New_York", "Australia/Lord_Howe", "America/Santiago", "Asia/Tokyo"],
+)
+def test_every_change_in_the_timezone_block_is_where_zoneinfo_has_it(zone_name):
+    zone = ZoneInfo(zone_name)
+    block = parse_calendar(
+        b"BEGIN:VCALENDAR\r\n"
+        + calendar._timezone_component(zone_name, 2026, 2028).to_ical()
+        + b"END:VCALENDAR\r\n"
+    )
+    [vtimezone] = block.components_named("VTIMEZONE")
+    observances = vtimezone.components
+    assert observances, "a zone always has at least one observance"
+    for observance in observances[1:]:
+        local = datetime.strptime(observance.value("DTSTART"), "%Y%m%dT%H%M%S")
+        offset_from = _offset(observance.value("TZOFFSETFROM"))
+        offset_to = _offset(observance.value("TZOFFSETTO"))
+        instant = (local - offset_from).replace(tzinfo=UTC)
+        assert (instant - timedelta(seconds=1)).astimezone(zone).utcoffset() == offset_from
+        assert instant.astimezone(zone).utcoffset() == offset_to
+        kind = "DAYLIGHT" if instant.astimezone(zone).dst() else "STANDARD"
+        assert observance.name == kind
+    # Between two listed changes the offset never changes: none was missed.
+    listed = len(observances) - 1
+    hours = int((datetime(2028, 1, 1) - datetime(2026, 1, 1)).total_seconds() // 3600)
+    start = datetime(2026, 1, 1, tzinfo=zone).astimezone(UTC)
+    offsets = [(start + timedelta(hours=h)).astimezone(zone).utcoffset() for h in range(hours)]
+    assert listed == sum(1 for a, b in zip(offsets, offsets[1:], strict=False) if a != b)
+
+
+def _offset(text: str) -> timedelta:
+    sign = -1 if text.startswith("-") else 1
+    return sign * timedelta(hours=int(text[1:3]), minutes=int(text[3:5]))
+
+
 def test_lines_end_in_crlf_and_fold_at_75_octets_without_breaking_characters(app, demo):
     settings = clinic_settings()
     settings.address = (

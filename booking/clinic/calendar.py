@@ -10,14 +10,23 @@ Patients' health notes, staff notes and contact details never go into an event.
 """
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from ipaddress import ip_address
 from urllib.parse import quote, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from icalendar import Calendar, Event, Timezone, vCalAddress, vDuration, vText
+from icalendar import (
+    Calendar,
+    Event,
+    Timezone,
+    TimezoneDaylight,
+    TimezoneStandard,
+    vCalAddress,
+    vDuration,
+    vText,
+)
 
 from booking.clinic.localtime import to_local
 from booking.clinic.settings import clinic_settings
@@ -134,10 +143,64 @@ def appointment_event(
 
 @lru_cache(maxsize=32)
 def _timezone_component(tzid: str, first_year: int, last_year: int) -> Timezone:
-    # Generating the transitions is slow; the same few are asked for again and again.
-    return Timezone.from_tzid(
-        tzid, first_date=date(first_year, 1, 1), last_date=date(last_year, 1, 1)
-    )
+    """A VTIMEZONE for `tzid` from 1 January of `first_year` to 1 January of `last_year`.
+
+    Written from zoneinfo's own transitions rather than by icalendar's from_tzid,
+    which puts the spring change an hour late (DTSTART 02:00 with TZOFFSETFROM +0000
+    for London, where the clocks go forward at 01:00 GMT). RFC 5545 3.6.5 wants each
+    observance's DTSTART as the wall-clock time just before the change, in its
+    TZOFFSETFROM; Outlook, for one, reads the changes from this block, not its own
+    time-zone database. Cached: the same few are asked for again and again.
+    """
+    zone = ZoneInfo(tzid)
+    start = datetime(first_year, 1, 1, tzinfo=zone).astimezone(UTC)
+    end = datetime(last_year, 1, 1, tzinfo=zone).astimezone(UTC)
+    component = Timezone()
+    component.add("tzid", tzid)
+    offset = start.astimezone(zone).utcoffset()
+    # The observance in force when the block begins, then one per change after it.
+    component.add_component(_observance(start.astimezone(zone), offset, offset))
+    for instant in _offset_changes(zone, start, end):
+        before = (instant - timedelta(seconds=1)).astimezone(zone).utcoffset()
+        component.add_component(_observance(instant.astimezone(zone), before, None))
+    return component
+
+
+def _observance(local: datetime, offset_from: timedelta, offset_to: timedelta | None):
+    """STANDARD or DAYLIGHT starting at `local`, entered from `offset_from`."""
+    offset_to = local.utcoffset() if offset_to is None else offset_to
+    observance = TimezoneDaylight() if local.dst() else TimezoneStandard()
+    # The onset as the clock read just before it: the instant in the old offset.
+    onset = (local.astimezone(UTC) + offset_from).replace(tzinfo=None)
+    observance.add("dtstart", onset)
+    observance.add("tzoffsetfrom", offset_from)
+    observance.add("tzoffsetto", offset_to)
+    observance.add("tzname", local.tzname())
+    return observance
+
+
+def _offset_changes(zone: ZoneInfo, start: datetime, end: datetime) -> list[datetime]:
+    """Each UTC instant in [start, end) at which the zone's offset changes, to the second.
+
+    Looked for a week at a time (no zone changes twice within a week), then narrowed
+    down by halving.
+    """
+    changes = []
+    step = timedelta(days=7)
+    low = start
+    while low < end:
+        high = min(low + step, end)
+        if low.astimezone(zone).utcoffset() != high.astimezone(zone).utcoffset():
+            before, after = low, high
+            while after - before > timedelta(seconds=1):
+                middle = before + (after - before) / 2
+                if middle.astimezone(zone).utcoffset() == before.astimezone(zone).utcoffset():
+                    before = middle
+                else:
+                    after = middle
+            changes.append(after.replace(microsecond=0))
+        low = high
+    return changes
 
 
 def _calendar(method: str | None, instants: Iterable[datetime], *, fallback: datetime) -> Calendar:
