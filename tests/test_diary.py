@@ -363,6 +363,26 @@ def test_the_day_view_puts_a_nine_oclock_appointment_in_the_nine_oclock_row_when
     assert 'rowspan="3"' in html
 
 
+def test_an_appointment_across_the_repeated_hour_fills_every_row_it_takes(desk):
+    # The night the clocks go back, 00:30 BST + 90 minutes is 01:00 GMT: on the wall it
+    # "ends" at 01:00, yet it fills 00:30 to the end of the first 01:00-02:00 as well.
+    from booking.diary import grid
+
+    colette = get(Practitioner, slug="colette-assor")
+    colette.working_hours.append(WorkingHours(weekday=6, starts_at=time(0), ends_at=time(4)))
+    db.session.commit()
+    night = add_appointment(datetime(2026, 10, 24, 23, 30, tzinfo=UTC), session="full-combination")
+    rows = [time(hour, minute) for hour in range(3) for minute in (0, 15, 30, 45)]
+    cells = grid.build_column(
+        colette, date(2026, 10, 25), rows, step=15, zone=LONDON, appointments=[night], blocks=[]
+    )
+    kinds = {f"{at:%H:%M}": (cell.kind, cell.rowspan) for at, cell in zip(rows, cells, strict=True)}
+    assert kinds["00:15"] == ("free", 1)
+    assert kinds["00:30"] == ("appointment", 6)
+    assert [kinds[t][0] for t in ("00:45", "01:00", "01:15", "01:30", "01:45")] == ["covered"] * 5
+    assert kinds["02:00"] == ("free", 1)
+
+
 def test_course_sessions_show_their_place_in_the_course(desk):
     patient = Patient(name="Course Patient", email="course@example.org")
     product = get(CourseProduct)

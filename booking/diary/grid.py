@@ -188,12 +188,16 @@ def build_column(
 ) -> list[Cell]:
     """One column's cells: appointments span the rows they fill; the rest are free or not."""
     row_minutes = [_minutes(at) for at in rows]
+    # Each row's instant (its first pass, the day the clocks go back); None where skipped.
+    row_instants: list[datetime | None] = []
     cells: list[Cell] = []
     for at in rows:
         if not wall_time_exists(day, at, zone):
+            row_instants.append(None)
             cells.append(Cell("missing"))
             continue
         starts_at = local_to_utc(day, at, zone)
+        row_instants.append(starts_at)
         ends_at = starts_at + timedelta(minutes=step)
         block = next((b for b in blocks if b.starts_at < ends_at and b.ends_at > starts_at), None)
         if block is not None:
@@ -212,7 +216,20 @@ def build_column(
         first = max(
             bisect_right(row_minutes, _local_minutes(appointment.starts_at, day, zone)) - 1, 0
         )
-        end = bisect_left(row_minutes, _local_minutes(appointment.ends_at, day, zone))
+        # By wall clock an appointment from 00:30 BST to 01:00 GMT the night the clocks go
+        # back ends at 01:00, but it also fills the rows of the first 01:00-02:00: it ends
+        # at whichever comes later, its end on the clock or the first row after its end.
+        end = max(
+            bisect_left(row_minutes, _local_minutes(appointment.ends_at, day, zone)),
+            next(
+                (
+                    index
+                    for index, instant in enumerate(row_instants)
+                    if instant is not None and instant >= appointment.ends_at
+                ),
+                len(rows),
+            ),
+        )
         cell = cells[first]
         if cell.kind == "covered":
             # Starts inside another appointment's rows (the slot step changed): join that cell.
