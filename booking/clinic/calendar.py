@@ -10,6 +10,7 @@ Patients' health notes, staff notes and contact details never go into an event.
 """
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from ipaddress import ip_address
@@ -372,11 +373,28 @@ def _utc_stamp(instant: datetime) -> str:
     return _basic_format(instant.astimezone(UTC)) + "Z"
 
 
-def _time_line(name: str, instant: datetime, zone: ZoneInfo, tzid: str) -> str:
-    local = instant.astimezone(zone)
-    if local.fold and local.replace(fold=0).utcoffset() != local.utcoffset():
-        return f"{name}:{_utc_stamp(instant)}"
-    return f"{name};TZID={tzid}:{_basic_format(local)}"
+@dataclass(frozen=True)
+class _FeedClock:
+    """How a feed writes its times: clinic wall-clock with TZID where its VTIMEZONE
+    reaches (from `covers_from` to `covers_until`), UTC elsewhere.
+
+    UTC needs no VTIMEZONE: it is how a long leave's far end, beyond the years the
+    feed covers, is written, and the second pass through October's repeated hour,
+    which a TZID time cannot name (RFC 5545 reads it as the first).
+    """
+
+    zone: ZoneInfo
+    tzid: str
+    covers_from: datetime
+    covers_until: datetime
+
+    def line(self, name: str, instant: datetime) -> str:
+        if not self.covers_from <= instant < self.covers_until:
+            return f"{name}:{_utc_stamp(instant)}"
+        local = instant.astimezone(self.zone)
+        if local.fold and local.replace(fold=0).utcoffset() != local.utcoffset():
+            return f"{name}:{_utc_stamp(instant)}"
+        return f"{name};TZID={self.tzid}:{_basic_format(local)}"
 
 
 class _RepeatedLines:
@@ -407,8 +425,7 @@ class _RepeatedLines:
 def _feed_appointment_lines(
     appointment: Appointment,
     repeated: _RepeatedLines,
-    zone: ZoneInfo,
-    tzid: str,
+    clock: _FeedClock,
     domain: str,
     now: datetime,
 ) -> list[str]:
@@ -421,8 +438,8 @@ def _feed_appointment_lines(
         # No METHOD in the feed, so DTSTAMP is the event's last change (RFC 5545 3.8.7.2).
         f"DTSTAMP:{modified}",
         f"LAST-MODIFIED:{modified}",
-        _time_line("DTSTART", appointment.starts_at, zone, tzid),
-        _time_line("DTEND", appointment.ends_at, zone, tzid),
+        clock.line("DTSTART", appointment.starts_at),
+        clock.line("DTEND", appointment.ends_at),
         repeated.summary(appointment),
         repeated.location,
         "STATUS:CANCELLED" if cancelled else "STATUS:CONFIRMED",
@@ -437,7 +454,7 @@ def _feed_appointment_lines(
 
 
 def _feed_time_off_lines(
-    time_off: TimeOff, zone: ZoneInfo, tzid: str, domain: str, now: datetime
+    time_off: TimeOff, clock: _FeedClock, domain: str, now: datetime
 ) -> list[str]:
     modified = _utc_stamp(time_off.updated_at or time_off.created_at or now)
     return [
@@ -446,8 +463,8 @@ def _feed_time_off_lines(
         "SEQUENCE:0",
         f"DTSTAMP:{modified}",
         f"LAST-MODIFIED:{modified}",
-        _time_line("DTSTART", time_off.starts_at, zone, tzid),
-        _time_line("DTEND", time_off.ends_at, zone, tzid),
+        clock.line("DTSTART", time_off.starts_at),
+        clock.line("DTEND", time_off.ends_at),
         # The reason stays in the diary: it may be personal to the practitioner.
         f"SUMMARY:{UNAVAILABLE}",
         "STATUS:CONFIRMED",
@@ -463,18 +480,25 @@ def feed(
     time_off: Sequence[TimeOff],
     *,
     now: datetime,
+    covering: tuple[datetime, datetime],
 ) -> bytes:
     """A practitioner's subscription feed: appointments by privacy choice, time off as busy.
 
+    `covering` is the span the feed is about (its window, or a download's dates): its
+    VTIMEZONE covers those years, so a block reaching years beyond them costs nothing.
     No METHOD, so each DTSTAMP is the event's last change: the same data gives the
     same bytes, which keeps the feed's ETag honest. No notes or contact details.
     """
     settings = clinic_settings()
-    zone = settings.zone
-    tzid = settings.timezone
     privacy = practitioner.feed_privacy or FeedPrivacy.INITIALS.value
-    instants = _span(appointments) + [t.starts_at for t in time_off] + [t.ends_at for t in time_off]
-    calendar = _calendar(None, instants, fallback=now)
+    calendar = _calendar(None, covering, fallback=now)
+    first_year, last_year = (instant.astimezone(settings.zone).year for instant in covering)
+    clock = _FeedClock(
+        settings.zone,
+        settings.timezone,
+        datetime(first_year, 1, 1, tzinfo=settings.zone).astimezone(UTC),
+        datetime(last_year + 1, 1, 1, tzinfo=settings.zone).astimezone(UTC),
+    )
     calendar.add("x-wr-calname", f"{practitioner.name} — {settings.name}")
     calendar.add("x-wr-timezone", settings.timezone)
     calendar.add("refresh-interval", FEED_REFRESH, parameters={"VALUE": "DURATION"})
@@ -487,8 +511,8 @@ def feed(
     domain = uid_domain()
     lines: list[str] = []
     for appointment in appointments:
-        lines.extend(_feed_appointment_lines(appointment, repeated, zone, tzid, domain, now))
+        lines.extend(_feed_appointment_lines(appointment, repeated, clock, domain, now))
     for block in time_off:
-        lines.extend(_feed_time_off_lines(block, zone, tzid, domain, now))
+        lines.extend(_feed_time_off_lines(block, clock, domain, now))
     lines.append("")
     return shell[: -len(closing)] + "\r\n".join(lines).encode() + closing

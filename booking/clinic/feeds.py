@@ -233,8 +233,15 @@ def feed_contents(
 def build_feed(practitioner: Practitioner, now: datetime | None = None) -> bytes:
     """The practitioner's subscription feed as iCalendar bytes."""
     now = now or utcnow()
+    window = feed_window(now)
     appointments, time_off = feed_contents(practitioner, now)
-    return calendar.feed(practitioner, appointments, time_off, now=now)
+    return calendar.feed(
+        practitioner,
+        appointments,
+        time_off,
+        now=now,
+        covering=(window.starts_at, window.ends_at),
+    )
 
 
 def download_range(practitioner: Practitioner, first_day: date, last_day: date) -> bytes:
@@ -265,7 +272,13 @@ def download_range(practitioner: Practitioner, first_day: date, last_day: date) 
         )
         .order_by(TimeOff.starts_at)
     ).all()
-    return calendar.feed(practitioner, appointments, list(time_off), now=utcnow())
+    return calendar.feed(
+        practitioner,
+        appointments,
+        list(time_off),
+        now=utcnow(),
+        covering=(starts_at, ends_at),
+    )
 
 
 def regenerate_feed_token(practitioner: Practitioner, *, staff_user: StaffUser) -> Practitioner:
