@@ -61,6 +61,11 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
         configure_engine(db.engine)
 
+    from booking.validators import BoundedInteger
+
+    # Before any route is added: every <int:...> in the site's addresses is bounded.
+    app.url_map.converters["int"] = BoundedInteger
+
     from booking import models  # noqa: F401  (registers the tables)
     from booking.auth import blueprint as auth_blueprint
     from booking.clinic import feed_revisions  # noqa: F401  (bumps feeds on every commit)

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 from flask import Flask
 
-from booking.clinic.localtime import to_local
+from booking.clinic.localtime import to_local, within_reach
 
 # How a start time travels in a URL (booking steps, the diary's empty slots): UTC, minutes.
 START_FORMAT = "%Y%m%dT%H%MZ"
@@ -17,9 +17,10 @@ def format_start(instant: datetime) -> str:
 def parse_start(value: str | None) -> datetime | None:
     """A start time from a URL, or None if it is not one we could have written."""
     try:
-        return datetime.strptime(value or "", START_FORMAT).replace(tzinfo=UTC)
+        instant = datetime.strptime(value or "", START_FORMAT).replace(tzinfo=UTC)
     except ValueError:
         return None
+    return instant if within_reach(instant) else None
 
 
 def format_money(pence: int) -> str:

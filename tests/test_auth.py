@@ -2,6 +2,7 @@
 
 import pytest
 import sqlalchemy as sa
+from werkzeug.routing import IntegerConverter
 
 from booking.auth.accounts import SIGN_IN_FAILED
 from booking.extensions import db
@@ -146,7 +147,7 @@ def example_url(rule) -> str:
         converter = rule._converters[name]
         if hasattr(converter, "items"):  # <any(a, b):name>
             values[name] = sorted(converter.items)[0]
-        elif type(converter).__name__ == "IntegerConverter":
+        elif isinstance(converter, IntegerConverter):
             values[name] = 1
         else:
             values[name] = "2026-05-05"

@@ -391,6 +391,17 @@ def test_the_blank_plan_form_suggests_ten_oclock_with_the_only_practitioner(clie
     assert f"<p>With {colette().name}.</p>" in html
 
 
+def test_the_plan_page_still_opens_when_no_session_fits_the_working_hours(client, paid_course):
+    # Hours that close before a whole 90-minute session fits used to end in a server error.
+    for practitioner in courses.plannable_practitioners(paid_course):
+        for hours in practitioner.working_hours:
+            hours.starts_at, hours.ends_at = time(0), time(1)
+    db.session.commit()
+    response = client.get(f"/course/{course_token(paid_course)}/plan")
+    assert response.status_code == 200
+    assert 'name="at"' in response.get_data(as_text=True)
+
+
 def test_a_plan_books_nothing_if_one_time_was_taken_meanwhile(client, paid_course):
     first_tuesday = next_weekday(1)
     plan = courses.propose_plan(

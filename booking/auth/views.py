@@ -1,7 +1,5 @@
 """Sign in, sign out and change password."""
 
-from urllib.parse import urlsplit
-
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
@@ -11,16 +9,7 @@ from booking.auth.accounts import authenticate, change_password
 from booking.auth.forms import ChangePasswordForm, SignInForm
 from booking.clinic import DomainError
 from booking.extensions import limiter
-
-
-def _safe_next(target: str | None) -> str | None:
-    """Only a path on this site: never another host, so the link cannot be used to phish."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        return None
-    return target
+from booking.validators import site_path
 
 
 def _home() -> str:
@@ -30,7 +19,7 @@ def _home() -> str:
 @blueprint.route("/sign-in", methods=["GET", "POST"])
 @limiter.limit("10 per minute; 50 per hour", methods=["POST"])
 def sign_in():
-    next_url = _safe_next(request.args.get("next"))
+    next_url = site_path(request.args.get("next"))
     if current_user.is_authenticated and request.method == "GET":
         return redirect(next_url or _home())
     form = SignInForm()

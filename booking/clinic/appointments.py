@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from booking.clinic import DomainError, audit, availability, courses, notifications
+from booking.clinic.localtime import OUT_OF_REACH, within_reach
 from booking.clinic.settings import clinic_settings
 from booking.database import begin_write, utcnow
 from booking.extensions import db
@@ -135,6 +136,11 @@ def commit_or_slot_taken() -> None:
     _write_or_slot_taken(db.session.commit)
 
 
+def _check_within_reach(starts_at: datetime) -> None:
+    if not within_reach(starts_at):
+        raise DomainError(OUT_OF_REACH)
+
+
 def add_appointment(
     *,
     session_type: SessionType,
@@ -155,6 +161,7 @@ def add_appointment(
     """
     settings = clinic_settings()
     by_staff = staff_user is not None
+    _check_within_reach(starts_at)
     _check_session_type(session_type, online=not by_staff)
     if course is not None:
         # Before the time: "no credits left" says more than "that time is taken".
@@ -288,6 +295,7 @@ def move_appointment(
     begin_write(db.session)
     db.session.refresh(appointment)
     settings = clinic_settings()
+    _check_within_reach(starts_at)
     _require_booked(appointment)
     if not by_staff and _within_notice(appointment, settings, now):
         raise TooLateToChange(_too_late_message(settings, "moved"))

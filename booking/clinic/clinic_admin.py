@@ -80,7 +80,9 @@ def check_timezone(name: str) -> str:
         raise DomainError("Enter the clinic's time zone, for example Europe/London.")
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: a name zoneinfo reads as a path, such as "Europe" (a folder) or one
+        # too long for the file system.
         raise DomainError(
             f"“{name}” is not a time zone we know. Use a name from the time zone database, "
             "for example Europe/London."

@@ -22,6 +22,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import func, select, update
 
 from booking.clinic import DomainError, appointments, audit, availability, notifications
+from booking.clinic.clinic_admin import HIGHEST_PRICE_PENCE
 from booking.clinic.localtime import local_to_utc, local_today, to_local
 from booking.clinic.settings import clinic_settings
 from booking.database import begin_write, utcnow
@@ -79,6 +80,8 @@ def save_product(
         raise DomainError("A course has between 1 and 100 sessions.")
     if price_pence < 0:
         raise DomainError("The price cannot be negative.")
+    if price_pence > HIGHEST_PRICE_PENCE:
+        raise DomainError("That price is more than £10,000; please check it.")
     if validity_days < 1 or validity_days > 3660:
         raise DomainError("A course is valid for between 1 day and 10 years.")
     begin_write(db.session)

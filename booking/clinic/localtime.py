@@ -8,6 +8,22 @@ March) or happen twice (the repeated hour in October): both are handled here.
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+# The dates a person may ask about. A clinic's diary needs nothing outside them, and
+# inside them a day or a year either way never leaves what Python's dates can hold
+# (0001-01-01 minus a day, or 9999-12-31 plus one, would fail with OverflowError).
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(2099, 12, 31)
+OUT_OF_REACH = "Please choose a date between 2000 and 2099."
+
+
+def within_reach(day: date | datetime | None) -> bool:
+    """True for a date (or instant) between EARLIEST_DAY and LATEST_DAY."""
+    if day is None:
+        return False
+    if isinstance(day, datetime):
+        day = day.date()
+    return EARLIEST_DAY <= day <= LATEST_DAY
+
 
 def to_local(instant: datetime, zone: ZoneInfo) -> datetime:
     """The clinic's wall-clock time of a UTC instant."""

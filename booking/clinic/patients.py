@@ -36,6 +36,7 @@ from booking.models import (
 )
 
 SEARCH_LIMIT = 30
+SEARCH_LONGEST = 254  # the longest email address a patient can have
 ERASED_NAME = "Erased patient"
 EXPORT_FORMAT = 1
 
@@ -80,7 +81,9 @@ class Erasure:
 def search_patients(text: str, *, limit: int = SEARCH_LIMIT) -> list[Patient]:
     """Patients whose name or email contains `text`, or whose phone contains its digits."""
     text = " ".join(text.split()).lower()
-    if len(text) < 2:
+    # Longer than any name, email or phone: nothing can match, and SQLite refuses a
+    # LIKE pattern of some tens of thousands of characters as too complex.
+    if len(text) < 2 or len(text) > SEARCH_LONGEST:
         return []
     pattern = f"%{_escape_like(text)}%"
     conditions = [

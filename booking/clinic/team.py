@@ -125,7 +125,8 @@ def _clean_practitioner(details: PractitionerDetails) -> PractitionerDetails:
         email=email,
         active=details.active,
         position=details.position,
-        session_types=tuple(details.session_types),
+        # The same session type sent twice (a doubled form field) counts once.
+        session_types=tuple(dict.fromkeys(details.session_types)),
     )
 
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from booking.clinic import DomainError, audit
-from booking.clinic.localtime import local_day_bounds, local_to_utc
+from booking.clinic.localtime import OUT_OF_REACH, local_day_bounds, local_to_utc, within_reach
 from booking.database import begin_write
 from booking.extensions import db
 from booking.models import Appointment, Practitioner, StaffUser, TimeOff
@@ -30,6 +30,8 @@ def local_span(
     the first day to the end time on the last day (the same day unless given).
     """
     last_day = last_day or first_day
+    if not (within_reach(first_day) and within_reach(last_day)):
+        raise DomainError(OUT_OF_REACH)
     if last_day < first_day:
         raise DomainError("The last date must not be before the first.")
     if starts_at is None or ends_at is None:

@@ -30,6 +30,7 @@ from booking.diary.patients import search_patients
 from booking.extensions import db
 from booking.models import Appointment, AppointmentStatus, Patient, Practitioner, StaffUser
 from booking.presentation import parse_start
+from booking.validators import site_path, whole_number
 
 
 def signed_in_staff() -> StaffUser:
@@ -55,7 +56,9 @@ def local_instant(day: date, at: time):
 @blueprint.route("/book", methods=["GET", "POST"])
 @staff_required(*FRONT_DESK)
 def book():
-    practitioner = db.session.get(Practitioner, request.args.get("practitioner", type=int) or 0)
+    practitioner = db.session.get(
+        Practitioner, request.args.get("practitioner", type=whole_number) or 0
+    )
     starts_at = parse_start(request.args.get("start"))
     if practitioner is None or starts_at is None:
         abort(404)
@@ -81,11 +84,8 @@ def book():
                 name=form.name.data, email=form.email.data or None, phone=form.phone.data or None
             )
         else:
-            chosen = (
-                db.session.get(Patient, int(form.patient_id.data))
-                if (form.patient_id.data.isdigit())
-                else None
-            )
+            patient_id = whole_number(form.patient_id.data)
+            chosen = db.session.get(Patient, patient_id) if patient_id is not None else None
             if chosen is None:
                 abort(400)
             patient = chosen
@@ -213,9 +213,8 @@ def appointment_attendance(appointment_id: int):
     else:
         flash(f"Marked {grid.STATUS_LABELS[appointment.status].lower()}.", "success")
     return redirect(
-        request.form.get("back")
-        if _is_diary_path(request.form.get("back"))
-        else (url_for(".appointment", appointment_id=appointment.id))
+        site_path(request.form.get("back"), under="/diary/")
+        or url_for(".appointment", appointment_id=appointment.id)
     )
 
 
@@ -233,7 +232,3 @@ def appointment_note(appointment_id: int):
     else:
         flash("The staff note has been saved.", "success")
     return redirect(url_for(".appointment", appointment_id=appointment.id))
-
-
-def _is_diary_path(value: str | None) -> bool:
-    return bool(value) and value.startswith("/diary/") and "//" not in value and "\\" not in value

@@ -7,6 +7,7 @@ from booking.auth.access import staff_required
 from booking.diary import blueprint
 from booking.extensions import db
 from booking.models import AuditEvent, Role
+from booking.validators import whole_number
 
 PAGE_SIZE = 50
 
@@ -14,7 +15,7 @@ PAGE_SIZE = 50
 @blueprint.get("/audit-log")
 @staff_required(Role.ADMIN)
 def audit_log():
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = max(request.args.get("page", type=whole_number) or 1, 1)
     total = db.session.scalar(select(func.count()).select_from(AuditEvent))
     events = list(
         db.session.scalars(

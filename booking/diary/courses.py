@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Numbe
 from booking.auth.access import FRONT_DESK, staff_required
 from booking.clinic import DomainError, courses
 from booking.clinic.appointments import PatientDetails
+from booking.clinic.clinic_admin import parse_price_pence
 from booking.clinic.tokens import course_token
 from booking.diary import blueprint
 from booking.extensions import db
@@ -43,7 +44,10 @@ class MarkPaidForm(FlaskForm):
 class CreditAdjustmentForm(FlaskForm):
     change = IntegerField(
         "Credits to add (negative to remove)",
-        validators=[InputRequired("Enter a number of credits, like 1 or -1.")],
+        validators=[
+            InputRequired("Enter a number of credits, like 1 or -1."),
+            NumberRange(-100, 100, "A course has at most 100 sessions: enter -100 to 100."),
+        ],
     )
     reason = StringField(
         "Reason",
@@ -92,11 +96,12 @@ class CourseProductForm(FlaskForm):
     active = BooleanField("On sale", default=True)
 
     def price_pence(self) -> int | None:
-        text = (self.price.data or "").strip().lstrip("£").replace(",", "")
-        pounds, _, pence = text.partition(".")
-        if not pounds.isdigit() or (pence and (not pence.isdigit() or len(pence) > 2)):
+        """The price in pence, read as the session types' prices are; None with a message."""
+        try:
+            return parse_price_pence(self.price.data)
+        except DomainError as error:
+            self.price.errors.append(error.message)
             return None
-        return int(pounds) * 100 + int(pence.ljust(2, "0") or 0)
 
 
 def _course_or_404(course_id: int) -> Course:
@@ -284,7 +289,6 @@ def course_product(product_id: int | None):
     if form.validate_on_submit():
         price_pence = form.price_pence()
         if price_pence is None:
-            form.price.errors.append("Enter the price in pounds, like 950 or 950.00.")
             status = 422
         else:
             try:

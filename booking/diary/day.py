@@ -2,12 +2,12 @@
 
 from datetime import date, timedelta
 
-from flask import abort, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from booking.auth.access import require_practitioner_access, staff_required
-from booking.clinic.localtime import local_today, wall_time_exists
+from booking.clinic.localtime import OUT_OF_REACH, local_today, wall_time_exists, within_reach
 from booking.clinic.settings import clinic_settings
 from booking.database import utcnow
 from booking.diary import blueprint, grid
@@ -18,9 +18,12 @@ from booking.presentation import format_start
 
 def parse_day_or_404(value: str) -> date:
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         abort(404)
+    if not within_reach(day):
+        abort(404)
+    return day
 
 
 def visible_practitioners() -> list[Practitioner]:
@@ -96,9 +99,13 @@ def day(day: str | None):
     if picked:
         # The "go to date" form sends ?date=; give it the day's own address.
         try:
-            return redirect(url_for(".day", day=date.fromisoformat(picked).isoformat()))
+            chosen = date.fromisoformat(picked)
         except ValueError:
+            chosen = None
+        if not within_reach(chosen):
+            flash(OUT_OF_REACH, "error")
             return redirect(url_for(".day"))
+        return redirect(url_for(".day", day=chosen.isoformat()))
     shown = parse_day_or_404(day) if day else local_today(utcnow(), clinic_settings().zone)
     return render_template("diary/day.html", **_day_context(shown))
 

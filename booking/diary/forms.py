@@ -12,6 +12,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from booking.public.forms import phone_number
+from booking.validators import DayInReach
 
 
 class ConfirmForm(FlaskForm):
@@ -73,7 +74,7 @@ class PhoneBookingForm(FlaskForm):
 
 
 class MoveForm(FlaskForm):
-    day = DateField("Date", validators=[DataRequired("Choose a date.")])
+    day = DateField("Date", validators=[DataRequired("Choose a date."), DayInReach()])
     at = TimeField("Time", validators=[DataRequired("Choose a time.")])
     practitioner_id = SelectField("Practitioner", coerce=int)
 
@@ -103,8 +104,10 @@ class StaffNoteForm(FlaskForm):
 
 class TimeOffForm(FlaskForm):
     practitioner_id = SelectField("Practitioner", coerce=int)
-    first_day = DateField("From date", validators=[DataRequired("Choose the first date.")])
-    last_day = DateField("To date (optional)", validators=[Optional()])
+    first_day = DateField(
+        "From date", validators=[DataRequired("Choose the first date."), DayInReach()]
+    )
+    last_day = DateField("To date (optional)", validators=[Optional(), DayInReach()])
     starts_at = TimeField("From time (leave empty for whole days)", validators=[Optional()])
     ends_at = TimeField("To time", validators=[Optional()])
     reason = StringField("Reason", validators=[Length(max=120, message="Up to 120 characters.")])

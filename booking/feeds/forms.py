@@ -6,6 +6,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
 from booking.clinic.feeds import PRIVACY_CHOICES
+from booking.validators import DayInReach
 
 
 class PrivacyForm(FlaskForm):
@@ -30,5 +31,5 @@ class DownloadForm(FlaskForm):
     class Meta:
         csrf = False
 
-    start = DateField("From", validators=[InputRequired("Enter the first day.")])
-    end = DateField("To", validators=[InputRequired("Enter the last day.")])
+    start = DateField("From", validators=[InputRequired("Enter the first day."), DayInReach()])
+    end = DateField("To", validators=[InputRequired("Enter the last day."), DayInReach()])

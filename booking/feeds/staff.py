@@ -24,7 +24,7 @@ from booking.clinic.feeds import (
     regenerate_feed_token,
     set_feed_privacy,
 )
-from booking.clinic.localtime import local_today
+from booking.clinic.localtime import OUT_OF_REACH, local_today
 from booking.clinic.settings import clinic_settings
 from booking.database import utcnow
 from booking.extensions import db
@@ -140,7 +140,13 @@ def download(slug: str):
         )
     )
     if not form.validate():
-        flash("Enter two dates to download, like 2026-11-01.", "error")
+        errors = form.start.errors + form.end.errors
+        flash(
+            OUT_OF_REACH
+            if OUT_OF_REACH in errors
+            else "Enter two dates to download, like 2026-11-01.",
+            "error",
+        )
         return redirect(url_for(".staff_feeds"))
     try:
         body = download_range(practitioner, form.start.data, form.end.data)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from booking.clinic import DomainError, availability
 from booking.clinic.appointments import PatientDetails, book_appointment
-from booking.clinic.localtime import local_today
+from booking.clinic.localtime import local_today, within_reach
 from booking.clinic.settings import clinic_settings
 from booking.clinic.tokens import appointment_uid_from_token, manage_token
 from booking.database import utcnow
@@ -28,9 +28,10 @@ ANY = "any"
 
 def parse_day(value: str | None) -> date | None:
     try:
-        return date.fromisoformat(value) if value else None
+        day = date.fromisoformat(value) if value else None
     except ValueError:
         return None
+    return day if within_reach(day) else None
 
 
 def bookable_session_types() -> list[SessionType]:

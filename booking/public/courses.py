@@ -33,6 +33,7 @@ from booking.public.booking import (
     picker_context,
 )
 from booking.public.forms import ConfirmForm, ContactDetailsForm
+from booking.validators import DayInReach
 
 SKIP = "skip"
 
@@ -58,7 +59,9 @@ class PlanRuleForm(FlaskForm):
         + [SelectChoice(str(n), name) for n, name in enumerate(courses.WEEKDAY_NAMES)],
     )
     at = SelectField("Time", validators=[InputRequired("Choose a time.")])
-    first_day = DateField("Starting from", validators=[InputRequired("Choose a start date.")])
+    first_day = DateField(
+        "Starting from", validators=[InputRequired("Choose a start date."), DayInReach()]
+    )
     practitioner = SelectField("Practitioner")
 
 
@@ -205,16 +208,15 @@ def _time_choices(course: Course) -> list[SelectChoice]:
     ]
     opens = min((start for start, _ in hours), default=time(9))
     closes = max((end for _, end in hours), default=time(18))
-    step = timedelta(minutes=clinic_settings().slot_step_minutes)
-    last = datetime.combine(date.min, closes) - timedelta(
-        minutes=course.session_type.duration_minutes
-    )
-    moment = datetime.combine(date.min, opens)
-    choices = []
-    while moment <= last:
-        choices.append(SelectChoice(f"{moment:%H:%M}"))
-        moment += step
-    return choices
+    step = clinic_settings().slot_step_minutes
+    # In minutes of the day: hours that close before a whole session fits give no times,
+    # rather than a time before midnight.
+    last = closes.hour * 60 + closes.minute - course.session_type.duration_minutes
+    first = opens.hour * 60 + opens.minute
+    return [
+        SelectChoice(f"{minute // 60:02d}:{minute % 60:02d}")
+        for minute in range(first, last + 1, step)
+    ]
 
 
 def _plan_form(course: Course, now: datetime) -> PlanRuleForm:
