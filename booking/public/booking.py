@@ -118,15 +118,17 @@ def open_weekdays(session_type: SessionType, practitioner: Practitioner | None) 
 
 def picker_context(
     free: dict[date, list[datetime]],
-    first,
-    last,
-    today,
-    limit,
-    chosen_day,
+    first: date,
+    last: date,
+    today: date,
+    limit: date,
     *,
-    working_weekdays: set[int],
+    session_type: SessionType,
+    practitioner: Practitioner | None,
 ):
-    """What the day-and-time picker template needs."""
+    """What the day-and-time picker template needs; the chosen day comes from ?day=."""
+    chosen_day = parse_day(request.args.get("day"))
+    working_weekdays = open_weekdays(session_type, practitioner)
     days = [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
     if chosen_day not in free or not free.get(chosen_day):
         chosen_day = next((day for day in days if free.get(day)), None)
@@ -172,13 +174,7 @@ def book_times(slug: str):
         practitioner=practitioner,
         practitioner_value=practitioner.slug if practitioner else ANY,
         **picker_context(
-            free,
-            first,
-            last,
-            today,
-            limit,
-            parse_day(request.args.get("day")),
-            working_weekdays=open_weekdays(session_type, practitioner),
+            free, first, last, today, limit, session_type=session_type, practitioner=practitioner
         ),
     )
 

@@ -28,7 +28,6 @@ from booking.public import blueprint
 from booking.public.booking import (
     day_window,
     free_starts_by_day,
-    open_weekdays,
     parse_day,
     picker_context,
 )
@@ -193,8 +192,8 @@ def course_book(token: str):
             last,
             today,
             limit,
-            parse_day(request.args.get("day")),
-            working_weekdays=open_weekdays(course.session_type, practitioner),
+            session_type=course.session_type,
+            practitioner=practitioner,
         ),
     ), status
 

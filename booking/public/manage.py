@@ -15,7 +15,6 @@ from booking.public.booking import (
     appointment_from_token_or_404,
     day_window,
     free_starts_by_day,
-    open_weekdays,
     parse_day,
     parse_start,
     picker_context,
@@ -109,8 +108,8 @@ def manage_reschedule(token: str):
             last,
             today,
             limit,
-            parse_day(request.args.get("day")),
-            working_weekdays=open_weekdays(appointment.session_type, appointment.practitioner),
+            session_type=appointment.session_type,
+            practitioner=appointment.practitioner,
         ),
     )
 
