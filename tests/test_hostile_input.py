@@ -23,7 +23,9 @@ from booking.models import (
 )
 from tests.forms import csrf_token
 from tests.ical_parser import parse_calendar
+from tests.test_admin import page_token, post_settings
 from tests.test_diary import book_massage_with_colette, next_weekday
+from tests.test_team import post_form, practitioner_form
 
 HUGE = "99999999999999999999"  # past 2**63: more than any database integer holds
 
@@ -34,12 +36,6 @@ def get(model, **filters):
 
 def count(model) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(model))
-
-
-def token_from(client, url: str) -> str:
-    response = client.get(url)
-    assert response.status_code == 200, response.status_code
-    return csrf_token(response.get_data(as_text=True))
 
 
 @pytest.fixture
@@ -62,7 +58,7 @@ def test_a_leave_to_the_end_of_the_century_keeps_the_feed_small_and_right(desk, 
     response = desk.post(
         "/diary/time-off",
         data={
-            "csrf_token": token_from(desk, "/diary/time-off"),
+            "csrf_token": page_token(desk, "/diary/time-off"),
             "practitioner_id": colette.id,
             "first_day": start.isoformat(),
             "last_day": "2099-12-30",
@@ -88,7 +84,7 @@ def test_time_off_out_of_reach_is_refused_with_a_message(desk, colette, day):
     response = desk.post(
         "/diary/time-off",
         data={
-            "csrf_token": token_from(desk, "/diary/time-off"),
+            "csrf_token": page_token(desk, "/diary/time-off"),
             "practitioner_id": colette.id,
             "first_day": "2026-12-01",
             "last_day": day,
@@ -120,7 +116,7 @@ def test_rescheduling_to_a_start_out_of_reach_changes_nothing(client, demo):
     before = booked.starts_at
     url = f"/manage/{manage_token(booked)}/reschedule"
     response = client.post(
-        url, data={"csrf_token": token_from(client, url), "start": "99991231T2359Z"}
+        url, data={"csrf_token": page_token(client, url), "start": "99991231T2359Z"}
     )
     assert response.status_code < 500
     db.session.expire_all()
@@ -179,7 +175,7 @@ def test_a_course_price_beyond_reason_is_refused_with_a_message(admin_client, de
         response = desk.post(
             url,
             data={
-                "csrf_token": token_from(desk, url),
+                "csrf_token": page_token(desk, url),
                 "name": "Big course",
                 "session_type_id": get(SessionType, slug="massage").id,
                 "sessions_count": "10",
@@ -199,7 +195,7 @@ def test_a_patient_number_that_is_not_plain_digits_is_a_bad_request(desk, colett
         response = desk.post(
             url,
             data={
-                "csrf_token": token_from(desk, url),
+                "csrf_token": page_token(desk, url),
                 "action": "book",
                 "patient_id": patient_id,
                 "session_type_id": get(SessionType, slug="massage").id,
@@ -217,7 +213,7 @@ def test_a_search_longer_than_any_name_finds_nobody_and_does_not_fail(desk, cole
     url = f"/diary/book?practitioner={colette.id}&start={start}"
     response = desk.post(
         url,
-        data={"csrf_token": token_from(desk, url), "action": "search", "query": "ruth" * 15000},
+        data={"csrf_token": page_token(desk, url), "action": "search", "query": "ruth" * 15000},
     )
     assert response.status_code < 500
     assert "No patient matches that search" in response.get_data(as_text=True)
@@ -251,7 +247,7 @@ def test_attendance_with_a_broken_way_back_returns_to_the_appointment(desk, demo
     response = desk.post(
         f"{url}/attendance",
         data={
-            "csrf_token": token_from(desk, url),
+            "csrf_token": page_token(desk, url),
             "attendance-status": "attended",
             "back": "/diary/\r\nX",
         },
@@ -265,16 +261,7 @@ def test_attendance_with_a_broken_way_back_returns_to_the_appointment(desk, demo
 
 @pytest.mark.parametrize("zone", ["Europe", "A" * 300, "../../etc/passwd"])
 def test_a_time_zone_that_is_a_folder_or_too_long_is_refused_politely(admin_client, demo, zone):
-    url = "/diary/settings"
-    page = admin_client.get(url).get_data(as_text=True)
-    form = {
-        name: value
-        for name, value in _form_values(page).items()
-        if name not in ("timezone", "csrf_token")
-    }
-    response = admin_client.post(
-        url, data={**form, "timezone": zone, "csrf_token": csrf_token(page)}
-    )
+    response = post_settings(admin_client, timezone=zone)
     assert response.status_code == 422
     assert "not a time zone we know" in response.get_data(as_text=True)
     db.session.expire_all()
@@ -284,36 +271,12 @@ def test_a_time_zone_that_is_a_folder_or_too_long_is_refused_politely(admin_clie
 def test_a_session_type_ticked_twice_counts_once(admin_client, demo):
     sam = get(Practitioner, slug="sam-okafor")
     massage = get(SessionType, slug="massage")
-    url = f"/diary/practitioners/{sam.id}"
-    page = admin_client.get(url).get_data(as_text=True)
-    form = _form_values(page)
-    form["session_type_ids"] = [str(massage.id), str(massage.id)]
-    response = admin_client.post(url, data=form)
+    response = post_form(
+        admin_client,
+        f"/diary/practitioners/{sam.id}",
+        practitioner_form(sam, session_type_ids=[massage.id, massage.id]),
+    )
     assert response.status_code == 302
     db.session.expire_all()
     assert [t.slug for t in get(Practitioner, slug="sam-okafor").session_types] == ["massage"]
     assert get(AuditEvent, action="practitioner.changed") is not None
-
-
-def _form_values(html: str) -> dict:
-    """The named inputs, checked boxes and selected options of the page's main form."""
-    import re
-
-    values: dict = {}
-    for tag in re.findall(r"<input[^>]*>", html):
-        name = re.search(r'name="([^"]+)"', tag)
-        if not name:
-            continue
-        kind = re.search(r'type="([^"]+)"', tag)
-        kind = kind.group(1) if kind else "text"
-        value = re.search(r'value="([^"]*)"', tag)
-        if kind in ("checkbox", "radio") and "checked" not in tag:
-            continue
-        values.setdefault(name.group(1), value.group(1) if value else "y")
-    for name, body in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', html, re.S):
-        chosen = re.search(r'<option[^>]*value="([^"]*)"[^>]*selected', body)
-        if chosen:
-            values[name] = chosen.group(1)
-    for name, text in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', html, re.S):
-        values[name] = text.strip()
-    return values
