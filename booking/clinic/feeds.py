@@ -219,10 +219,9 @@ def _feed_appointments(*conditions) -> list[FeedAppointment]:
 
 
 def feed_contents(
-    practitioner: Practitioner, now: datetime | None = None
+    practitioner: Practitioner, window: FeedWindow
 ) -> tuple[list[FeedAppointment], list[TimeOff]]:
-    """The appointments and blocks in the practitioner's feed today, in time order."""
-    window = feed_window(now or utcnow())
+    """The appointments and blocks in the practitioner's feed for the window, in time order."""
     appointments = _feed_appointments(_appointments_in(practitioner.id, window))
     time_off = db.session.scalars(
         select(TimeOff).where(_time_off_in(practitioner.id, window)).order_by(TimeOff.starts_at)
@@ -234,7 +233,7 @@ def build_feed(practitioner: Practitioner, now: datetime | None = None) -> bytes
     """The practitioner's subscription feed as iCalendar bytes."""
     now = now or utcnow()
     window = feed_window(now)
-    appointments, time_off = feed_contents(practitioner, now)
+    appointments, time_off = feed_contents(practitioner, window)
     return calendar.feed(
         practitioner,
         appointments,
