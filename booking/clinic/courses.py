@@ -116,9 +116,18 @@ def save_product(
 # Buying a course --------------------------------------------------------------------------
 
 
-def _new_course(product: CourseProduct, patient: Patient, *, source: str, now: datetime) -> Course:
+def _new_course(
+    product: CourseProduct,
+    patient: "Patient | appointments.PatientDetails",
+    *,
+    source: str,
+    now: datetime,
+) -> Course:
+    """A course awaiting payment, for a known patient or one found or created from details."""
     if not product.active:
         raise DomainError("That course is no longer on sale. Please call the clinic.")
+    if isinstance(patient, appointments.PatientDetails):
+        patient = appointments.find_or_create_patient(patient, consent_at=None)
     course = Course(
         patient=patient,
         product=product,
@@ -132,6 +141,7 @@ def _new_course(product: CourseProduct, patient: Patient, *, source: str, now: d
         requested_at=now,
     )
     db.session.add(course)
+    db.session.flush()
     return course
 
 
@@ -142,10 +152,7 @@ def request_course(
     now = now or utcnow()
     begin_write(db.session)
     try:
-        if isinstance(patient, appointments.PatientDetails):
-            patient = appointments.find_or_create_patient(patient, consent_at=None)
         course = _new_course(product, patient, source="online", now=now)
-        db.session.flush()
         notifications.course_requested(course)
     except DomainError:
         db.session.rollback()
@@ -166,10 +173,7 @@ def sell_course(
     now = now or utcnow()
     begin_write(db.session)
     try:
-        if isinstance(patient, appointments.PatientDetails):
-            patient = appointments.find_or_create_patient(patient, consent_at=None)
         course = _new_course(product, patient, source="staff", now=now)
-        db.session.flush()
         audit.record(staff_user, "course.sold", course, product=product.name)
         _activate(course, payment_reference, staff_user, now=now)
     except DomainError:
