@@ -204,6 +204,15 @@ def _offset_changes(zone: ZoneInfo, start: datetime, end: datetime) -> list[date
     return changes
 
 
+def _years(instants: Iterable[datetime], *, fallback: datetime) -> tuple[int, int]:
+    """The first year of `instants` on the clinic's clock, and the year after the last."""
+    zone = clinic_settings().zone
+    years = [instant.astimezone(zone).year for instant in instants] or [
+        fallback.astimezone(zone).year
+    ]
+    return min(years), max(years) + 1
+
+
 def _calendar(method: str | None, instants: Iterable[datetime], *, fallback: datetime) -> Calendar:
     """A VCALENDAR with the clinic's VTIMEZONE covering the years of `instants`."""
     settings = clinic_settings()
@@ -213,10 +222,8 @@ def _calendar(method: str | None, instants: Iterable[datetime], *, fallback: dat
     calendar.add("calscale", "GREGORIAN")
     if method:
         calendar.add("method", method)
-    years = [instant.astimezone(settings.zone).year for instant in instants] or [
-        fallback.astimezone(settings.zone).year
-    ]
-    calendar.add_component(_timezone_component(settings.timezone, min(years), max(years) + 1))
+    first_year, after_last_year = _years(instants, fallback=fallback)
+    calendar.add_component(_timezone_component(settings.timezone, first_year, after_last_year))
     return calendar
 
 
@@ -492,12 +499,13 @@ def feed(
     settings = clinic_settings()
     privacy = practitioner.feed_privacy or FeedPrivacy.INITIALS.value
     calendar = _calendar(None, covering, fallback=now)
-    first_year, last_year = (instant.astimezone(settings.zone).year for instant in covering)
+    # The same years as the VTIMEZONE just added.
+    first_year, after_last_year = _years(covering, fallback=now)
     clock = _FeedClock(
         settings.zone,
         settings.timezone,
         datetime(first_year, 1, 1, tzinfo=settings.zone).astimezone(UTC),
-        datetime(last_year + 1, 1, 1, tzinfo=settings.zone).astimezone(UTC),
+        datetime(after_last_year, 1, 1, tzinfo=settings.zone).astimezone(UTC),
     )
     calendar.add("x-wr-calname", f"{practitioner.name} — {settings.name}")
     calendar.add("x-wr-timezone", settings.timezone)
