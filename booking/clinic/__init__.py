@@ -1,12 +1,8 @@
 """The clinic's domain: plain Python, no request objects."""
 
+from booking.clinic.errors import DomainError
 
-class DomainError(Exception):
-    """A rule of the clinic was broken; the message is fit to show to a person."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+__all__ = ["DomainError", "flush_or_refuse"]
 
 
 def flush_or_refuse(message: str) -> None:
