@@ -636,3 +636,24 @@ def test_a_practitioner_sees_only_their_own_column(practitioner_client):
         f"/diary/appointments/{theirs.id}/note", data={"csrf_token": token, "note-note": "x"}
     )
     assert refused.status_code == 403
+
+
+def test_one_practitioners_time_off_blocks_only_their_own_column(desk):
+    # Sam's holiday on a Tuesday, when both work: Colette's column stays bookable.
+    tuesday = next_weekday(1)
+    sam = get(Practitioner, slug="sam-okafor")
+    desk.post(
+        "/diary/time-off",
+        data={
+            "csrf_token": page_token(desk, "/diary/time-off"),
+            "practitioner_id": sam.id,
+            "first_day": tuesday.isoformat(),
+            "reason": "Sam on holiday",
+        },
+    )
+    assert get(TimeOff, practitioner_id=sam.id) is not None
+    page = desk.get(f"/diary/day/{tuesday}").get_data(as_text=True)
+    assert "Blocked: Sam on holiday" in page
+    assert "with Sam Okafor at" not in page
+    # Colette's working rows are still offered (10:00 is inside her morning).
+    assert "with Colette Assor at 10:00" in page

@@ -188,6 +188,9 @@ def build_column(
 ) -> list[Cell]:
     """One column's cells: appointments span the rows they fill; the rest are free or not."""
     row_minutes = [_minutes(at) for at in rows]
+    # Only this practitioner's time off: a colleague's holiday leaves this column bookable.
+    # (Closing the clinic blocks every practitioner, one row each, so it still shows here.)
+    blocks = [block for block in blocks if block.practitioner_id == practitioner.id]
     # Each row's instant (its first pass, the day the clocks go back); None where skipped.
     row_instants: list[datetime | None] = []
     cells: list[Cell] = []
