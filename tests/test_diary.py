@@ -657,3 +657,31 @@ def test_one_practitioners_time_off_blocks_only_their_own_column(desk):
     assert "with Sam Okafor at" not in page
     # Colette's working rows are still offered (10:00 is inside her morning).
     assert "with Colette Assor at 10:00" in page
+
+
+def test_staff_are_told_truly_whether_the_patient_is_emailed(desk):
+    from booking.models import OutboxMessage
+
+    tuesday = next_weekday(1)
+    emailed = book_massage_with_colette(at(tuesday, 11), "Has Email", "has@example.org")
+    url = f"/diary/appointments/{emailed.id}"
+    done = desk.post(
+        f"{url}/cancel",
+        data={"csrf_token": page_token(desk, url), "cancel-reason": "Practitioner unwell"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "An email to has@example.org is queued for sending." in done
+    assert count(OutboxMessage) > 0
+
+    # A caller with only a phone number: nothing can be sent, and the message says so.
+    before = count(OutboxMessage)
+    phoned = add_appointment(at(tuesday, 15), name="Phone Only")
+    url = f"/diary/appointments/{phoned.id}"
+    done = desk.post(
+        f"{url}/cancel",
+        data={"csrf_token": page_token(desk, url), "cancel-reason": "Practitioner unwell"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "No email is sent: we hold no address. Please phone them on 07700 900555." in done
+    assert "told" not in done
+    assert count(OutboxMessage) == before

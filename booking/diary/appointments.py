@@ -103,7 +103,11 @@ def book():
         except DomainError as error:
             problem, status = error.message, 409
         else:
-            flash(f"Booked {appointment.patient.name} with {practitioner.name}.", "success")
+            flash(
+                f"Booked {appointment.patient.name} with {practitioner.name}. "
+                + _what_the_patient_is_sent(appointment),
+                "success",
+            )
             return redirect(url_for(".appointment", appointment_id=appointment.id))
     elif form.is_submitted():
         problem, status = "Please correct the highlighted answers below.", 422
@@ -152,6 +156,16 @@ def _render_appointment(appointment: Appointment, status: int = 200, **forms):
     ), status
 
 
+def _what_the_patient_is_sent(appointment) -> str:
+    """Say what really happens next: mail is queued for the worker, or nothing is sent."""
+    patient = appointment.patient
+    if patient.email:
+        return f"An email to {patient.email} is queued for sending."
+    if patient.phone:
+        return f"No email is sent: we hold no address. Please phone them on {patient.phone}."
+    return "No email is sent: we hold no address or phone number for this patient."
+
+
 @blueprint.get("/appointments/<int:appointment_id>")
 @staff_required(*ALL_STAFF)
 def appointment(appointment_id: int):
@@ -177,7 +191,7 @@ def appointment_move(appointment_id: int):
     except DomainError as error:
         flash(error.message, "error")
         return _render_appointment(appointment, 409, move_form=form)
-    flash("The appointment has been moved and the patient told.", "success")
+    flash(f"The appointment has been moved. {_what_the_patient_is_sent(appointment)}", "success")
     return redirect(url_for(".appointment", appointment_id=appointment.id))
 
 
@@ -193,7 +207,10 @@ def appointment_cancel(appointment_id: int):
     except DomainError as error:
         flash(error.message, "error")
     else:
-        flash("The appointment has been cancelled and the patient told.", "success")
+        flash(
+            f"The appointment has been cancelled. {_what_the_patient_is_sent(appointment)}",
+            "success",
+        )
     return redirect(url_for(".appointment", appointment_id=appointment.id))
 
 

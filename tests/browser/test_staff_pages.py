@@ -248,7 +248,7 @@ def test_the_receptionist_moves_a_booking_and_marks_attendance_on_a_phone(
         f"**/diary/appointments/{booking.id}",
     )
     screenshot(page, "7-moved")
-    assert "The appointment has been moved and the patient told." in flash_text(page)
+    assert "The appointment has been moved. An email to" in flash_text(page)
     when = page.locator("dt", has_text="When").locator("xpath=following-sibling::dd[1]")
     assert f"at {new_time}" in when.inner_text()
     assert page.locator(".status-badge").inner_text() == "Booked"
