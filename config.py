@@ -71,6 +71,9 @@ class Config:
     PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "30"))
     PREFERRED_URL_SCHEME = "http"
     FORCE_HTTPS = False
+    # werkzeug's method for staff password hashes (booking/passwords.py reads it). Full
+    # strength everywhere but the test suite; deliberately not read from the environment.
+    PASSWORD_HASH_METHOD = "scrypt:32768:8:1"  # noqa: S105 - a hash method, not a password
 
 
 class DevelopmentConfig(Config):
@@ -87,6 +90,8 @@ class TestingConfig(Config):
     PAGE_CACHE_SECONDS = 0
     MAIL_SERVER = "127.0.0.1"
     MAIL_PORT = 0
+    # Tests create hundreds of accounts: a full-strength hash each was over half the suite.
+    PASSWORD_HASH_METHOD = "scrypt:128:8:1"  # noqa: S105 - a hash method, not a password
 
 
 class ProductionConfig(Config):

@@ -1,24 +1,15 @@
 """Staff accounts: checking a password and changing it. Plain Python, no request objects."""
 
-from functools import cache
-
 from sqlalchemy import func, select
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from booking.clinic import DomainError, audit
 from booking.database import utcnow
 from booking.extensions import db
 from booking.models import StaffUser
+from booking.passwords import check_against_no_account
 
 MINIMUM_PASSWORD_LENGTH = 10
 SIGN_IN_FAILED = "That email address and password do not match an active staff account."
-
-
-@cache
-def _dummy_hash() -> str:
-    # Checked when no account matches, so that a wrong email costs as long as a wrong password
-    # and the response time does not reveal which staff emails exist.
-    return generate_password_hash("no account has this password", method="scrypt")
 
 
 def authenticate(email: str, password: str) -> StaffUser:
@@ -27,7 +18,7 @@ def authenticate(email: str, password: str) -> StaffUser:
         select(StaffUser).where(func.lower(StaffUser.email) == email.strip().lower())
     )
     if user is None:
-        check_password_hash(_dummy_hash(), password)
+        check_against_no_account(password)
         raise DomainError(SIGN_IN_FAILED)
     if not user.check_password(password) or not user.active:
         raise DomainError(SIGN_IN_FAILED)

@@ -6,11 +6,11 @@ from datetime import datetime
 from flask_login import UserMixin
 from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from booking.database import UTCDateTime, utcnow
 from booking.extensions import db
 from booking.models.clinic import Practitioner
+from booking.passwords import hash_password, password_matches
 
 
 class Role(enum.StrEnum):
@@ -46,10 +46,10 @@ class StaffUser(UserMixin, db.Model):
     practitioner: Mapped[Practitioner | None] = relationship()
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password, method="scrypt")
+        self.password_hash = hash_password(password)
 
     def check_password(self, password: str) -> bool:
-        return check_password_hash(self.password_hash, password)
+        return password_matches(self.password_hash, password)
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_version}"
