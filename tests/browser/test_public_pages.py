@@ -126,3 +126,20 @@ def test_the_home_page_passes_axe_on_a_desktop(desktop_page, demo, axe, screensh
     screenshot(desktop_page, "home")
     assert desktop_page.get_by_role("link", name="Book an appointment").first.is_visible()
     axe(desktop_page)
+
+
+def test_a_form_sent_back_with_a_problem_says_error_and_takes_the_focus(phone_page, demo, axe):
+    page = phone_page
+    open_page(page, "/book/massage/times?practitioner=any")
+    page.locator("a.day").first.tap()
+    page.wait_for_load_state()
+    page.locator("ul.time-list a.time").first.tap()
+    page.wait_for_url(re.compile(r"/book/massage/details"))
+    assert not page.title().startswith("Error")
+    # Sent with nothing filled in: the page comes back with its problem summary.
+    page.get_by_role("button", name="Book this appointment").tap()
+    page.locator(".form-errors").wait_for()
+    assert page.title().startswith("Error: ")
+    focused = page.evaluate("document.activeElement.className")
+    assert "form-errors" in focused
+    axe(page, label="the details step with errors")
