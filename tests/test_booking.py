@@ -206,15 +206,23 @@ def test_a_cauda_equina_warning_sign_stops_online_booking(client, demo):
     response = submit_details(client, details_url(start_at(day, 9)), cauda_equina="yes")
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "Call 999 or go to A&amp;E now" in html
+    assert '<a href="tel:999">Call 999</a> or go to A&amp;E now' in html
     assert count(Appointment) == 0 and count(Patient) == 0
 
 
 def test_other_warning_signs_send_the_patient_to_their_gp_first(client, demo):
     day = next_weekday(1)
     response = submit_details(client, details_url(start_at(day, 9)), other_warning="yes")
-    assert "NHS 111" in response.get_data(as_text=True)
+    assert '<a href="tel:111">call NHS 111</a>' in response.get_data(as_text=True)
     assert count(Appointment) == 0
+
+
+@pytest.mark.parametrize("path", ["/", "/when-not-to-book"])
+def test_emergency_numbers_on_the_information_pages_are_tap_to_call(client, demo, path):
+    html = client.get(path).get_data(as_text=True)
+    assert 'href="tel:999"' in html
+    if path != "/":
+        assert 'href="tel:111"' in html
 
 
 def test_a_post_without_the_csrf_token_is_refused_and_writes_nothing(client, demo):
