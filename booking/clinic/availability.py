@@ -6,16 +6,17 @@ time skipped when the clocks go forward is never offered; a time repeated when
 they go back is offered once (its first occurrence). Everything else is UTC.
 
 `free_starts` is the pure core (no database), property-tested with Hypothesis;
-the other functions load what it needs with two small queries.
+the other functions load what it needs with two queries, whatever the number of
+practitioners: their hours (only if they give the session) and their busy time.
 """
 
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Integer, Select, literal_column, select, union_all
 
 from booking.clinic.localtime import local_day_bounds, local_to_utc, local_today, wall_time_exists
 from booking.clinic.settings import clinic_settings
@@ -26,7 +27,9 @@ from booking.models import (
     Practitioner,
     SessionType,
     TimeOff,
+    WorkingHours,
 )
+from booking.models.clinic import practitioner_session_types
 
 # No session is longer than this; it bounds the appointments query so the index is used.
 LONGEST_APPOINTMENT = timedelta(hours=12)
@@ -129,13 +132,121 @@ def free_starts(
     return sorted(set(starts))
 
 
-def _hours_by_weekday(practitioner: Practitioner) -> dict[int, list[tuple[time, time]]]:
-    by_weekday: dict[int, list[tuple[time, time]]] = {}
-    for hours in practitioner.working_hours:
-        by_weekday.setdefault(hours.weekday, []).append((hours.starts_at, hours.ends_at))
-    for intervals in by_weekday.values():
-        intervals.sort()
-    return by_weekday
+Hours = dict[int, list[tuple[time, time]]]  # weekday (Monday is 0) -> local intervals
+
+
+def hours_offering(practitioner_ids: Sequence[int], session_type: SessionType) -> dict[int, Hours]:
+    """The weekly hours of those of the practitioners who are active and give the session.
+
+    One query for any number of practitioners; one who does not give it has no entry.
+    """
+    if not session_type.active or not practitioner_ids:
+        return {}
+    rows = db.session.execute(
+        select(
+            WorkingHours.practitioner_id,
+            WorkingHours.weekday,
+            WorkingHours.starts_at,
+            WorkingHours.ends_at,
+        )
+        .join(Practitioner, Practitioner.id == WorkingHours.practitioner_id)
+        .join(
+            practitioner_session_types,
+            (practitioner_session_types.c.practitioner_id == WorkingHours.practitioner_id)
+            & (practitioner_session_types.c.session_type_id == session_type.id),
+        )
+        .where(WorkingHours.practitioner_id.in_(practitioner_ids), Practitioner.active.is_(True))
+    )
+    by_practitioner: dict[int, Hours] = {}
+    for practitioner_id, weekday, opens, closes in rows:
+        by_practitioner.setdefault(practitioner_id, {}).setdefault(weekday, []).append(
+            (opens, closes)
+        )
+    for by_weekday in by_practitioner.values():
+        for intervals in by_weekday.values():
+            intervals.sort()
+    return by_practitioner
+
+
+def working_weekdays(practitioner_ids: Sequence[int]) -> set[int]:
+    """The weekdays (Monday is 0) on which any of the practitioners works: one query."""
+    if not practitioner_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            select(WorkingHours.weekday)
+            .where(WorkingHours.practitioner_id.in_(practitioner_ids))
+            .distinct()
+        )
+    )
+
+
+# Where busy time comes from. Each source is a SELECT of (practitioner_id, starts_at,
+# ends_at, padded) for the practitioners and the window; `padded` rows are widened by the
+# clinic's buffer. All sources go to the database as one UNION ALL, so one more source
+# (say, busy times from a practitioner's own calendar) is one more function here and no
+# more queries.
+BusySource = Callable[[Sequence[int], datetime, datetime, timedelta, int | None], Select]
+
+
+def _booked(ids, window_start, window_end, buffer, ignore_appointment_id) -> Select:
+    """Live appointments that reach into the window (by the buffer)."""
+    query = select(
+        Appointment.practitioner_id,
+        Appointment.starts_at,
+        Appointment.ends_at,
+        literal_column("1", Integer).label("padded"),
+    ).where(
+        Appointment.practitioner_id.in_(ids),
+        Appointment.is_live,
+        Appointment.starts_at < window_end + buffer,
+        Appointment.starts_at > window_start - buffer - LONGEST_APPOINTMENT,
+        Appointment.ends_at > window_start - buffer,
+    )
+    if ignore_appointment_id is not None:
+        query = query.where(Appointment.id != ignore_appointment_id)
+    return query
+
+
+def _blocked(ids, window_start, window_end, _buffer, _ignore_appointment_id) -> Select:
+    """Blocked time (holidays, training, the clinic closed) that reaches into the window."""
+    return select(
+        TimeOff.practitioner_id,
+        TimeOff.starts_at,
+        TimeOff.ends_at,
+        literal_column("0", Integer).label("padded"),
+    ).where(
+        TimeOff.practitioner_id.in_(ids),
+        TimeOff.starts_at < window_end,
+        TimeOff.ends_at > window_start,
+    )
+
+
+BUSY_SOURCES: tuple[BusySource, ...] = (_booked, _blocked)
+
+
+def busy_by_practitioner(
+    practitioner_ids: Sequence[int],
+    window_start: datetime,
+    window_end: datetime,
+    *,
+    buffer: timedelta = timedelta(0),
+    ignore_appointment_id: int | None = None,
+) -> dict[int, list[Interval]]:
+    """Each practitioner's busy time in the window, merged, in UTC: one query for all."""
+    if not practitioner_ids:
+        return {}
+    ids = list(practitioner_ids)
+    sources = [
+        source(ids, window_start, window_end, buffer, ignore_appointment_id)
+        for source in BUSY_SOURCES
+    ]
+    intervals: dict[int, list[Interval]] = {practitioner_id: [] for practitioner_id in ids}
+    for practitioner_id, start, end, padded in db.session.execute(union_all(*sources)):
+        if padded:
+            start, end = start - buffer, end + buffer
+        intervals[practitioner_id].append((start, end))
+    return {practitioner_id: merge_intervals(spans) for practitioner_id, spans in intervals.items()}
 
 
 def busy_intervals(
@@ -147,30 +258,83 @@ def busy_intervals(
     ignore_appointment_id: int | None = None,
 ) -> list[Interval]:
     """Live appointments (widened by the buffer) and blocked time, merged, in UTC."""
-    query = select(Appointment.starts_at, Appointment.ends_at).where(
-        Appointment.practitioner_id == practitioner_id,
-        Appointment.is_live,
-        Appointment.starts_at < window_end + buffer,
-        Appointment.starts_at > window_start - buffer - LONGEST_APPOINTMENT,
-        Appointment.ends_at > window_start - buffer,
-    )
-    if ignore_appointment_id is not None:
-        query = query.where(Appointment.id != ignore_appointment_id)
-    taken = [(start - buffer, end + buffer) for start, end in db.session.execute(query)]
-    blocked = db.session.execute(
-        select(TimeOff.starts_at, TimeOff.ends_at).where(
-            TimeOff.practitioner_id == practitioner_id,
-            TimeOff.starts_at < window_end,
-            TimeOff.ends_at > window_start,
-        )
-    )
-    return merge_intervals([*taken, *((start, end) for start, end in blocked)])
+    return busy_by_practitioner(
+        [practitioner_id],
+        window_start,
+        window_end,
+        buffer=buffer,
+        ignore_appointment_id=ignore_appointment_id,
+    )[practitioner_id]
 
 
 def offers(practitioner: Practitioner, session_type: SessionType) -> bool:
     return (
         practitioner.active and session_type.active and session_type in practitioner.session_types
     )
+
+
+def free_starts_by_practitioner(
+    practitioners: Sequence[Practitioner],
+    session_type: SessionType,
+    first_day: date,
+    last_day: date,
+    *,
+    now: datetime,
+    settings: ClinicSettings | None = None,
+    ignore_appointment_id: int | None = None,
+    ignore_minimum_notice: bool = False,
+) -> dict[int, dict[date, list[datetime]]]:
+    """Free start instants for each practitioner (by id) and local day, first to last day.
+
+    Patients see times from now plus the minimum notice up to the booking horizon;
+    staff (`ignore_minimum_notice`) see every future time. Two queries, however many
+    practitioners: their hours, and their busy time.
+    """
+    settings = settings or clinic_settings()
+    rules = Rules.from_settings(settings)
+    days = [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
+    result: dict[int, dict[date, list[datetime]]] = {
+        practitioner.id: {day: [] for day in days} for practitioner in practitioners
+    }
+    if not days:
+        return result
+    hours = hours_offering([p.id for p in practitioners], session_type)
+    if not hours:
+        return result
+    if ignore_minimum_notice:
+        # Strictly after now: a time that has started is no longer bookable.
+        earliest, last_bookable = now + timedelta(microseconds=1), date.max
+    else:
+        earliest = now + rules.minimum_notice
+        last_bookable = local_today(now, rules.zone) + timedelta(days=rules.horizon_days)
+    window_start = local_day_bounds(first_day, rules.zone)[0]
+    window_end = local_day_bounds(last_day, rules.zone)[1]
+    busy = busy_by_practitioner(
+        list(hours),
+        window_start,
+        window_end,
+        buffer=timedelta(minutes=rules.buffer_minutes),
+        ignore_appointment_id=ignore_appointment_id,
+    )
+    duration = timedelta(minutes=session_type.duration_minutes)
+    open_days = [
+        day
+        for day in days
+        if day <= last_bookable and local_day_bounds(day, rules.zone)[1] > earliest
+    ]
+    for practitioner_id, by_weekday in hours.items():
+        by_day = result[practitioner_id]
+        for day in open_days:
+            if by_weekday.get(day.weekday()):
+                by_day[day] = free_starts(
+                    day,
+                    duration=duration,
+                    hours=by_weekday[day.weekday()],
+                    busy=busy[practitioner_id],
+                    rules=rules,
+                    earliest=earliest,
+                )
+    return result
 
 
 def practitioner_free_starts(
@@ -189,43 +353,16 @@ def practitioner_free_starts(
     Patients see times from now plus the minimum notice up to the booking horizon;
     staff (`ignore_minimum_notice`) see every future time.
     """
-    settings = settings or clinic_settings()
-    rules = Rules.from_settings(settings)
-    days = [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
-    result: dict[date, list[datetime]] = {day: [] for day in days}
-    if not days or not offers(practitioner, session_type):
-        return result
-    if ignore_minimum_notice:
-        # Strictly after now: a time that has started is no longer bookable.
-        earliest, last_bookable = now + timedelta(microseconds=1), date.max
-    else:
-        earliest = now + rules.minimum_notice
-        last_bookable = local_today(now, rules.zone) + timedelta(days=rules.horizon_days)
-    window_start = local_day_bounds(first_day, rules.zone)[0]
-    window_end = local_day_bounds(last_day, rules.zone)[1]
-    busy = busy_intervals(
-        practitioner.id,
-        window_start,
-        window_end,
-        buffer=timedelta(minutes=rules.buffer_minutes),
+    return free_starts_by_practitioner(
+        [practitioner],
+        session_type,
+        first_day,
+        last_day,
+        now=now,
+        settings=settings,
         ignore_appointment_id=ignore_appointment_id,
-    )
-    hours = _hours_by_weekday(practitioner)
-    duration = timedelta(minutes=session_type.duration_minutes)
-    for day in days:
-        if day > last_bookable or not hours.get(day.weekday()):
-            continue
-        if local_day_bounds(day, rules.zone)[1] <= earliest:
-            continue
-        result[day] = free_starts(
-            day,
-            duration=duration,
-            hours=hours[day.weekday()],
-            busy=busy,
-            rules=rules,
-            earliest=earliest,
-        )
-    return result
+        ignore_minimum_notice=ignore_minimum_notice,
+    )[practitioner.id]
 
 
 def is_free_start(
@@ -267,13 +404,12 @@ def first_available(
 
     Practitioners are tried in the order given (the clinic's order).
     """
-    settings = settings or clinic_settings()
+    by_practitioner = free_starts_by_practitioner(
+        practitioners, session_type, first_day, last_day, now=now, settings=settings
+    )
     result: dict[date, dict[datetime, Practitioner]] = {}
     for practitioner in practitioners:
-        by_day = practitioner_free_starts(
-            practitioner, session_type, first_day, last_day, now=now, settings=settings
-        )
-        for day, starts in by_day.items():
+        for day, starts in by_practitioner[practitioner.id].items():
             chosen = result.setdefault(day, {})
             for start in starts:
                 chosen.setdefault(start, practitioner)

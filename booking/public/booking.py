@@ -113,7 +113,7 @@ def open_weekdays(session_type: SessionType, practitioner: Practitioner | None) 
     clinic never opens would send a patient looking for a cancellation that never comes.
     """
     candidates = [practitioner] if practitioner else practitioners_for(session_type)
-    return {hours.weekday for candidate in candidates for hours in candidate.working_hours}
+    return availability.working_weekdays([candidate.id for candidate in candidates])
 
 
 def picker_context(

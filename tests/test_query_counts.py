@@ -1,0 +1,73 @@
+"""Costs that do not grow with the clinic: as many queries for 20 practitioners as for 1."""
+
+from datetime import UTC, datetime, time, timedelta
+
+from booking.extensions import db
+from booking.models import (
+    Appointment,
+    Patient,
+    Practitioner,
+    SessionType,
+    TimeOff,
+    WorkingHours,
+)
+from tests.queries import counting_queries
+
+CLINIC_SIZES = (1, 5, 20)
+
+
+def session_offered_by(count: int) -> SessionType:
+    """A session type of its own offered by `count` practitioners, each with a busy week."""
+    session_type = SessionType(
+        slug=f"offered-by-{count}", name="Acupuncture", duration_minutes=45, price_pence=6000
+    )
+    patient = Patient(name="Pat Example", email="pat@example.org")
+    soon = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=3)
+    for number in range(count):
+        practitioner = Practitioner(
+            slug=f"practitioner-{count}-{number}",
+            name=f"Practitioner {number}",
+            position=number,
+            session_types=[session_type],
+            working_hours=[
+                WorkingHours(weekday=weekday, starts_at=time(9), ends_at=time(17))
+                for weekday in range(7)
+            ],
+        )
+        db.session.add_all(
+            [
+                practitioner,
+                TimeOff(
+                    practitioner=practitioner, starts_at=soon, ends_at=soon + timedelta(hours=2)
+                ),
+                Appointment(
+                    practitioner=practitioner,
+                    patient=patient,
+                    session_type=session_type,
+                    starts_at=soon + timedelta(days=1),
+                    ends_at=soon + timedelta(days=1, minutes=45),
+                    status="booked",
+                    price_pence=0,
+                ),
+            ]
+        )
+    db.session.commit()
+    return session_type
+
+
+def statements_sent(client, path: str) -> list[str]:
+    assert client.get(path).status_code == 200  # warm: templates compiled
+    db.session.remove()
+    with counting_queries() as statements:
+        response = client.get(path)
+    assert response.status_code == 200, path
+    assert b'class="time"' in response.data
+    return statements
+
+
+def test_the_times_page_sends_as_many_queries_for_twenty_practitioners_as_for_one(app, client):
+    counts = {}
+    for size in CLINIC_SIZES:
+        slug = session_offered_by(size).slug
+        counts[size] = len(statements_sent(client, f"/book/{slug}/times?practitioner=any"))
+    assert counts[1] == counts[5] == counts[20], counts
