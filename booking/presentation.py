@@ -37,6 +37,38 @@ def format_duration(minutes: int) -> str:
     return f"{rest} min"
 
 
+def count_of(number: int, singular: str, plural: str | None = None) -> str:
+    """'1 appointment', '3 appointments': never 'appointment(s)'."""
+    return f"{number} {singular if number == 1 else (plural or singular + 's')}"
+
+
+def format_price_note(appointment) -> str:
+    """What the patient pays for this appointment, true to its state at this moment."""
+    if appointment.course_id is not None:
+        return "One session of your course"
+    if appointment.status == "cancelled":
+        return "Nothing to pay: this appointment is cancelled"
+    if appointment.status == "booked":
+        return f"{format_money(appointment.price_pence)}, to pay at the clinic on the day"
+    return format_money(appointment.price_pence)
+
+
+AVERAGE_MONTH_DAYS = 365.25 / 12
+
+
+def format_validity(days: int) -> str:
+    """How long a course lasts, the same words everywhere: '6 months (183 days)'.
+
+    The rule counts days; people think in months, so both are given when the days are
+    close to a whole number of months, and the days alone otherwise.
+    """
+    months = round(days / AVERAGE_MONTH_DAYS)
+    if months >= 1 and abs(months * AVERAGE_MONTH_DAYS - days) <= 3:
+        unit = "month" if months == 1 else "months"
+        return f"{months} {unit} ({days} days)"
+    return f"{days} day" + ("" if days == 1 else "s")
+
+
 def _zone():
     from booking.clinic.settings import clinic_settings
 
@@ -63,6 +95,8 @@ def format_local_datetime(instant: datetime) -> str:
 def register_filters(app: Flask) -> None:
     app.add_template_filter(format_money, "money")
     app.add_template_filter(format_duration, "duration")
+    app.add_template_filter(format_validity, "validity")
+    app.add_template_filter(format_price_note, "price_note")
     app.add_template_filter(format_local_time, "local_time")
     app.add_template_filter(format_local_date, "local_date")
     app.add_template_filter(format_local_datetime, "local_datetime")

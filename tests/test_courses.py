@@ -621,3 +621,30 @@ def test_a_course_session_cannot_be_moved_past_the_end_of_the_course(app, paid_c
     moved = move_appointment(appointment, starts_at=local(day + timedelta(days=1), 10))
     assert moved.starts_at == local(day + timedelta(days=1), 10)
     assert get(Course).credits_remaining == 9
+
+
+@pytest.mark.parametrize(
+    ("days", "words"),
+    [
+        (183, "6 months (183 days)"),
+        (365, "12 months (365 days)"),
+        (31, "1 month (31 days)"),
+        (100, "100 days"),
+        (1, "1 day"),
+    ],
+)
+def test_a_course_length_reads_the_same_way_everywhere(days, words):
+    from booking.presentation import format_validity
+
+    assert format_validity(days) == words
+
+
+def test_every_page_gives_the_course_length_in_the_same_words(client, demo):
+    from booking.models import CourseProduct
+
+    product = db.session.scalars(sa.select(CourseProduct)).first()
+    pages = ["/treatments-and-prices", "/courses", f"/courses/{product.id}/request"]
+    for path in pages:
+        html = client.get(path).get_data(as_text=True)
+        assert "6 months (183 days)" in html, path
+        assert "183 days of payment" not in html and "183 days from" not in html, path

@@ -544,7 +544,7 @@ def test_closing_the_clinic_blocks_everyone_and_names_whose_patients_to_move(des
         (b.starts_at, b.ends_at) == (at(monday, 0), at(monday, 0) + timedelta(days=1))
         for b in blocks
     )
-    assert f"Time blocked for all {len(active)} practitioners, but 1 appointment(s)" in page
+    assert f"Time blocked for all {len(active)} practitioners, but 1 appointment falls" in page
     assert "(Colette Assor)" in page
     # The booking is kept for the receptionist to move; patients can book nothing that day.
     assert refreshed(booked).status == AppointmentStatus.BOOKED.value

@@ -376,3 +376,20 @@ def test_the_independent_ical_reader_follows_rfc_5545():
         parse_calendar(b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nEND:VCALENDAR\r\n")
     with pytest.raises(ValueError, match="never closed"):
         parse_calendar(b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nEND:VEVENT\r\n")
+
+
+def test_the_price_line_matches_the_appointment_at_the_moment_it_is_sent(
+    mail_app, demo, smtp_server
+):
+    appointment = book(FRIDAY_BEFORE, session="massage")
+    cancel_appointment(appointment, now=BEFORE_THE_CHANGE)
+    send_due()
+    [booked] = [m for m in smtp_server.to("priya@example.org") if m["Subject"].startswith("Book")]
+    [cancelled] = [
+        m for m in smtp_server.to("priya@example.org") if m["Subject"].startswith("Cancelled")
+    ]
+    assert "to pay at the clinic on the day" in plain_text(booked)
+    assert "to pay at the clinic on the day" in html_text(booked)
+    for text in (plain_text(cancelled), html_text(cancelled)):
+        assert "Nothing to pay: this appointment is cancelled" in text
+        assert "paid at the clinic" not in text

@@ -25,6 +25,7 @@ from booking.diary.appointments import signed_in_staff
 from booking.diary.forms import ConfirmForm, TimeOffForm
 from booking.extensions import db
 from booking.models import Practitioner, TimeOff
+from booking.presentation import count_of
 
 # The practitioner choice that blocks everyone: a bank holiday, the clinic closed.
 EVERYONE = 0
@@ -95,7 +96,8 @@ def _after_blocking(blocks: list[tuple[TimeOff, list]]):
         [(block, _)] = blocks
         if clashes:
             flash(
-                f"Time blocked, but {clashes} appointment(s) fall inside it: "
+                f"Time blocked, but {count_of(clashes, 'appointment')} "
+                f"{'falls' if clashes == 1 else 'fall'} inside it: "
                 "move or cancel them below.",
                 "error",
             )
@@ -105,8 +107,9 @@ def _after_blocking(blocks: list[tuple[TimeOff, list]]):
     if clashes:
         names = ", ".join(block.practitioner.name for block, found in blocks if found)
         flash(
-            f"Time blocked for all {len(blocks)} practitioners, but {clashes} appointment(s) "
-            f"fall inside it ({names}): open their blocks below to move or cancel them.",
+            f"Time blocked for all {len(blocks)} practitioners, but "
+            f"{count_of(clashes, 'appointment')} {'falls' if clashes == 1 else 'fall'} inside it "
+            f"({names}): open their blocks below to move or cancel them.",
             "error",
         )
     else:
