@@ -141,8 +141,9 @@ def seed_demo() -> str | None:
         "and any letters or scan reports about your back."
     )
     settings.directions = (
-        "We are a short walk from the station. Ring the bell marked 'Clinic' and take a seat "
-        "in the waiting room on the ground floor."
+        "From Example Park station (Jubilee line), turn left out of the station and walk "
+        "about five minutes along Example Road; we are at number 12, opposite the library. "
+        "Ring the bell marked 'Clinic' and take a seat in the waiting room on the ground floor."
     )
 
     treatments = {}

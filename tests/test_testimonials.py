@@ -389,3 +389,11 @@ def test_the_email_address_is_never_logged_or_shown(client, receptionist_client,
     _approve_through_the_queue(receptionist_client, testimonial)
     assert EMAIL not in caplog.text
     assert EMAIL not in client.get("/sciatica").get_data(as_text=True)
+
+
+def test_the_list_of_formatting_tags_is_folded_away_under_the_reply_form(client, demo):
+    html = client.get("/sciatica").get_data(as_text=True)
+    folded = html[html.index('<details class="allowed-html"') :]
+    folded = folded[: folded.index("</details>")]
+    assert "<summary>Formatting (optional)</summary>" in folded
+    assert "&lt;blockquote cite=&#34;&#34;&gt;" in folded or "&lt;blockquote cite=\"\"&gt;" in folded
