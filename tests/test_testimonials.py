@@ -396,4 +396,4 @@ def test_the_list_of_formatting_tags_is_folded_away_under_the_reply_form(client,
     folded = html[html.index('<details class="allowed-html"') :]
     folded = folded[: folded.index("</details>")]
     assert "<summary>Formatting (optional)</summary>" in folded
-    assert "&lt;blockquote cite=&#34;&#34;&gt;" in folded or "&lt;blockquote cite=\"\"&gt;" in folded
+    assert "&lt;blockquote cite=" in folded
