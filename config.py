@@ -48,6 +48,8 @@ class Config:
         "MAIL_DEFAULT_SENDER", "North West London Physiotherapy Centre <bookings@clinic.example>"
     )
     MAIL_TIMEOUT = int(os.environ.get("MAIL_TIMEOUT", "10"))
+    # The name given in EHLO; empty means the machine's own name (smtplib's default).
+    MAIL_EHLO_NAME = os.environ.get("MAIL_EHLO_NAME", "")
 
     # memory:// counts per process: with several gunicorn workers each keeps its own
     # count, so a limit of 10 becomes 10 per worker. Use redis:// there.

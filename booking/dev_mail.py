@@ -26,6 +26,13 @@ def describe(raw: bytes) -> str:
     attachments = [
         f"{part.get_filename()} ({part.get_content_type()})" for part in message.iter_attachments()
     ]
+    invitations = [
+        part.get_param("method") or "?"
+        for part in message.walk()
+        if part.get_content_type() == "text/calendar" and not part.get_content_disposition()
+    ]
+    if invitations:
+        lines.append(f"Calendar: {', '.join(invitations)}")
     if attachments:
         lines.append(f"Attachments: {', '.join(attachments)}")
     lines.append("-" * 72)

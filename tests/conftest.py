@@ -15,7 +15,12 @@ from flask_migrate import upgrade
 from booking import create_app
 from booking.extensions import db, limiter
 
-pytest_plugins = ["tests.fixtures_mail", "tests.fixtures_staff", "tests.fixtures_browser"]
+pytest_plugins = [
+    "tests.fixtures_mail",
+    "tests.fixtures_staff",
+    "tests.fixtures_browser",
+    "tests.fixtures_caldav",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 # TEST_SQLITE_PATH lets several test runs share one checkout without sharing a database.

@@ -120,9 +120,30 @@ def attachments(message: EmailMessage) -> list[EmailMessage]:
     return list(message.iter_attachments())
 
 
+def calendar_part(message: EmailMessage) -> EmailMessage:
+    """The invitation where Outlook and Gmail look for it, checking the shape on the way.
+
+    The message is multipart/mixed whose first child is multipart/alternative holding
+    text/plain, text/html and exactly one text/calendar part with a method, inline (no
+    Content-Disposition). A text/calendar attachment is only a file to Outlook.
+    """
+    assert message.get_content_type() == "multipart/mixed"
+    first = next(message.iter_parts())
+    assert first.get_content_type() == "multipart/alternative"
+    kinds = [part.get_content_type() for part in first.iter_parts()]
+    assert kinds == ["text/plain", "text/html", "text/calendar"], kinds
+    [part] = [p for p in first.iter_parts() if p.get_content_type() == "text/calendar"]
+    assert part.get("Content-Disposition") is None
+    assert part.get_param("method") in {"REQUEST", "CANCEL"}
+    assert part.get_content_charset() == "utf-8"
+    return part
+
+
 def calendar_attachment(message: EmailMessage) -> EmailMessage:
-    found = [part for part in attachments(message) if part.get_content_type() == "text/calendar"]
+    """The attached copy of the invitation (application/ics), beside the inline one."""
+    found = [part for part in attachments(message) if part.get_content_type() == "application/ics"]
     assert len(found) == 1, f"expected one calendar attachment, found {len(found)}"
+    assert found[0].get_content_disposition() == "attachment"
     return found[0]
 
 

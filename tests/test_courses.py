@@ -189,12 +189,17 @@ def test_a_patient_requests_a_course_pays_at_the_desk_and_plans_around_time_off(
     assert local(wednesday, 10) in [a.starts_at for a in sessions]
     assert course.credits_remaining == 0
     assert ledger_total(course) == 0
-    # One email lists them all, with one calendar file holding every session.
+    # One email lists them all; each session has its own invitation (one UID per object).
     planned = db.session.scalars(
         sa.select(OutboxMessage).where(OutboxMessage.kind == "course_planned")
     ).all()
-    assert len(planned) == 1
-    assert planned[0].ics.count("BEGIN:VEVENT") == 10
+    assert len(planned) == 1 and planned[0].ics is None
+    invitations = db.session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.kind == "course_session")
+    ).all()
+    assert len(invitations) == 10
+    assert all(row.ics.count("BEGIN:VEVENT") == 1 for row in invitations)
+    assert {row.appointment_id for row in invitations} == {a.id for a in sessions}
 
     course_page = client.get(course_link).get_data(as_text=True)
     assert "0 of 10" in course_page

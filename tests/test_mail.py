@@ -36,6 +36,7 @@ from booking.models import (
 from tests.fixtures_mail import (
     attachments,
     calendar_attachment,
+    calendar_part,
     free_port,
     html_text,
     plain_text,
@@ -71,8 +72,10 @@ def book(starts_at: datetime, patient=PRIYA, *, session="full-combination", **op
 
 
 def invitation_of(message):
-    part = calendar_attachment(message)
+    part = calendar_part(message)
     data = part.get_payload(decode=True)
+    # The attached copy is the same calendar, byte for byte.
+    assert calendar_attachment(message).get_payload(decode=True) == data
     return part, data, parse_calendar(data)
 
 
@@ -110,8 +113,8 @@ def test_an_online_booking_sends_a_branded_confirmation_with_an_invitation(
     assert page.status_code == 200 and "Friday 23 October 2026" in page.get_data(as_text=True)
 
     part, data, calendar = invitation_of(confirmation)
-    assert part.get_filename() == "invite.ics"
-    assert part.get_params()[1:] == [("method", "REQUEST"), ("charset", "UTF-8")]
+    assert part.get_param("method") == "REQUEST"
+    assert calendar_attachment(confirmation).get_filename() == "invite.ics"
     assert physical_lines_longer_than(data) == []
     assert calendar.value("METHOD") == "REQUEST"
     [event] = calendar.components_named("VEVENT")
@@ -185,9 +188,8 @@ def test_moving_sends_an_updated_request_and_cancelling_a_cancel_with_the_same_u
     assert method == "CANCEL"
     assert cancelled.value("STATUS") == "CANCELLED"
     [cancel_mail] = [m for m in mails if m["Subject"].startswith("Cancelled")]
-    part = calendar_attachment(cancel_mail)
-    assert part.get_filename() == "cancel.ics"
-    assert part.get_params()[1] == ("method", "CANCEL")
+    assert calendar_attachment(cancel_mail).get_filename() == "cancel.ics"
+    assert calendar_part(cancel_mail).get_param("method") == "CANCEL"
 
     # Reception hears of each change the patient made online, without any calendar file.
     reception = smtp_server.to("reception@clinic.example")
@@ -273,7 +275,7 @@ def _course_with_sessions(starts: list[datetime]) -> tuple[Course, list[Appointm
     return course, appointments
 
 
-def test_a_planned_course_sends_one_email_listing_every_session_with_one_calendar_file(
+def test_a_planned_course_sends_a_summary_and_one_invitation_per_session(
     mail_app, demo, smtp_server
 ):
     starts = [FRIDAY_BEFORE + timedelta(weeks=week) for week in range(4)]
@@ -285,21 +287,31 @@ def test_a_planned_course_sends_one_email_listing_every_session_with_one_calenda
     db.session.commit()
     send_due()
 
-    [message] = smtp_server.messages
-    assert "4 sessions" in message["Subject"]
-    text = plain_text(message)
+    messages = smtp_server.messages
+    assert len(messages) == 5
+    [summary] = [m for m in messages if "4 sessions" in m["Subject"]]
+    text = plain_text(summary)
     assert "Friday 23 October 2026 at 10:00 (BST)" in text
     assert "Friday 30 October 2026 at 10:00 (GMT)" in text
     assert text.count("/manage/") == 4
-    part, _, calendar = invitation_of(message)
-    assert part.get_filename() == "invite.ics"
-    assert calendar.value("METHOD") == "REQUEST"
-    events = calendar.components_named("VEVENT")
-    assert sorted(event.instant("DTSTART") for event in events) == [
-        start.astimezone(UTC) for start in starts
-    ]
-    uids = [event.value("UID") for event in events]
-    assert all(sum(a.uid in uid for uid in uids) == 1 for a in appointments)
+    assert summary.get_content_type() == "multipart/alternative"  # no calendar in it
+    invitations = [m for m in messages if m is not summary]
+    uids = []
+    for number, message in enumerate(
+        sorted(
+            invitations,
+            key=lambda m: invitation_of(m)[2].components_named("VEVENT")[0].instant("DTSTART"),
+        ),
+        start=1,
+    ):
+        assert message["Subject"].startswith(f"Booked: session {number} of your course")
+        _, _, calendar = invitation_of(message)
+        assert calendar.value("METHOD") == "REQUEST"
+        [event] = calendar.components_named("VEVENT")  # one UID per iTIP object
+        assert event.instant("DTSTART") == starts[number - 1].astimezone(UTC)
+        uids.append(event.value("UID"))
+        assert plain_text(message).count("/manage/") == 1
+    assert [sum(a.uid in uid for uid in uids) for a in appointments] == [1, 1, 1, 1]
 
 
 def test_course_requested_and_activated_tell_the_patient(mail_app, demo, smtp_server):
@@ -352,7 +364,8 @@ def test_the_development_mail_catcher_prints_what_it_receives(mail_app, demo, tm
         catcher.wait(timeout=10)
     printed = log.read_text()
     assert "To: priya@example.org" in printed
-    assert "Attachments: invite.ics (text/calendar)" in printed
+    assert "Calendar: REQUEST" in printed
+    assert "Attachments: invite.ics (application/ics)" in printed
     assert "Friday 23 October 2026 at 10:00 (BST)" in printed
 
 

@@ -135,6 +135,8 @@ def appointment_event(
     event.add("transp", "TRANSPARENT" if cancelled else "OPAQUE")
     event.add("location", settings.address)
     if for_patient:
+        # Hidden from anyone the patient shares their calendar with (a work calendar, say).
+        event.add("class", "PRIVATE")
         event.add("summary", summary or _patient_summary(appointment, settings.name))
         event.add("description", _patient_description(appointment))
     else:
@@ -227,9 +229,19 @@ def _calendar(method: str | None, instants: Iterable[datetime], *, fallback: dat
     return calendar
 
 
+def clinic_mailbox() -> str:
+    """The address that invitations name as ORGANIZER and emails give as Reply-To.
+
+    Reception's mailbox, which staff read, so that a reply or a calendar's "Decline"
+    reaches a person; the clinic's public address only when reception has none.
+    """
+    settings = clinic_settings()
+    return settings.reception_email or settings.email
+
+
 def _organizer() -> vCalAddress:
     settings = clinic_settings()
-    organizer = vCalAddress(f"mailto:{settings.email}")
+    organizer = vCalAddress(f"mailto:{clinic_mailbox()}")
     organizer.params["CN"] = vText(settings.name)
     return organizer
 
@@ -250,26 +262,28 @@ def _span(appointments: Sequence[Appointment]) -> list[datetime]:
     return [a.starts_at for a in appointments] + [a.ends_at for a in appointments]
 
 
-def invitation(appointments: Sequence[Appointment], method: str) -> bytes:
-    """An email invitation: METHOD REQUEST (new or moved) or CANCEL, one VEVENT each.
+def invitation(appointment: Appointment, method: str) -> bytes:
+    """An email invitation for one appointment: METHOD REQUEST (new or moved) or CANCEL.
 
-    A course plan sends several appointments in one invitation. The patient is the
-    attendee (no reply wanted), the clinic the organizer.
+    One UID per iTIP object (RFC 5546 1.4, RFC 6047 2.4): Outlook imports only the first
+    event of an object holding several, and a CalDAV server stores an object as one
+    resource, so a course plan sends one invitation per session. The clinic is the
+    organizer, the patient an attendee who has already accepted and is asked for no
+    reply (PARTSTAT=ACCEPTED, RSVP=FALSE); see "Calendar invitations" in the README.
     """
     method = method.upper()
     if method not in {"REQUEST", "CANCEL"}:
         raise ValueError(f"unsupported iTIP method {method!r}")
     now = datetime.now(UTC)
-    calendar = _calendar(method, _span(appointments), fallback=now)
-    for appointment in appointments:
-        event = appointment_event(appointment, stamp=now)
-        if method == "CANCEL":
-            event["status"] = vText("CANCELLED")
-        event.add("organizer", _organizer())
-        attendee = _attendee(appointment)
-        if attendee is not None:
-            event.add("attendee", attendee)
-        calendar.add_component(event)
+    calendar = _calendar(method, _span([appointment]), fallback=now)
+    event = appointment_event(appointment, stamp=now)
+    if method == "CANCEL":
+        event["status"] = vText("CANCELLED")
+    event.add("organizer", _organizer())
+    attendee = _attendee(appointment)
+    if attendee is not None:
+        event.add("attendee", attendee)
+    calendar.add_component(event)
     return calendar.to_ical()
 
 

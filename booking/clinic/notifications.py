@@ -24,7 +24,7 @@ from booking.clinic import calendar
 from booking.clinic.settings import clinic_settings
 from booking.clinic.tokens import course_token, manage_url
 from booking.extensions import db
-from booking.models import Appointment, Course, OutboxMessage, OutboxStatus
+from booking.models import Appointment, AppointmentStatus, Course, OutboxMessage, OutboxStatus
 from booking.presentation import format_local_date, format_local_time
 
 
@@ -42,9 +42,7 @@ class Kind:
     RECEPTION_COURSE_REQUESTED = "reception_course_requested"
     COURSE_ACTIVATED = "course_activated"
     COURSE_PLANNED = "course_planned"
-
-
-ICS_FILENAMES = {"REQUEST": "invite.ics", "CANCEL": "cancel.ics", "PUBLISH": "appointments.ics"}
+    COURSE_SESSION = "course_session"
 
 
 def queue_message(
@@ -139,7 +137,7 @@ def _tell_patient(
         context=context,
         dedupe_key=_appointment_key(appointment, kind),
         appointment=appointment,
-        ics=calendar.invitation([appointment], ics_method) if ics_method else None,
+        ics=calendar.invitation(appointment, ics_method) if ics_method else None,
         ics_method=ics_method,
     )
 
@@ -311,10 +309,13 @@ def course_activated(course: Course) -> None:
 
 
 def course_planned(course: Course, appointments: Sequence[Appointment]) -> None:
-    """Queue one message listing every planned session, with one .ics holding them all.
+    """Queue the summary listing every planned session, and one invitation per session.
 
-    Planning the same sessions again queues nothing new; planning more sessions
-    later sends a message for those.
+    One email per session, each with its own REQUEST, because an iTIP object carries one
+    UID: Outlook imports only the first event of a many-event invitation and a CalDAV
+    server stores one object per resource. A later move or cancellation of one session
+    then updates that session alone (same UID, higher SEQUENCE). Planning the same
+    sessions again queues nothing new; planning more later sends mail for those.
     """
     db.session.flush()  # the appointments' uids are given on flush
     email = course.patient.email
@@ -325,6 +326,7 @@ def course_planned(course: Course, appointments: Sequence[Appointment]) -> None:
     fingerprint = hashlib.sha256(
         ",".join(f"{a.uid}:{a.sequence}" for a in appointments).encode()
     ).hexdigest()[:24]
+    link = course_url(course)
     queue_message(
         kind=Kind.COURSE_PLANNED,
         recipient=email,
@@ -333,10 +335,39 @@ def course_planned(course: Course, appointments: Sequence[Appointment]) -> None:
         context={
             "course": course,
             "appointments": appointments,
-            "course_url": course_url(course),
+            "course_url": link,
             "manage_urls": [manage_url(appointment) for appointment in appointments],
         },
         dedupe_key=_course_key(course, f"{Kind.COURSE_PLANNED}:{fingerprint}"),
-        ics=calendar.invitation(list(appointments), "REQUEST"),
-        ics_method="REQUEST",
     )
+    numbers = _session_numbers(course)
+    for appointment in appointments:
+        number = numbers.get(appointment.id)
+        queue_message(
+            kind=Kind.COURSE_SESSION,
+            recipient=email,
+            subject=(
+                f"Booked: session {number} of your course on {_when(appointment)}"
+                if number
+                else f"Booked: {appointment.session_type.name} on {_when(appointment)}"
+            ),
+            template="course_session",
+            context={
+                **_appointment_context(appointment),
+                "course": course,
+                "course_url": link,
+                "number": number,
+                "total": course.sessions_total,
+            },
+            dedupe_key=_appointment_key(appointment, Kind.COURSE_SESSION),
+            appointment=appointment,
+            ics=calendar.invitation(appointment, "REQUEST"),
+            ics_method="REQUEST",
+        )
+
+
+def _session_numbers(course: Course) -> dict[int, int]:
+    """Each live session's place in the course, counted in time order from 1."""
+    live = [a for a in course.appointments if a.status != AppointmentStatus.CANCELLED]
+    live.sort(key=lambda appointment: appointment.starts_at)
+    return {appointment.id: index for index, appointment in enumerate(live, start=1)}

@@ -1,4 +1,4 @@
-"""Sending the outbox: claim due messages, send them through Flask-Mail, retry with backoff.
+"""Sending the outbox: claim due messages, send them over SMTP, retry with backoff.
 
 Messages were rendered when they were queued (see `notifications`), so sending
 is only delivery. Several workers may run at once: a worker first claims a
@@ -16,15 +16,15 @@ the message is sent again. Claims last far longer than one SMTP conversation
 """
 
 import logging
-import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app
-from flask_mail import Attachment, Connection, Message
 from sqlalchemy import func, or_, select, update
 
 from booking.clinic import DomainError, audit
+from booking.clinic.calendar import clinic_mailbox
+from booking.clinic.email_message import OutgoingEmail, outgoing_email
+from booking.clinic.mail_delivery import default_sender, deliver
 from booking.database import begin_write, utcnow
 from booking.extensions import db
 from booking.models import OutboxMessage, OutboxStatus, StaffUser
@@ -96,50 +96,9 @@ def claim(now: datetime | None = None, *, limit: int = BATCH_SIZE) -> list[tuple
     return [(message_id, claimed_until) for message_id in ids]
 
 
-class _Connection(Connection):
-    """Flask-Mail's connection, with MAIL_TIMEOUT so a silent server cannot hang a worker."""
-
-    def configure_host(self) -> smtplib.SMTP:
-        timeout = current_app.config.get("MAIL_TIMEOUT", 10)
-        mail = self.mail
-        if mail.use_ssl:
-            host = smtplib.SMTP_SSL(mail.server, mail.port, timeout=timeout)
-        else:
-            host = smtplib.SMTP(mail.server, mail.port, timeout=timeout)
-        host.set_debuglevel(int(mail.debug))
-        if mail.use_tls:
-            host.starttls()
-        if mail.username and mail.password:
-            host.login(mail.username, mail.password)
-        return host
-
-
-def _message_id(message: OutboxMessage, sender: str) -> str:
-    """The same Message-ID on every attempt, so a receiving server can spot a repeat."""
-    domain = sender.rpartition("@")[2].strip("> ") or "localhost"
-    return f"<outbox-{message.id}-{message.created_at:%Y%m%d%H%M%S}@{domain}>"
-
-
-def build_mail(message: OutboxMessage) -> Message:
-    """The Flask-Mail message for an outbox row: text, HTML and any .ics attachment."""
-    mail = Message(
-        subject=message.subject,
-        recipients=[message.recipient],
-        body=message.text_body,
-        html=message.html_body,
-    )
-    mail.msgId = _message_id(message, str(mail.sender))
-    if message.ics:
-        method = (message.ics_method or "PUBLISH").upper()
-        filename = {"REQUEST": "invite.ics", "CANCEL": "cancel.ics"}.get(method, "calendar.ics")
-        mail.attachments.append(
-            Attachment(
-                filename=filename,
-                content_type=f"text/calendar; method={method}; charset=UTF-8",
-                data=message.ics.encode("utf-8"),
-            )
-        )
-    return mail
+def outgoing(message: OutboxMessage) -> OutgoingEmail:
+    """The email for an outbox row, with the clinic's mailbox as Reply-To."""
+    return outgoing_email(message, sender=default_sender(), reply_to=clinic_mailbox())
 
 
 def _describe(error: Exception) -> str:
@@ -160,13 +119,12 @@ def _send_one(message_id: int, claimed_until: datetime, now: datetime | None) ->
     ):
         db.session.rollback()
         return None
-    mail = build_mail(message)
+    email = outgoing(message)
     # Don't hold a transaction (on SQLite, a read snapshot) open during the SMTP conversation.
     db.session.commit()
     error = None
     try:
-        with _Connection(current_app.extensions["mail"]) as connection:
-            connection.send(mail)
+        deliver(email)
     except Exception as caught:  # any failure is recorded and retried
         error = caught
 
