@@ -71,6 +71,9 @@ class Config:
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     # Information pages are served from memory for this many seconds (0 turns it off).
     PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "30"))
+    # Each worker keeps the clinic settings row this long; a change made through this
+    # worker shows on its next request, through another within this many seconds.
+    CLINIC_SETTINGS_CACHE_SECONDS = float(os.environ.get("CLINIC_SETTINGS_CACHE_SECONDS", "5"))
     PREFERRED_URL_SCHEME = "http"
     FORCE_HTTPS = False
     # werkzeug's method for staff password hashes (booking/passwords.py reads it). Full

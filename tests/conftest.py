@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask_migrate import upgrade
 
 from booking import create_app
+from booking.clinic.settings import forget_clinic_settings
 from booking.extensions import db, limiter
 
 pytest_plugins = [
@@ -93,6 +94,8 @@ def app(_migrated_app):
     app = _migrated_app
     with app.app_context():
         _empty_all_tables()
+        # Emptied with plain SQL, which the settings cache cannot see.
+        forget_clinic_settings()
         yield app
         db.session.remove()
 

@@ -153,7 +153,7 @@ def test_an_administrator_changes_the_phone_and_the_contact_page_shows_it_at_onc
 
 def test_the_settings_page_explains_when_other_processes_show_a_change(caching, admin_client, demo):
     page = admin_client.get("/diary/settings").get_data(as_text=True)
-    assert "straight away" in page and "for up to 30 seconds more" in page
+    assert "straight away" in page and "for up to 35 seconds more" in page
 
 
 def test_saving_unchanged_settings_writes_no_audit_event(admin_client, demo):

@@ -1,6 +1,27 @@
-"""The clinic's settings row, read in one place."""
+"""The clinic's settings row, read in one place.
 
-from flask import g, has_app_context
+Nearly every page shows the clinic's name and every booking rule lives here, so the
+row is read at most once per request and kept between requests:
+
+- within a request, the same object (on `g`);
+- between requests, each app (one per worker process) keeps the row's values for
+  CLINIC_SETTINGS_CACHE_SECONDS. A commit in this process that changes the row empties
+  the cache at once (session events below), so this worker's next request sees an
+  admin's change; other workers see it once their copy is that many seconds old.
+
+Each request gets its own ORM object built from the cached values and attached to its
+session without a query, so callers may change it and commit exactly as if it had been
+loaded; after a commit its attributes expire and are read afresh.
+"""
+
+import threading
+import time
+from typing import Any
+
+from flask import current_app, g, has_app_context
+from sqlalchemy import event
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 
 from booking.extensions import db
 from booking.models import ClinicSettings
@@ -13,17 +34,128 @@ DEFAULTS = {
     "reception_email": "reception@clinic.example",
     "timezone": "Europe/London",
 }
+DEFAULT_CACHE_SECONDS = 5.0
+
+_COLUMNS = tuple(attribute.key for attribute in ClinicSettings.__mapper__.column_attrs)
+_IDENTITY = identity_key(ClinicSettings, 1)
+_CHANGED = "clinic_settings_changed"
+
+
+class SettingsCache:
+    """One app's copy of the settings row's values, valid for `seconds`.
+
+    `forget` bumps a generation: values read before it (say, by another thread while an
+    admin's change was committing) are not stored, so a stale copy never outlives it.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._lock = threading.Lock()
+        self._values: dict[str, Any] | None = None
+        self._expires = 0.0
+        self.generation = 0
+
+    def values(self) -> dict[str, Any] | None:
+        values, expires = self._values, self._expires
+        if values is not None and time.monotonic() < expires:
+            return values
+        return None
+
+    def store(self, values: dict[str, Any], generation: int) -> None:
+        with self._lock:
+            if generation == self.generation and self.seconds > 0:
+                self._values, self._expires = values, time.monotonic() + self.seconds
+
+    def forget(self) -> None:
+        with self._lock:
+            self.generation += 1
+            self._values = None
+
+
+def _cache() -> SettingsCache | None:
+    if not has_app_context():
+        return None
+    extensions = current_app.extensions
+    cache = extensions.get("clinic_settings_cache")
+    if cache is None:
+        seconds = current_app.config.get("CLINIC_SETTINGS_CACHE_SECONDS", DEFAULT_CACHE_SECONDS)
+        cache = extensions.setdefault("clinic_settings_cache", SettingsCache(float(seconds)))
+    return cache
+
+
+def forget_clinic_settings() -> None:
+    """Drop this app's cached copy: the next read goes to the database.
+
+    Needed only when the row changes behind the ORM's back (tables emptied with
+    plain SQL, a restore); commits through the session forget it themselves.
+    """
+    cache = _cache()
+    if cache is not None:
+        cache.forget()
+
+
+def _from_cache(session: Session, values: dict[str, Any]) -> ClinicSettings:
+    settings = ClinicSettings(**values)
+    make_transient_to_detached(settings)  # as if loaded: unchanged, persistent once added
+    session.add(settings)
+    return settings
+
+
+def _load(session: Session, cache: SettingsCache | None) -> ClinicSettings:
+    generation = cache.generation if cache else 0
+    settings = session.get(ClinicSettings, 1)
+    if settings is None:
+        settings = ClinicSettings(id=1, **DEFAULTS)
+        session.add(settings)
+        session.commit()
+    elif cache is not None and settings not in session.dirty and not session.info.get(_CHANGED):
+        cache.store({name: getattr(settings, name) for name in _COLUMNS}, generation)
+    return settings
 
 
 def clinic_settings() -> ClinicSettings:
-    """The settings row, created with defaults if the clinic has none yet (cached per request)."""
+    """The settings row, created with defaults if the clinic has none yet (cached, see above)."""
     if has_app_context() and "clinic_settings" in g:
         return g.clinic_settings
-    settings = db.session.get(ClinicSettings, 1)
-    if settings is None:
-        settings = ClinicSettings(id=1, **DEFAULTS)
-        db.session.add(settings)
-        db.session.commit()
+    session = db.session()
+    cache = _cache()
+    values = cache.values() if cache is not None else None
+    if _IDENTITY in session.identity_map:
+        settings = session.get(ClinicSettings, 1)  # the session's own object
+    elif values is not None:
+        settings = _from_cache(session, values)
+    else:
+        settings = _load(session, cache)
     if has_app_context():
         g.clinic_settings = settings
     return settings
+
+
+def _changes_settings(session: Session) -> bool:
+    return any(
+        isinstance(thing, ClinicSettings)
+        for thing in (*session.new, *session.dirty, *session.deleted)
+    )
+
+
+@event.listens_for(Session, "after_flush")
+def _note_a_change(session: Session, _context: object) -> None:
+    if _changes_settings(session):
+        session.info[_CHANGED] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_a_bulk_change(state: Any) -> None:
+    # UPDATE or DELETE statements sent through the session skip the flush.
+    if (state.is_update or state.is_delete) and getattr(
+        state.statement, "table", None
+    ) is ClinicSettings.__table__:
+        state.session.info[_CHANGED] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_after_a_change(session: Session, transaction: Any) -> None:
+    # Only the outermost transaction's end counts (a savepoint's commit is not yet
+    # durable); forgetting after a rollback as well costs one read and is never wrong.
+    if transaction.parent is None and session.info.pop(_CHANGED, False):
+        forget_clinic_settings()

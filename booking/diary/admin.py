@@ -1,5 +1,7 @@
 """The administrator's set-up pages: the clinic's settings, session types and prices."""
 
+import math
+
 from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -105,7 +107,8 @@ def settings():
         else:
             if changed:
                 # This process serves the change at once; the other workers' copies of
-                # the information pages expire within PAGE_CACHE_SECONDS.
+                # the settings and the information pages expire within
+                # CLINIC_SETTINGS_CACHE_SECONDS + PAGE_CACHE_SECONDS.
                 forget_cached_pages()
                 flash("The clinic's settings have been saved.", "success")
             else:
@@ -117,7 +120,10 @@ def settings():
         "diary/settings.html",
         form=form,
         problem=problem,
-        cache_seconds=current_app.config.get("PAGE_CACHE_SECONDS", 0),
+        cache_seconds=math.ceil(
+            current_app.config.get("PAGE_CACHE_SECONDS", 0)
+            + current_app.config.get("CLINIC_SETTINGS_CACHE_SECONDS", 0)
+        ),
     ), status
 
 
