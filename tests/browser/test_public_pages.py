@@ -143,3 +143,47 @@ def test_a_form_sent_back_with_a_problem_says_error_and_takes_the_focus(phone_pa
     focused = page.evaluate("document.activeElement.className")
     assert "form-errors" in focused
     axe(page, label="the details step with errors")
+
+
+@pytest.mark.parametrize("width", [375, 320])
+def test_on_a_phone_the_header_is_compact_and_the_menu_opens_without_script(
+    phone_page, demo, width
+):
+    page = phone_page
+    page.set_viewport_size({"width": width, "height": 640})
+    open_page(page, "/")
+    header = page.locator(".site-header").bounding_box()
+    # The page, not the menu, fills the first screen.
+    assert header["height"] <= 0.2 * 640
+    nav = page.get_by_role("navigation", name="Main")
+    assert not nav.is_visible()
+    page.get_by_role("link", name="Menu").tap()
+    page.wait_for_url("**#site-menu")
+    assert nav.get_by_role("link", name="When not to book").is_visible()
+    assert page_width(page) <= width
+
+
+def test_choosing_a_day_on_a_phone_lands_on_its_times(phone_page, demo):
+    page = phone_page
+    page.set_viewport_size({"width": 320, "height": 640})
+    open_page(page, "/book/full-combination/times?practitioner=any")
+    page.locator("a.day").nth(1).tap()
+    page.wait_for_url("**#times")
+    heading = page.locator("#times-heading").bounding_box()
+    assert -1 <= heading["y"] < 640
+    assert page.locator("ul.time-list a.time").first.is_visible()
+
+
+def test_safety_questions_sit_inside_their_boxes_at_320_pixels(phone_page, demo):
+    page = phone_page
+    page.set_viewport_size({"width": 320, "height": 640})
+    open_page(page, "/book/massage/times?practitioner=any")
+    page.locator("ul.time-list a.time").first.tap()
+    page.wait_for_url(re.compile(r"/book/massage/details"))
+    for fieldset in page.locator("fieldset").all():
+        box = fieldset.bounding_box()
+        legend = fieldset.locator("legend").bounding_box()
+        # The legend starts below the box's top border, so no line of it is crossed out.
+        assert legend["y"] > box["y"]
+        assert legend["x"] + legend["width"] <= box["x"] + box["width"]
+    assert page_width(page) <= 320
