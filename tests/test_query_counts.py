@@ -2,6 +2,9 @@
 
 from datetime import UTC, datetime, time, timedelta
 
+import pytest
+from sqlalchemy import delete
+
 from booking.extensions import db
 from booking.models import (
     Appointment,
@@ -9,6 +12,7 @@ from booking.models import (
     Practitioner,
     SessionType,
     TimeOff,
+    Treatment,
     WorkingHours,
 )
 from tests.queries import counting_queries
@@ -76,3 +80,65 @@ def test_the_times_page_sends_as_many_queries_for_twenty_practitioners_as_for_on
         slug = session_offered_by(size).slug
         counts[size] = len(statements_sent(client, f"/book/{slug}/times?practitioner=any"))
     assert counts[1] == counts[5] == counts[20], counts
+
+
+def clinic_with(count: int) -> None:
+    """`count` session types (combinations of two treatments) and `count` practitioners."""
+    treatments = [
+        Treatment(slug=f"treatment-{number}", name=f"Treatment {number}", position=number)
+        for number in range(2)
+    ]
+    practitioners = [
+        Practitioner(
+            slug=f"listed-{number}",
+            name=f"Listed Practitioner {number}",
+            position=number,
+            working_hours=[WorkingHours(weekday=0, starts_at=time(9), ends_at=time(17))],
+        )
+        for number in range(count)
+    ]
+    session_types = [
+        SessionType(
+            slug=f"combination-{number}",
+            name=f"Combination {number}",
+            duration_minutes=60,
+            price_pence=7000,
+            position=number,
+            treatments=treatments,
+            practitioners=practitioners,
+        )
+        for number in range(count)
+    ]
+    db.session.add_all([*treatments, *practitioners, *session_types])
+    db.session.commit()
+
+
+LISTINGS = (
+    "/book",
+    "/treatments-and-prices",
+    "/diary/session-types",
+    "/diary/practitioners",
+    "/diary/working-hours",
+)
+
+
+def listing_statements(client, path: str) -> int:
+    assert client.get(path).status_code == 200  # warm
+    db.session.remove()
+    with counting_queries() as statements:
+        response = client.get(path)
+    assert response.status_code == 200, path
+    assert b"Combination 0" in response.data or b"Listed Practitioner 0" in response.data, path
+    return len([sql for sql in statements if "from clinic_settings" not in sql.lower()])
+
+
+@pytest.mark.parametrize("path", LISTINGS)
+def test_a_listing_sends_as_many_queries_for_twenty_rows_as_for_one(app, admin_client, path):
+    clinic_with(1)
+    one = listing_statements(admin_client, path)
+    db.session.execute(delete(SessionType))
+    db.session.execute(delete(Practitioner))
+    db.session.execute(delete(Treatment))
+    db.session.commit()
+    clinic_with(20)
+    assert listing_statements(admin_client, path) == one

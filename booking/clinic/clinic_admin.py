@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from booking.clinic import DomainError, audit, flush_or_refuse
 from booking.clinic.settings import clinic_settings
@@ -210,7 +211,11 @@ def slug_from_name(name: str) -> str:
 def session_types() -> list[SessionType]:
     """Every session type, active or not, in the order the public pages show them."""
     return list(
-        db.session.scalars(select(SessionType).order_by(SessionType.position, SessionType.name))
+        db.session.scalars(
+            select(SessionType)
+            .order_by(SessionType.position, SessionType.name)
+            .options(selectinload(SessionType.treatments), selectinload(SessionType.practitioners))
+        )
     )
 
 

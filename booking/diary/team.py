@@ -8,6 +8,7 @@ message, and reloading cannot show it again.
 from flask import abort, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields import SelectMultipleField
 from wtforms.fields.choices import SelectChoice
@@ -133,7 +134,11 @@ def _session_type_choices(form: PractitionerForm) -> dict[int, SessionType]:
 @staff_required(Role.ADMIN)
 def practitioners():
     everyone = list(
-        db.session.scalars(select(Practitioner).order_by(Practitioner.position, Practitioner.name))
+        db.session.scalars(
+            select(Practitioner)
+            .order_by(Practitioner.position, Practitioner.name)
+            .options(selectinload(Practitioner.session_types))
+        )
     )
     accounts = {
         account.practitioner_id: account

@@ -6,6 +6,7 @@ from datetime import time
 from flask import abort, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from wtforms import StringField
 from wtforms.validators import Length, ValidationError
 
@@ -64,7 +65,11 @@ def _practitioner_or_404(slug: str) -> Practitioner:
 @staff_required(*FRONT_DESK)
 def working_hours():
     practitioners = list(
-        db.session.scalars(select(Practitioner).order_by(Practitioner.position, Practitioner.name))
+        db.session.scalars(
+            select(Practitioner)
+            .order_by(Practitioner.position, Practitioner.name)
+            .options(selectinload(Practitioner.working_hours))
+        )
     )
     return render_template(
         "diary/working_hours.html",

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from booking.clinic import DomainError, availability
 from booking.clinic.appointments import PatientDetails, book_appointment
@@ -40,6 +41,7 @@ def bookable_session_types() -> list[SessionType]:
             select(SessionType)
             .where(SessionType.active.is_(True), SessionType.bookable_online.is_(True))
             .order_by(SessionType.position, SessionType.name)
+            .options(selectinload(SessionType.treatments))  # is_combination, "Includes"
         )
     )
 

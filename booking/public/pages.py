@@ -2,6 +2,7 @@
 
 from flask import abort, current_app, render_template
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from booking.extensions import db
 from booking.models import CourseProduct, Practitioner, SessionType, Treatment
@@ -60,6 +61,7 @@ def treatments_and_prices():
         select(SessionType)
         .where(SessionType.active.is_(True))
         .order_by(SessionType.position, SessionType.name)
+        .options(selectinload(SessionType.treatments))  # is_combination, "Includes"
     ).all()
     treatments = db.session.scalars(select(Treatment).order_by(Treatment.position)).all()
 
