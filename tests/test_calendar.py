@@ -4,6 +4,7 @@ Everything is read back with tests/ical_parser.py, a reader written from RFC 554
 without the icalendar library, so a mistake in how we use the library shows.
 """
 
+import io
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
@@ -11,6 +12,8 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 import sqlalchemy as sa
+from dateutil.rrule import rrulestr
+from dateutil.tz import tzical
 
 from booking.clinic import calendar
 from booking.clinic.appointments import cancel_appointment
@@ -199,16 +202,43 @@ def test_appointments_around_the_clock_changes_land_on_the_right_instant(app, de
     assert event.instant("DTEND") == instant + timedelta(minutes=30)
 
 
-def test_the_timezone_block_agrees_with_zoneinfo_about_the_changes(app, demo):
+def _changes(vtimezone, until: datetime) -> list[tuple[str, str, str, str]]:
+    """Every change a VTIMEZONE describes before `until` (naive local), as
+    (kind, onset as written, TZOFFSETFROM, TZOFFSETTO): each DTSTART, each RDATE and
+    each RRULE occurrence, expanded by dateutil (not by our code or icalendar)."""
+    changes = []
+    for observance in vtimezone.components:
+        dtstart = datetime.strptime(observance.value("DTSTART"), "%Y%m%dT%H%M%S")
+        onsets = [dtstart]
+        onsets += [datetime.strptime(p.value, "%Y%m%dT%H%M%S") for p in observance.all("RDATE")]
+        for prop in observance.all("RRULE"):
+            onsets += list(rrulestr(prop.value, dtstart=dtstart).between(dtstart, until, inc=True))
+        for onset in sorted(set(onsets)):
+            if onset < until:
+                changes.append(
+                    (
+                        observance.name,
+                        onset.strftime("%Y%m%dT%H%M%S"),
+                        observance.value("TZOFFSETFROM"),
+                        observance.value("TZOFFSETTO"),
+                    )
+                )
+    return sorted(changes, key=lambda change: change[1])
+
+
+def test_the_timezone_block_gives_londons_rule_as_an_rrule(app, demo):
+    # Outlook approximates any VTIMEZONE by one yearly rule: London's is written as one.
     appointment = add_appointment(datetime(2026, 6, 1, 9, 0, tzinfo=UTC))
     [zone] = parse_calendar(calendar.download([appointment])).components_named("VTIMEZONE")
-    daylight = [c for c in zone.components_named("DAYLIGHT") if c.value("DTSTART")[:4] == "2026"]
-    standard = [
-        c for c in zone.components_named("STANDARD") if c.value("DTSTART")[:8] == "20261025"
-    ]
-    assert daylight and daylight[0].value("TZOFFSETTO") == "+0100"
-    assert daylight[0].value("DTSTART").startswith("20260329")
-    assert standard and standard[0].value("TZOFFSETTO") == "+0000"
+    rules = {c.name: c.value("RRULE") for c in zone.components}
+    assert len(zone.components) == 2
+    assert set(rules["DAYLIGHT"].split(";")) == {"FREQ=YEARLY", "BYMONTH=3", "BYDAY=-1SU"}
+    assert set(rules["STANDARD"].split(";")) == {"FREQ=YEARLY", "BYMONTH=10", "BYDAY=-1SU"}
+    changes = _changes(zone, datetime(2027, 1, 1))
+    assert ("DAYLIGHT", "20260329T010000", "+0000", "+0100") in changes
+    assert ("STANDARD", "20261025T020000", "+0100", "+0000") in changes
+    # The rule starts before the block's first day, so 1 January has its observance.
+    assert changes[0][1] < "20260101T000000"
 
 
 def test_the_timezone_block_starts_each_change_at_the_clock_time_before_it(app, demo):
@@ -216,43 +246,82 @@ def test_the_timezone_block_starts_each_change_at_the_clock_time_before_it(app, 
     # in its TZOFFSETFROM. London goes forward at 01:00 GMT and back at 02:00 BST.
     appointment = add_appointment(datetime(2027, 6, 1, 9, 0, tzinfo=UTC))
     [zone] = parse_calendar(calendar.download([appointment])).components_named("VTIMEZONE")
-    changes = [
-        (c.name, c.value("DTSTART"), c.value("TZOFFSETFROM"), c.value("TZOFFSETTO"))
-        for c in zone.components
-    ]
+    changes = _changes(zone, datetime(2028, 1, 1))
     assert ("DAYLIGHT", "20270328T010000", "+0000", "+0100") in changes
     assert ("STANDARD", "20271031T020000", "+0100", "+0000") in changes
 
 
-@pytest.mark.parametrize(
-    "zone_name",
-    ["Europe/London", "America/New_York", "Australia/Lord_Howe", "America/Santiago", "Asia/Tokyo"],
-)
-def test_every_change_in_the_timezone_block_is_where_zoneinfo_has_it(zone_name):
-    zone = ZoneInfo(zone_name)
+ZONES = [
+    "Europe/London",
+    "America/New_York",
+    "Australia/Lord_Howe",
+    "America/Santiago",
+    "Asia/Tokyo",
+]
+
+
+def _block(zone_name: str, first_year: int = 2026, last_year: int = 2028):
     block = parse_calendar(
         b"BEGIN:VCALENDAR\r\n"
-        + calendar._timezone_component(zone_name, 2026, 2028).to_ical()
+        + calendar._timezone_component(zone_name, first_year, last_year).to_ical()
         + b"END:VCALENDAR\r\n"
     )
     [vtimezone] = block.components_named("VTIMEZONE")
-    observances = vtimezone.components
-    assert observances, "a zone always has at least one observance"
-    for observance in observances[1:]:
-        local = datetime.strptime(observance.value("DTSTART"), "%Y%m%dT%H%M%S")
-        offset_from = _offset(observance.value("TZOFFSETFROM"))
-        offset_to = _offset(observance.value("TZOFFSETTO"))
-        instant = (local - offset_from).replace(tzinfo=UTC)
-        assert (instant - timedelta(seconds=1)).astimezone(zone).utcoffset() == offset_from
-        assert instant.astimezone(zone).utcoffset() == offset_to
-        kind = "DAYLIGHT" if instant.astimezone(zone).dst() else "STANDARD"
-        assert observance.name == kind
-    # Between two listed changes the offset never changes: none was missed.
-    listed = len(observances) - 1
-    hours = int((datetime(2028, 1, 1) - datetime(2026, 1, 1)).total_seconds() // 3600)
+    return vtimezone
+
+
+@pytest.mark.parametrize("zone_name", ZONES)
+def test_every_change_in_the_timezone_block_is_where_zoneinfo_has_it(zone_name):
+    zone = ZoneInfo(zone_name)
+    vtimezone = _block(zone_name)
+    assert vtimezone.components, "a zone always has at least one observance"
     start = datetime(2026, 1, 1, tzinfo=zone).astimezone(UTC)
+    listed = 0
+    for kind, onset, offset_from, offset_to in _changes(vtimezone, datetime(2028, 1, 1)):
+        local = datetime.strptime(onset, "%Y%m%dT%H%M%S")
+        instant = (local - _offset(offset_from)).replace(tzinfo=UTC)
+        if _offset(offset_from) == _offset(offset_to):
+            continue  # the observance in force from the start, not a change
+        assert (instant - timedelta(seconds=1)).astimezone(zone).utcoffset() == _offset(offset_from)
+        assert instant.astimezone(zone).utcoffset() == _offset(offset_to)
+        assert kind == ("DAYLIGHT" if instant.astimezone(zone).dst() else "STANDARD")
+        listed += instant >= start
+    # Between two listed changes the offset never changes: none was missed.
+    hours = int((datetime(2028, 1, 1) - datetime(2026, 1, 1)).total_seconds() // 3600)
     offsets = [(start + timedelta(hours=h)).astimezone(zone).utcoffset() for h in range(hours)]
     assert listed == sum(1 for a, b in zip(offsets, offsets[1:], strict=False) if a != b)
+    has_rules = any(c.get("RRULE") for c in vtimezone.components)
+    assert has_rules == (zone_name != "Asia/Tokyo")  # Tokyo has no clock changes
+
+
+@pytest.mark.parametrize("zone_name", ZONES)
+def test_a_reader_of_the_timezone_block_gives_zoneinfos_offset_every_hour(zone_name):
+    """dateutil reads the VTIMEZONE (RRULEs and all) as an independent calendar would."""
+    text = calendar._timezone_component(zone_name, 2026, 2028).to_ical().decode()
+    reader = tzical(io.StringIO(text)).get(zone_name)
+    zone = ZoneInfo(zone_name)
+    start = datetime(2026, 1, 1, tzinfo=zone).astimezone(UTC)
+    end = datetime(2028, 1, 1, tzinfo=zone).astimezone(UTC)
+    wrong = []
+    instant = start
+    while instant < end:
+        if instant.astimezone(reader).utcoffset() != instant.astimezone(zone).utcoffset():
+            wrong.append(instant)
+        instant += timedelta(minutes=30)
+    assert wrong == []
+
+
+def test_a_zone_without_a_weekday_rule_gets_dated_changes():
+    # Morocco moves its clocks around Ramadan: no yearly weekday rule fits, so each
+    # change is written as its own observance, still where zoneinfo has it.
+    vtimezone = _block("Africa/Casablanca")
+    assert all(c.get("RRULE") is None for c in vtimezone.components)
+    zone = ZoneInfo("Africa/Casablanca")
+    for _, onset, offset_from, offset_to in _changes(vtimezone, datetime(2028, 1, 1))[1:]:
+        instant = (datetime.strptime(onset, "%Y%m%dT%H%M%S") - _offset(offset_from)).replace(
+            tzinfo=UTC
+        )
+        assert instant.astimezone(zone).utcoffset() == _offset(offset_to)
 
 
 def _offset(text: str) -> timedelta:

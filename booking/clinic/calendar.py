@@ -148,25 +148,99 @@ def appointment_event(
 def _timezone_component(tzid: str, first_year: int, last_year: int) -> Timezone:
     """A VTIMEZONE for `tzid` from 1 January of `first_year` to 1 January of `last_year`.
 
-    Written from zoneinfo's own transitions rather than by icalendar's from_tzid,
-    which puts the spring change an hour late (DTSTART 02:00 with TZOFFSETFROM +0000
-    for London, where the clocks go forward at 01:00 GMT). RFC 5545 3.6.5 wants each
+    Where the zone follows one yearly rule through those years (London: forward on the
+    last Sunday of March, back on the last Sunday of October) it is written as one
+    STANDARD and one DAYLIGHT observance with an RRULE, the shape Outlook expects: it
+    approximates any VTIMEZONE by one yearly rule (MS-OXCICAL 2.1.3.1.1.19), so a
+    block of dated changes can come out an hour wrong there. Where the zone has no
+    such rule (it changed its law within the years, or follows a calendar other than
+    weekdays) each change is written as its own dated observance.
+
+    Written from zoneinfo's own transitions rather than by icalendar's from_tzid, which
+    puts the spring change an hour late (DTSTART 02:00 with TZOFFSETFROM +0000 for
+    London, where the clocks go forward at 01:00 GMT). RFC 5545 3.6.5 wants each
     observance's DTSTART as the wall-clock time just before the change, in its
-    TZOFFSETFROM; Outlook, for one, reads the changes from this block, not its own
-    time-zone database. Cached: the same few are asked for again and again.
+    TZOFFSETFROM. Cached: the same few are asked for again and again.
     """
     zone = ZoneInfo(tzid)
     start = datetime(first_year, 1, 1, tzinfo=zone).astimezone(UTC)
     end = datetime(last_year, 1, 1, tzinfo=zone).astimezone(UTC)
     component = Timezone()
     component.add("tzid", tzid)
+    # From a year earlier, so that each rule's first onset is before the block begins.
+    changes = _offset_changes(zone, datetime(first_year - 1, 1, 1, tzinfo=UTC), end)
+    rules = _yearly_rules(zone, changes, first_year - 1, last_year - 1)
+    if rules is not None:
+        for first_change, rule in rules:
+            observance = _observance(
+                first_change.astimezone(zone), _offset_before(first_change, zone), None
+            )
+            observance.add("rrule", rule)
+            component.add_component(observance)
+        return component
     offset = start.astimezone(zone).utcoffset()
     # The observance in force when the block begins, then one per change after it.
     component.add_component(_observance(start.astimezone(zone), offset, offset))
-    for instant in _offset_changes(zone, start, end):
-        before = (instant - timedelta(seconds=1)).astimezone(zone).utcoffset()
-        component.add_component(_observance(instant.astimezone(zone), before, None))
+    for instant in changes:
+        if instant >= start:
+            component.add_component(
+                _observance(instant.astimezone(zone), _offset_before(instant, zone), None)
+            )
     return component
+
+
+def _offset_before(instant: datetime, zone: ZoneInfo) -> timedelta:
+    offset = (instant - timedelta(seconds=1)).astimezone(zone).utcoffset()
+    assert offset is not None
+    return offset
+
+
+def _yearly_rules(
+    zone: ZoneInfo, changes: list[datetime], first_year: int, last_year: int
+) -> list[tuple[datetime, dict]] | None:
+    """(first change, RRULE) for each kind of change, if every year from `first_year` to
+    `last_year` has exactly one change of each kind on the same weekday rule; else None.
+
+    A kind is the change's offsets and name (into summer time, back to standard). The
+    rule is "the nth weekday of the month" or "the last weekday of the month" at one
+    wall-clock time; zones with no changes at all get None (one dated observance).
+    """
+    kinds: dict[tuple, list[datetime]] = {}
+    for instant in changes:
+        local = instant.astimezone(zone)
+        key = (_offset_before(instant, zone), local.utcoffset(), local.tzname(), bool(local.dst()))
+        kinds.setdefault(key, []).append(instant)
+    years = list(range(first_year, last_year + 1))
+    if not kinds or len(kinds) > 2:
+        return None
+    rules = []
+    for (offset_from, _, _, _), instants in kinds.items():
+        onsets = [(instant + offset_from).replace(tzinfo=None) for instant in instants]
+        rule = _weekday_rule(onsets)
+        if rule is None or [onset.year for onset in onsets] != years:
+            return None
+        rules.append((instants[0], rule))
+    return sorted(rules, key=lambda pair: pair[0])
+
+
+def _weekday_rule(onsets: list[datetime]) -> dict | None:
+    """FREQ=YEARLY;BYMONTH=m;BYDAY=nWD if every onset fits it, at one time of day."""
+    first = onsets[0]
+    if any(
+        (onset.month, onset.weekday(), onset.time()) != (first.month, first.weekday(), first.time())
+        for onset in onsets
+    ):
+        return None
+    weekday = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"][first.weekday()]
+    # "Last" first: the EU's rule is the last Sunday, which some years is also the 4th.
+    nths = {(onset.day - 1) // 7 + 1 for onset in onsets}
+    if all((onset + timedelta(days=7)).month != onset.month for onset in onsets):
+        ordinal = -1
+    elif len(nths) == 1:
+        ordinal = nths.pop()
+    else:
+        return None
+    return {"freq": "yearly", "bymonth": first.month, "byday": f"{ordinal}{weekday}"}
 
 
 def _observance(local: datetime, offset_from: timedelta, offset_to: timedelta | None):
