@@ -479,3 +479,36 @@ def test_a_booking_racing_a_practitioners_deactivation_is_refused(app, demo, bac
         )
     admin.join(10)
     assert count(Appointment) == 0
+
+
+def test_choosing_a_different_time_keeps_the_day_and_what_was_typed(client, demo):
+    day = next_weekday(1)
+    first_url = details_url(start_at(day, 9))
+    page = client.get(first_url).get_data(as_text=True)
+    change = re.search(r'formaction="([^"]+)"', page).group(1).replace("&amp;", "&")
+    typed = {
+        "csrf_token": csrf_token(page),
+        "name": "Priya Shah",
+        "email": "priya@example.org",
+        "phone": "07700 900123",
+        "note": "Pain down the left leg.",
+        "cauda_equina": "no",
+    }
+    response = client.post(change, data=typed)
+    assert response.status_code == 302
+    # Back to the same day's times, scrolled to them, not to the first fortnight.
+    assert f"day={day.isoformat()}" in response.location
+    assert f"first={day.isoformat()}" in response.location
+    assert response.location.endswith("#times")
+    # A new time: the details are filled in again; the safety answers are asked afresh.
+    later = client.get(details_url(start_at(day, 11))).get_data(as_text=True)
+    assert 'value="Priya Shah"' in later
+    assert 'value="priya@example.org"' in later
+    assert "Pain down the left leg." in later
+    assert 'value="no" checked' not in later and "checked" not in later
+    assert count(Appointment) == 0
+    # Once booked, the kept details are gone.
+    submit_details(client, details_url(start_at(day, 11)))
+    assert count(Appointment) == 1
+    again = client.get(details_url(start_at(day, 14))).get_data(as_text=True)
+    assert 'value="Priya Shah"' not in again

@@ -7,13 +7,13 @@ nothing about the patient ever does.
 
 from datetime import date, datetime, timedelta
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from booking.clinic import DomainError, availability
 from booking.clinic.appointments import PatientDetails, book_appointment
-from booking.clinic.localtime import local_today, within_reach
+from booking.clinic.localtime import local_today, to_local, within_reach
 from booking.clinic.settings import clinic_settings
 from booking.clinic.tokens import appointment_uid_from_token, manage_token
 from booking.database import utcnow
@@ -190,6 +190,40 @@ def _still_free(session_type, practitioner, start, now) -> bool:
     )
 
 
+# What a patient typed on the details page, kept while they choose another time. Only
+# the contact details and note: the safety answers and consent are asked afresh for the
+# new time. It lives in the signed session cookie, on the patient's own browser, until
+# they book or close it.
+DRAFT_KEY = "booking_draft"
+DRAFT_FIELDS = {"name": 120, "email": 254, "phone": 40, "note": 500}
+
+
+def _times_url_for_day(slug: str, practitioner_value: str, start: datetime | None) -> str:
+    """The times page on the day of `start`, scrolled to its times (or the first fortnight)."""
+    if start is None:
+        return url_for(".book_times", slug=slug, practitioner=practitioner_value)
+    day = to_local(start, clinic_settings().zone).date().isoformat()
+    return (
+        url_for(".book_times", slug=slug, practitioner=practitioner_value, first=day, day=day)
+        + "#times"
+    )
+
+
+@blueprint.post("/book/<slug>/details/change-time")
+def book_details_change_time(slug: str):
+    """Keep what was typed, then go back to the same day's times."""
+    session_type = session_type_or_404(slug)
+    practitioner = practitioner_choice(session_type, request.args.get("practitioner"))
+    practitioner_value = practitioner.slug if practitioner else ANY
+    session[DRAFT_KEY] = {
+        name: value[:limit]
+        for name, limit in DRAFT_FIELDS.items()
+        if isinstance(value := request.form.get(name), str) and value.strip()
+    }
+    start = parse_start(request.args.get("start"))
+    return redirect(_times_url_for_day(slug, practitioner_value, start))
+
+
 @blueprint.route("/book/<slug>/details", methods=["GET", "POST"])
 @limiter.limit("20 per hour", methods=["POST"])
 def book_details(slug: str):
@@ -197,7 +231,7 @@ def book_details(slug: str):
     practitioner = practitioner_choice(session_type, request.args.get("practitioner"))
     practitioner_value = practitioner.slug if practitioner else ANY
     start = parse_start(request.args.get("start"))
-    times_url = url_for(".book_times", slug=slug, practitioner=practitioner_value)
+    times_url = _times_url_for_day(slug, practitioner_value, start)
     now = utcnow()
     if start is None or (
         request.method == "GET" and not _still_free(session_type, practitioner, start, now)
@@ -205,7 +239,8 @@ def book_details(slug: str):
         flash("That time is not available. Please choose another.", "error")
         return redirect(times_url)
 
-    form = PatientDetailsForm()
+    draft = session.get(DRAFT_KEY) if request.method == "GET" else None
+    form = PatientDetailsForm(data=draft if isinstance(draft, dict) else None)
     problem, status = None, 200
     if form.validate_on_submit():
         if form.cauda_equina.data == "yes":
@@ -228,6 +263,7 @@ def book_details(slug: str):
         except DomainError as error:
             problem, status = error.message, 409
         else:
+            session.pop(DRAFT_KEY, None)
             return redirect(url_for(".booking_confirmed", token=manage_token(appointment)))
     elif form.is_submitted():
         problem, status = "Please correct the highlighted answers below.", 422
@@ -238,6 +274,12 @@ def book_details(slug: str):
         practitioner=practitioner,
         start=start,
         times_url=times_url,
+        change_time_url=url_for(
+            ".book_details_change_time",
+            slug=slug,
+            practitioner=practitioner_value,
+            start=request.args.get("start"),
+        ),
         problem=problem,
     ), status
 
