@@ -19,7 +19,7 @@ from booking.clinic import calendar
 from booking.clinic.appointments import cancel_appointment
 from booking.clinic.feeds import build_feed
 from booking.clinic.settings import clinic_settings
-from booking.clinic.tokens import manage_url
+from booking.clinic.tokens import manage_url, view_url
 from booking.extensions import db
 from booking.models import Appointment, Patient, Practitioner, SessionType, StaffUser
 from tests.ical_parser import parse_calendar, physical_lines_longer_than, unfold
@@ -88,11 +88,33 @@ def test_an_invitation_names_the_clinic_as_organizer_and_the_patient_as_attendee
     assert event.value("STATUS") == "CONFIRMED"
     assert event.text("SUMMARY") == f"Full combination session with Colette Assor — {CLINIC}"
     assert event.text("LOCATION") == clinic_settings().address
-    assert manage_url(appointment) in event.text("DESCRIPTION")
+    # The event links to the read-only page; the manage link stays in the patient's email.
+    assert view_url(appointment) in event.text("DESCRIPTION")
+    assert manage_url(appointment) not in event.text("DESCRIPTION")
     assert event.get("DTSTAMP") is not None and event.get("LAST-MODIFIED") is not None
     assert event.instant("DTSTART") == datetime(2026, 12, 8, 10, 0, tzinfo=UTC)
     assert event.instant("DTEND") == datetime(2026, 12, 8, 11, 30, tzinfo=UTC)
     assert event.get("DTSTART").param("TZID") == "Europe/London"
+
+
+def test_the_link_in_an_event_shows_the_booking_but_cannot_change_it(app, client, appointment):
+    link = view_url(appointment).removeprefix("http://127.0.0.1:5000")
+    page = client.get(link)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Tuesday 8 December 2026" in html and "Colette Assor" in html
+    assert "<form" not in html and "Cancel this appointment" not in html
+    assert "link in the email" in html
+    view_token = link.rsplit("/", 1)[1]
+    # The read-only token opens none of the pages that change a booking.
+    assert client.get(f"/manage/{view_token}").status_code == 404
+    assert client.get(f"/manage/{view_token}/reschedule").status_code == 404
+    assert client.post(f"/manage/{view_token}/cancel").status_code in (400, 404)
+    db.session.refresh(appointment)
+    assert appointment.status == "booked"
+    # Nor does a manage token open the read-only page: they are separate signatures.
+    manage_token = manage_url(appointment).rsplit("/", 1)[1]
+    assert client.get(f"/appointment/{manage_token}").status_code == 404
 
 
 def test_no_event_ever_carries_notes(app, appointment):
@@ -170,7 +192,8 @@ def test_the_google_link_fills_in_the_event_in_utc(app, appointment):
     assert query["action"] == ["TEMPLATE"]
     assert query["dates"] == ["20261208T100000Z/20261208T113000Z"]
     assert query["text"] == [f"Full combination session with Colette Assor — {CLINIC}"]
-    assert manage_url(appointment) in query["details"][0]
+    assert view_url(appointment) in query["details"][0]
+    assert manage_url(appointment) not in query["details"][0]
     assert query["location"] == [clinic_settings().address]
     assert "Sciatica" not in url
 

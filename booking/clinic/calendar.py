@@ -91,7 +91,7 @@ def _patient_summary(appointment: Appointment, clinic_name: str) -> str:
 
 
 def _patient_description(appointment: Appointment) -> str:
-    from booking.clinic.tokens import manage_url
+    from booking.clinic.tokens import view_url
 
     settings = clinic_settings()
     minutes = appointment.session_type.duration_minutes
@@ -101,7 +101,10 @@ def _patient_description(appointment: Appointment) -> str:
     if appointment.status == AppointmentStatus.CANCELLED:
         lines.append("This appointment has been cancelled.")
     else:
-        lines.append(f"To see, move or cancel this appointment: {manage_url(appointment)}")
+        # Read-only: anyone who sees this calendar could follow it. Changes need the
+        # manage link, which only the patient's email holds.
+        lines.append(f"Your booking: {view_url(appointment)}")
+        lines.append("To move or cancel, use the link in your confirmation email.")
     lines.append(f"{settings.name}, {settings.address}. Telephone {settings.phone}.")
     return "\n\n".join(lines)
 

@@ -4,6 +4,10 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 MANAGE_SALT = "manage-appointment"
+# A second, separate token for the link inside calendar events: it only shows the
+# booking. Calendars are shared with family and colleagues and synced to other
+# devices, so the link there must not be able to cancel anything.
+VIEW_SALT = "view-appointment"
 COURSE_SALT = "patient-course"
 
 
@@ -26,6 +30,24 @@ def appointment_uid_from_token(token: str) -> str | None:
     try:
         uid = _serializer(MANAGE_SALT).loads(token, max_age=max_age)
     except BadSignature:  # includes SignatureExpired
+        return None
+    return uid if isinstance(uid, str) else None
+
+
+def view_token(appointment) -> str:
+    return _serializer(VIEW_SALT).dumps(appointment.uid)
+
+
+def view_url(appointment) -> str:
+    """The read-only page of an appointment, for calendar events."""
+    return f"{current_app.config['PUBLIC_BASE_URL']}/appointment/{view_token(appointment)}"
+
+
+def appointment_uid_from_view_token(token: str) -> str | None:
+    max_age = current_app.config["MANAGE_TOKEN_MAX_AGE_DAYS"] * 86400
+    try:
+        uid = _serializer(VIEW_SALT).loads(token, max_age=max_age)
+    except BadSignature:
         return None
     return uid if isinstance(uid, str) else None
 

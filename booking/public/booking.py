@@ -15,7 +15,11 @@ from booking.clinic import DomainError, availability
 from booking.clinic.appointments import PatientDetails, book_appointment
 from booking.clinic.localtime import local_today, to_local, within_reach
 from booking.clinic.settings import clinic_settings
-from booking.clinic.tokens import appointment_uid_from_token, manage_token
+from booking.clinic.tokens import (
+    appointment_uid_from_token,
+    appointment_uid_from_view_token,
+    manage_token,
+)
 from booking.database import utcnow
 from booking.extensions import db, limiter
 from booking.models import Appointment, Practitioner, SessionType
@@ -284,8 +288,9 @@ def book_details(slug: str):
     ), status
 
 
-def appointment_from_token_or_404(token: str) -> Appointment:
-    uid = appointment_uid_from_token(token)
+def appointment_from_token_or_404(token: str, *, read_only: bool = False) -> Appointment:
+    """The appointment a manage token (or, `read_only`, a calendar event's view token) names."""
+    uid = appointment_uid_from_view_token(token) if read_only else appointment_uid_from_token(token)
     appointment = None
     if uid is not None:
         appointment = db.session.scalar(select(Appointment).where(Appointment.uid == uid))

@@ -42,6 +42,17 @@ def manage(token: str):
     )
 
 
+@blueprint.get("/appointment/<token>")
+def view_appointment(token: str):
+    """The read-only page that calendar events link to: nothing here changes the booking."""
+    appointment = appointment_from_token_or_404(token, read_only=True)
+    return render_template(
+        "public/appointment_view.html",
+        appointment=appointment,
+        upcoming=appointment.starts_at > utcnow(),
+    )
+
+
 @blueprint.post("/manage/<token>/cancel")
 @limiter.limit("20 per hour")
 def manage_cancel(token: str):
