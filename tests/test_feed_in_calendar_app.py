@@ -159,3 +159,61 @@ def test_a_cancelled_appointment_reaches_the_calendar_marked_cancelled(app, demo
         f"2027-03-29 11:30|AL — {name}",
         f"2027-03-30 11:30|Cancelled: AL — {name}",
     ]
+
+
+def calcurse_all_day_events(ics: bytes, tmp_path, day: date) -> list[str]:
+    """The all-day events calcurse (on London's clock) lists for one day."""
+    home = tmp_path / f"all-day-{day.isoformat()}"
+    home.mkdir()
+    (home / "feed.ics").write_bytes(ics)
+    environment = {
+        "HOME": str(home),
+        "TZ": "Europe/London",
+        "LANG": "C.UTF-8",
+        "PATH": "/usr/bin:/bin",
+    }
+    run = ["calcurse", "--directory", str(tmp_path / "all-day-data")]
+    if not (tmp_path / "all-day-data").exists():
+        subprocess.run(  # noqa: S603 - fixed program, our own arguments
+            [*run, "--import", str(home / "feed.ics")],
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        )
+    listed = subprocess.run(  # noqa: S603
+        [
+            *run,
+            "--query",
+            "--input-datefmt=4",
+            f"--from={day.isoformat()}",
+            "--days=1",
+            "--format-event=EVENT|%m\n",
+            "--format-apt=APPOINTMENT|%m\n",
+        ],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    return [line for line in listed.stdout.splitlines() if "|" in line]
+
+
+def test_a_whole_day_off_is_an_all_day_event_in_calcurse(app, demo, tmp_path):
+    colette = practitioner("colette-assor")
+    # Monday 5 April 2027, midnight to midnight in London (BST, so 23:00 UTC the day before).
+    db.session.add(
+        TimeOff(
+            practitioner=colette,
+            starts_at=datetime(2027, 4, 4, 23, 0, tzinfo=UTC),
+            ends_at=datetime(2027, 4, 5, 23, 0, tzinfo=UTC),
+            reason="Bank holiday",
+        )
+    )
+    db.session.commit()
+    ics = build_feed(colette, now=BUILT_ON)
+    assert calcurse_all_day_events(ics, tmp_path, date(2027, 4, 5)) == ["EVENT|Unavailable"]
+    assert calcurse_all_day_events(ics, tmp_path, date(2027, 4, 4)) == []
+    assert calcurse_all_day_events(ics, tmp_path, date(2027, 4, 6)) == []

@@ -437,3 +437,55 @@ def test_feed_tokens_are_unique_in_the_database(app, colette):
     with pytest.raises(sa.exc.IntegrityError):
         db.session.commit()
     db.session.rollback()
+
+
+def test_a_range_download_is_a_plain_export_not_a_second_subscription(receptionist_client, colette):
+    appointment = add_appointment(datetime(2026, 7, 7, 9, 0, tzinfo=UTC), practitioner=colette)
+    response = receptionist_client.get(
+        "/diary/feeds/colette-assor/download?from=2026-07-06&to=2026-07-12"
+    )
+    assert response.headers["Content-Disposition"] == (
+        'attachment; filename="colette-assor-20260706-20260712.ics"'
+    )
+    assert response.headers["Cache-Control"] == "private, no-store"
+    assert "ETag" not in response.headers and "Last-Modified" not in response.headers
+    exported = parse_calendar(response.get_data())
+    assert exported.value("METHOD") == "PUBLISH"
+    for name in ("X-WR-CALNAME", "REFRESH-INTERVAL", "X-PUBLISHED-TTL"):
+        assert exported.get(name) is None, name  # these make a file a subscription
+    [event] = exported.components_named("VEVENT")
+    subscribed = parse_calendar(build_feed(colette, now=datetime(2026, 7, 1, tzinfo=UTC)))
+    [feed_event] = subscribed.components_named("VEVENT")
+    assert subscribed.get("REFRESH-INTERVAL") is not None
+    # Its own UID: imported beside the subscription it neither collides nor duplicates.
+    assert event.value("UID") != feed_event.value("UID")
+    assert appointment.uid in event.value("UID") and appointment.uid in feed_event.value("UID")
+
+
+def test_whole_days_off_are_all_day_events_in_feeds_and_downloads(receptionist_client, colette):
+    # Monday 20 and Tuesday 21 July 2026, midnight to midnight in London (BST).
+    holiday = TimeOff(
+        practitioner=colette,
+        starts_at=datetime(2026, 7, 19, 23, 0, tzinfo=UTC),
+        ends_at=datetime(2026, 7, 21, 23, 0, tzinfo=UTC),
+        reason="Family holiday",
+    )
+    afternoon = TimeOff(
+        practitioner=colette,
+        starts_at=datetime(2026, 7, 22, 13, 0, tzinfo=UTC),
+        ends_at=datetime(2026, 7, 22, 17, 0, tzinfo=UTC),
+    )
+    db.session.add_all([holiday, afternoon])
+    db.session.commit()
+    download = receptionist_client.get(
+        "/diary/feeds/colette-assor/download?from=2026-07-20&to=2026-07-26"
+    ).get_data()
+    for ics in (build_feed(colette, now=datetime(2026, 7, 1, tzinfo=UTC)), download):
+        blocks = sorted(events(ics), key=lambda e: e.value("DTSTART"))
+        whole, part = blocks
+        assert whole.get("DTSTART").param("VALUE") == "DATE"
+        assert (whole.value("DTSTART"), whole.value("DTEND")) == ("20260720", "20260722")
+        assert whole.value("SUMMARY") == "Unavailable"  # the reason stays in the diary
+        assert part.get("DTSTART").param("VALUE") is None
+        assert part.instant("DTSTART") == datetime(2026, 7, 22, 13, 0, tzinfo=UTC)
+        assert "Family holiday" not in "".join(unfold(ics))

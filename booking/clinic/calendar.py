@@ -11,7 +11,7 @@ Patients' health notes, staff notes and contact details never go into an event.
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from ipaddress import ip_address
 from urllib.parse import quote, urlencode, urlsplit
@@ -551,18 +551,37 @@ def _feed_appointment_lines(
     return lines
 
 
+def whole_days(starts_at: datetime, ends_at: datetime, zone: ZoneInfo) -> tuple[date, date] | None:
+    """(first day, day after the last) when a span runs from local midnight to local midnight."""
+    start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
+    midnight = time(0)
+    if start.time() != midnight or end.time() != midnight or end.date() <= start.date():
+        return None
+    return start.date(), end.date()
+
+
 def _feed_time_off_lines(
     time_off: TimeOff, clock: _FeedClock, domain: str, now: datetime
 ) -> list[str]:
     modified = _utc_stamp(time_off.updated_at or time_off.created_at or now)
+    days = whole_days(time_off.starts_at, time_off.ends_at, clock.zone)
+    if days is None:
+        span = [clock.line("DTSTART", time_off.starts_at), clock.line("DTEND", time_off.ends_at)]
+    else:
+        # A whole day off is an all-day event (RFC 5545 3.6.1: DTEND is the day after),
+        # not a 00:00-00:00 timed one that calendars draw across the day grid.
+        first, after_last = days
+        span = [
+            f"DTSTART;VALUE=DATE:{first:%Y%m%d}",
+            f"DTEND;VALUE=DATE:{after_last:%Y%m%d}",
+        ]
     return [
         "BEGIN:VEVENT",
         f"UID:{escape_text(time_off_uid(time_off, domain))}",
         "SEQUENCE:0",
         f"DTSTAMP:{modified}",
         f"LAST-MODIFIED:{modified}",
-        clock.line("DTSTART", time_off.starts_at),
-        clock.line("DTEND", time_off.ends_at),
+        *span,
         # The reason stays in the diary: it may be personal to the practitioner.
         f"SUMMARY:{UNAVAILABLE}",
         "STATUS:CONFIRMED",
@@ -579,8 +598,15 @@ def feed(
     *,
     now: datetime,
     covering: tuple[datetime, datetime],
+    export: bool = False,
 ) -> bytes:
     """A practitioner's subscription feed: appointments by privacy choice, time off as busy.
+
+    With `export`, a plain file for importing once (a staff range download): METHOD
+    PUBLISH, no calendar name or refresh interval (those tell a calendar app to keep
+    the file as a subscription), and UIDs of its own, so that importing it beside the
+    subscription adds no duplicates that the subscription would then fight over;
+    importing the same range again replaces what the last import added.
 
     `covering` is the span the feed is about (its window, or a download's dates): its
     VTIMEZONE covers those years, so a block reaching years beyond them costs nothing.
@@ -589,7 +615,7 @@ def feed(
     """
     settings = clinic_settings()
     privacy = practitioner.feed_privacy or FeedPrivacy.INITIALS.value
-    calendar = _calendar(None, covering, fallback=now)
+    calendar = _calendar("PUBLISH" if export else None, covering, fallback=now)
     # The same years as the VTIMEZONE just added.
     first_year, after_last_year = _years(covering, fallback=now)
     clock = _FeedClock(
@@ -598,16 +624,17 @@ def feed(
         datetime(first_year, 1, 1, tzinfo=settings.zone).astimezone(UTC),
         datetime(after_last_year, 1, 1, tzinfo=settings.zone).astimezone(UTC),
     )
-    calendar.add("x-wr-calname", f"{practitioner.name} — {settings.name}")
-    calendar.add("x-wr-timezone", settings.timezone)
-    calendar.add("refresh-interval", FEED_REFRESH, parameters={"VALUE": "DURATION"})
-    calendar.add("x-published-ttl", vDuration(FEED_REFRESH))
+    if not export:
+        calendar.add("x-wr-calname", f"{practitioner.name} — {settings.name}")
+        calendar.add("x-wr-timezone", settings.timezone)
+        calendar.add("refresh-interval", FEED_REFRESH, parameters={"VALUE": "DURATION"})
+        calendar.add("x-published-ttl", vDuration(FEED_REFRESH))
     shell = calendar.to_ical()
     closing = b"END:VCALENDAR\r\n"
     if not shell.endswith(closing):
         raise ValueError("the calendar library wrote an unexpected ending")
     repeated = _RepeatedLines(privacy, escape_text(settings.address))
-    domain = uid_domain()
+    domain = f"export.{uid_domain()}" if export else uid_domain()
     lines: list[str] = []
     for appointment in appointments:
         lines.extend(_feed_appointment_lines(appointment, repeated, clock, domain, now))

@@ -277,6 +277,7 @@ def download_range(practitioner: Practitioner, first_day: date, last_day: date) 
         list(time_off),
         now=utcnow(),
         covering=(starts_at, ends_at),
+        export=True,
     )
 
 
