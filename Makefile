@@ -1,5 +1,5 @@
 # make run   - set up everything and serve the demo clinic on http://127.0.0.1:5000
-# make test  - lint, then the whole test suite on SQLite and (when reachable) PostgreSQL
+# make test  - lint (ruff, mypy), then the whole test suite on SQLite and (when reachable) PostgreSQL
 # make audit - bandit on the code, pip-audit on the installed packages
 # make bench - every benchmark in bench/, each printing its figures
 VENV      := .venv
@@ -15,7 +15,7 @@ SUDO      := $(shell [ "$$(id -u)" = 0 ] || ! command -v sudo >/dev/null || echo
 export FLASK_APP := wsgi
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test install lint format serve bench audit clean db browser
+.PHONY: run test install lint typecheck format serve bench audit clean db browser
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -66,6 +66,12 @@ run: db
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	@$(MAKE) --no-print-directory typecheck
+
+# mypy: strict for booking/clinic and booking/models, its default level for the rest
+# (see [tool.mypy] in pyproject.toml).
+typecheck: install
+	$(VENV)/bin/mypy
 
 format: install
 	$(VENV)/bin/ruff format .

@@ -86,7 +86,9 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
         hops = app.config["TRUSTED_PROXIES"]
         # Rate limits and HTTPS redirects need the visitor's address and scheme, not the proxy's.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # Flask's documented way to wrap
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        )
     _register_request_state(app)
     _register_template_helpers(app)
     _register_error_pages(app)

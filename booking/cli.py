@@ -2,6 +2,7 @@
 
 import secrets
 from datetime import time
+from typing import Any
 
 import click
 from flask import Flask
@@ -106,7 +107,7 @@ SESSION_TYPES = [
     ),
 ]
 
-PRACTITIONERS = [
+PRACTITIONERS: list[dict[str, Any]] = [
     {
         "slug": "colette-assor",
         "name": "Colette Assor",

@@ -1,9 +1,10 @@
 """Database plumbing shared by every model: UTC datetimes and SQLite's write lock."""
 
 from datetime import UTC, datetime
+from typing import Any, cast
 
 from sqlalchemy import DateTime, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine, Result
 from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.types import TypeDecorator
 
@@ -69,7 +70,7 @@ def configure_engine(engine: Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-def begin_write(session: Session) -> None:
+def begin_write(session: Session | scoped_session[Any]) -> None:
     """Start a transaction that holds the database's write lock (SQLite) from its start.
 
     Domain functions that check-then-write call this first, so two of them can never
@@ -77,11 +78,20 @@ def begin_write(session: Session) -> None:
     domain function is one transaction of its own. On PostgreSQL the row locks and
     the exclusion constraint do this job and this only starts the transaction.
     """
-    if isinstance(session, scoped_session):
-        session = session()  # the proxy does not offer in_transaction()
-    if session.in_transaction():
-        session.commit()
-    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+    # The proxy does not offer in_transaction().
+    plain = session() if isinstance(session, scoped_session) else session
+    if plain.in_transaction():
+        plain.commit()
+    plain.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+
+
+def rows_changed(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE changed.
+
+    Session.execute() is typed as returning a Result whatever the statement; for an
+    UPDATE or DELETE it is a CursorResult, which counts the rows.
+    """
+    return cast(CursorResult[Any], result).rowcount
 
 
 def render_migration_type(type_, object_, autogen_context):

@@ -1,5 +1,7 @@
 """One instance of each Flask extension, initialised in create_app()."""
 
+from typing import TYPE_CHECKING
+
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -25,6 +27,14 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+# The base class of every table. Flask-SQLAlchemy builds db.Model from Base when the app
+# starts; to mypy an attribute cannot be a base class, so it checks the tables against Base.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
+
 migrate = Migrate()
 csrf = CSRFProtect()
 mail = Mail()

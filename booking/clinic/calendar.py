@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from ipaddress import ip_address
+from typing import Protocol
 from urllib.parse import quote, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -39,6 +40,42 @@ FEED_REFRESH = timedelta(minutes=15)
 UNAVAILABLE = "Unavailable"
 
 
+class FeedPatient(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def initials(self) -> str: ...
+
+
+class FeedSessionType(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+class FeedEvent(Protocol):
+    """What a feed writes an appointment from: an Appointment, or the lighter row that
+    booking.clinic.feeds reads for speed (so nothing else of an Appointment is there)."""
+
+    @property
+    def uid(self) -> str: ...
+    @property
+    def sequence(self) -> int: ...
+    @property
+    def starts_at(self) -> datetime: ...
+    @property
+    def ends_at(self) -> datetime: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def created_at(self) -> datetime | None: ...
+    @property
+    def updated_at(self) -> datetime | None: ...
+    @property
+    def patient(self) -> FeedPatient: ...
+    @property
+    def session_type(self) -> FeedSessionType: ...
+
+
 def uid_domain() -> str:
     """The right-hand side of every UID: the site's host name, or a fixed word.
 
@@ -59,7 +96,7 @@ def _is_ip(host: str) -> bool:
     return True
 
 
-def appointment_uid(appointment: Appointment, domain: str | None = None) -> str:
+def appointment_uid(appointment: FeedEvent, domain: str | None = None) -> str:
     return f"{appointment.uid}@{domain or uid_domain()}"
 
 
@@ -182,6 +219,7 @@ def _timezone_component(tzid: str, first_year: int, last_year: int) -> Timezone:
             component.add_component(observance)
         return component
     offset = start.astimezone(zone).utcoffset()
+    assert offset is not None  # every time in a ZoneInfo zone has an offset
     # The observance in force when the block begins, then one per change after it.
     component.add_component(_observance(start.astimezone(zone), offset, offset))
     for instant in changes:
@@ -390,12 +428,13 @@ def google_calendar_url(appointment: Appointment) -> str:
             "ctz": settings.timezone,
         },
         # Google's own examples keep the slash between the two times unescaped.
-        quote_via=lambda value, safe, encoding, errors: quote(value, safe="/"),
+        safe="/",
+        quote_via=quote,
     )
     return f"https://calendar.google.com/calendar/render?{query}"
 
 
-def feed_summary(appointment: Appointment, privacy: str) -> str:
+def feed_summary(appointment: FeedEvent, privacy: str) -> str:
     """What a practitioner's feed shows for an appointment, by their privacy choice."""
     if privacy == FeedPrivacy.FULL_NAME:
         summary = f"{appointment.patient.name} — {appointment.session_type.name}"
@@ -504,7 +543,7 @@ class _RepeatedLines:
         self._summaries: dict[tuple, str] = {}
         self._descriptions: dict[str, str] = {}
 
-    def summary(self, appointment: Appointment) -> str:
+    def summary(self, appointment: FeedEvent) -> str:
         key = (appointment.patient.name, appointment.session_type.name, appointment.status)
         line = self._summaries.get(key)
         if line is None:
@@ -521,7 +560,7 @@ class _RepeatedLines:
 
 
 def _feed_appointment_lines(
-    appointment: Appointment,
+    appointment: FeedEvent,
     repeated: _RepeatedLines,
     clock: _FeedClock,
     domain: str,
@@ -593,7 +632,7 @@ def _feed_time_off_lines(
 
 def feed(
     practitioner: Practitioner,
-    appointments: Sequence[Appointment],
+    appointments: Sequence[FeedEvent],
     time_off: Sequence[TimeOff],
     *,
     now: datetime,

@@ -300,7 +300,7 @@ def save_session_type(
     _check_session_type(values)
     begin_write(db.session)
     created = session_type is None
-    if created:
+    if session_type is None:
         session_type = SessionType()
         before = {}
     else:

@@ -25,7 +25,7 @@ from booking.clinic import DomainError, appointments, audit, availability, notif
 from booking.clinic.clinic_admin import HIGHEST_PRICE_PENCE
 from booking.clinic.localtime import local_to_utc, local_today, to_local
 from booking.clinic.settings import clinic_settings
-from booking.database import begin_write, utcnow
+from booking.database import begin_write, rows_changed, utcnow
 from booking.extensions import db
 from booking.models import (
     Appointment,
@@ -254,7 +254,7 @@ def _change_credits(
         .values(credits_remaining=Course.credits_remaining + change)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if rows_changed(result) != 1:
         return False
     db.session.expire(course, ["credits_remaining"])
     db.session.add(
@@ -278,7 +278,11 @@ def last_valid_day(course: Course, zone=None) -> date | None:
     """The last local day a session of the course may take place on (None before payment)."""
     if course.expires_at is None:
         return None
-    return to_local(course.expires_at, zone or clinic_settings().zone).date()
+    return _expiry_day(course.expires_at, zone)
+
+
+def _expiry_day(expires_at: datetime, zone=None) -> date:
+    return to_local(expires_at, zone or clinic_settings().zone).date()
 
 
 def booking_problem(course: Course, *, now: datetime) -> str | None:
@@ -291,7 +295,7 @@ def booking_problem(course: Course, *, now: datetime) -> str | None:
     if course.status == CourseStatus.CANCELLED:
         return "This course has been cancelled, so it cannot be used to book."
     if course.expires_at is not None and course.expires_at <= now:
-        ended = last_valid_day(course)
+        ended = _expiry_day(course.expires_at)
         return f"This course ended on {long_date(ended)}, so it cannot be used to book."
     if course.credits_remaining <= 0:
         return NO_CREDITS_MESSAGE
@@ -301,7 +305,7 @@ def booking_problem(course: Course, *, now: datetime) -> str | None:
 def check_course_session_time(course: Course, starts_at: datetime) -> None:
     """A course session must take place before the course ends."""
     if course.expires_at is not None and starts_at >= course.expires_at:
-        ended = last_valid_day(course)
+        ended = _expiry_day(course.expires_at)
         raise DomainError(
             f"That time is after your course ends on {long_date(ended)}. "
             "Please choose an earlier time."
@@ -337,11 +341,11 @@ def credits_held(appointment: Appointment) -> int:
     """How many credits the appointment holds now: 1 while its credit is spent, else 0."""
     if appointment.course_id is None or appointment.id is None:
         return 0
-    spent = db.session.scalar(
+    spent = db.session.execute(
         select(func.coalesce(func.sum(CreditEntry.change), 0)).where(
             CreditEntry.appointment_id == appointment.id
         )
-    )
+    ).scalar_one()
     return -int(spent)
 
 

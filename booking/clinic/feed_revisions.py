@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from sqlalchemy import event, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import InvalidRequestError
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm import InstanceState, ORMExecuteState, Session
 
 from booking.database import utcnow
 from booking.models import (
@@ -59,9 +59,9 @@ def _note_every_practitioner(session: Session) -> None:
 
 def _practitioners_of(thing: Appointment | TimeOff) -> list[int | None] | None:
     """The practitioner it belongs to now and any it moved from; None when unknowable."""
-    state = inspect(thing)
+    state: InstanceState[Appointment | TimeOff] = inspect(thing)
     try:
-        ids = [thing.practitioner_id]
+        ids: list[int | None] = [thing.practitioner_id]
     except InvalidRequestError:
         # Deleted while expired: its row is gone, and with it whose it was.
         return None

@@ -234,9 +234,9 @@ def queue_reminders(now: datetime | None = None) -> int:
 def _count_reminders() -> int:
     from booking.clinic.notifications import Kind
 
-    return db.session.scalar(
+    return db.session.execute(
         select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == Kind.REMINDER)
-    )
+    ).scalar_one()
 
 
 def waiting_messages(limit: int = 200) -> list[OutboxMessage]:
@@ -255,11 +255,11 @@ def waiting_messages(limit: int = 200) -> list[OutboxMessage]:
 
 def failed_count() -> int:
     """How many messages gave up; the diary shows this so that none is missed."""
-    return db.session.scalar(
+    return db.session.execute(
         select(func.count())
         .select_from(OutboxMessage)
         .where(OutboxMessage.status == OutboxStatus.FAILED.value)
-    )
+    ).scalar_one()
 
 
 def retry(message_id: int, *, staff_user: StaffUser | None, now: datetime | None = None) -> None:

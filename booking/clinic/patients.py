@@ -22,7 +22,7 @@ from sqlalchemy import delete, func, or_, select, update
 from booking.clinic import DomainError, audit
 from booking.clinic.localtime import to_local
 from booking.clinic.settings import clinic_settings
-from booking.database import begin_write, utcnow
+from booking.database import begin_write, rows_changed, utcnow
 from booking.extensions import db
 from booking.models import (
     Appointment,
@@ -271,7 +271,9 @@ def export_record(patient: Patient, *, staff_user: StaffUser) -> dict:
         )
         if _is_to_patient(message)
     ]
-    appointment_uids = {appointment.id: appointment.uid for appointment in appointments}
+    appointment_uids: dict[int | None, str] = {
+        appointment.id: appointment.uid for appointment in appointments
+    }
     record = {
         "format": EXPORT_FORMAT,
         "exported_at": _instant(utcnow()),
@@ -401,33 +403,43 @@ def erase_patient(
 
     email = patient.email
     about_patient = _patient_messages(patient)
-    messages_deleted = db.session.execute(
-        delete(OutboxMessage).where(about_patient, OutboxMessage.status != OutboxStatus.SENT.value),
-        execution_options={"synchronize_session": False},
-    ).rowcount
-    messages_blanked = db.session.execute(
-        update(OutboxMessage)
-        .where(about_patient, OutboxMessage.status == OutboxStatus.SENT.value)
-        .values(recipient="", text_body="", html_body=None, ics=None, last_error=""),
-        execution_options={"synchronize_session": False},
-    ).rowcount
+    messages_deleted = rows_changed(
+        db.session.execute(
+            delete(OutboxMessage).where(
+                about_patient, OutboxMessage.status != OutboxStatus.SENT.value
+            ),
+            execution_options={"synchronize_session": False},
+        )
+    )
+    messages_blanked = rows_changed(
+        db.session.execute(
+            update(OutboxMessage)
+            .where(about_patient, OutboxMessage.status == OutboxStatus.SENT.value)
+            .values(recipient="", text_body="", html_body=None, ics=None, last_error=""),
+            execution_options={"synchronize_session": False},
+        )
+    )
     replies = 0
     if email:
-        replies = db.session.execute(
-            update(Testimonial)
-            .where(func.lower(Testimonial.author_email) == email)
-            .values(author_email=""),
+        replies = rows_changed(
+            db.session.execute(
+                update(Testimonial)
+                .where(func.lower(Testimonial.author_email) == email)
+                .values(author_email=""),
+                execution_options={"synchronize_session": False},
+            )
+        )
+    appointments = rows_changed(
+        db.session.execute(
+            update(Appointment)
+            .where(Appointment.patient_id == patient.id)
+            .values(patient_note="", staff_note="", updated_at=now),
             execution_options={"synchronize_session": False},
-        ).rowcount
-    appointments = db.session.execute(
-        update(Appointment)
-        .where(Appointment.patient_id == patient.id)
-        .values(patient_note="", staff_note="", updated_at=now),
-        execution_options={"synchronize_session": False},
-    ).rowcount
-    courses = db.session.scalar(
-        select(func.count()).select_from(Course).where(Course.patient_id == patient.id)
+        )
     )
+    courses = db.session.execute(
+        select(func.count()).select_from(Course).where(Course.patient_id == patient.id)
+    ).scalar_one()
 
     patient.name = ERASED_NAME
     patient.email = None

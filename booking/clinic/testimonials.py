@@ -15,7 +15,7 @@ from markupsafe import Markup
 from sqlalchemy import select, update
 
 from booking.clinic import DomainError, audit
-from booking.database import utcnow
+from booking.database import rows_changed, utcnow
 from booking.extensions import db
 from booking.models import StaffUser, Testimonial, TestimonialStatus
 
@@ -135,7 +135,7 @@ def _decide(
     if testimonial is None:
         raise DomainError("That reply no longer exists.")
     # Conditional on still pending, so two people deciding at once cannot both win.
-    changed = db.session.execute(
+    result = db.session.execute(
         update(Testimonial)
         .where(
             Testimonial.id == testimonial_id,
@@ -143,8 +143,8 @@ def _decide(
         )
         .values(status=status.value, moderated_at=now or utcnow(), moderated_by_id=staff_user.id)
         .execution_options(synchronize_session=False)
-    ).rowcount
-    if changed != 1:
+    )
+    if rows_changed(result) != 1:
         db.session.rollback()
         raise DomainError("Someone has already decided on that reply.")
     audit.record(staff_user, f"testimonial.{status.value}", testimonial, page=testimonial.page)

@@ -5,6 +5,7 @@ bookings at once, and the appointments it overlaps are returned so that staff ca
 move them (each move tells the patient).
 """
 
+from collections.abc import Sequence
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -101,7 +102,7 @@ def _check_span(starts_at: datetime, ends_at: datetime) -> None:
 
 
 def _block(
-    practitioners: list[Practitioner],
+    practitioners: Sequence[Practitioner],
     starts_at: datetime,
     ends_at: datetime,
     reason: str,

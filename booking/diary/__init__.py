@@ -1,6 +1,7 @@
 """Diary blueprint: the receptionist's and practitioners' screens (sign-in required)."""
 
 from datetime import datetime
+from typing import Any
 
 from flask import Blueprint, current_app, url_for
 from flask_login import current_user
@@ -48,7 +49,8 @@ def link_to(endpoint: str, subject_id: int) -> str | None:
     arguments = next(iter(rules)).arguments
     if len(arguments) != 1:
         return None
-    return url_for(endpoint, **{next(iter(arguments)): subject_id})
+    values: dict[str, Any] = {next(iter(arguments)): subject_id}
+    return url_for(endpoint, **values)
 
 
 @blueprint.app_context_processor

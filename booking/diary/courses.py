@@ -177,6 +177,8 @@ def course_new(patient_id: int):
 
 def _sell(form: SellCourseForm, patient):
     product = db.session.get(CourseProduct, form.product_id.data)
+    if product is None:  # the form offered only products on sale
+        abort(404)
     try:
         course = courses.sell_course(
             product,
@@ -288,14 +290,16 @@ def course_product(product_id: int | None):
     status = 200
     if form.validate_on_submit():
         price_pence = form.price_pence()
-        if price_pence is None:
+        # The form offered only session types that exist, so one is found.
+        session_type = db.session.get(SessionType, form.session_type_id.data)
+        if price_pence is None or session_type is None:
             status = 422
         else:
             try:
                 saved = courses.save_product(
                     product,
                     name=form.name.data,
-                    session_type=db.session.get(SessionType, form.session_type_id.data),
+                    session_type=session_type,
                     sessions_count=form.sessions_count.data,
                     price_pence=price_pence,
                     validity_days=form.validity_days.data,

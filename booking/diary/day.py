@@ -102,7 +102,7 @@ def day(day: str | None):
             chosen = date.fromisoformat(picked)
         except ValueError:
             chosen = None
-        if not within_reach(chosen):
+        if chosen is None or not within_reach(chosen):
             flash(OUT_OF_REACH, "error")
             return redirect(url_for(".day"))
         return redirect(url_for(".day", day=chosen.isoformat()))

@@ -139,6 +139,7 @@ def course_positions(appointments: list[Appointment]) -> dict[int, tuple[int, in
     counters: dict[int, int] = defaultdict(int)
     totals = {a.course_id: a.course.sessions_total for a in appointments if a.course is not None}
     for appointment_id, course_id in rows:
+        assert course_id is not None  # the query asked for these courses' appointments
         counters[course_id] += 1
         places[appointment_id] = (counters[course_id], totals.get(course_id, counters[course_id]))
     return places

@@ -179,6 +179,7 @@ def practitioner(practitioner_id: int | None):
             else:
                 saved = team.change_practitioner(existing, details, staff_user=staff_user)
         except team.PractitionerStillBooked as error:
+            assert existing is not None  # only a change can find the practitioner booked
             problem, status = error.message, 409
             still_booked = {
                 "count": error.count,

@@ -3,15 +3,19 @@
 import enum
 import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.database import UTCDateTime, utcnow
-from booking.extensions import db
+from booking.extensions import Model
 from booking.models.clinic import Practitioner, SessionType
 from booking.models.patients import Patient
+
+if TYPE_CHECKING:
+    from booking.models.courses import Course
 
 
 class AppointmentStatus(enum.StrEnum):
@@ -29,7 +33,7 @@ def new_uid() -> str:
     return uuid.uuid4().hex
 
 
-class Appointment(db.Model):
+class Appointment(Model):
     """One booked visit.
 
     `uid` is public and stable for the appointment's life: it is the iCalendar UID
@@ -75,7 +79,7 @@ class Appointment(db.Model):
     practitioner: Mapped[Practitioner] = relationship()
     patient: Mapped[Patient] = relationship()
     session_type: Mapped[SessionType] = relationship()
-    course: Mapped["Course | None"] = relationship(back_populates="appointments")  # noqa: F821
+    course: Mapped["Course | None"] = relationship(back_populates="appointments")
 
     @hybrid_property
     def is_live(self) -> bool:

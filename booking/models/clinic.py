@@ -19,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.database import UTCDateTime, utcnow
-from booking.extensions import db
+from booking.extensions import Model
 
 
 class FeedPrivacy(enum.StrEnum):
@@ -28,7 +28,7 @@ class FeedPrivacy(enum.StrEnum):
     HIDDEN = "hidden"
 
 
-class ClinicSettings(db.Model):
+class ClinicSettings(Model):
     """The single row of clinic-wide settings: one source of truth for each rule."""
 
     __tablename__ = "clinic_settings"
@@ -67,14 +67,14 @@ class ClinicSettings(db.Model):
 
 practitioner_session_types = Table(
     "practitioner_session_types",
-    db.Model.metadata,
+    Model.metadata,
     Column("practitioner_id", ForeignKey("practitioners.id", ondelete="CASCADE"), primary_key=True),
     Column("session_type_id", ForeignKey("session_types.id", ondelete="CASCADE"), primary_key=True),
 )
 
 session_type_treatments = Table(
     "session_type_treatments",
-    db.Model.metadata,
+    Model.metadata,
     Column("session_type_id", ForeignKey("session_types.id", ondelete="CASCADE"), primary_key=True),
     Column("treatment_id", ForeignKey("treatments.id", ondelete="CASCADE"), primary_key=True),
 )
@@ -84,7 +84,7 @@ def new_feed_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-class Practitioner(db.Model):
+class Practitioner(Model):
     __tablename__ = "practitioners"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -114,7 +114,7 @@ class Practitioner(db.Model):
         return f"<Practitioner {self.slug}>"
 
 
-class FeedRevision(db.Model):
+class FeedRevision(Model):
     """How many times a practitioner's feed has changed, and when it last did.
 
     Bumped as the last statement of every transaction that changes something the feed
@@ -133,7 +133,7 @@ class FeedRevision(db.Model):
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Treatment(db.Model):
+class Treatment(Model):
     """One kind of treatment: acupuncture, massage, cupping, stretching."""
 
     __tablename__ = "treatments"
@@ -145,7 +145,7 @@ class Treatment(db.Model):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class SessionType(db.Model):
+class SessionType(Model):
     """What a patient books: one or more treatments, a duration and a price."""
 
     __tablename__ = "session_types"
@@ -176,7 +176,7 @@ class SessionType(db.Model):
         return len(self.treatments) > 1
 
 
-class WorkingHours(db.Model):
+class WorkingHours(Model):
     """A practitioner's regular hours on one weekday, in the clinic's local time.
 
     Local wall-clock times on purpose: 09:00 stays 09:00 when the clocks change.
@@ -200,7 +200,7 @@ class WorkingHours(db.Model):
     practitioner: Mapped[Practitioner] = relationship(back_populates="working_hours")
 
 
-class TimeOff(db.Model):
+class TimeOff(Model):
     """Blocked time for a practitioner: holiday, training, a single hour."""
 
     __tablename__ = "time_off"

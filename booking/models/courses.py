@@ -3,14 +3,18 @@
 import enum
 import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.database import UTCDateTime, utcnow
-from booking.extensions import db
+from booking.extensions import Model
 from booking.models.clinic import SessionType
 from booking.models.patients import Patient
+
+if TYPE_CHECKING:
+    from booking.models.appointments import Appointment
 
 
 class CourseStatus(enum.StrEnum):
@@ -19,7 +23,7 @@ class CourseStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
-class CourseProduct(db.Model):
+class CourseProduct(Model):
     """A course on sale, e.g. 10 combination sessions valid for six months."""
 
     __tablename__ = "course_products"
@@ -40,7 +44,7 @@ class CourseProduct(db.Model):
     session_type: Mapped[SessionType] = relationship()
 
 
-class Course(db.Model):
+class Course(Model):
     """A patient's course. Credits never go negative: the database refuses it."""
 
     __tablename__ = "courses"
@@ -72,7 +76,7 @@ class Course(db.Model):
     patient: Mapped[Patient] = relationship()
     product: Mapped[CourseProduct] = relationship()
     session_type: Mapped[SessionType] = relationship()
-    appointments: Mapped[list["Appointment"]] = relationship(  # noqa: F821
+    appointments: Mapped[list["Appointment"]] = relationship(
         back_populates="course", order_by="Appointment.starts_at"
     )
     credit_entries: Mapped[list["CreditEntry"]] = relationship(
@@ -80,7 +84,7 @@ class Course(db.Model):
     )
 
 
-class CreditEntry(db.Model):
+class CreditEntry(Model):
     """Every change to a course's credits, with its reason: the course's ledger."""
 
     __tablename__ = "credit_entries"

@@ -7,7 +7,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from booking.database import UTCDateTime, utcnow
-from booking.extensions import db
+from booking.extensions import Model
 
 
 class OutboxStatus(enum.StrEnum):
@@ -16,7 +16,7 @@ class OutboxStatus(enum.StrEnum):
     FAILED = "failed"
 
 
-class OutboxMessage(db.Model):
+class OutboxMessage(Model):
     __tablename__ = "outbox_messages"
     __table_args__ = (
         CheckConstraint("status in ('pending', 'sent', 'failed')", name="status_known"),

@@ -6,10 +6,10 @@ from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from booking.database import UTCDateTime, utcnow
-from booking.extensions import db
+from booking.extensions import Model
 
 
-class Patient(db.Model):
+class Patient(Model):
     __tablename__ = "patients"
 
     id: Mapped[int] = mapped_column(primary_key=True)

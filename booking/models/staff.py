@@ -8,7 +8,7 @@ from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, Stri
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.database import UTCDateTime, utcnow
-from booking.extensions import db
+from booking.extensions import Model
 from booking.models.clinic import Practitioner
 from booking.passwords import hash_password, password_matches
 
@@ -19,7 +19,7 @@ class Role(enum.StrEnum):
     PRACTITIONER = "practitioner"
 
 
-class StaffUser(UserMixin, db.Model):
+class StaffUser(UserMixin, Model):
     __tablename__ = "staff_users"
     __table_args__ = (
         CheckConstraint("role in ('admin', 'receptionist', 'practitioner')", name="role_known"),
@@ -59,7 +59,7 @@ class StaffUser(UserMixin, db.Model):
         return self.active
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """Who changed what, and when. Details never hold health notes."""
 
     __tablename__ = "audit_events"

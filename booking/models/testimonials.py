@@ -7,7 +7,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from booking.database import UTCDateTime, utcnow
-from booking.extensions import db
+from booking.extensions import Model
 
 
 class TestimonialStatus(enum.StrEnum):
@@ -16,7 +16,7 @@ class TestimonialStatus(enum.StrEnum):
     REJECTED = "rejected"
 
 
-class Testimonial(db.Model):
+class Testimonial(Model):
     __tablename__ = "testimonials"
     __table_args__ = (
         CheckConstraint("status in ('pending', 'approved', 'rejected')", name="status_known"),

@@ -249,6 +249,8 @@ def course_plan(token: str):
         practitioner = db.session.scalar(
             select(Practitioner).where(Practitioner.slug == rule.practitioner.data)
         )
+        if practitioner is None:  # the form offered only these practitioners
+            abort(404)
         weekdays = [int(rule.weekday.data)]
         if rule.second_weekday.data:
             weekdays.append(int(rule.second_weekday.data))
@@ -257,8 +259,9 @@ def course_plan(token: str):
                 chosen = [
                     request.form.get(f"session-{n}", SKIP) for n in range(course.sessions_total)
                 ]
-                starts = [parse_start(value) for value in chosen if value != SKIP]
-                if any(start is None for start in starts):
+                parsed = [parse_start(value) for value in chosen if value != SKIP]
+                starts = [start for start in parsed if start is not None]
+                if len(starts) != len(parsed):
                     raise DomainError("One of the times could not be read. Please choose again.")
                 booked = courses.book_plan(
                     course, practitioner=practitioner, starts=starts, now=now
