@@ -27,7 +27,8 @@ def describe(raw: bytes) -> str:
         f"{part.get_filename()} ({part.get_content_type()})" for part in message.iter_attachments()
     ]
     invitations = [
-        part.get_param("method") or "?"
+        # A parameter in RFC 2231's encoded form comes back as a tuple: ours never are.
+        str(part.get_param("method") or "?")
         for part in message.walk()
         if part.get_content_type() == "text/calendar" and not part.get_content_disposition()
     ]

@@ -121,7 +121,7 @@ def clinic_settings() -> ClinicSettings:
     cache = _cache()
     values = cache.values() if cache is not None else None
     if _IDENTITY in session.identity_map:
-        settings = session.get(ClinicSettings, 1)  # the session's own object
+        settings = session.get_one(ClinicSettings, 1)  # the session's own object
     elif values is not None:
         settings = _from_cache(session, values)
     else:
