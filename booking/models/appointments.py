@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 
 from booking.database import UTCDateTime, utcnow
 from booking.extensions import Model
@@ -87,6 +88,6 @@ class Appointment(Model):
 
     @is_live.inplace.expression
     @classmethod
-    def _is_live_expression(cls):
+    def _is_live_expression(cls) -> ColumnElement[bool]:
         # The same condition in queries: availability, the diary, feeds, admin checks.
         return cls.status.in_([status.value for status in LIVE_STATUSES])

@@ -2,6 +2,7 @@
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from flask_login import UserMixin
 from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String
@@ -19,7 +20,8 @@ class Role(enum.StrEnum):
     PRACTITIONER = "practitioner"
 
 
-class StaffUser(UserMixin, Model):
+# Flask-Login ships no types, so to mypy UserMixin is Any.
+class StaffUser(UserMixin, Model):  # type: ignore[misc]
     __tablename__ = "staff_users"
     __table_args__ = (
         CheckConstraint("role in ('admin', 'receptionist', 'practitioner')", name="role_known"),
@@ -72,6 +74,6 @@ class AuditEvent(Model):
     action: Mapped[str] = mapped_column(String(60))
     subject_type: Mapped[str] = mapped_column(String(40))
     subject_id: Mapped[int | None] = mapped_column(Integer)
-    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     staff_user: Mapped[StaffUser | None] = relationship()
