@@ -102,6 +102,22 @@ def register_filters(app: Flask) -> None:
     app.add_template_filter(format_local_datetime, "local_datetime")
 
     @app.template_global()
+    def online_changes_for(appointment, margin_minutes: int = 0):
+        """Whether (and until when) the patient may change it online, a margin from now.
+
+        Emails are written when queued and read later: they ask with a margin, so they
+        never offer an online change that will have closed by the time they are read.
+        """
+        from datetime import timedelta
+
+        from booking.clinic.change_policy import online_changes
+        from booking.clinic.settings import clinic_settings
+        from booking.database import utcnow
+
+        now = utcnow() + timedelta(minutes=margin_minutes)
+        return online_changes(appointment, now=now, settings=clinic_settings())
+
+    @app.template_global()
     def google_calendar_url(appointment) -> str:
         from booking.clinic.calendar import google_calendar_url as build
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from booking.clinic import DomainError, audit, availability, courses, notifications
+from booking.clinic import DomainError, audit, availability, change_policy, courses, notifications
 from booking.clinic.localtime import OUT_OF_REACH, within_reach
 from booking.clinic.settings import clinic_settings
 from booking.database import begin_write, utcnow
@@ -275,7 +275,7 @@ def _require_booked(appointment: Appointment) -> None:
 
 
 def _within_notice(appointment: Appointment, settings: ClinicSettings, now: datetime) -> bool:
-    return appointment.starts_at - now < timedelta(hours=settings.cancellation_notice_hours)
+    return change_policy.within_notice(appointment, now=now, settings=settings)
 
 
 def move_appointment(

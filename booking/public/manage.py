@@ -1,11 +1,10 @@
 """Manage-my-booking: view, cancel or reschedule through the signed link."""
 
-from datetime import timedelta
-
 from flask import flash, make_response, redirect, render_template, request, url_for
 
 from booking.clinic import DomainError
 from booking.clinic.appointments import cancel_appointment, move_appointment
+from booking.clinic.change_policy import online_changes
 from booking.clinic.settings import clinic_settings
 from booking.database import utcnow
 from booking.extensions import limiter
@@ -24,8 +23,7 @@ from booking.public.forms import ConfirmForm
 
 def _changeable(appointment, now) -> bool:
     """Whether the patient may still change it online (outside the notice period)."""
-    notice = timedelta(hours=clinic_settings().cancellation_notice_hours)
-    return appointment.status == AppointmentStatus.BOOKED and appointment.starts_at - now >= notice
+    return online_changes(appointment, now=now, settings=clinic_settings()).allowed
 
 
 @blueprint.get("/manage/<token>")

@@ -1,0 +1,90 @@
+"""Every promise about changing a booking online matches the notice period at that moment."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from booking.clinic import notifications
+from booking.clinic.change_policy import online_changes, within_notice
+from booking.clinic.settings import clinic_settings
+from booking.clinic.tokens import manage_token
+from booking.extensions import db
+from booking.models import Appointment, OutboxMessage, Patient, Practitioner, SessionType
+from booking.presentation import format_local_datetime
+
+# The times here are counted from the real clock, so no test depends on the day it runs.
+
+
+def appointment_starting_in(hours: float) -> Appointment:
+    """An online booking written straight to the table: for times the booking rules refuse."""
+    session_type = db.session.scalar(sa.select(SessionType).filter_by(slug="massage"))
+    starts_at = (datetime.now(UTC) + timedelta(hours=hours)).replace(microsecond=0)
+    appointment = Appointment(
+        practitioner=db.session.scalar(sa.select(Practitioner).filter_by(slug="colette-assor")),
+        patient=Patient(name="Priya Shah", email="priya@example.org", phone="07700 900123"),
+        session_type=session_type,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=session_type.duration_minutes),
+        source="online",
+        price_pence=session_type.price_pence,
+    )
+    db.session.add(appointment)
+    db.session.commit()
+    return appointment
+
+
+def queued_text(appointment: Appointment, queue) -> str:
+    queue(appointment)
+    db.session.commit()
+    row = db.session.scalars(
+        sa.select(OutboxMessage)
+        .where(OutboxMessage.recipient == "priya@example.org")
+        .order_by(OutboxMessage.id.desc())
+    ).first()
+    return row.text_body + (row.html_body or "")
+
+
+def test_the_rule_allows_changes_up_to_the_notice_period_and_not_after(app, demo):
+    settings = clinic_settings()
+    appointment = appointment_starting_in(72)
+    deadline = appointment.starts_at - timedelta(hours=settings.cancellation_notice_hours)
+    assert online_changes(appointment, now=deadline, settings=settings).allowed
+    assert not within_notice(appointment, now=deadline, settings=settings)
+    later = deadline + timedelta(seconds=1)
+    assert not online_changes(appointment, now=later, settings=settings).allowed
+    assert within_notice(appointment, now=later, settings=settings)
+
+
+def test_a_booking_made_days_ahead_says_until_when_it_can_be_changed_online(client, demo):
+    appointment = appointment_starting_in(72)
+    deadline = format_local_datetime(appointment.starts_at - timedelta(hours=24))
+    page = client.get(f"/book/confirmed/{manage_token(appointment)}").get_data(as_text=True)
+    assert f"online until {deadline}" in page
+    manage = client.get(f"/manage/{manage_token(appointment)}").get_data(as_text=True)
+    assert f"online until {deadline}" in manage
+    mail = queued_text(appointment, notifications.appointment_booked)
+    assert deadline in mail and "View, move or cancel your booking" in mail
+
+
+@pytest.mark.parametrize("hours", [3, 23.5])
+def test_a_booking_inside_the_notice_period_never_promises_an_online_change(client, demo, hours):
+    appointment = appointment_starting_in(hours)
+    token = manage_token(appointment)
+    for path in (f"/book/confirmed/{token}", f"/manage/{token}"):
+        page = client.get(path).get_data(as_text=True)
+        assert "cannot be changed online" in page or "can no longer be" in page, path
+        assert "online until" not in page, path
+        assert 'href="tel:02079460000"' in page, path
+    for queue in (notifications.appointment_booked, notifications.appointment_reminder):
+        mail = queued_text(appointment, queue)
+        assert "call us on 020 7946 0000" in mail
+        assert "View your booking" in mail
+        assert "View, move or cancel" not in mail and "View or change" not in mail
+
+
+def test_a_reminder_sent_just_before_changes_close_does_not_offer_them(app, demo):
+    # 24 h 30 min ahead: changes close in 30 minutes, before most people read the email.
+    appointment = appointment_starting_in(24.5)
+    mail = queued_text(appointment, notifications.appointment_reminder)
+    assert "View your booking" in mail and "View, move or cancel" not in mail
