@@ -111,6 +111,12 @@ def _register_request_state(app: Flask) -> None:
         for name in REQUEST_CACHED_ON_G:
             g.pop(name, None)
 
+    from booking.validators import refuse_control_characters_in_address
+
+    # Forms refuse control characters field by field (booking.validators.Form); this is
+    # the net for what arrives outside a form: query arguments and parts of the address.
+    app.before_request(refuse_control_characters_in_address)
+
 
 def _register_template_helpers(app: Flask) -> None:
     from booking.clinic.settings import DEFAULTS, clinic_settings
@@ -139,6 +145,12 @@ def _register_error_pages(app: Flask) -> None:
         return render_error(
             400, "That request could not be understood", "Please go back and try again."
         )
+
+    from booking.validators import ControlCharacterInAddress
+
+    @app.errorhandler(ControlCharacterInAddress)
+    def control_character_in_address(error):
+        return render_error(400, "That address could not be read", error.description)
 
     @app.errorhandler(403)
     def forbidden(_error):

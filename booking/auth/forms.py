@@ -1,13 +1,13 @@
 """Forms for staff sign-in and password changes."""
 
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from booking.auth.accounts import MINIMUM_PASSWORD_LENGTH
+from booking.validators import Form
 
 
-class SignInForm(FlaskForm):
+class SignInForm(Form):
     email = EmailField(
         "Email address",
         validators=[DataRequired("Enter your email address."), Length(max=254)],
@@ -17,7 +17,7 @@ class SignInForm(FlaskForm):
     )
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     current_password = PasswordField(
         "Current password", validators=[DataRequired("Enter your current password.")]
     )

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from booking.clinic import DomainError, audit, flush_or_refuse
+from booking.clinic.email_addresses import deliverable_email
 from booking.clinic.settings import clinic_settings
 from booking.database import begin_write
 from booking.extensions import db
@@ -74,20 +75,42 @@ def settings_values(settings: ClinicSettings) -> SettingsValues:
     )
 
 
-def check_timezone(name: str) -> str:
-    """The zone name, trimmed, if zoneinfo knows it; otherwise a DomainError saying so."""
-    name = (name or "").strip()
-    if not name:
-        raise DomainError("Enter the clinic's time zone, for example Europe/London.")
+# The areas of the time zone database that name places; with UTC, the zones a clinic
+# can be in. The rest are links kept for old systems ("GB", "US/Eastern"), rules
+# ("EST5EDT", "Etc/GMT+5") or not zones at all: "localtime" is whatever the server
+# is set to, "Factory" means "not set", "posixrules" is a file of rules.
+PLACE_AREAS = (
+    "Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe",
+    "Indian", "Pacific",
+)  # fmt: skip
+
+
+def is_place_zone(name: str) -> bool:
+    """True for UTC and for an Area/Place name that zoneinfo can load."""
+    if name != "UTC" and name.partition("/")[0] not in PLACE_AREAS:
+        return False
+    if name.startswith(("posix/", "right/")) or "." in name:
+        return False
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
         # OSError: a name zoneinfo reads as a path, such as "Europe" (a folder) or one
         # too long for the file system.
+        return False
+    return True
+
+
+def check_timezone(name: str) -> str:
+    """The zone name, trimmed, if it is a real place (or UTC); otherwise a DomainError."""
+    name = (name or "").strip()
+    if not name:
+        raise DomainError("Enter the clinic's time zone, for example Europe/London.")
+    if not is_place_zone(name):
+        shown = f"“{name}”" if name.isprintable() and len(name) <= 60 else "That"
         raise DomainError(
-            f"“{name}” is not a time zone we know. Use a name from the time zone database, "
-            "for example Europe/London."
-        ) from None
+            f"{shown} is not a time zone we know. Use a place name from the time zone "
+            "database, for example Europe/London, or UTC."
+        )
     return name
 
 
@@ -104,8 +127,13 @@ def _tidy_settings(values: SettingsValues) -> dict:
             raise DomainError(f"{label} is too long: at most {longest} characters.")
         tidy[name] = text
     for name in ("email", "reception_email"):
+        label = SETTINGS_TEXT[name][0]
         if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", tidy[name]):
-            raise DomainError(f"{SETTINGS_TEXT[name][0]} should look like name@example.com.")
+            raise DomainError(f"{label} should look like name@example.com.")
+        try:
+            tidy[name] = deliverable_email(tidy[name])
+        except DomainError as error:
+            raise DomainError(f"{label}: {error.message}") from None
     tidy["timezone"] = check_timezone(tidy["timezone"])
     for name, (label, lowest, highest, unit) in SETTINGS_NUMBERS.items():
         if tidy[name] is None or not lowest <= tidy[name] <= highest:

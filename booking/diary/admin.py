@@ -3,7 +3,6 @@
 import math
 
 from flask import abort, current_app, flash, redirect, render_template, url_for
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import (
     BooleanField,
@@ -35,6 +34,7 @@ from booking.diary.appointments import signed_in_staff
 from booking.extensions import db
 from booking.models import Practitioner, Role, SessionType, Treatment
 from booking.public.page_cache import forget_cached_pages
+from booking.validators import Form, VisibleName
 
 CORRECT_BELOW = "Please correct the highlighted answers below."
 
@@ -52,10 +52,11 @@ class StepField(SelectField):
         pass
 
 
-class SettingsForm(FlaskForm):
-    name = StringField("Clinic name")
+class SettingsForm(Form):
+    name = StringField("Clinic name", validators=[VisibleName()])
     address = StringField("Address")
     phone = StringField("Phone number")
+    # Checked by the domain (save_settings), which words the message for each setting.
     email = StringField("Email address for patients")
     reception_email = StringField("Reception email (notices of online bookings go here)")
     timezone = StringField("Time zone")
@@ -134,8 +135,8 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class SessionTypeForm(FlaskForm):
-    name = StringField("Name")
+class SessionTypeForm(Form):
+    name = StringField("Name", validators=[VisibleName()])
     slug = StringField("Web address")
     description = TextAreaField("Description")
     duration_minutes = _whole_number("Length (minutes)", "Enter the length in whole minutes.")

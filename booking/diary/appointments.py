@@ -30,7 +30,7 @@ from booking.diary.patients import search_patients
 from booking.extensions import db
 from booking.models import Appointment, AppointmentStatus, Patient, Practitioner, StaffUser
 from booking.presentation import parse_start
-from booking.validators import site_path, whole_number
+from booking.validators import site_path, typed_cleanly, whole_number
 
 
 def signed_in_staff() -> StaffUser:
@@ -73,9 +73,12 @@ def book():
     problem, status = None, 200
     searching = request.form.get("action") == "search"
     if form.is_submitted() and form.query.data and form.query.data.strip():
-        found = search_patients(form.query.data)
+        if typed_cleanly(form.query):
+            found = search_patients(form.query.data)
     if searching:
-        if not found:
+        if form.query.errors:
+            problem, status = "Please correct the highlighted answers below.", 422
+        elif not found:
             problem = "No patient matches that search. Check the spelling, or add a new patient."
     elif form.validate_on_submit():
         patient: Patient | PatientDetails

@@ -2,11 +2,10 @@
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from booking.auth.access import FRONT_DESK, staff_required
 from booking.clinic import DomainError, courses
@@ -17,6 +16,7 @@ from booking.diary import blueprint
 from booking.extensions import db
 from booking.models import Course, CourseProduct, CourseStatus, Patient, Role, SessionType
 from booking.public.forms import phone_number
+from booking.validators import DeliverableEmail, Form, VisibleName
 
 STATUS_LABELS = {
     CourseStatus.AWAITING_PAYMENT.value: "Waiting for payment",
@@ -37,11 +37,11 @@ def payment_reference_field() -> StringField:
     )
 
 
-class MarkPaidForm(FlaskForm):
+class MarkPaidForm(Form):
     payment_reference = payment_reference_field()
 
 
-class CreditAdjustmentForm(FlaskForm):
+class CreditAdjustmentForm(Form):
     change = IntegerField(
         "Credits to add (negative to remove)",
         validators=[
@@ -58,26 +58,29 @@ class CreditAdjustmentForm(FlaskForm):
     )
 
 
-class SellCourseForm(FlaskForm):
+class SellCourseForm(Form):
     """Sell a course at the desk; the patient is given (patient page) or typed in."""
 
     product_id = SelectField("Course", coerce=int)
-    name = StringField("Patient's full name", validators=[Optional(), Length(max=120)])
+    name = StringField(
+        "Patient's full name", validators=[Optional(), Length(max=120), VisibleName()]
+    )
     email = StringField(
         "Email address",
         validators=[
             Optional(),
             Length(max=254),
-            Email("Enter an email address like name@example.com.", check_deliverability=False),
+            DeliverableEmail(),
         ],
     )
     phone = StringField("Phone number", validators=[Optional(), phone_number])
     payment_reference = payment_reference_field()
 
 
-class CourseProductForm(FlaskForm):
+class CourseProductForm(Form):
     name = StringField(
-        "Name", validators=[DataRequired("Give the course a name."), Length(max=120)]
+        "Name",
+        validators=[DataRequired("Give the course a name."), Length(max=120), VisibleName()],
     )
     session_type_id = SelectField("Session type it covers", coerce=int)
     sessions_count = IntegerField(

@@ -1,6 +1,5 @@
 """Forms for the staff screens."""
 
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     SelectField,
@@ -9,17 +8,17 @@ from wtforms import (
     TimeField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from booking.public.forms import phone_number
-from booking.validators import DayInReach
+from booking.validators import DayInReach, DeliverableEmail, Form, VisibleName
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """Only the CSRF token: for single-button actions."""
 
 
-class PatientSearchForm(FlaskForm):
+class PatientSearchForm(Form):
     query = StringField(
         "Name, email or phone",
         validators=[
@@ -29,19 +28,22 @@ class PatientSearchForm(FlaskForm):
     )
 
 
-class PhoneBookingForm(FlaskForm):
+class PhoneBookingForm(Form):
     """Book for an existing patient (patient_id) or a new one (name and email or phone)."""
 
     query = StringField("Find a patient: name, email or phone", validators=[Length(max=120)])
     patient_id = StringField("Patient", validators=[Optional()])
     session_type_id = SelectField("Session", coerce=int)
-    name = StringField("Full name", validators=[Length(max=120, message="Up to 120 characters.")])
+    name = StringField(
+        "Full name",
+        validators=[Length(max=120, message="Up to 120 characters."), VisibleName()],
+    )
     email = StringField(
         "Email address",
         validators=[
             Optional(),
             Length(max=254),
-            Email("Enter an email address like name@example.com.", check_deliverability=False),
+            DeliverableEmail(),
         ],
     )
     phone = StringField("Phone number", validators=[Optional(), phone_number])
@@ -73,19 +75,19 @@ class PhoneBookingForm(FlaskForm):
         return valid
 
 
-class MoveForm(FlaskForm):
+class MoveForm(Form):
     day = DateField("Date", validators=[DataRequired("Choose a date."), DayInReach()])
     at = TimeField("Time", validators=[DataRequired("Choose a time.")])
     practitioner_id = SelectField("Practitioner", coerce=int)
 
 
-class CancelForm(FlaskForm):
+class CancelForm(Form):
     reason = StringField(
         "Reason", validators=[DataRequired("Give a reason."), Length(max=300, message="Up to 300.")]
     )
 
 
-class AttendanceForm(FlaskForm):
+class AttendanceForm(Form):
     status = SelectField(
         "Attendance",
         choices=[
@@ -96,13 +98,13 @@ class AttendanceForm(FlaskForm):
     )
 
 
-class StaffNoteForm(FlaskForm):
+class StaffNoteForm(Form):
     note = TextAreaField(
         "Staff note", validators=[Length(max=2000, message="Up to 2000 characters.")]
     )
 
 
-class TimeOffForm(FlaskForm):
+class TimeOffForm(Form):
     practitioner_id = SelectField("Practitioner", coerce=int)
     first_day = DateField(
         "From date", validators=[DataRequired("Choose the first date."), DayInReach()]

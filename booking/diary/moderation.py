@@ -2,12 +2,12 @@
 
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 
 from booking.auth.access import FRONT_DESK, staff_required
 from booking.clinic import DomainError
 from booking.clinic.testimonials import approve, pending, preview, reject
 from booking.diary import blueprint
+from booking.validators import Form
 
 DONE = {
     "approve": "Reply approved: it now shows on the page.",
@@ -15,7 +15,7 @@ DONE = {
 }
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(Form):
     """Only the CSRF token: the decision is in the button's URL."""
 
 

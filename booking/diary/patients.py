@@ -9,10 +9,9 @@ import json
 
 from flask import Response, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
 from booking.auth.access import FRONT_DESK, staff_required
 from booking.clinic import DomainError
@@ -23,6 +22,7 @@ from booking.diary.forms import PatientSearchForm
 from booking.extensions import db
 from booking.models import Appointment, Course, Patient, Role, StaffUser
 from booking.public.forms import phone_number
+from booking.validators import DeliverableEmail, Form, VisibleName
 
 CORRECT_BELOW = "Please correct the highlighted answers below."
 FORM_EXPIRED = "The form had expired. Please try again."
@@ -37,12 +37,13 @@ def _strip(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
 
 
-class ContactDetailsForm(FlaskForm):
+class ContactDetailsForm(Form):
     name = StringField(
         "Name",
         filters=[_strip],
         validators=[
             DataRequired("Enter the patient's name."),
+            VisibleName(),
             Length(max=120, message="Up to 120 characters."),
         ],
     )
@@ -52,7 +53,7 @@ class ContactDetailsForm(FlaskForm):
         validators=[
             Optional(),
             Length(max=254, message="That email address is too long."),
-            Email("Enter an email address like name@example.com.", check_deliverability=False),
+            DeliverableEmail(),
         ],
     )
     phone = StringField("Phone number", filters=[_strip], validators=[Optional(), phone_number])
@@ -61,7 +62,7 @@ class ContactDetailsForm(FlaskForm):
     )
 
 
-class EraseForm(FlaskForm):
+class EraseForm(Form):
     confirm_name = StringField(
         "Type the patient's name to confirm",
         validators=[DataRequired("Type the patient's name to confirm.")],

@@ -6,13 +6,12 @@ message, and reloading cannot show it again.
 """
 
 from flask import abort, flash, redirect, render_template, url_for
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields import SelectMultipleField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from booking.auth.access import staff_required
@@ -23,6 +22,7 @@ from booking.diary.appointments import signed_in_staff
 from booking.diary.forms import ConfirmForm
 from booking.extensions import db
 from booking.models import Practitioner, Role, SessionType, StaffUser
+from booking.validators import DeliverableEmail, Form, VisibleName
 
 ROLE_LABELS = {
     Role.ADMIN.value: "Administrator",
@@ -44,10 +44,14 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class PractitionerForm(FlaskForm):
+class PractitionerForm(Form):
     name = StringField(
         "Name",
-        validators=[DataRequired("Enter the practitioner's name."), Length(max=120)],
+        validators=[
+            DataRequired("Enter the practitioner's name."),
+            Length(max=120),
+            VisibleName(),
+        ],
     )
     title = StringField("Title", validators=[Length(max=120, message="Up to 120 characters.")])
     bio = TextAreaField(
@@ -59,7 +63,7 @@ class PractitionerForm(FlaskForm):
         validators=[
             Optional(),
             Length(max=254),
-            Email("Enter an email address like name@example.com.", check_deliverability=False),
+            DeliverableEmail(),
         ],
     )
     position = IntegerField(
@@ -75,7 +79,8 @@ class PractitionerForm(FlaskForm):
 
 def _name_field() -> StringField:
     return StringField(
-        "Name", validators=[DataRequired("Enter the person's name."), Length(max=120)]
+        "Name",
+        validators=[DataRequired("Enter the person's name."), Length(max=120), VisibleName()],
     )
 
 
@@ -89,7 +94,7 @@ def _practitioner_field() -> SelectField:
     return SelectField("Linked practitioner", coerce=int, default=NO_PRACTITIONER)
 
 
-class NewStaffAccountForm(FlaskForm):
+class NewStaffAccountForm(Form):
     name = _name_field()
     email = StringField(
         "Email address",
@@ -97,14 +102,14 @@ class NewStaffAccountForm(FlaskForm):
         validators=[
             DataRequired("Enter the email address they will sign in with."),
             Length(max=254),
-            Email("Enter an email address like name@example.com.", check_deliverability=False),
+            DeliverableEmail(),
         ],
     )
     role = _role_field()
     practitioner_id = _practitioner_field()
 
 
-class StaffAccountForm(FlaskForm):
+class StaffAccountForm(Form):
     name = _name_field()
     role = _role_field()
     practitioner_id = _practitioner_field()

@@ -4,7 +4,6 @@ import re
 from datetime import time
 
 from flask import abort, flash, redirect, render_template, url_for
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms import StringField
@@ -17,6 +16,7 @@ from booking.diary import blueprint
 from booking.diary.appointments import signed_in_staff
 from booking.extensions import db
 from booking.models import Practitioner
+from booking.validators import Form
 
 INTERVAL = re.compile(r"^\s*(\d{1,2})[:.](\d{2})\s*[-–]\s*(\d{1,2})[:.](\d{2})\s*$")
 
@@ -42,7 +42,7 @@ def _readable(_form, field) -> None:
         ) from None
 
 
-class WorkingHoursForm(FlaskForm):
+class WorkingHoursForm(Form):
     pass
 
 

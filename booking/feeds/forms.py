@@ -1,15 +1,14 @@
 """Forms for the calendar feed page."""
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
 from booking.clinic.feeds import PRIVACY_CHOICES
-from booking.validators import DayInReach
+from booking.validators import DayInReach, Form
 
 
-class PrivacyForm(FlaskForm):
+class PrivacyForm(Form):
     privacy = RadioField(
         "How patients appear in the calendar",
         choices=[SelectChoice(value, label) for value, label in PRIVACY_CHOICES.items()],
@@ -17,11 +16,11 @@ class PrivacyForm(FlaskForm):
     )
 
 
-class RegenerateForm(FlaskForm):
+class RegenerateForm(Form):
     """Only the CSRF token: the button is the whole form."""
 
 
-class DownloadForm(FlaskForm):
+class DownloadForm(Form):
     """A date range for an .ics download.
 
     Sent by GET: it changes nothing, and a CSRF token in the address would end up

@@ -9,7 +9,6 @@ mark it paid (`booking.clinic.courses.activate_course`).
 from datetime import date, datetime, time, timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import DateField, SelectField
 from wtforms.fields.choices import SelectChoice
@@ -32,7 +31,7 @@ from booking.public.booking import (
     picker_context,
 )
 from booking.public.forms import ConfirmForm, ContactDetailsForm
-from booking.validators import DayInReach
+from booking.validators import DayInReach, Form
 
 SKIP = "skip"
 
@@ -41,7 +40,7 @@ class CourseRequestForm(ContactDetailsForm):
     """Asking for a course needs only the contact details; health questions come at booking."""
 
 
-class PlanRuleForm(FlaskForm):
+class PlanRuleForm(Form):
     """ "Every <day> (and <day>) at <time> from <date>": a question, so sent by GET."""
 
     class Meta:

@@ -2,10 +2,11 @@
 
 import re
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, InputRequired, Length, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+
+from booking.validators import DeliverableEmail, Form, VisibleName
 
 YES_NO = [SelectChoice("no", "No"), SelectChoice("yes", "Yes")]
 PHONE_PATTERN = re.compile(r"^\+?[0-9 ()\-]{7,25}$")
@@ -18,13 +19,14 @@ def phone_number(_form, field) -> None:
         raise ValidationError("Enter a phone number, like 07700 900123 or +44 7700 900123.")
 
 
-class ContactDetailsForm(FlaskForm):
+class ContactDetailsForm(Form):
     """Who the patient is and how to reach them: the least the clinic needs."""
 
     name = StringField(
         "Full name",
         validators=[
             DataRequired("Enter your name."),
+            VisibleName(),
             Length(max=120, message="Your name must be 120 characters or fewer."),
         ],
     )
@@ -33,7 +35,7 @@ class ContactDetailsForm(FlaskForm):
         validators=[
             DataRequired("Enter your email address: we send your confirmation and links there."),
             Length(max=254, message="That email address is too long."),
-            Email("Enter an email address like name@example.com.", check_deliverability=False),
+            DeliverableEmail(),
         ],
     )
     phone = StringField(
@@ -67,5 +69,5 @@ class PatientDetailsForm(ContactDetailsForm):
     )
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """A form with only the CSRF token: for buttons like "Cancel my appointment"."""

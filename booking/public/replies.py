@@ -10,9 +10,8 @@ from flask import (
     request,
     url_for,
 )
-from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length
+from wtforms.validators import DataRequired, Length
 
 from booking.clinic import DomainError
 from booking.clinic.testimonials import (
@@ -26,6 +25,7 @@ from booking.clinic.testimonials import (
 from booking.extensions import limiter
 from booking.public import blueprint
 from booking.public.content import load_page
+from booking.validators import DeliverableEmail, Form, VisibleName
 
 REPLY_RATE_LIMIT = "5 per hour"
 THANK_YOU = "Thank you: your reply will appear once the clinic has read it."
@@ -37,7 +37,7 @@ TOO_MANY = (
 NOT_SENT = "We could not send your reply. Please check it and send it again."
 
 
-class ReplyForm(FlaskForm):
+class ReplyForm(Form):
     # No maxlength in the HTML: browsers cut pasted text short without a word. The server
     # refuses an over-long answer with a message instead, keeping the text to shorten.
     name = StringField(
@@ -45,6 +45,7 @@ class ReplyForm(FlaskForm):
         render_kw={"maxlength": False},
         validators=[
             DataRequired("Enter your name: it is shown with your reply."),
+            VisibleName(),
             Length(
                 max=NAME_MAX_LENGTH,
                 message=f"Your name must be {NAME_MAX_LENGTH} characters or fewer.",
@@ -56,7 +57,7 @@ class ReplyForm(FlaskForm):
         validators=[
             DataRequired("Enter your email address: the clinic may need to ask about your reply."),
             Length(max=254, message="That email address is too long."),
-            Email("Enter an email address like name@example.com.", check_deliverability=False),
+            DeliverableEmail(),
         ],
     )
     reply = TextAreaField(
