@@ -51,6 +51,18 @@ class Config:
     # The name given in EHLO; empty means the machine's own name (smtplib's default).
     MAIL_EHLO_NAME = os.environ.get("MAIL_EHLO_NAME", "")
 
+    # Practitioners' own calendars (busy time). Fernet keys, comma-separated, first
+    # encrypts; only production requires them (elsewhere one is derived from SECRET_KEY).
+    CALENDAR_CREDENTIALS_KEYS = os.environ.get("CALENDAR_CREDENTIALS_KEYS", "")
+    CALENDAR_CREDENTIALS_REQUIRED = False
+    CALENDAR_FETCH_TIMEOUT = float(os.environ.get("CALENDAR_FETCH_TIMEOUT", "10"))
+    CALENDAR_FETCH_MAX_BYTES = int(os.environ.get("CALENDAR_FETCH_MAX_BYTES", str(5 * 2**20)))
+    # Calendars on private, loopback or link-local addresses are refused unless this is
+    # on (a CalDAV server inside the clinic's own network, or the tests' local servers).
+    CALENDAR_FETCH_ALLOW_PRIVATE = _flag("CALENDAR_FETCH_ALLOW_PRIVATE", False)
+    # How far ahead busy time is read (online booking reaches at most this far).
+    CALENDAR_FETCH_DAYS = int(os.environ.get("CALENDAR_FETCH_DAYS", "120"))
+
     # memory:// counts per process: with several gunicorn workers each keeps its own
     # count, so a limit of 10 becomes 10 per worker. Use redis:// there.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
@@ -100,6 +112,7 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
+    CALENDAR_CREDENTIALS_REQUIRED = True
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"

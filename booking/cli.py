@@ -8,6 +8,7 @@ import click
 from flask import Flask
 from sqlalchemy import select
 
+from booking.busy_time_cli import register_busy_time_commands
 from booking.clinic.settings import clinic_settings
 from booking.extensions import db
 from booking.models import (
@@ -217,6 +218,7 @@ def seed_demo() -> str | None:
 
 def register_commands(app: Flask) -> None:
     register_outbox_commands(app)
+    register_busy_time_commands(app)
 
     @app.cli.command("seed-demo")
     def seed_demo_command():

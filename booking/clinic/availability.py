@@ -23,6 +23,7 @@ from booking.clinic.settings import clinic_settings
 from booking.extensions import db
 from booking.models import (
     Appointment,
+    BusyTime,
     ClinicSettings,
     Practitioner,
     SessionType,
@@ -222,7 +223,21 @@ def _blocked(ids, window_start, window_end, _buffer, _ignore_appointment_id) -> 
     )
 
 
-BUSY_SOURCES: tuple[BusySource, ...] = (_booked, _blocked)
+def _own_calendar(ids, window_start, window_end, _buffer, _ignore_appointment_id) -> Select:
+    """Busy time read from the practitioner's own calendar (booking.clinic.busy_time)."""
+    return select(
+        BusyTime.practitioner_id,
+        BusyTime.starts_at,
+        BusyTime.ends_at,
+        literal_column("0", Integer).label("padded"),
+    ).where(
+        BusyTime.practitioner_id.in_(ids),
+        BusyTime.starts_at < window_end,
+        BusyTime.ends_at > window_start,
+    )
+
+
+BUSY_SOURCES: tuple[BusySource, ...] = (_booked, _blocked, _own_calendar)
 
 
 def busy_by_practitioner(

@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from booking.auth.access import require_practitioner_access, staff_required
+from booking.clinic.busy_time import failing_connections
 from booking.clinic.localtime import OUT_OF_REACH, local_today, wall_time_exists, within_reach
 from booking.clinic.settings import clinic_settings
 from booking.database import utcnow
@@ -88,6 +89,11 @@ def _day_context(day: date) -> dict:
         "status_labels": grid.STATUS_LABELS,
         "now": utcnow(),
         "format_start": format_start,
+        "failing_calendars": [
+            connection
+            for connection in failing_connections()
+            if connection.practitioner_id in {p.id for p in practitioners}
+        ],
     }
 
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from booking.clinic.busy_time import BUSY_LABEL, busy_times_by_practitioner
 from booking.clinic.localtime import local_day_bounds, local_to_utc, to_local, wall_time_exists
 from booking.extensions import db
 from booking.models import (
@@ -33,7 +34,7 @@ STATUS_LABELS = {
 
 @dataclass
 class Cell:
-    kind: str  # appointment, covered, blocked, free, closed, missing
+    kind: str  # appointment, covered, blocked, busy, free, closed, missing
     starts_at: datetime | None = None
     appointments: list[Appointment] = field(default_factory=list)
     rowspan: int = 1
@@ -116,10 +117,30 @@ def cancelled_appointments(
     )
 
 
+@dataclass(frozen=True)
+class OwnCalendarBlock:
+    """Busy time from the practitioner's own calendar, shown without any title."""
+
+    practitioner_id: int
+    starts_at: datetime
+    ends_at: datetime
+    reason: str = BUSY_LABEL
+    own_calendar: bool = True
+
+
 def time_off_blocks(
     practitioners: list[Practitioner], first_day: date, last_day: date, zone: ZoneInfo
-) -> list[TimeOff]:
-    return _overlapping_days(TimeOff, practitioners, first_day, last_day, zone)
+) -> list[TimeOff | OwnCalendarBlock]:
+    """Blocked time and busy time from the practitioners' own calendars, in one list."""
+    blocks: list[TimeOff | OwnCalendarBlock] = list(
+        _overlapping_days(TimeOff, practitioners, first_day, last_day, zone)
+    )
+    start, _ = local_day_bounds(first_day, zone)
+    _, end = local_day_bounds(last_day, zone)
+    busy = busy_times_by_practitioner([p.id for p in practitioners], start, end)
+    for practitioner_id, spans in busy.items():
+        blocks.extend(OwnCalendarBlock(practitioner_id, begins, ends) for begins, ends in spans)
+    return blocks
 
 
 def course_positions(appointments: list[Appointment]) -> dict[int, tuple[int, int]]:
@@ -185,7 +206,7 @@ def build_column(
     step: int,
     zone: ZoneInfo,
     appointments: list[Appointment],
-    blocks: list[TimeOff],
+    blocks: list,
 ) -> list[Cell]:
     """One column's cells: appointments span the rows they fill; the rest are free or not."""
     row_minutes = [_minutes(at) for at in rows]
@@ -205,7 +226,8 @@ def build_column(
         ends_at = starts_at + timedelta(minutes=step)
         block = next((b for b in blocks if b.starts_at < ends_at and b.ends_at > starts_at), None)
         if block is not None:
-            cells.append(Cell("blocked", starts_at=starts_at, reason=block.reason))
+            kind = "busy" if getattr(block, "own_calendar", False) else "blocked"
+            cells.append(Cell(kind, starts_at=starts_at, reason=block.reason))
         elif _working(practitioner, day, _minutes(at)):
             cells.append(Cell("free", starts_at=starts_at))
         else:

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 blueprint = Blueprint("feeds", __name__)
 
-from booking.feeds import staff, subscription  # noqa: E402,F401
+from booking.feeds import own_calendar, staff, subscription  # noqa: E402,F401

@@ -1,8 +1,8 @@
 """Forms for the calendar feed page."""
 
-from wtforms import DateField, RadioField
+from wtforms import DateField, PasswordField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired
+from wtforms.validators import InputRequired, Length, Optional
 
 from booking.clinic.feeds import PRIVACY_CHOICES
 from booking.validators import DayInReach, Form
@@ -32,3 +32,27 @@ class DownloadForm(Form):
 
     start = DateField("From", validators=[InputRequired("Enter the first day."), DayInReach()])
     end = DateField("To", validators=[InputRequired("Enter the last day."), DayInReach()])
+
+
+class OwnCalendarForm(Form):
+    """Connect the practitioner's own calendar, so that its busy times block the diary."""
+
+    kind = RadioField(
+        "Kind of calendar",
+        choices=[
+            SelectChoice("ical", "A private iCal address (Google, Apple, Outlook)"),
+            SelectChoice("caldav", "A CalDAV account (Nextcloud, iCloud, Fastmail …)"),
+        ],
+        default="ical",
+        validators=[InputRequired("Choose the kind of calendar.")],
+    )
+    url = StringField(
+        "Calendar address",
+        validators=[InputRequired("Enter the calendar's address."), Length(max=2000)],
+    )
+    username = StringField("User name (CalDAV only)", validators=[Optional(), Length(max=200)])
+    password = PasswordField("Password (CalDAV only)", validators=[Optional(), Length(max=500)])
+
+
+class DisconnectForm(Form):
+    """Only the CSRF token."""

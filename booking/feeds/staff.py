@@ -18,6 +18,7 @@ from werkzeug.datastructures import MultiDict
 
 from booking.auth.access import FRONT_DESK, require_practitioner_access, staff_required
 from booking.clinic import DomainError
+from booking.clinic.busy_time import connection_for
 from booking.clinic.feeds import (
     PRIVACY_CHOICES,
     download_range,
@@ -29,7 +30,13 @@ from booking.clinic.settings import clinic_settings
 from booking.database import utcnow
 from booking.extensions import db
 from booking.feeds import blueprint
-from booking.feeds.forms import DownloadForm, PrivacyForm, RegenerateForm
+from booking.feeds.forms import (
+    DisconnectForm,
+    DownloadForm,
+    OwnCalendarForm,
+    PrivacyForm,
+    RegenerateForm,
+)
 from booking.models import Practitioner, Role
 
 DEFAULT_DOWNLOAD_DAYS = 28
@@ -55,7 +62,7 @@ def _visible_practitioners() -> list[Practitioner]:
     return list(db.session.scalars(query.order_by(Practitioner.position, Practitioner.name)))
 
 
-def _practitioner_or_404(slug: str) -> Practitioner:
+def practitioner_or_404(slug: str) -> Practitioner:
     practitioner = db.session.scalar(select(Practitioner).where(Practitioner.slug == slug))
     if practitioner is None:
         abort(404)
@@ -84,15 +91,22 @@ def staff_feeds():
                 "privacy_label": PRIVACY_CHOICES.get(practitioner.feed_privacy, ""),
                 "may_change_privacy": _may_change_privacy(practitioner),
                 "download_form": download,
+                "own_calendar": connection_for(practitioner),
+                "own_calendar_form": OwnCalendarForm(formdata=None),
             }
         )
-    return render_template("feeds/staff_feeds.html", cards=cards, regenerate_form=RegenerateForm())
+    return render_template(
+        "feeds/staff_feeds.html",
+        cards=cards,
+        regenerate_form=RegenerateForm(),
+        disconnect_form=DisconnectForm(),
+    )
 
 
 @blueprint.post("/diary/feeds/<slug>/regenerate")
 @staff_required()
 def regenerate(slug: str):
-    practitioner = _practitioner_or_404(slug)
+    practitioner = practitioner_or_404(slug)
     form = RegenerateForm()
     if form.validate_on_submit():
         regenerate_feed_token(practitioner, staff_user=current_user._get_current_object())
@@ -107,7 +121,7 @@ def regenerate(slug: str):
 @blueprint.post("/diary/feeds/<slug>/privacy")
 @staff_required()
 def privacy(slug: str):
-    practitioner = _practitioner_or_404(slug)
+    practitioner = practitioner_or_404(slug)
     if not _may_change_privacy(practitioner):
         abort(403)
     form = PrivacyForm()
@@ -132,7 +146,7 @@ def privacy(slug: str):
 @blueprint.get("/diary/feeds/<slug>/download")
 @staff_required()
 def download(slug: str):
-    practitioner = _practitioner_or_404(slug)
+    practitioner = practitioner_or_404(slug)
     # The form's fields are called start and end; the address reads from= and to=.
     form = DownloadForm(
         formdata=MultiDict(

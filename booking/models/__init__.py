@@ -13,6 +13,7 @@ from booking.models.clinic import (
 )
 from booking.models.courses import Course, CourseProduct, CourseStatus, CreditEntry
 from booking.models.messages import OutboxMessage, OutboxStatus
+from booking.models.own_calendars import BusyTime, CalendarConnection, CalendarKind
 from booking.models.patients import Patient
 from booking.models.staff import AuditEvent, Role, StaffUser
 from booking.models.testimonials import Testimonial, TestimonialStatus
@@ -22,6 +23,9 @@ __all__ = [
     "Appointment",
     "AppointmentStatus",
     "AuditEvent",
+    "BusyTime",
+    "CalendarConnection",
+    "CalendarKind",
     "ClinicSettings",
     "Course",
     "CourseProduct",
