@@ -9,7 +9,7 @@ free by default. Titles, places and descriptions are never kept.
 
 import xml.etree.ElementTree as ElementTree  # noqa: S405 - the body is size-capped, see below
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from urllib.parse import urljoin
 
 from ical.calendar_stream import IcsCalendarStream
@@ -33,12 +33,12 @@ def busy_in_ics(data: bytes | str, window: Span) -> list[Span]:
     start, end = window
     spans = []
     for event in calendar.timeline_tz(UTC).overlapping(start, end):
-        if isinstance(event.dtstart, date) and not isinstance(event.dtstart, datetime):
-            continue  # all-day
+        begins, finish = event.dtstart, event.end
+        if not isinstance(begins, datetime) or not isinstance(finish, datetime):
+            continue  # all-day (a date, not a time)
         if _word(event.transparency) == "TRANSPARENT" or _word(event.status) == "CANCELLED":
             continue
-        begins = event.dtstart.astimezone(UTC)
-        ends = (event.end or event.dtstart).astimezone(UTC)
+        begins, ends = begins.astimezone(UTC), finish.astimezone(UTC)
         if ends > begins:
             spans.append((max(begins, start), min(ends, end)))
     return sorted(spans)

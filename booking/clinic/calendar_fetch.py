@@ -48,7 +48,7 @@ def _vetted_address(host: str, port: int, limits: FetchLimits) -> str:
         answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as error:
         raise FetchError(f"the calendar's server {host} could not be found") from error
-    addresses = [answer[4][0] for answer in answers]
+    addresses = [str(answer[4][0]) for answer in answers]
     for address in addresses:
         ip = ip_address(address.split("%", 1)[0])
         if not limits.allow_private and not ip.is_global:

@@ -7,7 +7,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.database import UTCDateTime, utcnow
-from booking.extensions import db
+from booking.extensions import Model
 from booking.models.clinic import Practitioner
 
 
@@ -16,7 +16,7 @@ class CalendarKind(enum.StrEnum):
     CALDAV = "caldav"  # a CalDAV calendar collection, with a user name and password
 
 
-class CalendarConnection(db.Model):
+class CalendarConnection(Model):
     """One practitioner's own calendar. The address and credentials are stored encrypted
     (`secret`, a Fernet token): a private iCal address is itself a password."""
 
@@ -39,7 +39,7 @@ class CalendarConnection(db.Model):
     practitioner: Mapped[Practitioner] = relationship()
 
 
-class BusyTime(db.Model):
+class BusyTime(Model):
     """A busy span read from a practitioner's own calendar: times only, never a title."""
 
     __tablename__ = "busy_times"
