@@ -234,3 +234,22 @@ def test_staff_connect_a_calendar_from_the_feed_page(receptionist_client, demo):
     assert "is connected" in response.get_data(as_text=True)
     stored = db.session.scalar(sa.select(CalendarConnection))
     assert stored.kind == "ical" and stored.host == "p01-caldav.example.com"
+
+
+def test_a_calendar_server_that_never_answers_times_out(app, demo, loopback_allowed):
+    import socket
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)  # accepts the connection, never says a word
+    app.config["CALENDAR_FETCH_TIMEOUT"] = 0.5
+    try:
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/calendar.ics"
+        connect_calendar(colette(), kind="ical", url=url, staff_user=None)
+        assert fetch_busy_times().failed == 1
+    finally:
+        app.config["CALENDAR_FETCH_TIMEOUT"] = 10
+        silent.close()
+    connection = db.session.scalar(sa.select(CalendarConnection))
+    db.session.refresh(connection)
+    assert "could not be reached" in connection.last_error

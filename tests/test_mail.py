@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+from ical.calendar_stream import IcsCalendarStream
 
 from booking.clinic import notifications
 from booking.clinic.appointments import (
@@ -76,6 +77,8 @@ def invitation_of(message):
     data = part.get_payload(decode=True)
     # The attached copy is the same calendar, byte for byte.
     assert calendar_attachment(message).get_payload(decode=True) == data
+    # A strict, independent parser reads it too, as one iTIP object with one event.
+    assert len(IcsCalendarStream.calendar_from_ics(data.decode()).events) == 1
     return part, data, parse_calendar(data)
 
 
