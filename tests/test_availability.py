@@ -168,6 +168,52 @@ def test_no_offered_slot_overlaps_a_booking_or_a_block_or_lies_outside_hours(
     assert len(walls) == len(set(walls))
 
 
+moments_of_day = st.integers(min_value=-3 * 3600, max_value=27 * 3600)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    day=st.one_of(
+        st.sampled_from(INTERESTING_DAYS),
+        st.dates(min_value=date(2025, 1, 1), max_value=date(2028, 12, 31)),
+    ),
+    hours=st.lists(
+        st.tuples(st.integers(0, 24 * 60 - 1), st.integers(1, 10 * 60)), min_size=1, max_size=3
+    ),
+    busy=st.lists(
+        st.tuples(moments_of_day, st.integers(1, 4 * 3600), st.integers(0, 999_999)), max_size=8
+    ),
+    earliest=st.tuples(moments_of_day, st.integers(0, 999_999)),
+    duration=st.sampled_from([5, 15, 30, 45, 60, 90, 480]),
+    step=st.sampled_from([5, 10, 15, 20, 30, 60]),
+)
+def test_the_fast_arithmetic_offers_exactly_what_stepping_the_wall_clock_does(
+    day, hours, busy, earliest, duration, step
+):
+    """free_starts counts whole seconds on days of one offset; the wall-clock walk is the truth."""
+    midnight = datetime.combine(day, time(0), tzinfo=LONDON).astimezone(UTC)
+    working = [
+        (
+            time(opens // 60, opens % 60),
+            time(min(opens + length, 24 * 60 - 1) // 60, min(opens + length, 24 * 60 - 1) % 60),
+        )
+        for opens, length in hours
+    ]
+    taken = merge_intervals(
+        (
+            midnight + timedelta(seconds=start, microseconds=micro),
+            midnight + timedelta(seconds=start + length, microseconds=micro),
+        )
+        for start, length, micro in busy
+    )
+    first = midnight + timedelta(seconds=earliest[0], microseconds=earliest[1])
+    rules = Rules(zone=LONDON, slot_step_minutes=step)
+    arguments = dict(
+        duration=timedelta(minutes=duration), hours=working, busy=taken, rules=rules, earliest=first
+    )
+    assert free_starts(day, **arguments) == availability.free_starts_by_wall_clock(day, **arguments)
+
+
 # --- with the database ---------------------------------------------------------------
 
 

@@ -96,7 +96,7 @@ def _wall_clock_converter(day: date, zone: ZoneInfo):
     return convert
 
 
-def free_starts(
+def free_starts_by_wall_clock(
     day: date,
     *,
     duration: timedelta,
@@ -105,11 +105,10 @@ def free_starts(
     rules: Rules,
     earliest: datetime,
 ) -> list[datetime]:
-    """Free UTC start instants on one local day.
+    """`free_starts` stepping through the wall clock: exact on every day, but slow.
 
-    `hours` are the local working intervals that day; `busy` the merged UTC
-    intervals already taken (appointments widened by the buffer, blocked time);
-    `earliest` the first instant that may be offered (now plus notice).
+    Used on the days the clocks change (and the property tests compare the fast
+    arithmetic of `free_starts` with it on every other day).
     """
     step = timedelta(minutes=rules.slot_step_minutes)
     ends = [end for _, end in busy]
@@ -131,6 +130,131 @@ def free_starts(
                     starts.append(start)
             wall += step
     return sorted(set(starts))
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _seconds(instant: datetime | timedelta, *, up: bool = False) -> int:
+    """Whole seconds since the epoch (or of a duration), rounded down or `up`."""
+    delta = instant - EPOCH if isinstance(instant, datetime) else instant
+    whole = delta.days * 86_400 + delta.seconds
+    return whole + 1 if up and delta.microseconds else whole
+
+
+def _instant(seconds: int) -> datetime:
+    return EPOCH + timedelta(seconds=seconds)
+
+
+def _second_of_day(at: time) -> int:
+    return at.hour * 3600 + at.minute * 60 + at.second
+
+
+@dataclass(frozen=True)
+class BusySeconds:
+    """Merged busy intervals as whole epoch seconds (starts down, ends up), for bisecting."""
+
+    starts: list[int]
+    ends: list[int]
+
+    @classmethod
+    def of(cls, busy: Sequence[Interval]) -> "BusySeconds":
+        return cls(
+            [_seconds(start) for start, _ in busy], [_seconds(end, up=True) for _, end in busy]
+        )
+
+
+def _constant_offset(day: date, zone: ZoneInfo) -> timedelta | None:
+    """The day's one UTC offset, or None on a day the clocks change."""
+    morning = datetime.combine(day, time(0), tzinfo=zone).utcoffset()
+    evening = datetime.combine(day, time(23, 59), tzinfo=zone).utcoffset()
+    return morning if morning == evening else None
+
+
+def _free_runs(
+    midnight: int,
+    *,
+    length: int,
+    step: int,
+    hours: Sequence[tuple[time, time]],
+    busy: BusySeconds,
+    first_allowed: int,
+) -> list[range]:
+    """Free starts (epoch seconds) on a day of one UTC offset whose local midnight is given.
+
+    As runs of the grid between busy intervals: the work is a few steps per busy
+    interval, not one per slot, so twenty practitioners cost little more than one.
+    """
+    starts, ends = busy.starts, busy.ends
+    count = len(ends)
+    runs: list[range] = []
+    for opens, closes in hours:
+        if closes <= opens:
+            continue
+        start = midnight + _second_of_day(opens)
+        last = midnight + _second_of_day(closes) - length
+        if start < first_allowed:
+            start += -(-(first_allowed - start) // step) * step
+        while start <= last:
+            # Busy intervals are merged and sorted, so only the first one ending after
+            # `start` can overlap a session starting then (starts and ends both ascend).
+            index = bisect_right(ends, start)
+            if index < count and starts[index] < start + length:
+                # Busy: every grid point before this interval ends overlaps it too.
+                start += -(-(ends[index] - start) // step) * step
+                continue
+            stop = last if index == count else min(last, starts[index] - length)
+            runs.append(range(start, stop + 1, step))
+            start += ((stop - start) // step + 1) * step
+    return runs
+
+
+def _sorted_starts(runs: Iterable[Iterable[int]]) -> list[int]:
+    """One sorted list from runs that may overlap (working intervals may)."""
+    found: set[int] = set()
+    for run in runs:
+        found.update(run)
+    return sorted(found)
+
+
+def _fast_path_fits(duration: timedelta, hours: Sequence[tuple[time, time]]) -> bool:
+    return (
+        duration > timedelta(0)
+        and not duration.microseconds
+        and not any(opens.microsecond or closes.microsecond for opens, closes in hours)
+    )
+
+
+def free_starts(
+    day: date,
+    *,
+    duration: timedelta,
+    hours: Sequence[tuple[time, time]],
+    busy: Sequence[Interval],
+    rules: Rules,
+    earliest: datetime,
+) -> list[datetime]:
+    """Free UTC start instants on one local day.
+
+    `hours` are the local working intervals that day; `busy` the merged UTC
+    intervals already taken (appointments widened by the buffer, blocked time);
+    `earliest` the first instant that may be offered (now plus notice).
+    """
+    offset = _constant_offset(day, rules.zone)
+    if offset is None or not _fast_path_fits(duration, hours):
+        return free_starts_by_wall_clock(
+            day, duration=duration, hours=hours, busy=busy, rules=rules, earliest=earliest
+        )
+    midnight = _seconds(datetime.combine(day, time(0), tzinfo=UTC) - offset)
+    runs = _free_runs(
+        midnight,
+        length=_seconds(duration),
+        step=rules.slot_step_minutes * 60,
+        hours=hours,
+        busy=BusySeconds.of(busy),
+        first_allowed=_seconds(earliest, up=True),
+    )
+    return [_instant(start) for start in _sorted_starts(runs)]
 
 
 Hours = dict[int, list[tuple[time, time]]]  # weekday (Monday is 0) -> local intervals
@@ -288,6 +412,94 @@ def offers(practitioner: Practitioner, session_type: SessionType) -> bool:
     )
 
 
+def _free_seconds_by_practitioner(
+    practitioners: Sequence[Practitioner],
+    session_type: SessionType,
+    first_day: date,
+    last_day: date,
+    *,
+    now: datetime,
+    settings: ClinicSettings | None,
+    ignore_appointment_id: int | None = None,
+    ignore_minimum_notice: bool = False,
+) -> tuple[list[date], dict[int, dict[date, list[Sequence[int]]]]]:
+    """The days asked for, and each giving practitioner's free starts by day.
+
+    The starts are epoch seconds, in runs (ranges of the grid) that may overlap.
+
+    Two queries, however many practitioners: their hours, and their busy time. Whole
+    seconds are exact: the grid starts at working hours (whole minutes) and steps by
+    whole minutes; `free_starts` shows how the notice and busy time are compared.
+    """
+    settings = settings or clinic_settings()
+    rules = Rules.from_settings(settings)
+    days = [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
+    hours = hours_offering([p.id for p in practitioners], session_type) if days else {}
+    if not hours:
+        return days, {}
+    if ignore_minimum_notice:
+        # Strictly after now: a time that has started is no longer bookable.
+        earliest, last_bookable = now + timedelta(microseconds=1), date.max
+    else:
+        earliest = now + rules.minimum_notice
+        last_bookable = local_today(now, rules.zone) + timedelta(days=rules.horizon_days)
+    window_start = local_day_bounds(first_day, rules.zone)[0]
+    window_end = local_day_bounds(last_day, rules.zone)[1]
+    busy = busy_by_practitioner(
+        list(hours),
+        window_start,
+        window_end,
+        buffer=timedelta(minutes=rules.buffer_minutes),
+        ignore_appointment_id=ignore_appointment_id,
+    )
+    duration = timedelta(minutes=session_type.duration_minutes)
+    length, step = _seconds(duration), rules.slot_step_minutes * 60
+    first_allowed = _seconds(earliest, up=True)
+    # Each open day's local midnight in epoch seconds, or None on a day the clocks change.
+    midnights: dict[date, int | None] = {}
+    for day in days:
+        if day <= last_bookable and local_day_bounds(day, rules.zone)[1] > earliest:
+            offset = _constant_offset(day, rules.zone)
+            midnights[day] = (
+                None
+                if offset is None
+                else _seconds(datetime.combine(day, time(0), tzinfo=UTC) - offset)
+            )
+    result: dict[int, dict[date, list[Sequence[int]]]] = {}
+    for practitioner_id, by_weekday in hours.items():
+        by_day = result[practitioner_id] = {}
+        merged = busy[practitioner_id]
+        busy_seconds = BusySeconds.of(merged)
+        for day, midnight in midnights.items():
+            today_hours = by_weekday.get(day.weekday())
+            if not today_hours:
+                continue
+            if midnight is not None and _fast_path_fits(duration, today_hours):
+                by_day[day] = _free_runs(
+                    midnight,
+                    length=length,
+                    step=step,
+                    hours=today_hours,
+                    busy=busy_seconds,
+                    first_allowed=first_allowed,
+                )
+            else:
+                by_day[day] = [
+                    [
+                        _seconds(start)
+                        for start in free_starts_by_wall_clock(
+                            day,
+                            duration=duration,
+                            hours=today_hours,
+                            busy=merged,
+                            rules=rules,
+                            earliest=earliest,
+                        )
+                    ]
+                ]
+    return days, result
+
+
 def free_starts_by_practitioner(
     practitioners: Sequence[Practitioner],
     session_type: SessionType,
@@ -305,50 +517,22 @@ def free_starts_by_practitioner(
     staff (`ignore_minimum_notice`) see every future time. Two queries, however many
     practitioners: their hours, and their busy time.
     """
-    settings = settings or clinic_settings()
-    rules = Rules.from_settings(settings)
-    days = [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
-    result: dict[int, dict[date, list[datetime]]] = {
-        practitioner.id: {day: [] for day in days} for practitioner in practitioners
-    }
-    if not days:
-        return result
-    hours = hours_offering([p.id for p in practitioners], session_type)
-    if not hours:
-        return result
-    if ignore_minimum_notice:
-        # Strictly after now: a time that has started is no longer bookable.
-        earliest, last_bookable = now + timedelta(microseconds=1), date.max
-    else:
-        earliest = now + rules.minimum_notice
-        last_bookable = local_today(now, rules.zone) + timedelta(days=rules.horizon_days)
-    window_start = local_day_bounds(first_day, rules.zone)[0]
-    window_end = local_day_bounds(last_day, rules.zone)[1]
-    busy = busy_by_practitioner(
-        list(hours),
-        window_start,
-        window_end,
-        buffer=timedelta(minutes=rules.buffer_minutes),
+    days, by_practitioner = _free_seconds_by_practitioner(
+        practitioners,
+        session_type,
+        first_day,
+        last_day,
+        now=now,
+        settings=settings,
         ignore_appointment_id=ignore_appointment_id,
+        ignore_minimum_notice=ignore_minimum_notice,
     )
-    duration = timedelta(minutes=session_type.duration_minutes)
-    open_days = [
-        day
-        for day in days
-        if day <= last_bookable and local_day_bounds(day, rules.zone)[1] > earliest
-    ]
-    for practitioner_id, by_weekday in hours.items():
-        by_day = result[practitioner_id]
-        for day in open_days:
-            if by_weekday.get(day.weekday()):
-                by_day[day] = free_starts(
-                    day,
-                    duration=duration,
-                    hours=by_weekday[day.weekday()],
-                    busy=busy[practitioner_id],
-                    rules=rules,
-                    earliest=earliest,
-                )
+    result: dict[int, dict[date, list[datetime]]] = {}
+    for practitioner in practitioners:
+        free = by_practitioner.get(practitioner.id, {})
+        result[practitioner.id] = {
+            day: [_instant(start) for start in _sorted_starts(free.get(day, ()))] for day in days
+        }
     return result
 
 
@@ -419,13 +603,42 @@ def first_available(
 
     Practitioners are tried in the order given (the clinic's order).
     """
-    by_practitioner = free_starts_by_practitioner(
+    days, by_practitioner = _free_seconds_by_practitioner(
         practitioners, session_type, first_day, last_day, now=now, settings=settings
     )
-    result: dict[date, dict[datetime, Practitioner]] = {}
-    for practitioner in practitioners:
-        for day, starts in by_practitioner[practitioner.id].items():
-            chosen = result.setdefault(day, {})
-            for start in starts:
-                chosen.setdefault(start, practitioner)
-    return {day: sorted(chosen.items(), key=lambda item: item[0]) for day, chosen in result.items()}
+    result: dict[date, list[tuple[datetime, Practitioner]]] = {}
+    for day in days:
+        chosen: dict[int, Practitioner] = {}
+        for practitioner in practitioners:
+            for run in by_practitioner.get(practitioner.id, {}).get(day, ()):
+                for start in run:
+                    chosen.setdefault(start, practitioner)
+        result[day] = [(_instant(start), chosen[start]) for start in sorted(chosen)]
+    return result
+
+
+def anyone_free_starts(
+    practitioners: Sequence[Practitioner],
+    session_type: SessionType,
+    first_day: date,
+    last_day: date,
+    *,
+    now: datetime,
+    settings: ClinicSettings | None = None,
+) -> dict[date, list[datetime]]:
+    """For "any practitioner": the starts at which at least one of them is free, by day.
+
+    The same starts as `first_available`, without working out who: what the booking
+    page shows, at the cost of one set union per day.
+    """
+    days, by_practitioner = _free_seconds_by_practitioner(
+        practitioners, session_type, first_day, last_day, now=now, settings=settings
+    )
+    result: dict[date, list[datetime]] = {}
+    for day in days:
+        starts: set[int] = set()
+        for by_day in by_practitioner.values():
+            for run in by_day.get(day, ()):
+                starts.update(run)
+        result[day] = [_instant(start) for start in sorted(starts)]
+    return result

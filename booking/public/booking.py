@@ -91,7 +91,7 @@ def free_starts_by_day(
             settings=settings,
             ignore_appointment_id=ignore_appointment_id,
         )
-    by_day = availability.first_available(
+    return availability.anyone_free_starts(
         practitioners_for(session_type),
         session_type,
         first_day,
@@ -99,7 +99,6 @@ def free_starts_by_day(
         now=now,
         settings=settings,
     )
-    return {day: [start for start, _ in starts] for day, starts in by_day.items()}
 
 
 def day_window(requested_from: date | None, *, now: datetime) -> tuple[date, date, date, date]:
