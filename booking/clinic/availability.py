@@ -71,22 +71,24 @@ def merge_intervals(intervals: Iterable[Interval]) -> list[Interval]:
     return merged
 
 
-def _overlaps_busy(start: datetime, end: datetime, busy: Sequence[Interval], ends: list) -> bool:
+def _overlaps_busy(
+    start: datetime, end: datetime, busy: Sequence[Interval], ends: list[datetime]
+) -> bool:
     # `busy` is merged, so at most the first interval ending after `start` can overlap.
     index = bisect_right(ends, start)
     return index < len(busy) and busy[index][0] < end
 
 
-def _wall_clock_converter(day: date, zone: ZoneInfo):
+def _wall_clock_converter(day: date, zone: ZoneInfo) -> Callable[[datetime], datetime | None]:
     """A function from a naive local time on `day` to its UTC instant, or None if skipped.
 
     Most days have one UTC offset throughout, and plain arithmetic is exact and fast;
     only the two days a year when the clocks change need zoneinfo for each time.
     """
-    morning = datetime.combine(day, time(0), tzinfo=zone).utcoffset()
-    evening = datetime.combine(day, time(23, 59), tzinfo=zone).utcoffset()
-    if morning == evening:
-        return lambda wall: (wall - morning).replace(tzinfo=UTC)
+    offset = _constant_offset(day, zone)
+    if offset is not None:
+        constant = offset
+        return lambda wall: (wall - constant).replace(tzinfo=UTC)
 
     def convert(wall: datetime) -> datetime | None:
         if not wall_time_exists(day, wall.time(), zone):
@@ -179,7 +181,7 @@ def _free_runs(
     hours: Sequence[tuple[time, time]],
     busy: BusySeconds,
     first_allowed: int,
-) -> list[range]:
+) -> list[Sequence[int]]:
     """Free starts (epoch seconds) on a day of one UTC offset whose local midnight is given.
 
     As runs of the grid between busy intervals: the work is a few steps per busy
@@ -187,7 +189,7 @@ def _free_runs(
     """
     starts, ends = busy.starts, busy.ends
     count = len(ends)
-    runs: list[range] = []
+    runs: list[Sequence[int]] = []
     for opens, closes in hours:
         if closes <= opens:
             continue
@@ -311,10 +313,20 @@ def working_weekdays(practitioner_ids: Sequence[int]) -> set[int]:
 # clinic's buffer. All sources go to the database as one UNION ALL, so one more source
 # (say, busy times from a practitioner's own calendar) is one more function here and no
 # more queries.
-BusySource = Callable[[Sequence[int], datetime, datetime, timedelta, int | None], Select]
+BusyRows = Select[int, datetime, datetime, int]  # practitioner_id, starts_at, ends_at, padded
+BusySource = Callable[
+    [Sequence[int], datetime, datetime, timedelta, int | None],
+    BusyRows,
+]
 
 
-def _booked(ids, window_start, window_end, buffer, ignore_appointment_id) -> Select:
+def _booked(
+    ids: Sequence[int],
+    window_start: datetime,
+    window_end: datetime,
+    buffer: timedelta,
+    ignore_appointment_id: int | None,
+) -> BusyRows:
     """Live appointments that reach into the window (by the buffer)."""
     query = select(
         Appointment.practitioner_id,
@@ -333,7 +345,13 @@ def _booked(ids, window_start, window_end, buffer, ignore_appointment_id) -> Sel
     return query
 
 
-def _blocked(ids, window_start, window_end, _buffer, _ignore_appointment_id) -> Select:
+def _blocked(
+    ids: Sequence[int],
+    window_start: datetime,
+    window_end: datetime,
+    _buffer: timedelta,
+    _ignore_appointment_id: int | None,
+) -> BusyRows:
     """Blocked time (holidays, training, the clinic closed) that reaches into the window."""
     return select(
         TimeOff.practitioner_id,
