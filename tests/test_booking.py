@@ -116,8 +116,10 @@ def test_a_patient_books_a_combination_session_and_cancels_it_from_the_manage_li
     assert appointment_uid_from_token(token) == appointment.uid
     assert "priya" not in manage_link.lower() and "shah" not in manage_link.lower()
 
-    manage_page = client.get(manage_link).get_data(as_text=True)
-    cancel = client.post(f"{manage_link}/cancel", data={"csrf_token": csrf_token(manage_page)})
+    assert "Cancel this appointment" in client.get(manage_link).get_data(as_text=True)
+    # "Cancel this appointment" leads to a review; its button cancels.
+    review = client.get(f"{manage_link}/cancel").get_data(as_text=True)
+    cancel = client.post(f"{manage_link}/cancel", data={"csrf_token": csrf_token(review)})
     assert cancel.status_code == 302
     db.session.expire_all()
     assert get(Appointment).status == AppointmentStatus.CANCELLED
@@ -327,9 +329,13 @@ def test_a_patient_reschedules_to_another_free_time(client, booked):
     page = client.get(f"/manage/{token}/reschedule?first={new_day}&day={new_day}")
     html = page.get_data(as_text=True)
     assert ">14:00<" in html
+    review = client.get(f"/manage/{token}/reschedule/review?start={compact(start_at(new_day, 14))}")
     response = client.post(
         f"/manage/{token}/reschedule",
-        data={"csrf_token": csrf_token(html), "start": compact(start_at(new_day, 14))},
+        data={
+            "csrf_token": csrf_token(review.get_data(as_text=True)),
+            "start": compact(start_at(new_day, 14)),
+        },
     )
     assert response.status_code == 302
     db.session.expire_all()
@@ -512,3 +518,55 @@ def test_choosing_a_different_time_keeps_the_day_and_what_was_typed(client, demo
     assert count(Appointment) == 1
     again = client.get(details_url(start_at(day, 14))).get_data(as_text=True)
     assert 'value="Priya Shah"' not in again
+
+
+def _outbox_subjects(address: str) -> list[str]:
+    from booking.models import OutboxMessage
+
+    db.session.expire_all()
+    rows = db.session.scalars(sa.select(OutboxMessage).filter_by(recipient=address)).all()
+    return [row.subject.split(":")[0] for row in rows]
+
+
+def test_cancelling_online_is_reviewed_first_and_a_second_tap_is_not_a_failure(client, booked):
+    token = manage_token(booked)
+    manage = client.get(f"/manage/{token}").get_data(as_text=True)
+    # The manage page only leads to the review; the review changes nothing by itself.
+    assert f'href="/manage/{token}/cancel"' in manage
+    review = client.get(f"/manage/{token}/cancel").get_data(as_text=True)
+    assert "Cancel this appointment?" in review and "No, keep my appointment" in review
+    db.session.expire_all()
+    assert get(Appointment).status == AppointmentStatus.BOOKED
+
+    data = {"csrf_token": csrf_token(review)}
+    first = client.post(f"/manage/{token}/cancel", data=data, follow_redirects=True)
+    second = client.post(f"/manage/{token}/cancel", data=data, follow_redirects=True)
+    for response in (first, second):
+        html = response.get_data(as_text=True)
+        assert "Your appointment is cancelled." in html
+        assert "already been cancelled" not in html
+    assert _outbox_subjects("manage@example.org").count("Cancelled") == 1
+
+
+def test_moving_online_is_reviewed_first_and_a_second_tap_moves_nothing_twice(client, booked):
+    token = manage_token(booked)
+    new_day = booked.starts_at.astimezone(LONDON).date() + timedelta(days=1)
+    picker = client.get(f"/manage/{token}/reschedule?first={new_day}&day={new_day}")
+    new_start = compact(start_at(new_day, 14))
+    review_url = f"/manage/{token}/reschedule/review?start={new_start}"
+    assert review_url in picker.get_data(as_text=True)
+    review = client.get(review_url).get_data(as_text=True)
+    assert "Move your appointment?" in review
+    assert "From" in review and "To" in review and "14:00" in review
+    db.session.expire_all()
+    assert get(Appointment).starts_at == booked.starts_at
+
+    data = {"csrf_token": csrf_token(review), "start": new_start}
+    for _ in range(2):
+        response = client.post(f"/manage/{token}/reschedule", data=data, follow_redirects=True)
+        assert "Your appointment has been moved." in response.get_data(as_text=True)
+    db.session.expire_all()
+    moved = get(Appointment)
+    assert moved.starts_at == start_at(new_day, 14)
+    assert moved.sequence == 1
+    assert _outbox_subjects("manage@example.org").count("Moved") == 1

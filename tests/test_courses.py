@@ -207,8 +207,8 @@ def test_a_patient_requests_a_course_pays_at_the_desk_and_plans_around_time_off(
     # Cancelling one with notice gives the credit back.
     last = sessions[-1]
     manage_link = f"/manage/{manage_token(last)}"
-    manage_page = client.get(manage_link).get_data(as_text=True)
-    cancelled = client.post(f"{manage_link}/cancel", data={"csrf_token": csrf_token(manage_page)})
+    review = client.get(f"{manage_link}/cancel").get_data(as_text=True)
+    cancelled = client.post(f"{manage_link}/cancel", data={"csrf_token": csrf_token(review)})
     assert cancelled.status_code == 302
     db.session.expire_all()
     course = get(Course)

@@ -80,6 +80,8 @@ def public_urls(app, appointment) -> dict[str, str]:
         "confirmation": f"/book/confirmed/{token}",
         "manage": f"/manage/{token}",
         "reschedule": f"/manage/{token}/reschedule",
+        "cancel review": f"/manage/{token}/cancel",
+        "move review": f"/manage/{token}/reschedule/review?start={_slot_url().rsplit('=', 1)[1]}",
         "calendar file": f"/manage/{token}/appointment.ics",
         "stylesheet": "/static/css/site.css",
         "not found": "/no-such-page",
@@ -199,7 +201,7 @@ def test_every_form_on_the_public_pages_carries_a_csrf_token(app, client, appoin
                 post_forms.setdefault(name, 0)
                 post_forms[name] += 1
     # The forms that matter are all there to be checked.
-    assert {"manage", "your details"} <= set(post_forms), post_forms
+    assert {"cancel review", "move review", "your details"} <= set(post_forms), post_forms
 
 
 def _post_without_token(client, url, data) -> int:
@@ -237,7 +239,7 @@ def test_posts_without_a_csrf_token_are_refused_and_change_nothing(app, client, 
 def test_a_csrf_token_from_another_visitor_is_refused(app, appointment):
     token = manage_token(appointment)
     victim, attacker = app.test_client(), app.test_client()
-    stolen = csrf_token(victim.get(f"/manage/{token}").get_data(as_text=True))
+    stolen = csrf_token(victim.get(f"/manage/{token}/cancel").get_data(as_text=True))
     response = attacker.post(f"/manage/{token}/cancel", data={"csrf_token": stolen})
     assert response.status_code == 400
     db.session.expire_all()

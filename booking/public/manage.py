@@ -7,8 +7,9 @@ from booking.clinic.appointments import cancel_appointment, move_appointment
 from booking.clinic.change_policy import online_changes
 from booking.clinic.settings import clinic_settings
 from booking.database import utcnow
-from booking.extensions import limiter
+from booking.extensions import db, limiter
 from booking.models import AppointmentStatus
+from booking.presentation import format_start
 from booking.public import blueprint
 from booking.public.booking import (
     appointment_from_token_or_404,
@@ -51,19 +52,62 @@ def view_appointment(token: str):
     )
 
 
-@blueprint.post("/manage/<token>/cancel")
-@limiter.limit("20 per hour")
+CANCELLED_MESSAGE = "Your appointment is cancelled. We have emailed you to confirm."
+
+
+@blueprint.route("/manage/<token>/cancel", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
 def manage_cancel(token: str):
+    """GET: the review ("Cancel this appointment?"); POST: the cancellation itself."""
     appointment = appointment_from_token_or_404(token)
     form = ConfirmForm()
+    if request.method == "GET":
+        if not _changeable(appointment, utcnow()):
+            return redirect(url_for(".manage", token=token))
+        return render_template(
+            "public/manage_cancel.html", appointment=appointment, token=token, form=form
+        )
     if form.validate_on_submit():
         try:
             cancel_appointment(appointment, reason="Cancelled online by the patient")
         except DomainError as error:
-            flash(error.message, "error")
+            # A second tap (or a retry after a timeout) finds it cancelled by the first:
+            # that is the result the patient asked for, not a failure.
+            if _cancelled_by_patient(appointment):
+                flash(CANCELLED_MESSAGE, "success")
+            else:
+                flash(error.message, "error")
         else:
-            flash("Your appointment is cancelled. We have emailed you to confirm.", "success")
+            flash(CANCELLED_MESSAGE, "success")
     return redirect(url_for(".manage", token=token))
+
+
+def _cancelled_by_patient(appointment) -> bool:
+    db.session.refresh(appointment)
+    return (
+        appointment.status == AppointmentStatus.CANCELLED and appointment.cancelled_by == "patient"
+    )
+
+
+MOVED_MESSAGE = "Your appointment has been moved. We have emailed you the new time."
+
+
+@blueprint.get("/manage/<token>/reschedule/review")
+def manage_reschedule_review(token: str):
+    """The review before a move: from this time to that one, with one button to confirm."""
+    appointment = appointment_from_token_or_404(token)
+    start = parse_start(request.args.get("start"))
+    if not _changeable(appointment, utcnow()) or start is None:
+        return redirect(url_for(".manage_reschedule", token=token))
+    return render_template(
+        "public/manage_reschedule_review.html",
+        appointment=appointment,
+        token=token,
+        form=ConfirmForm(),
+        start=start,
+        ends_at=start + (appointment.ends_at - appointment.starts_at),
+        format_start=format_start,
+    )
 
 
 @blueprint.route("/manage/<token>/reschedule", methods=["GET", "POST"])
@@ -86,15 +130,17 @@ def manage_reschedule(token: str):
         start = parse_start(request.form.get("start"))
         if start is None:
             flash("That time is not available. Please choose another.", "error")
+        elif start == appointment.starts_at:
+            # A second tap on "Move": the first already moved it here.
+            flash(MOVED_MESSAGE, "success")
+            return redirect(url_for(".manage", token=token))
         else:
             try:
                 move_appointment(appointment, starts_at=start, now=now)
             except DomainError as error:
                 flash(error.message, "error")
             else:
-                flash(
-                    "Your appointment has been moved. We have emailed you the new time.", "success"
-                )
+                flash(MOVED_MESSAGE, "success")
                 return redirect(url_for(".manage", token=token))
 
     first, last, today, limit = day_window(parse_day(request.args.get("first")), now=now)
