@@ -1,10 +1,14 @@
 """The audit log: every change staff make, recorded in the same transaction as the change."""
 
+from typing import Any
+
 from booking.extensions import db
 from booking.models import AuditEvent, StaffUser
 
 
-def record(staff_user: StaffUser | None, action: str, subject, **details) -> AuditEvent:
+def record(
+    staff_user: StaffUser | None, action: str, subject: object, **details: Any
+) -> AuditEvent:
     """Add an audit event for `subject` (a model with an id). No health notes in details."""
     event = AuditEvent(
         staff_user_id=staff_user.id if staff_user is not None else None,
@@ -17,7 +21,7 @@ def record(staff_user: StaffUser | None, action: str, subject, **details) -> Aud
     return event
 
 
-def _plain(value):
+def _plain(value: Any) -> Any:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value

@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from ipaddress import ip_address
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import quote, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from icalendar import (
     Calendar,
+    Component,
     Event,
     Timezone,
     TimezoneDaylight,
@@ -104,7 +105,7 @@ def time_off_uid(time_off: TimeOff, domain: str | None = None) -> str:
     return f"time-off-{time_off.id}@{domain or uid_domain()}"
 
 
-def _add_time(component, name: str, instant: datetime, zone: ZoneInfo) -> None:
+def _add_time(component: Component, name: str, instant: datetime, zone: ZoneInfo) -> None:
     """Write an instant as local time with TZID, or in UTC when local time is ambiguous."""
     local = to_local(instant, zone)
     if local.fold and local.replace(fold=0).utcoffset() != local.utcoffset():
@@ -238,7 +239,7 @@ def _offset_before(instant: datetime, zone: ZoneInfo) -> timedelta:
 
 def _yearly_rules(
     zone: ZoneInfo, changes: list[datetime], first_year: int, last_year: int
-) -> list[tuple[datetime, dict]] | None:
+) -> list[tuple[datetime, dict[str, Any]]] | None:
     """(first change, RRULE) for each kind of change, if every year from `first_year` to
     `last_year` has exactly one change of each kind on the same weekday rule; else None.
 
@@ -246,7 +247,7 @@ def _yearly_rules(
     rule is "the nth weekday of the month" or "the last weekday of the month" at one
     wall-clock time; zones with no changes at all get None (one dated observance).
     """
-    kinds: dict[tuple, list[datetime]] = {}
+    kinds: dict[tuple[timedelta, timedelta | None, str | None, bool], list[datetime]] = {}
     for instant in changes:
         local = instant.astimezone(zone)
         key = (_offset_before(instant, zone), local.utcoffset(), local.tzname(), bool(local.dst()))
@@ -264,7 +265,7 @@ def _yearly_rules(
     return sorted(rules, key=lambda pair: pair[0])
 
 
-def _weekday_rule(onsets: list[datetime]) -> dict | None:
+def _weekday_rule(onsets: list[datetime]) -> dict[str, Any] | None:
     """FREQ=YEARLY;BYMONTH=m;BYDAY=nWD if every onset fits it, at one time of day."""
     first = onsets[0]
     if any(
@@ -284,7 +285,9 @@ def _weekday_rule(onsets: list[datetime]) -> dict | None:
     return {"freq": "yearly", "bymonth": first.month, "byday": f"{ordinal}{weekday}"}
 
 
-def _observance(local: datetime, offset_from: timedelta, offset_to: timedelta | None):
+def _observance(
+    local: datetime, offset_from: timedelta, offset_to: timedelta | None
+) -> TimezoneDaylight | TimezoneStandard:
     """STANDARD or DAYLIGHT starting at `local`, entered from `offset_from`."""
     offset_to = local.utcoffset() if offset_to is None else offset_to
     observance = TimezoneDaylight() if local.dst() else TimezoneStandard()
@@ -399,7 +402,8 @@ def invitation(appointment: Appointment, method: str) -> bytes:
     if attendee is not None:
         event.add("attendee", attendee)
     calendar.add_component(event)
-    return calendar.to_ical()
+    ical: bytes = calendar.to_ical()
+    return ical
 
 
 def download(appointments: Sequence[Appointment]) -> bytes:
@@ -408,7 +412,8 @@ def download(appointments: Sequence[Appointment]) -> bytes:
     calendar = _calendar("PUBLISH", _span(appointments), fallback=now)
     for appointment in appointments:
         calendar.add_component(appointment_event(appointment, stamp=now))
-    return calendar.to_ical()
+    ical: bytes = calendar.to_ical()
+    return ical
 
 
 def google_calendar_url(appointment: Appointment) -> str:
@@ -540,7 +545,7 @@ class _RepeatedLines:
     def __init__(self, privacy: str, location: str):
         self.privacy = privacy
         self.location = fold(f"LOCATION:{location}")
-        self._summaries: dict[tuple, str] = {}
+        self._summaries: dict[tuple[str, str, str], str] = {}
         self._descriptions: dict[str, str] = {}
 
     def summary(self, appointment: FeedEvent) -> str:
@@ -668,7 +673,7 @@ def feed(
         calendar.add("x-wr-timezone", settings.timezone)
         calendar.add("refresh-interval", FEED_REFRESH, parameters={"VALUE": "DURATION"})
         calendar.add("x-published-ttl", vDuration(FEED_REFRESH))
-    shell = calendar.to_ical()
+    shell: bytes = calendar.to_ical()
     closing = b"END:VCALENDAR\r\n"
     if not shell.endswith(closing):
         raise ValueError("the calendar library wrote an unexpected ending")

@@ -9,6 +9,7 @@ the public pages and online booking while its appointments keep pointing at it.
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
@@ -114,7 +115,7 @@ def check_timezone(name: str) -> str:
     return name
 
 
-def _tidy_settings(values: SettingsValues) -> dict:
+def _tidy_settings(values: SettingsValues) -> dict[str, Any]:
     """The values ready to store, or a DomainError naming the first one that cannot be."""
     tidy = asdict(values)
     for name, (label, longest, required) in SETTINGS_TEXT.items():
@@ -294,7 +295,11 @@ def _check_session_type(values: SessionTypeValues) -> None:
         )
 
 
-def _rows(model, ids: list[int], what: str) -> list:
+# The rows a session type is linked to by id.
+RowWithId = TypeVar("RowWithId", Treatment, Practitioner)
+
+
+def _rows(model: type[RowWithId], ids: list[int], what: str) -> list[RowWithId]:
     wanted = set(ids)
     rows = list(db.session.scalars(select(model).where(model.id.in_(wanted)))) if wanted else []
     if len(rows) != len(wanted):
@@ -302,7 +307,7 @@ def _rows(model, ids: list[int], what: str) -> list:
     return rows
 
 
-def _describe(session_type: SessionType) -> dict:
+def _describe(session_type: SessionType) -> dict[str, Any]:
     """The session type as the audit log keeps it: plain values and names."""
     return {
         "name": session_type.name,

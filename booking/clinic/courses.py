@@ -18,6 +18,7 @@ Tuesday 10:00 stays 10:00 when the clocks change.
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 
@@ -146,7 +147,10 @@ def _new_course(
 
 
 def request_course(
-    product: CourseProduct, patient: "Patient | appointments.PatientDetails", *, now=None
+    product: CourseProduct,
+    patient: "Patient | appointments.PatientDetails",
+    *,
+    now: datetime | None = None,
 ) -> Course:
     """A patient asks for a course online; it waits for payment at the clinic."""
     now = now or utcnow()
@@ -183,7 +187,7 @@ def sell_course(
     return course
 
 
-def expiry_for(paid_at: datetime, validity_days: int, zone) -> datetime:
+def expiry_for(paid_at: datetime, validity_days: int, zone: ZoneInfo) -> datetime:
     """A course can be used until 23:59 local time, `validity_days` after the day it was paid."""
     last_day = to_local(paid_at, zone).date() + timedelta(days=validity_days)
     return local_to_utc(last_day, time(23, 59), zone)
@@ -204,7 +208,11 @@ def _activate(
 
 
 def activate_course(
-    course: Course, reference: str, staff_user: StaffUser | None = None, *, now=None
+    course: Course,
+    reference: str,
+    staff_user: StaffUser | None = None,
+    *,
+    now: datetime | None = None,
 ) -> Course:
     """Record the payment for a course and give it its credits.
 
@@ -274,14 +282,14 @@ def long_date(day: date) -> str:
     return f"{day:%A} {day.day} {day:%B %Y}"
 
 
-def last_valid_day(course: Course, zone=None) -> date | None:
+def last_valid_day(course: Course, zone: ZoneInfo | None = None) -> date | None:
     """The last local day a session of the course may take place on (None before payment)."""
     if course.expires_at is None:
         return None
     return _expiry_day(course.expires_at, zone)
 
 
-def _expiry_day(expires_at: datetime, zone=None) -> date:
+def _expiry_day(expires_at: datetime, zone: ZoneInfo | None = None) -> date:
     return to_local(expires_at, zone or clinic_settings().zone).date()
 
 
@@ -515,7 +523,7 @@ def _week_of(day: date) -> tuple[date, date]:
     return monday, monday + timedelta(days=6)
 
 
-def _distance(start: datetime, wanted: datetime, zone) -> tuple[int, int, datetime]:
+def _distance(start: datetime, wanted: datetime, zone: ZoneInfo) -> tuple[int, int, datetime]:
     local, wanted_local = to_local(start, zone), to_local(wanted, zone)
     days = abs((local.date() - wanted_local.date()).days)
     minutes = abs((local.hour * 60 + local.minute) - (wanted_local.hour * 60 + wanted_local.minute))

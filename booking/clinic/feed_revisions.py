@@ -24,7 +24,13 @@ from collections.abc import Iterable
 from sqlalchemy import event, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import InvalidRequestError
-from sqlalchemy.orm import InstanceState, ORMExecuteState, Session
+from sqlalchemy.orm import (
+    InstanceState,
+    ORMExecuteState,
+    Session,
+    SessionTransaction,
+    UOWTransaction,
+)
 
 from booking.database import utcnow
 from booking.models import (
@@ -70,12 +76,13 @@ def _practitioners_of(thing: Appointment | TimeOff) -> list[int | None] | None:
     return ids
 
 
-def _name_changed(thing) -> bool:
-    return inspect(thing).attrs.name.history.has_changes()
+def _name_changed(thing: Patient) -> bool:
+    changed: bool = inspect(thing).attrs.name.history.has_changes()
+    return changed
 
 
 @event.listens_for(Session, "after_flush")
-def _notice_flushed_changes(session: Session, _flush_context) -> None:
+def _notice_flushed_changes(session: Session, _flush_context: UOWTransaction) -> None:
     # Before the flush is finalised, new/dirty/deleted and attribute history still
     # describe what was just written.
     for thing in (*session.new, *session.dirty, *session.deleted):
@@ -121,7 +128,7 @@ def _bump_changed_feeds(session: Session) -> None:
 
 
 @event.listens_for(Session, "after_transaction_end")
-def _forget_on_the_way_out(session: Session, transaction) -> None:
+def _forget_on_the_way_out(session: Session, transaction: SessionTransaction) -> None:
     # A rollback undid the changes; a commit has already bumped them.
     if transaction.parent is None:
         session.info.pop(CHANGED, None)

@@ -14,7 +14,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 
 from booking.clinic import DomainError, audit, calendar
 from booking.clinic.localtime import local_day_bounds, local_today
@@ -100,7 +100,7 @@ def practitioner_by_feed_token(token: str) -> Practitioner | None:
     return found
 
 
-def _appointments_in(practitioner_id: int, window: FeedWindow):
+def _appointments_in(practitioner_id: int, window: FeedWindow) -> ColumnElement[bool]:
     """Which appointments a feed built in this window holds (a WHERE clause)."""
     return and_(
         Appointment.practitioner_id == practitioner_id,
@@ -113,7 +113,7 @@ def _appointments_in(practitioner_id: int, window: FeedWindow):
     )
 
 
-def _time_off_in(practitioner_id: int, window: FeedWindow):
+def _time_off_in(practitioner_id: int, window: FeedWindow) -> ColumnElement[bool]:
     return and_(
         TimeOff.practitioner_id == practitioner_id,
         TimeOff.ends_at > window.starts_at,
@@ -183,7 +183,7 @@ class FeedAppointment:
     session_type: SessionType
 
 
-def _feed_appointments(*conditions) -> list[FeedAppointment]:
+def _feed_appointments(*conditions: ColumnElement[bool]) -> list[FeedAppointment]:
     rows = db.session.execute(
         select(
             Appointment.uid,

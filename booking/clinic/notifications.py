@@ -14,6 +14,7 @@ the same message twice.
 
 import hashlib
 from collections.abc import Sequence
+from typing import Any
 
 from flask import current_app, render_template
 from sqlalchemy import delete
@@ -51,7 +52,7 @@ def queue_message(
     recipient: str,
     subject: str,
     template: str,
-    context: dict,
+    context: dict[str, Any],
     dedupe_key: str,
     appointment: Appointment | None = None,
     ics: bytes | None = None,
@@ -96,7 +97,7 @@ def _when(appointment: Appointment) -> str:
     )
 
 
-def _appointment_context(appointment: Appointment) -> dict:
+def _appointment_context(appointment: Appointment) -> dict[str, Any]:
     return {"appointment": appointment, "manage_url": manage_url(appointment)}
 
 
@@ -118,7 +119,7 @@ def _tell_patient(
     appointment: Appointment,
     kind: str,
     subject: str,
-    context: dict,
+    context: dict[str, Any],
     *,
     ics_method: str | None = None,
 ) -> None:
@@ -244,7 +245,7 @@ def appointment_reminder(appointment: Appointment) -> None:
     )
 
 
-def _public_url(endpoint: str, **values) -> str | None:
+def _public_url(endpoint: str, **values: Any) -> str | None:
     """An absolute link to one of our pages, built from PUBLIC_BASE_URL (no request needed)."""
     try:
         path = current_app.url_map.bind("localhost").build(endpoint, values)

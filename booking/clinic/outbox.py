@@ -59,7 +59,8 @@ def retry_delay(attempts: int) -> timedelta:
     With MAX_ATTEMPTS of 8 a message is retried for about five hours (an SMTP
     provider's outage) before it is marked failed for staff.
     """
-    return min(FIRST_RETRY_AFTER * 2 ** max(attempts - 1, 0), LONGEST_RETRY_AFTER)
+    delay: timedelta = FIRST_RETRY_AFTER * 2 ** max(attempts - 1, 0)
+    return min(delay, LONGEST_RETRY_AFTER)
 
 
 def claim(now: datetime | None = None, *, limit: int = BATCH_SIZE) -> list[tuple[int, datetime]]:

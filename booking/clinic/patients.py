@@ -16,8 +16,10 @@ A patient's record is health data. Three rules follow from that:
 import re
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 
 from booking.clinic import DomainError, audit
 from booking.clinic.localtime import to_local
@@ -195,7 +197,7 @@ def _lock(patient: Patient) -> None:
 # Handing over ---------------------------------------------------------------------------------
 
 
-def _patient_messages(patient: Patient):
+def _patient_messages(patient: Patient) -> ColumnElement[bool]:
     """A condition for the outbox messages about this patient, to them or to reception.
 
     Every message about a patient names one of their appointments or carries one of
@@ -219,14 +221,14 @@ def _instant(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _times(prefix: str, value: datetime | None, zone) -> dict:
+def _times(prefix: str, value: datetime | None, zone: ZoneInfo) -> dict[str, str | None]:
     return {
         f"{prefix}_utc": _instant(value),
         f"{prefix}_local": _instant(to_local(value, zone)) if value is not None else None,
     }
 
 
-def export_record(patient: Patient, *, staff_user: StaffUser) -> dict:
+def export_record(patient: Patient, *, staff_user: StaffUser) -> dict[str, Any]:
     """Everything held about the patient, as plain JSON-ready data; the export is audited.
 
     Message bodies are left out: they repeat what the appointments say, with signed links

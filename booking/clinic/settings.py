@@ -76,7 +76,7 @@ def _cache() -> SettingsCache | None:
     if not has_app_context():
         return None
     extensions = current_app.extensions
-    cache = extensions.get("clinic_settings_cache")
+    cache: SettingsCache | None = extensions.get("clinic_settings_cache")
     if cache is None:
         seconds = current_app.config.get("CLINIC_SETTINGS_CACHE_SECONDS", DEFAULT_CACHE_SECONDS)
         cache = extensions.setdefault("clinic_settings_cache", SettingsCache(float(seconds)))
@@ -116,7 +116,8 @@ def _load(session: Session, cache: SettingsCache | None) -> ClinicSettings:
 def clinic_settings() -> ClinicSettings:
     """The settings row, created with defaults if the clinic has none yet (cached, see above)."""
     if has_app_context() and "clinic_settings" in g:
-        return g.clinic_settings
+        cached: ClinicSettings = g.clinic_settings
+        return cached
     session = db.session()
     cache = _cache()
     values = cache.values() if cache is not None else None

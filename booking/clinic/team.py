@@ -11,6 +11,7 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -130,7 +131,7 @@ def _clean_practitioner(details: PractitionerDetails) -> PractitionerDetails:
     )
 
 
-def _describe_practitioner(practitioner: Practitioner) -> dict:
+def _describe_practitioner(practitioner: Practitioner) -> dict[str, Any]:
     return {
         "name": practitioner.name,
         "title": practitioner.title,
@@ -394,7 +395,7 @@ def reset_password(account: StaffUser, *, staff_user: StaffUser | None) -> str:
     return password
 
 
-def _describe_account(account: StaffUser) -> dict:
+def _describe_account(account: StaffUser) -> dict[str, Any]:
     return {
         "name": account.name,
         "role": account.role,

@@ -3,6 +3,8 @@
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from booking.models import Appointment, Course
+
 MANAGE_SALT = "manage-appointment"
 # A second, separate token for the link inside calendar events: it only shows the
 # booking. Calendars are shared with family and colleagues and synced to other
@@ -15,12 +17,12 @@ def _serializer(salt: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
 
 
-def manage_token(appointment) -> str:
+def manage_token(appointment: Appointment) -> str:
     """Signs the appointment's random public uid; its database id never appears."""
     return _serializer(MANAGE_SALT).dumps(appointment.uid)
 
 
-def manage_url(appointment) -> str:
+def manage_url(appointment: Appointment) -> str:
     return f"{current_app.config['PUBLIC_BASE_URL']}/manage/{manage_token(appointment)}"
 
 
@@ -34,11 +36,11 @@ def appointment_uid_from_token(token: str) -> str | None:
     return uid if isinstance(uid, str) else None
 
 
-def view_token(appointment) -> str:
+def view_token(appointment: Appointment) -> str:
     return _serializer(VIEW_SALT).dumps(appointment.uid)
 
 
-def view_url(appointment) -> str:
+def view_url(appointment: Appointment) -> str:
     """The read-only page of an appointment, for calendar events."""
     return f"{current_app.config['PUBLIC_BASE_URL']}/appointment/{view_token(appointment)}"
 
@@ -52,7 +54,7 @@ def appointment_uid_from_view_token(token: str) -> str | None:
     return uid if isinstance(uid, str) else None
 
 
-def course_token(course) -> str:
+def course_token(course: Course) -> str:
     return _serializer(COURSE_SALT).dumps(course.uid)
 
 

@@ -25,11 +25,11 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session, scoped_session
 
-from booking.extensions import db
+from booking.extensions import Model, db
 
 _DEPTH = "unit_of_work_depth"
 
-Row = TypeVar("Row")
+Row = TypeVar("Row", bound=Model)
 
 
 class PendingChangesOutsideUnitOfWork(RuntimeError):
@@ -44,7 +44,8 @@ def _session() -> Session:
 
 
 def in_unit_of_work() -> bool:
-    return _session().info.get(_DEPTH, 0) > 0
+    depth: int = _session().info.get(_DEPTH, 0)
+    return depth > 0
 
 
 @contextmanager
@@ -90,7 +91,7 @@ def lock(model: type[Row], key: Any) -> Row | None:
     """
     if not in_unit_of_work():
         raise RuntimeError("lock() only makes sense inside a unit of work")
-    primary_key = model.__mapper__.primary_key[0]  # type: ignore[attr-defined]
+    primary_key = model.__mapper__.primary_key[0]
     statement = (
         select(model)
         .where(primary_key == key)
