@@ -15,7 +15,7 @@ SUDO      := $(shell [ "$$(id -u)" = 0 ] || ! command -v sudo >/dev/null || echo
 export FLASK_APP := wsgi
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test install lint typecheck format serve bench audit clean db browser
+.PHONY: run test install lint typecheck hooks format serve bench audit clean db browser
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -72,6 +72,11 @@ lint: install
 # (see [tool.mypy] in pyproject.toml).
 typecheck: install
 	$(VENV)/bin/mypy
+
+# Runs ruff and mypy before each commit (.pre-commit-config.yaml).
+hooks: install
+	$(PY) -m pip install --quiet -e '.[test,dev]'
+	$(VENV)/bin/pre-commit install
 
 format: install
 	$(VENV)/bin/ruff format .
