@@ -365,7 +365,13 @@ def _blocked(
     )
 
 
-def _own_calendar(ids, window_start, window_end, _buffer, _ignore_appointment_id) -> Select:
+def _own_calendar(
+    ids: Sequence[int],
+    window_start: datetime,
+    window_end: datetime,
+    _buffer: timedelta,
+    _ignore_appointment_id: int | None,
+) -> BusyRows:
     """Busy time read from the practitioner's own calendar (booking.clinic.busy_time)."""
     return select(
         BusyTime.practitioner_id,

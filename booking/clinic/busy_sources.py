@@ -44,7 +44,7 @@ def busy_in_ics(data: bytes | str, window: Span) -> list[Span]:
     return sorted(spans)
 
 
-def _word(value) -> str:
+def _word(value: object) -> str:
     """An enumerated property's value, whether the parser gives an enum or a string."""
     return str(getattr(value, "value", value) or "").upper()
 

@@ -40,7 +40,8 @@ def seal(values: dict[str, str]) -> str:
 def unseal(token: str) -> dict[str, str]:
     """Decrypt what `seal` wrote; a DomainError if no configured key opens it."""
     try:
-        return json.loads(_box().decrypt(token.encode()))
+        values: dict[str, str] = json.loads(_box().decrypt(token.encode()))
+        return values
     except InvalidToken as error:
         raise DomainError(
             "The saved calendar details cannot be read with the configured keys: "
