@@ -1,21 +1,28 @@
 """The clinic over HTTP under gunicorn, beside a bare Flask hello-world under the same settings.
 
-    python -m bench.http [--requests 2000] [--bookings 400] [--concurrency 8] [--workers 2]
+    python -m bench.http [--requests 1000] [--bookings 400] [--concurrency 8] [--workers 2]
+                         [--backend sqlite|postgresql|both]
 
 Starts gunicorn on loopback (a free port, sync workers) for bench/hello.py, then for the
-clinic itself with production settings and a temporary SQLite database, migrated and
-loaded with the demo clinic. A fixed number of requests is sent by a fixed number of
-client threads, each with its own connection, at:
+clinic itself with production settings on each backend (a temporary SQLite database; a
+scratch PostgreSQL database named perf_http_* on the server of bench/postgres.py when one
+answers), migrated and loaded with the demo clinic plus three session types given by 1, 5
+and 20 practitioners. A fixed number of requests is sent by a fixed number of client
+threads, each with its own connection, at:
 
 - the home page,
-- the day-and-time step of the booking flow for starts across a month (the availability
-  a patient sees: fourteen days per page),
+- the day-and-time step of the booking flow, "any practitioner", for starts across a
+  month (fourteen days per page), for the session given by 1, 5 and 20 practitioners,
 - the booking form POST (a real form with its CSRF token): each POST asks for a distinct
   free slot, so each should book; a 409 (slot taken) is counted separately.
 
-Prints requests per second and the 50th and 95th percentile latency of each, and the ratio of
-its requests per second to hello-world's. Loopback only; the load is bounded in count, and
-every request has a timeout.
+Prints requests per second and the 50th and 95th percentile latency of each, the ratio of
+its requests per second to hello-world's (the floor, measured in the same run), and the
+statements one times page sends for 1, 5 and 20 practitioners (counted in-process).
+
+Targets: the times page with 20 practitioners at least 0.15x hello-world's requests per
+second; the same statements for 1, 5 and 20 practitioners. Loopback only; the load is
+bounded in count, and every request has a timeout.
 """
 
 import argparse
@@ -44,6 +51,8 @@ LONDON = ZoneInfo("Europe/London")
 CSRF_PATTERN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 REQUEST_TIMEOUT = 60
 WARM_UP = 20
+TIMES_RATIO_TARGET = 0.15
+CLINIC_SIZES = (1, 5, 20)
 
 
 def free_port() -> int:
@@ -191,14 +200,99 @@ def warm_up(port: int, path: str) -> None:
     drive(port, Workload("warm-up", WARM_UP, get(path)), 2)
 
 
-def month_of_times_pages(today: date) -> list[str]:
-    """The day-and-time step for starts spread over a month, for two kinds of session."""
+def month_of_times_pages(today: date, slug: str) -> list[str]:
+    """The day-and-time step, anyone, for starts spread over a month."""
     paths = []
-    for slug in ("full-combination", "massage"):
-        for offset in range(0, 29, 7):
-            first = (today + timedelta(days=offset)).isoformat()
-            paths.append(f"/book/{slug}/times?practitioner=any&first={first}")
+    for offset in range(0, 29, 7):
+        first = (today + timedelta(days=offset)).isoformat()
+        paths.append(f"/book/{slug}/times?practitioner=any&first={first}")
     return paths
+
+
+def session_slug(size: int) -> str:
+    return f"bench-given-by-{size}"
+
+
+def add_practitioners() -> None:
+    """Three session types given by 1, 5 and 20 practitioners, each with a busy fortnight.
+
+    Runs inside the clinic's app (see prepare_clinic_database).
+    """
+    from booking.extensions import db
+    from booking.models import Appointment, Patient, Practitioner, SessionType, WorkingHours
+
+    patient = Patient(name="Bench Patient", email="bench.patient@example.org")
+    soon = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0)
+    practitioners = []
+    for number in range(max(CLINIC_SIZES)):
+        practitioner = Practitioner(
+            slug=f"bench-practitioner-{number}",
+            name=f"Bench Practitioner {number}",
+            position=10 + number,
+            working_hours=[
+                WorkingHours(weekday=day, starts_at=clock(9), ends_at=clock(17)) for day in range(6)
+            ],
+        )
+        practitioners.append(practitioner)
+    for size in CLINIC_SIZES:
+        session_type = SessionType(
+            slug=session_slug(size),
+            name=f"Massage given by {size}",
+            duration_minutes=45,
+            price_pence=6000,
+            practitioners=practitioners[:size],
+        )
+        db.session.add(session_type)
+    db.session.add_all([patient, *practitioners])
+    db.session.flush()
+    # Every other hour taken for each practitioner over the next fortnight.
+    for number, practitioner in enumerate(practitioners):
+        for day in range(1, 15):
+            for hour in range(0, 8, 2):
+                starts_at = soon + timedelta(days=day, hours=hour + number % 2)
+                db.session.add(
+                    Appointment(
+                        uid=f"bench-http-{practitioner.id}-{day}-{hour}",
+                        practitioner=practitioner,
+                        patient=patient,
+                        session_type_id=session_type.id,
+                        starts_at=starts_at,
+                        ends_at=starts_at + timedelta(minutes=45),
+                        status="booked",
+                        price_pence=0,
+                    )
+                )
+    db.session.commit()
+
+
+def statements_per_times_page(env: dict[str, str], today: date) -> dict[int, int]:
+    """The statements one warm times page sends for 1, 5 and 20 practitioners (in-process)."""
+    from sqlalchemy import event
+
+    from booking import create_app
+    from booking.extensions import db
+
+    app = create_app("production", SQLALCHEMY_DATABASE_URI=env["DATABASE_URL"])
+    client = app.test_client()
+    counts = {}
+    for size in CLINIC_SIZES:
+        path = month_of_times_pages(today, session_slug(size))[0]
+        assert client.get(path).status_code == 200
+        statements = []
+        with app.app_context():
+            engine = db.engine
+
+        def count(*_args, statements=statements):
+            statements.append(1)
+
+        event.listen(engine, "before_cursor_execute", count)
+        response = client.get(path)
+        event.remove(engine, "before_cursor_execute", count)
+        assert response.status_code == 200
+        counts[size] = len(statements)
+    with app.app_context():
+        db.engine.dispose()
+    return counts
 
 
 def stretching_slots(today: date, horizon_days: int = 89) -> list[str]:
@@ -278,6 +372,19 @@ def prepare_clinic_database(env: dict[str, str]) -> None:
             check=True,
             capture_output=True,
         )
+    script = (
+        "from wsgi import app\n"
+        "from bench.http import add_practitioners\n"
+        "with app.app_context():\n"
+        "    add_practitioners()\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        check=True,
+        capture_output=True,
+    )
 
 
 def report(results: list[Result], hello: Result, workloads: dict[str, Workload]) -> bool:
@@ -305,58 +412,114 @@ def report(results: list[Result], hello: Result, workloads: dict[str, Workload])
     return healthy
 
 
+def times_workload(size: int, count: int, today: date) -> Workload:
+    paths = month_of_times_pages(today, session_slug(size))
+    return Workload(
+        f"times page, anyone of {size:>2} practitioners",
+        count,
+        lambda index, _state: ("GET", paths[index % len(paths)], None, {}),
+    )
+
+
+def measure_clinic(backend: str, database_url: str, options, hello: Result, hello_load) -> bool:
+    """Serve the clinic on `database_url`, drive the workloads, print; True when targets met."""
+    today = datetime.now(LONDON).date()
+    times_loads = {size: times_workload(size, options.requests, today) for size in CLINIC_SIZES}
+    workloads = [
+        Workload("home page", options.requests, get("/")),
+        *times_loads.values(),
+        booking_workload(options.bookings, today),
+    ]
+    env = {
+        "APP_ENV": "production",
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "DATABASE_URL": database_url,
+        # The booking limit per visitor would turn this benchmark into a test of it.
+        "RATELIMIT_ENABLED": "0",
+        "PUBLIC_BASE_URL": "http://127.0.0.1",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": "9",
+    }
+    prepare_clinic_database(env)
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        statements = statements_per_times_page(env, today)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    results = []
+    with Gunicorn("wsgi:app", workers=options.workers, env=env) as server:
+        warm_up(server.port, "/")
+        for load in times_loads.values():
+            warm_up(server.port, load.request(0, None)[1])
+        for workload in workloads:
+            results.append(drive(server.port, workload, options.concurrency))
+
+    print(f"\n{backend}:")
+    by_name = {w.name: w for w in [hello_load, *workloads]}
+    healthy = report(results, hello, by_name)
+    by_result = {result.name: result for result in results}
+    largest = by_result[times_loads[max(CLINIC_SIZES)].name]
+    ratio = largest.per_second / hello.per_second
+    fast_enough = ratio >= TIMES_RATIO_TARGET
+    constant = len(set(statements.values())) == 1
+    print(
+        f"statements per times page for {', '.join(str(n) for n in CLINIC_SIZES)} practitioners: "
+        f"{', '.join(str(statements[n]) for n in CLINIC_SIZES)}; target: equal: "
+        f"{'MET' if constant else 'NOT MET'}"
+    )
+    print(
+        f"times page with {max(CLINIC_SIZES)} practitioners: {ratio:.2f}x hello-world's "
+        f"requests per second; target >= {TIMES_RATIO_TARGET}x: "
+        f"{'MET' if fast_enough else 'NOT MET'}"
+    )
+    return healthy and fast_enough and constant
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--requests", type=int, default=2000, help="GET requests per workload")
+    parser.add_argument("--requests", type=int, default=1000, help="GET requests per workload")
     parser.add_argument("--bookings", type=int, default=400, help="booking POSTs")
     parser.add_argument("--concurrency", type=int, default=8, help="client threads")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
+    parser.add_argument(
+        "--backend",
+        choices=["sqlite", "postgresql", "both"],
+        default="both",
+        help="PostgreSQL is skipped, with the reason, when no server answers",
+    )
     options = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
 
-    today = datetime.now(LONDON).date()
-    times_paths = month_of_times_pages(today)
     hello_load = Workload("hello-world (bare Flask)", options.requests, get("/"))
-    workloads = [
-        Workload("home page", options.requests, get("/")),
-        Workload(
-            "day-and-time step, starts across a month",
-            options.requests,
-            lambda index, _state: ("GET", times_paths[index % len(times_paths)], None, {}),
-        ),
-        booking_workload(options.bookings, today),
-    ]
     print(
         f"gunicorn on 127.0.0.1, {options.workers} sync workers; {options.concurrency} client "
-        f"threads on the same {os.cpu_count()}-core machine; clinic on SQLite with the demo data"
+        f"threads on the same {os.cpu_count()}-core machine"
     )
-
     with Gunicorn("bench.hello:app", workers=options.workers) as server:
         warm_up(server.port, "/")
         hello = drive(server.port, hello_load, options.concurrency)
 
-    results = []
-    with tempfile.TemporaryDirectory(prefix="clinic-bench-") as folder:
-        env = {
-            "APP_ENV": "production",
-            "SECRET_KEY": secrets.token_urlsafe(48),
-            "DATABASE_URL": f"sqlite:///{Path(folder) / 'clinic.sqlite3'}",
-            # The booking limit per visitor would turn this benchmark into a test of it.
-            "RATELIMIT_ENABLED": "0",
-            "PUBLIC_BASE_URL": "http://127.0.0.1",
-            "MAIL_SERVER": "127.0.0.1",
-            "MAIL_PORT": "9",
-        }
-        prepare_clinic_database(env)
-        with Gunicorn("wsgi:app", workers=options.workers, env=env) as server:
-            warm_up(server.port, "/")
-            for path in times_paths[:2]:
-                warm_up(server.port, path)
-            for workload in workloads:
-                results.append(drive(server.port, workload, options.concurrency))
+    met = True
+    if options.backend in ("sqlite", "both"):
+        with tempfile.TemporaryDirectory(prefix="clinic-bench-") as folder:
+            url = f"sqlite:///{Path(folder) / 'clinic.sqlite3'}"
+            met &= measure_clinic("SQLite", url, options, hello, hello_load)
+    if options.backend in ("postgresql", "both"):
+        from bench.postgres import Unreachable, scratch_database, sqlalchemy_url
 
-    by_name = {w.name: w for w in [hello_load, *workloads]}
-    healthy = report(results, hello, by_name)
-    return 0 if healthy else 1
+        try:
+            with scratch_database("perf_http") as conninfo:
+                met &= measure_clinic(
+                    "PostgreSQL", sqlalchemy_url(conninfo), options, hello, hello_load
+                )
+        except Unreachable as error:
+            print(f"PostgreSQL: skipped: {error}")
+    return 0 if met else 1
 
 
 if __name__ == "__main__":
