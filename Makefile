@@ -82,15 +82,28 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# Each backend's run is spread over PYTEST_WORKERS processes (pytest-xdist; `auto` is one
+# per core), each worker on a database of its own (tests/conftest.py). PYTEST_ARGS adds
+# options or picks tests, e.g. `make test PYTEST_ARGS="-k feeds"`. pytest exits 5 when it
+# collected nothing, which counts as a failure here: a suite that ran no test proves nothing.
+PYTEST_WORKERS ?= auto
+PYTEST_ARGS ?=
+define pytest_on
+	status=0; $(1) $(PYTEST) -n $(PYTEST_WORKERS) $(PYTEST_ARGS) || status=$$?; \
+	if [ $$status = 5 ]; then echo "pytest collected no tests: nothing was tested"; fi; \
+	[ $$status = 0 ]
+endef
+
 test: lint browser
 	@echo "== tests on SQLite =="
-	$(PYTEST)
-	@if TEST_DATABASE_URL="$${TEST_DATABASE_URL:-$(PG_TEST_URL)}" $(PY) -m tests.postgres_reachable; then \
-		echo "== tests on PostgreSQL ($${TEST_DATABASE_URL:-$(PG_TEST_URL)}) =="; \
-		TEST_DATABASE_URL="$${TEST_DATABASE_URL:-$(PG_TEST_URL)}" $(PYTEST) || exit 1; \
+	@$(call pytest_on,env -u TEST_DATABASE_URL)
+	@pg="$${TEST_DATABASE_URL:-$(PG_TEST_URL)}"; \
+	if TEST_DATABASE_URL="$$pg" $(PY) -m tests.postgres_reachable; then \
+		echo "== tests on PostgreSQL ($$pg) =="; \
+		$(call pytest_on,TEST_DATABASE_URL="$$pg") || exit 1; \
 		echo "Backends tested: SQLite and PostgreSQL"; \
 	else \
-		echo "PostgreSQL is not reachable at $${TEST_DATABASE_URL:-$(PG_TEST_URL)}: tests ran on SQLite only"; \
+		echo "PostgreSQL is not reachable at $$pg: tests ran on SQLite only"; \
 	fi
 
 serve: install

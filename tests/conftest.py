@@ -1,6 +1,7 @@
 """Fixtures: the app on SQLite or PostgreSQL (TEST_DATABASE_URL), a client, demo data.
 
-The schema is built by the real migrations once per run; each test then starts from
+The schema is built by the real migrations once per run (once per worker under
+pytest-xdist, each worker on a database of its own); each test then starts from
 empty tables. Tests that need commits from several threads (concurrency) work
 because nothing here wraps a test in a rolled-back transaction.
 """
@@ -24,22 +25,66 @@ pytest_plugins = [
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
+# Under pytest-xdist each worker ("gw0", "gw1", ...) gets a database of its own.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
 # TEST_SQLITE_PATH lets several test runs share one checkout without sharing a database.
 SQLITE_TEST_DB = Path(os.environ.get("TEST_SQLITE_PATH") or ROOT / "instance" / "test.sqlite3")
 
 
-def _database_url() -> str:
+def _given_database_url() -> str:
     return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{SQLITE_TEST_DB}"
+
+
+def _per_worker_url(url: str) -> str:
+    """The worker's own database: `test` -> `test_gw0`, `test.sqlite3` -> `test_gw0.sqlite3`."""
+    if not WORKER:
+        return url
+    parsed = sa.engine.make_url(url)
+    if url.startswith("sqlite"):
+        if not parsed.database or parsed.database == ":memory:":
+            return url
+        path = Path(parsed.database)
+        return f"sqlite:///{path.with_name(f'{path.stem}_{WORKER}{path.suffix}')}"
+    return parsed.set(database=f"{parsed.database}_{WORKER}").render_as_string(hide_password=False)
+
+
+# Worked out once at import: the app fixture points TEST_DATABASE_URL at the worker's own
+# database for subprocesses, so reading it again later would append the suffix twice.
+GIVEN_DATABASE_URL = _given_database_url()
+DATABASE_URL = _per_worker_url(GIVEN_DATABASE_URL)
+
+
+def _create_worker_database(given: str, url: str) -> None:
+    """Create the worker's PostgreSQL database beside the given one, if it is not there yet."""
+    from config import database_url
+
+    name = sa.engine.make_url(url).database
+    engine = sa.create_engine(database_url(given), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            exists = connection.execute(
+                sa.text("select 1 from pg_database where datname = :name"), {"name": name}
+            ).scalar()
+            if not exists:
+                connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    finally:
+        engine.dispose()
 
 
 def _reset_database(url: str) -> None:
     """Start from nothing, so that the migrations build the whole schema."""
     if url.startswith("sqlite"):
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{SQLITE_TEST_DB}{suffix}").unlink(missing_ok=True)
+        path = sa.engine.make_url(url).database
+        if path and path != ":memory:":
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
         return
     from config import database_url
 
+    if url != GIVEN_DATABASE_URL:
+        _create_worker_database(GIVEN_DATABASE_URL, url)
     engine = sa.create_engine(database_url(url))
     with engine.begin() as connection:
         connection.exec_driver_sql("DROP SCHEMA public CASCADE")
@@ -48,13 +93,13 @@ def _reset_database(url: str) -> None:
 
 
 def pytest_report_header(config):
-    url = _database_url()
+    url = DATABASE_URL
     return f"database backend: {'postgresql' if url.startswith('postgres') else 'sqlite'}"
 
 
 @pytest.fixture(scope="session")
 def database_url():
-    return _database_url()
+    return DATABASE_URL
 
 
 @pytest.fixture(scope="session")
