@@ -22,6 +22,7 @@ pytest_plugins = [
     "tests.fixtures_staff",
     "tests.fixtures_browser",
     "tests.fixtures_caldav",
+    "tests.fixtures_factories",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,9 +10,7 @@ from booking.clinic import availability
 from booking.clinic.availability import Rules, free_starts, merge_intervals
 from booking.extensions import db
 from booking.models import (
-    Appointment,
     AppointmentStatus,
-    Patient,
     Practitioner,
     SessionType,
     TimeOff,
@@ -232,30 +230,19 @@ def make_practitioner(*, weekday_hours=((9, 17),), duration=60):
     return practitioner, session_type
 
 
-def add_appointment(practitioner, session_type, start, minutes=60, status="booked"):
-    patient = Patient(name="Pat Example", email="pat@example.org")
-    appointment = Appointment(
-        practitioner=practitioner,
-        patient=patient,
-        session_type=session_type,
-        starts_at=start,
-        ends_at=start + timedelta(minutes=minutes),
-        status=status,
-        price_pence=0,
-    )
-    db.session.add(appointment)
-    db.session.commit()
-    return appointment
-
-
 NOW = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
 
 
-def test_booked_and_blocked_times_are_not_offered_but_cancelled_ones_are(app):
+def test_booked_and_blocked_times_are_not_offered_but_cancelled_ones_are(app, make_appointment):
     practitioner, session_type = make_practitioner()
     day = date(2026, 6, 15)
-    add_appointment(practitioner, session_type, at(day, 10))
-    add_appointment(practitioner, session_type, at(day, 14), status=AppointmentStatus.CANCELLED)
+    make_appointment(at(day, 10), practitioner=practitioner, session=session_type)
+    make_appointment(
+        at(day, 14),
+        practitioner=practitioner,
+        session=session_type,
+        status=AppointmentStatus.CANCELLED,
+    )
     db.session.add(TimeOff(practitioner=practitioner, starts_at=at(day, 12), ends_at=at(day, 13)))
     db.session.commit()
 
@@ -288,10 +275,10 @@ def test_minimum_notice_and_horizon_apply_to_patients_not_staff(app):
     )
 
 
-def test_is_free_start_refuses_off_grid_out_of_hours_and_taken_times(app):
+def test_is_free_start_refuses_off_grid_out_of_hours_and_taken_times(app, make_appointment):
     practitioner, session_type = make_practitioner()
     day = date(2026, 6, 15)
-    add_appointment(practitioner, session_type, at(day, 10))
+    make_appointment(at(day, 10), practitioner=practitioner, session=session_type)
     assert availability.is_free_start(practitioner, session_type, at(day, 9), now=NOW)
     assert not availability.is_free_start(practitioner, session_type, at(day, 9, 7), now=NOW)
     assert not availability.is_free_start(practitioner, session_type, at(day, 8), now=NOW)
@@ -299,10 +286,10 @@ def test_is_free_start_refuses_off_grid_out_of_hours_and_taken_times(app):
     assert not availability.is_free_start(practitioner, session_type, at(day, 10, 30), now=NOW)
 
 
-def test_moving_an_appointment_may_overlap_its_own_old_time(app):
+def test_moving_an_appointment_may_overlap_its_own_old_time(app, make_appointment):
     practitioner, session_type = make_practitioner()
     day = date(2026, 6, 15)
-    appointment = add_appointment(practitioner, session_type, at(day, 10))
+    appointment = make_appointment(at(day, 10), practitioner=practitioner, session=session_type)
     assert not availability.is_free_start(practitioner, session_type, at(day, 10, 30), now=NOW)
     assert availability.is_free_start(
         practitioner,
@@ -313,14 +300,14 @@ def test_moving_an_appointment_may_overlap_its_own_old_time(app):
     )
 
 
-def test_first_available_names_the_first_practitioner_free_at_each_time(app):
+def test_first_available_names_the_first_practitioner_free_at_each_time(app, make_appointment):
     first, session_type = make_practitioner()
     second = Practitioner(slug="sam", name="Sam Example", position=1, session_types=[session_type])
     second.working_hours.append(WorkingHours(weekday=0, starts_at=time(9), ends_at=time(11)))
     db.session.add(second)
     db.session.commit()
     day = date(2026, 6, 15)  # a Monday
-    add_appointment(first, session_type, at(day, 9))
+    make_appointment(at(day, 9), practitioner=first, session=session_type)
 
     by_day = availability.first_available([first, second], session_type, day, day, now=NOW)
     chosen = dict(by_day[day])

@@ -78,12 +78,9 @@ def product(demo) -> CourseProduct:
 
 
 @pytest.fixture
-def paid_course(product, make_staff) -> Course:
+def paid_course(product, make_course) -> Course:
     """A paid course of 10 combination sessions for a new patient."""
-    course = courses.request_course(
-        product, PatientDetails("Course Patient", "course@example.org", "07700900100")
-    )
-    return courses.activate_course(course, "card 1234", make_staff("receptionist"))
+    return make_course(product)
 
 
 def test_a_patient_requests_a_course_pays_at_the_desk_and_plans_around_time_off(

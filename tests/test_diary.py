@@ -23,6 +23,7 @@ from booking.models import (
     TimeOff,
     WorkingHours,
 )
+from tests.factories import make_appointment, make_patient
 from tests.forms import csrf_token
 from tests.test_booking import day_label
 
@@ -50,26 +51,6 @@ def at(day: date, hour: int, minute: int = 0) -> datetime:
 
 def compact(instant: datetime) -> str:
     return instant.astimezone(UTC).strftime("%Y%m%dT%H%MZ")
-
-
-def add_appointment(starts_at, *, practitioner="colette-assor", session="massage", **extra):
-    """An appointment written straight to the table: for times the booking rules refuse (past)."""
-    session_type = get(SessionType, slug=session)
-    patient = extra.pop("patient", None) or Patient(
-        name=extra.pop("name", "Past Patient"), phone="07700 900555"
-    )
-    appointment = Appointment(
-        practitioner=get(Practitioner, slug=practitioner),
-        patient=patient,
-        session_type=session_type,
-        starts_at=starts_at,
-        ends_at=starts_at + timedelta(minutes=session_type.duration_minutes),
-        source="staff",
-        **extra,
-    )
-    db.session.add(appointment)
-    db.session.commit()
-    return appointment
 
 
 def page_token(client, url) -> str:
@@ -184,8 +165,8 @@ def test_the_receptionist_takes_a_phone_booking_moves_it_blocks_an_afternoon_and
 
     # Yesterday's appointments are marked attended and no-show.
     yesterday = datetime.now(LONDON).date() - timedelta(days=1)
-    first = add_appointment(at(yesterday, 9), name="Came In")
-    second = add_appointment(at(yesterday, 11), name="Stayed Away")
+    first = make_appointment(at(yesterday, 9), patient="Came In")
+    second = make_appointment(at(yesterday, 11), patient="Stayed Away")
     yesterday_page = desk.get(f"/diary/day/{yesterday}").get_data(as_text=True)
     assert "Came In" in yesterday_page and "Stayed Away" in yesterday_page
     for visit, status in ((first, "attended"), (second, "no_show")):
@@ -334,7 +315,7 @@ def test_attendance_cannot_be_recorded_before_the_appointment(desk):
 
 def test_the_staff_note_is_saved_and_audited_without_its_text(desk):
     yesterday = datetime.now(LONDON).date() - timedelta(days=1)
-    appointment = add_appointment(at(yesterday, 10))
+    appointment = make_appointment(at(yesterday, 10))
     url = f"/diary/appointments/{appointment.id}"
     desk.post(
         f"{url}/note",
@@ -352,7 +333,7 @@ def test_the_day_view_puts_a_nine_oclock_appointment_in_the_nine_oclock_row_when
     colette = get(Practitioner, slug="colette-assor")
     colette.working_hours.append(WorkingHours(weekday=6, starts_at=time(8), ends_at=time(12)))
     db.session.commit()
-    add_appointment(at(day, 9), name="Sunday Patient")
+    make_appointment(at(day, 9), patient="Sunday Patient")
     html = desk.get(f"/diary/day/{day}").get_data(as_text=True)
     rows = re.findall(r'<th scope="row" class="row-time">(\d\d:\d\d)</th>(.*?)</tr>', html, re.S)
     assert [label for label, _ in rows][:5] == ["08:00", "08:15", "08:30", "08:45", "09:00"]
@@ -371,7 +352,7 @@ def test_an_appointment_across_the_repeated_hour_fills_every_row_it_takes(desk):
     colette = get(Practitioner, slug="colette-assor")
     colette.working_hours.append(WorkingHours(weekday=6, starts_at=time(0), ends_at=time(4)))
     db.session.commit()
-    night = add_appointment(datetime(2026, 10, 24, 23, 30, tzinfo=UTC), session="full-combination")
+    night = make_appointment(datetime(2026, 10, 24, 23, 30, tzinfo=UTC), session="full-combination")
     rows = [time(hour, minute) for hour in range(3) for minute in (0, 15, 30, 45)]
     cells = grid.build_column(
         colette, date(2026, 10, 25), rows, step=15, zone=LONDON, appointments=[night], blocks=[]
@@ -399,7 +380,7 @@ def test_course_sessions_show_their_place_in_the_course(desk):
     db.session.commit()
     monday = next_weekday(0)
     visits = [
-        add_appointment(
+        make_appointment(
             at(monday + timedelta(days=offset), 9),
             session="full-combination",
             patient=patient,
@@ -425,7 +406,9 @@ def test_the_date_picker_and_day_navigation(desk):
 
 def test_the_printable_day_list_shows_each_practitioners_appointments(desk):
     yesterday = datetime.now(LONDON).date() - timedelta(days=1)
-    add_appointment(at(yesterday, 9), name="Printed Patient")
+    make_appointment(
+        at(yesterday, 9), patient=make_patient("Printed Patient", phone="07700 900555")
+    )
     html = desk.get(f"/diary/day/{yesterday}/print").get_data(as_text=True)
     assert "Printed Patient" in html and "07700 900555" in html
     assert "Colette Assor" in html and "Sam Okafor" in html
@@ -436,7 +419,7 @@ def test_the_week_view_starts_on_monday(desk):
     monday = wednesday - timedelta(days=2)
     response = desk.get(f"/diary/week/sam-okafor/{wednesday}")
     assert response.location == f"/diary/week/sam-okafor/{monday}"
-    add_appointment(at(wednesday, 10), practitioner="sam-okafor", name="Week Patient")
+    make_appointment(at(wednesday, 10), practitioner="sam-okafor", patient="Week Patient")
     html = desk.get(response.location).get_data(as_text=True)
     assert "Week Patient" in html
     assert html.count('scope="col"><a href="/diary/day/') == 7
@@ -626,8 +609,8 @@ def test_a_practitioner_sees_only_their_own_column(practitioner_client):
     assert "/diary/book?" not in html
     assert practitioner_client.get(f"/diary/week/{own.slug}/{tuesday}").status_code == 302
     assert practitioner_client.get(f"/diary/week/{other.slug}/{tuesday}").status_code == 403
-    theirs = add_appointment(at(tuesday, 11), practitioner="sam-okafor", name="Not Yours")
-    mine = add_appointment(at(tuesday, 11), practitioner="colette-assor", name="Yours")
+    theirs = make_appointment(at(tuesday, 11), practitioner="sam-okafor", patient="Not Yours")
+    mine = make_appointment(at(tuesday, 11), practitioner="colette-assor", patient="Yours")
     assert practitioner_client.get(f"/diary/appointments/{theirs.id}").status_code == 403
     assert practitioner_client.get(f"/diary/appointments/{mine.id}").status_code == 200
     url = f"/diary/appointments/{mine.id}"
@@ -675,7 +658,9 @@ def test_staff_are_told_truly_whether_the_patient_is_emailed(desk):
 
     # A caller with only a phone number: nothing can be sent, and the message says so.
     before = count(OutboxMessage)
-    phoned = add_appointment(at(tuesday, 15), name="Phone Only")
+    phoned = make_appointment(
+        at(tuesday, 15), patient=make_patient("Phone Only", email="", phone="07700 900555")
+    )
     url = f"/diary/appointments/{phoned.id}"
     done = desk.post(
         f"{url}/cancel",

@@ -158,10 +158,8 @@ def test_a_move_to_another_practitioner_moves_both_their_tags(booked, desk):
         assert after.etag != version.etag
 
 
-def test_attendance_moves_the_tag(demo, desk):
-    from tests.test_diary import add_appointment
-
-    past = add_appointment(utcnow() - timedelta(days=2))
+def test_attendance_moves_the_tag(demo, desk, make_appointment):
+    past = make_appointment(utcnow() - timedelta(days=2))
     assert_feed_and_tag_move_together(
         lambda: record_attendance(
             db.session.get(Appointment, past.id), AppointmentStatus.ATTENDED, staff_user=desk
@@ -204,10 +202,8 @@ def test_renaming_the_patient_moves_the_tag_other_details_need_not(booked, desk)
     assert after.etag == before.etag
 
 
-def test_erasing_a_patient_moves_the_tag(demo, admin):
-    from tests.test_diary import add_appointment
-
-    past = add_appointment(utcnow() - timedelta(days=3), name="Nell Pryor")
+def test_erasing_a_patient_moves_the_tag(demo, admin, make_appointment):
+    past = make_appointment(utcnow() - timedelta(days=3), patient="Nell Pryor")
     colette = get(Practitioner, slug="colette-assor")
     colette.feed_privacy = "full_name"
     db.session.commit()

@@ -21,6 +21,7 @@ from booking.models import (
     StaffUser,
     TimeOff,
 )
+from tests.factories import make_appointment
 from tests.forms import csrf_token
 from tests.ical_parser import parse_calendar
 from tests.test_admin import page_token, post_settings
@@ -210,9 +211,7 @@ def test_a_patient_number_that_is_not_plain_digits_is_a_bad_request(desk, colett
 
 
 def test_a_search_longer_than_any_name_finds_nobody_and_does_not_fail(desk, colette):
-    from tests.test_diary import add_appointment
-
-    add_appointment(datetime.now(UTC) - timedelta(days=3), name="Ruth Bell")
+    make_appointment(datetime.now(UTC) - timedelta(days=3), patient="Ruth Bell")
     start = (datetime.now(UTC) + timedelta(days=8)).strftime("%Y%m%dT1000Z")
     url = f"/diary/book?practitioner={colette.id}&start={start}"
     response = desk.post(
@@ -266,9 +265,7 @@ def test_a_return_address_to_another_site_is_ignored(app, demo, next_url):
 
 
 def test_attendance_with_a_broken_way_back_returns_to_the_appointment(desk, demo):
-    from tests.test_diary import add_appointment
-
-    past = add_appointment(datetime.now(UTC) - timedelta(days=1))
+    past = make_appointment(datetime.now(UTC) - timedelta(days=1))
     url = f"/diary/appointments/{past.id}"
     response = desk.post(
         f"{url}/attendance",
