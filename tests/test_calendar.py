@@ -23,6 +23,7 @@ from booking.clinic.tokens import manage_url, view_url
 from booking.extensions import db
 from booking.models import Appointment, Patient, Practitioner, SessionType, StaffUser
 from tests.ical_parser import parse_calendar, physical_lines_longer_than, unfold
+from tests.signed_links import assert_no_manage_link, assert_view_link_for
 
 LONDON = ZoneInfo("Europe/London")
 CLINIC = "North West London Physiotherapy Centre"
@@ -89,8 +90,9 @@ def test_an_invitation_names_the_clinic_as_organizer_and_the_patient_as_attendee
     assert event.text("SUMMARY") == f"Full combination session with Colette Assor — {CLINIC}"
     assert event.text("LOCATION") == clinic_settings().address
     # The event links to the read-only page; the manage link stays in the patient's email.
-    assert view_url(appointment) in event.text("DESCRIPTION")
-    assert manage_url(appointment) not in event.text("DESCRIPTION")
+    description = event.text("DESCRIPTION")
+    assert_view_link_for(description, appointment, base=app.config["PUBLIC_BASE_URL"])
+    assert_no_manage_link(description)
     assert event.get("DTSTAMP") is not None and event.get("LAST-MODIFIED") is not None
     assert event.instant("DTSTART") == datetime(2026, 12, 8, 10, 0, tzinfo=UTC)
     assert event.instant("DTEND") == datetime(2026, 12, 8, 11, 30, tzinfo=UTC)
@@ -192,8 +194,8 @@ def test_the_google_link_fills_in_the_event_in_utc(app, appointment):
     assert query["action"] == ["TEMPLATE"]
     assert query["dates"] == ["20261208T100000Z/20261208T113000Z"]
     assert query["text"] == [f"Full combination session with Colette Assor — {CLINIC}"]
-    assert view_url(appointment) in query["details"][0]
-    assert manage_url(appointment) not in query["details"][0]
+    assert_view_link_for(query["details"][0], appointment, base=app.config["PUBLIC_BASE_URL"])
+    assert_no_manage_link(query["details"][0])
     assert query["location"] == [clinic_settings().address]
     assert "Sciatica" not in url
 
