@@ -110,3 +110,37 @@ def test_a_caldav_server_refuses_one_object_holding_several_uids(caldav_server):
     )
     data = f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n{events}END:VCALENDAR\r\n"
     assert caldav_server.put(f"{collection}plan.ics", data.encode()) >= 400
+
+
+def test_a_booking_its_move_and_its_cancellation_replace_one_resource(
+    mail_app, demo, smtp_server, caldav_server
+):
+    from booking.clinic.appointments import book_appointment
+    from booking.models import SessionType
+
+    colette = db.session.scalar(sa.select(Practitioner).filter_by(slug="colette-assor"))
+    kind = db.session.scalar(sa.select(SessionType).filter_by(slug="full-combination"))
+    appointment = book_appointment(
+        session_type=kind,
+        starts_at=_local(FIRST_TUESDAY, 10),
+        practitioner=colette,
+        patient=PATIENT,
+        now=NOW,
+    )
+    move_appointment(appointment, starts_at=_local(FIRST_TUESDAY, 14), now=NOW)
+    cancel_appointment(appointment, now=NOW)
+    send_due()
+    invitations = [
+        m for m in smtp_server.to(PATIENT.email) if m.get_content_type() == "multipart/mixed"
+    ]
+    assert len(invitations) == 3
+    collection = caldav_server.make_calendar("patient")
+    for message in invitations:
+        data = calendar_part(message).get_payload(decode=True)
+        [event] = IcsCalendarStream.calendar_from_ics(data.decode()).events
+        path = f"{collection}{quote(event.uid)}.ics"
+        assert caldav_server.put(path, _as_stored_resource(data)) in (201, 204)
+    [href] = caldav_server.resources(collection)
+    [stored] = IcsCalendarStream.calendar_from_ics(caldav_server.get(href).decode()).events
+    assert stored.sequence == 2 and stored.status.value == "CANCELLED"
+    assert stored.dtstart.astimezone(UTC) == _local(FIRST_TUESDAY, 14)

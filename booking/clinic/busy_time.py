@@ -99,9 +99,9 @@ def disconnect_calendar(practitioner: Practitioner, *, staff_user: StaffUser | N
         audit.record(staff_user, "own_calendar.disconnected", practitioner)
 
 
-def _read(connection: CalendarConnection, window: Span) -> list[Span]:
-    details = unseal(connection.secret)
-    if connection.kind == CalendarKind.CALDAV:
+def _read(kind: str, secret: str, window: Span) -> list[Span]:
+    details = unseal(secret)
+    if kind == CalendarKind.CALDAV:
         return busy_from_caldav(details["url"], details["username"], details["password"], window)
     return busy_from_ical_url(details["url"], window)
 
@@ -111,12 +111,13 @@ def fetch_one(connection_id: int, *, now: datetime) -> bool:
     connection = db.session.get(CalendarConnection, connection_id)
     if connection is None:
         return False
+    kind, secret = connection.kind, connection.secret
     days = int(current_app.config.get("CALENDAR_FETCH_DAYS", 120))
     window = (now, now + timedelta(days=days))
-    # No transaction is held while the calendar's server is asked.
+    # No transaction (on SQLite, no read snapshot) is held while the server is asked.
     db.session.rollback()
     try:
-        spans = _read(connection, window)
+        spans = _read(kind, secret, window)
         if len(spans) > MAX_SPANS:
             raise FetchError(f"the calendar has more than {MAX_SPANS} busy times ahead")
     except (FetchError, DomainError) as error:
