@@ -9,7 +9,10 @@ from flask import Flask
 from sqlalchemy import select
 
 from booking.busy_time_cli import register_busy_time_commands
+from booking.clinic import staff_sessions
+from booking.clinic.password_policy import password_problem
 from booking.clinic.settings import clinic_settings
+from booking.database import utcnow
 from booking.extensions import db
 from booking.models import (
     CourseProduct,
@@ -252,8 +255,9 @@ def register_commands(app: Flask) -> None:
             )
             if practitioner is None:
                 raise click.ClickException("A practitioner account needs --practitioner SLUG.")
-        if len(password) < 10:
-            raise click.ClickException("The password must be at least 10 characters.")
+        problem = password_problem(password, personal=(email.split("@")[0], *name.split()))
+        if problem:
+            raise click.ClickException(problem)
         user = StaffUser(email=email, name=name, role=role, practitioner=practitioner)
         user.set_password(password)
         db.session.add(user)
@@ -268,9 +272,13 @@ def register_commands(app: Flask) -> None:
         user = db.session.scalar(select(StaffUser).filter_by(email=email.strip().lower()))
         if user is None:
             raise click.ClickException(f"There is no staff account for {email}.")
-        if len(password) < 10:
-            raise click.ClickException("The password must be at least 10 characters.")
+        problem = password_problem(
+            password, personal=(user.email.split("@")[0], *user.name.split())
+        )
+        if problem:
+            raise click.ClickException(problem)
         user.set_password(password)
         user.session_version += 1
         db.session.commit()
+        staff_sessions.end_all(user, reason="password_reset", by=None, now=utcnow())
         click.echo(f"New password set for {user.email}; their other sessions have ended.")

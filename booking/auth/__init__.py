@@ -2,8 +2,7 @@
 
 from flask import Blueprint
 
-from booking.extensions import db, login_manager
-from booking.models import StaffUser
+from booking.extensions import login_manager
 
 blueprint = Blueprint("auth", __name__, url_prefix="/staff")
 
@@ -12,16 +11,10 @@ login_manager.login_message = "Please sign in to see that page."
 login_manager.session_protection = "strong"
 
 
-@login_manager.user_loader
-def load_user(user_id: str) -> StaffUser | None:
-    # The id carries the account's session version: a password change ends old sessions.
-    staff_id, _, version = user_id.partition(":")
-    if not staff_id.isdigit() or not version.isdigit():
-        return None
-    user = db.session.get(StaffUser, int(staff_id))
-    if user is None or not user.active or user.session_version != int(version):
-        return None
-    return user
+from booking.auth import session_cookie  # noqa: E402
 
+# Who is signed in is decided by the server-side session the cookie's token names, never
+# by the user id Flask-Login keeps beside it (nor by a remember-me cookie).
+login_manager.user_loader(session_cookie.load_user)
 
 from booking.auth import views  # noqa: E402,F401

@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from booking.auth.accounts import MINIMUM_PASSWORD_LENGTH
-from booking.clinic import DomainError, audit, flush_or_refuse
+from booking.clinic import DomainError, audit, flush_or_refuse, staff_sessions
+from booking.clinic.password_policy import password_problem
 from booking.database import begin_write, utcnow
 from booking.extensions import db
 from booking.models import (
@@ -215,9 +215,11 @@ def change_practitioner(
 
 def generate_password() -> str:
     """A random first or replacement password, shown to the administrator once."""
-    password = secrets.token_urlsafe(GENERATED_PASSWORD_BYTES)
-    assert len(password) >= MINIMUM_PASSWORD_LENGTH
-    return password
+    while True:
+        password = secrets.token_urlsafe(GENERATED_PASSWORD_BYTES)
+        # The same rule as a password a person chooses (a random one passes all but never).
+        if password_problem(password) is None:
+            return password
 
 
 def practitioners_free_for_an_account(keep: StaffUser | None = None) -> list[Practitioner]:
@@ -376,6 +378,11 @@ def change_staff_account(
     if changes:
         audit.record(staff_user, "staff.changed", account, email=account.email, changes=changes)
     db.session.commit()
+    if "role" in changes or "active" in changes:
+        # The sessions already stopped opening pages (they carry the role they began
+        # with); this marks them ended, so that the lists and the audit log say so.
+        reason = "account_deactivated" if not account.active else "role_changed"
+        staff_sessions.end_all(account, reason=reason, by=staff_user, now=utcnow())
     return account
 
 
@@ -392,6 +399,7 @@ def reset_password(account: StaffUser, *, staff_user: StaffUser | None) -> str:
     account.session_version += 1
     audit.record(staff_user, "staff.password_reset", account, email=account.email)
     db.session.commit()
+    staff_sessions.end_all(account, reason="password_reset", by=staff_user, now=utcnow())
     return password
 
 

@@ -25,7 +25,7 @@ STAFF_NAVIGATION = [
     ("diary.staff_accounts", "Staff"),
     ("diary.settings", "Clinic settings"),
     ("diary.audit_log", "Audit log"),
-    ("auth.password", "Change password"),
+    ("auth.account", "Your account"),
 ]
 
 

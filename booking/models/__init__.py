@@ -15,10 +15,13 @@ from booking.models.courses import Course, CourseProduct, CourseStatus, CreditEn
 from booking.models.messages import OutboxMessage, OutboxStatus
 from booking.models.own_calendars import BusyTime, CalendarConnection, CalendarKind
 from booking.models.patients import Patient
-from booking.models.staff import AuditEvent, Role, StaffUser
+from booking.models.second_factors import Passkey, RecoveryCode, TotpFactor
+from booking.models.staff import AccessEvent, AuditEvent, Role, StaffUser
+from booking.models.staff_sessions import SessionStage, SignInFailures, StaffSession
 from booking.models.testimonials import Testimonial, TestimonialStatus
 
 __all__ = [
+    "AccessEvent",
     "LIVE_STATUSES",
     "Appointment",
     "AppointmentStatus",
@@ -35,14 +38,20 @@ __all__ = [
     "FeedRevision",
     "OutboxMessage",
     "OutboxStatus",
+    "Passkey",
     "Patient",
     "Practitioner",
+    "RecoveryCode",
     "Role",
+    "SessionStage",
+    "SignInFailures",
     "SessionType",
+    "StaffSession",
     "StaffUser",
     "Testimonial",
     "TestimonialStatus",
     "TimeOff",
+    "TotpFactor",
     "Treatment",
     "WorkingHours",
 ]

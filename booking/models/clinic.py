@@ -39,6 +39,10 @@ class ClinicSettings(Model):
         CheckConstraint("cancellation_notice_hours >= 0", name="notice_not_negative"),
         CheckConstraint("minimum_booking_notice_minutes >= 0", name="booking_notice_not_negative"),
         CheckConstraint("booking_horizon_days > 0", name="horizon_positive"),
+        CheckConstraint("staff_idle_timeout_minutes between 5 and 720", name="idle_timeout_range"),
+        CheckConstraint(
+            "staff_session_lifetime_hours between 1 and 168", name="session_lifetime_range"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
@@ -59,6 +63,13 @@ class ClinicSettings(Model):
     no_show_uses_credit: Mapped[bool] = mapped_column(Boolean, default=True)
     what_to_bring: Mapped[str] = mapped_column(Text, default="")
     directions: Mapped[str] = mapped_column(Text, default="")
+    # Staff sign-in: a session ends after this long unused, and this long after it began.
+    staff_idle_timeout_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    staff_session_lifetime_hours: Mapped[int] = mapped_column(Integer, default=12)
+    # Roles that must sign in with a second factor, comma-separated ("" for none).
+    second_factor_roles: Mapped[str] = mapped_column(String(100), default="")
+    # Whether a passkey alone (no password) may sign staff in.
+    passkey_only_sign_in: Mapped[bool] = mapped_column(Boolean, default=False)
 
     @property
     def zone(self) -> ZoneInfo:

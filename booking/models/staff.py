@@ -77,3 +77,27 @@ class AuditEvent(Model):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     staff_user: Mapped[StaffUser | None] = relationship()
+
+
+class AccessEvent(db.Model):
+    """Who signed in, or read whose record, and when: never what the record holds.
+
+    Apart from the audit of changes: sign-ins and reads come by the thousand, and a data
+    protection officer asks of them different questions (who saw this patient?).
+    """
+
+    __tablename__ = "access_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    staff_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL"), index=True
+    )
+    action: Mapped[str] = mapped_column(String(60))
+    # The staff account the event is about (whose sign-in, whose sessions), when not the actor.
+    account_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # The patient whose record was read (kept after the patient is erased: it is a number).
+    patient_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    staff_user: Mapped[StaffUser | None] = relationship()
