@@ -37,6 +37,13 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     # Links in emails and calendar feeds are built from this, not from the request.
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    # Passkeys are bound to this domain and origin (empty: the host and origin of
+    # PUBLIC_BASE_URL). A passkey made for one domain never works on another.
+    WEBAUTHN_RP_ID = os.environ.get("WEBAUTHN_RP_ID", "")
+    WEBAUTHN_ORIGIN = os.environ.get("WEBAUTHN_ORIGIN", "")
+    # A Fernet key (base64, 32 bytes) that encrypts authenticator app secrets; empty:
+    # derived from SECRET_KEY, so changing SECRET_KEY means setting the apps up again.
+    TOTP_ENCRYPTION_KEY = os.environ.get("TOTP_ENCRYPTION_KEY", "")
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "127.0.0.1")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "8025"))

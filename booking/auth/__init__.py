@@ -17,4 +17,4 @@ from booking.auth import session_cookie  # noqa: E402
 # by the user id Flask-Login keeps beside it (nor by a remember-me cookie).
 login_manager.user_loader(session_cookie.load_user)
 
-from booking.auth import views  # noqa: E402,F401
+from booking.auth import second_factor_views, views  # noqa: E402,F401

@@ -8,6 +8,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_login import current_user
@@ -16,9 +17,10 @@ from booking.auth import blueprint, session_cookie
 from booking.auth.access import staff_required
 from booking.auth.accounts import SignInThrottled, _account_for, authenticate, change_password
 from booking.auth.forms import ButtonForm, ChangePasswordForm, SignInForm
+from booking.auth.second_factor_views import factor_context
 from booking.auth.session_cookie import current_staff_session
 from booking.auth.throttle import counts_for
-from booking.clinic import DomainError, staff_sessions
+from booking.clinic import DomainError, second_factors, staff_sessions
 from booking.clinic.settings import clinic_settings
 from booking.database import utcnow
 from booking.extensions import db, limiter
@@ -57,8 +59,20 @@ def sign_in():
         except DomainError as error:
             problem, status = error.message, 401
         else:
-            session_cookie.begin(user, stage=SessionStage.SIGNED_IN, method="password")
-            response = redirect(next_url or _home())
+            stage = second_factors.stage_after_password(user)
+            session_cookie.begin(user, stage=stage, method="password")
+            if stage == SessionStage.SECOND_FACTOR:
+                session["next_after_second_factor"] = next_url
+                response = redirect(url_for("auth.second_factor"))
+            elif stage == SessionStage.ENROL:
+                flash(
+                    "The clinic asks every account like yours to sign in with a second "
+                    "factor. Set one up now to carry on.",
+                    "success",
+                )
+                response = redirect(url_for("auth.enrol"))
+            else:
+                response = redirect(next_url or _home())
             return session_cookie.remember_device(response, user)
     elif form.is_submitted():
         problem, status = "Enter your email address and password.", 422
@@ -110,6 +124,7 @@ def account():
         this_session=current_staff_session(),
         describe_device=staff_sessions.describe_device,
         form=ButtonForm(),
+        **factor_context(),
     )
 
 

@@ -24,6 +24,7 @@ STAFF_NAVIGATION = [
     ("diary.practitioners", "Practitioners"),
     ("diary.staff_accounts", "Staff"),
     ("diary.settings", "Clinic settings"),
+    ("auth.sign_in_settings", "Sign-in security"),
     ("diary.audit_log", "Audit log"),
     ("auth.account", "Your account"),
 ]
