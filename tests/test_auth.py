@@ -131,11 +131,28 @@ def test_staff_session_cookies_are_http_only_and_same_site(app, receptionist_cli
     assert ProductionConfig.SESSION_COOKIE_SECURE is True
 
 
+# The steps of signing in itself, open before anyone is signed in.
+SIGN_IN_STEPS = {
+    "auth.sign_in",
+    "auth.second_factor",
+    "auth.passkey_sign_in_options",
+    "auth.passkey_sign_in",
+}
+
+
+def test_the_later_sign_in_steps_need_the_password_first(client):
+    assert client.get("/staff/sign-in/second-factor").location == "/staff/sign-in"
+    token = csrf_token(client.get("/staff/sign-in").get_data(as_text=True))
+    for url in ("/staff/sign-in/passkey/options", "/staff/sign-in/passkey"):
+        # Without a password first, only a clinic that allows passkeys alone answers.
+        assert client.post(url, headers={"X-CSRFToken": token}).status_code == 403
+
+
 def staff_rules(app):
     """Every staff page: the diary, the auth pages but sign-in, and staff feed pages."""
     for rule in app.url_map.iter_rules():
         endpoint = rule.endpoint
-        if endpoint == "auth.sign_in":
+        if endpoint in SIGN_IN_STEPS:
             continue
         if endpoint.startswith(("diary.", "auth.", "feeds.staff")) or getattr(
             app.view_functions[endpoint], "allowed_roles", None
