@@ -66,6 +66,7 @@ def authenticate(
     counts.clear(key)
     with unit_of_work():
         row = lock(StaffUser, user.id)
+        assert row is not None
         row.last_sign_in_at = now
     return user
 
@@ -81,6 +82,7 @@ def change_password(
     check_new_password(new, personal=(user.email.split("@")[0], *user.name.split()))
     with unit_of_work():
         row = lock(StaffUser, user.id)
+        assert row is not None
         row.set_password(new)
         row.session_version += 1
         audit.record(row, "staff.password_changed", row)
@@ -88,5 +90,6 @@ def change_password(
         if keep is not None:
             # This session goes on under the new password.
             kept = lock(StaffSession, keep.id)
+            assert kept is not None
             kept.account_version = row.session_version
     return user

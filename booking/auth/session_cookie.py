@@ -78,7 +78,7 @@ def end_this_session(reason: str) -> None:
 
 
 def _device_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt="staff-known-device")
+    return URLSafeTimedSerializer(str(current_app.config["SECRET_KEY"]), salt="staff-known-device")
 
 
 def known_device_accounts() -> list[int]:

@@ -91,7 +91,7 @@ class RedisCounts:
         self.prefix = f"{prefix}:sign-in-failures:"
 
     def read(self, key: str) -> Failures:
-        count, last = self.redis.hmget(self.prefix + key, ["count", "last"])
+        count, last = self.redis.hmget(self.prefix + key, ["count", "last"])  # type: ignore[misc]
         if count is None:
             return Failures(0, None)
         return Failures(int(count), datetime.fromtimestamp(float(last), UTC))

@@ -155,6 +155,7 @@ def authenticate(
         raise DomainError(NOT_RECOGNISED)
     with unit_of_work():
         row = lock(Passkey, passkey.id)
+        assert row is not None
         row.sign_count = verified.new_sign_count
         row.last_used_at = now
         access_log.record(

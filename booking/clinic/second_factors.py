@@ -91,6 +91,7 @@ def save_sign_in_policy(
         from booking.models import ClinicSettings as Row
 
         settings = lock(Row, 1)
+        assert settings is not None
         before = {
             "second_factor_roles": settings.second_factor_roles,
             "staff_idle_timeout_minutes": settings.staff_idle_timeout_minutes,
@@ -116,7 +117,8 @@ def save_sign_in_policy(
 def _fernet() -> Fernet:
     key = current_app.config.get("TOTP_ENCRYPTION_KEY")
     if not key:
-        digest = hashlib.sha256(("totp:" + current_app.secret_key).encode("utf-8")).digest()
+        secret_key = str(current_app.config["SECRET_KEY"])
+        digest = hashlib.sha256(("totp:" + secret_key).encode("utf-8")).digest()
         key = base64.urlsafe_b64encode(digest)
     return Fernet(key)
 
@@ -191,6 +193,7 @@ def confirm_totp(account: StaffUser, code: str, *, now: datetime) -> list[str]:
         )
     with unit_of_work():
         row = lock(TotpFactor, factor.id)
+        assert row is not None
         row.confirmed_at = now
         row.last_used_step = step
         access_log.record(
@@ -208,6 +211,7 @@ def verify_totp(account: StaffUser, code: str, *, now: datetime) -> bool:
     step = _matching_step(_secret_of(factor), code, now)
     with unit_of_work():
         row = lock(TotpFactor, factor.id)
+        assert row is not None
         if step is None or (row.last_used_step is not None and step <= row.last_used_step):
             access_log.record(
                 account, "staff.second_factor_failed", account=account, method="totp", now=now
@@ -252,11 +256,12 @@ def _new_code() -> str:
 
 
 def unused_recovery_codes(account: StaffUser) -> int:
-    return db.session.scalar(
+    count = db.session.scalar(
         select(func.count())
         .select_from(RecoveryCode)
         .where(RecoveryCode.staff_user_id == account.id, RecoveryCode.used_at.is_(None))
     )
+    return count or 0
 
 
 def _recovery_codes_if_none(account: StaffUser, *, now: datetime) -> list[str]:

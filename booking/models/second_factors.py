@@ -6,11 +6,11 @@ from sqlalchemy import ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.database import UTCDateTime, utcnow
-from booking.extensions import db
+from booking.extensions import Model
 from booking.models.staff import StaffUser
 
 
-class TotpFactor(db.Model):
+class TotpFactor(Model):
     """An authenticator app. The secret is stored encrypted; confirmed once a code matched."""
 
     __tablename__ = "totp_factors"
@@ -28,7 +28,7 @@ class TotpFactor(db.Model):
     staff_user: Mapped[StaffUser] = relationship()
 
 
-class Passkey(db.Model):
+class Passkey(Model):
     """A WebAuthn credential: a phone, a laptop's fingerprint reader or a security key."""
 
     __tablename__ = "passkeys"
@@ -47,7 +47,7 @@ class Passkey(db.Model):
     staff_user: Mapped[StaffUser] = relationship()
 
 
-class RecoveryCode(db.Model):
+class RecoveryCode(Model):
     """A one-use code for when the phone is lost; only its hash is kept."""
 
     __tablename__ = "recovery_codes"

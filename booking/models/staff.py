@@ -79,7 +79,7 @@ class AuditEvent(Model):
     staff_user: Mapped[StaffUser | None] = relationship()
 
 
-class AccessEvent(db.Model):
+class AccessEvent(Model):
     """Who signed in, or read whose record, and when: never what the record holds.
 
     Apart from the audit of changes: sign-ins and reads come by the thousand, and a data
@@ -98,6 +98,6 @@ class AccessEvent(db.Model):
     account_id: Mapped[int | None] = mapped_column(Integer, index=True)
     # The patient whose record was read (kept after the patient is erased: it is a number).
     patient_id: Mapped[int | None] = mapped_column(Integer, index=True)
-    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     staff_user: Mapped[StaffUser | None] = relationship()

@@ -11,7 +11,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.database import UTCDateTime, utcnow
-from booking.extensions import db
+from booking.extensions import Model
 from booking.models.staff import StaffUser
 
 
@@ -22,7 +22,7 @@ class SessionStage(enum.StrEnum):
     SIGNED_IN = "signed_in"
 
 
-class StaffSession(db.Model):
+class StaffSession(Model):
     __tablename__ = "staff_sessions"
     __table_args__ = (
         CheckConstraint("stage in ('second_factor', 'enrol', 'signed_in')", name="stage_known"),
@@ -49,7 +49,7 @@ class StaffSession(db.Model):
     staff_user: Mapped[StaffUser] = relationship()
 
 
-class SignInFailures(db.Model):
+class SignInFailures(Model):
     """Failed sign-ins per account, where no Redis server shares the counts."""
 
     __tablename__ = "sign_in_failures"
