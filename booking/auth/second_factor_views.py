@@ -18,7 +18,6 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, PasswordField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -32,21 +31,21 @@ from booking.clinic.settings import clinic_settings
 from booking.database import utcnow
 from booking.extensions import db, limiter
 from booking.models import Role, SessionStage, StaffUser
-from booking.validators import site_path
+from booking.validators import Form, site_path
 
 CHALLENGE_KEY = "webauthn_challenge"
 FAILURES_KEY = "second_factor_failures"
 MOST_FAILURES = 5
 
 
-class CodeForm(FlaskForm):
+class CodeForm(Form):
     code = StringField(
         "Code",
         validators=[DataRequired("Enter the code."), Length(max=40)],
     )
 
 
-class RemoveForm(FlaskForm):
+class RemoveForm(Form):
     password = PasswordField("Your password", validators=[DataRequired("Enter your password.")])
 
 
@@ -55,7 +54,7 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class SignInPolicyForm(FlaskForm):
+class SignInPolicyForm(Form):
     roles = CheckboxesField(
         "Roles that must sign in with a second factor",
         choices=[
