@@ -6,6 +6,7 @@ ending); a read of a record is its own small transaction.
 """
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -22,7 +23,7 @@ def record(
     account: StaffUser | None = None,
     patient_id: int | None = None,
     now: datetime | None = None,
-    **details,
+    **details: Any,
 ) -> AccessEvent:
     """Add an access event (joins the unit of work open, or is one of its own)."""
     with unit_of_work() as session:
@@ -43,7 +44,7 @@ def record_read(staff_user: StaffUser, patient_id: int, what: str) -> AccessEven
     return record(staff_user, f"patient.{what}_read", patient_id=patient_id)
 
 
-def readers_of(patient_id: int) -> list[dict]:
+def readers_of(patient_id: int) -> list[dict[str, Any]]:
     """Who has read this patient's record, and when: for the patient's own export."""
     rows = db.session.execute(
         select(AccessEvent.occurred_at, AccessEvent.action, StaffUser.name, StaffUser.role)
