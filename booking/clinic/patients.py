@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, delete, func, or_, select, update
 
-from booking.clinic import DomainError, audit
+from booking.clinic import DomainError, access_log, audit
 from booking.clinic.localtime import to_local
 from booking.clinic.settings import clinic_settings
 from booking.database import begin_write, rows_changed, utcnow
@@ -355,6 +355,8 @@ def export_record(patient: Patient, *, staff_user: StaffUser) -> dict[str, Any]:
             }
             for message in messages
         ],
+        # Who at the clinic has opened this record or exported it, and when.
+        "record_reads": access_log.readers_of(patient.id),
     }
     audit.record(
         staff_user,

@@ -14,7 +14,7 @@ from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from booking.auth.access import FRONT_DESK, staff_required
-from booking.clinic import DomainError
+from booking.clinic import DomainError, access_log
 from booking.clinic import patients as patient_records
 from booking.clinic.patients import search_patients  # also the phone-booking page's import
 from booking.diary import blueprint, grid
@@ -141,6 +141,7 @@ def patient(patient_id: int):
     patient = _patient_or_404(patient_id)
     form = ContactDetailsForm()
     if not form.is_submitted():
+        access_log.record_read(signed_in_staff(), patient.id, "record")
         return _render_patient(patient)
     if not form.validate():
         if form.csrf_token.errors:
@@ -169,6 +170,7 @@ def patient(patient_id: int):
 @staff_required(*FRONT_DESK)
 def patient_export(patient_id: int):
     patient = _patient_or_404(patient_id)
+    access_log.record_read(signed_in_staff(), patient.id, "export")
     record = patient_records.export_record(patient, staff_user=signed_in_staff())
     return Response(
         json.dumps(record, indent=2, ensure_ascii=False),
