@@ -4,7 +4,7 @@ import logging
 from pathlib import Path
 from types import SimpleNamespace
 
-from flask import Flask, g, render_template
+from flask import Flask, g, render_template, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from booking.extensions import csrf, db, limiter, login_manager, mail, migrate
@@ -25,6 +25,17 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "object-src 'none'",
     ]
 )
+
+
+# "same-origin": a link or form that leaves the site sends no Referer at all, so a patient's
+# manage-my-booking token (in the address of their manage page) never reaches another site;
+# requests back to this site carry the full Referer. That is what the CSRF defence needs:
+# besides the signed token in every form, Flask-WTF refuses a POST over HTTPS whose Referer
+# is missing or names another origin (WTF_CSRF_SSL_STRICT, left on), which stops a form on
+# another site posting here even with a token it somehow obtained. "no-referrer" made every
+# HTTPS POST fail that check ("This form has expired"). templates/base.html repeats this
+# policy in a <meta> tag; keep the two the same.
+REFERRER_POLICY = "same-origin"
 
 
 def create_app(config_name: str | None = None, **overrides) -> Flask:
@@ -204,9 +215,16 @@ def _register_security_headers(app: Flask) -> None:
     @app.after_request
     def add_security_headers(response):
         headers = response.headers
+        # Nothing the application renders may be kept by a browser or a shared cache: the
+        # diary, patients' pages, manage-my-booking pages and exports hold health data, and
+        # every other page carries a form token bound to one visitor's session. A response
+        # that knows better sets its own (a calendar feed polled with ETags); static files
+        # keep Flask's revalidating default.
+        if request.endpoint != "static" and "Cache-Control" not in headers:
+            headers["Cache-Control"] = "no-store"
         headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "no-referrer")
+        headers.setdefault("Referrer-Policy", REFERRER_POLICY)
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if app.config.get("FORCE_HTTPS"):

@@ -199,7 +199,7 @@ def test_security_headers_are_on_every_response(client, demo):
         headers = client.get(path).headers
         assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
         assert "'unsafe-inline'" not in headers["Content-Security-Policy"]
-        assert headers["Referrer-Policy"] == "no-referrer"
+        assert headers["Referrer-Policy"] == "same-origin"
         assert headers["X-Content-Type-Options"] == "nosniff"
 
 

@@ -110,7 +110,7 @@ def test_every_kind_of_response_carries_the_security_headers(app, client, appoin
         assert "'unsafe-inline'" not in scripts and "'unsafe-eval'" not in scripts, name
         assert policy.get("frame-ancestors") == ["'none'"], name
         assert policy.get("object-src") == ["'none'"], name
-        assert headers.get("Referrer-Policy") == "no-referrer", name
+        assert headers.get("Referrer-Policy") == "same-origin", name
         assert headers.get("X-Content-Type-Options") == "nosniff", name
         assert headers.get("X-Frame-Options") == "DENY", name
         # Testing is not production: no HSTS here.
