@@ -9,6 +9,7 @@ PYTEST    := $(VENV)/bin/pytest
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 CHROMIUM  := /usr/bin/chromium
 CALCURSE  := /usr/bin/calcurse
+NGINX     := /usr/sbin/nginx
 AXE       := tests/browser/node_modules/axe-core/axe.min.js
 # apt-get needs root: use sudo when we are not root and it is there.
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || ! command -v sudo >/dev/null || echo sudo)
@@ -31,15 +32,16 @@ $(VENV)/.audit-installed: $(VENV)/.installed
 
 # The browser tests drive Debian's Chromium (never a downloaded browser build) and inject
 # axe-core from the npm registry; the feed is also imported into Debian's calcurse, a
-# real calendar program. When one cannot be installed the tests that need it skip and
-# say why; the rest of the suite still runs.
+# real calendar program; Debian's nginx is the TLS proxy of the production-shaped
+# test (tests/browser/test_production_https.py). When one cannot be installed the tests
+# that need it skip and say why; the rest of the suite still runs.
 browser:
-	@if [ ! -x $(CHROMIUM) ] || [ ! -x $(CALCURSE) ]; then \
-		echo "Installing Debian's chromium and calcurse for the browser and calendar tests"; \
+	@if [ ! -x $(CHROMIUM) ] || [ ! -x $(CALCURSE) ] || [ ! -x $(NGINX) ]; then \
+		echo "Installing Debian's chromium, calcurse and nginx-light for the browser, calendar and production-shaped tests"; \
 		( $(SUDO) apt-get update -qq && \
-		  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium calcurse \
+		  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium calcurse nginx-light \
 		  >/dev/null ) \
-		|| echo "Could not install chromium and calcurse: the tests that need them will be skipped"; \
+		|| echo "Could not install chromium, calcurse and nginx-light: the tests that need them will be skipped"; \
 	fi
 	@if [ ! -f $(AXE) ]; then \
 		if command -v npm >/dev/null; then \
