@@ -109,7 +109,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
 
 # What the app and its extensions cache on `g` for one request.
-REQUEST_CACHED_ON_G = ("_login_user", "csrf_token", "clinic_settings")
+REQUEST_CACHED_ON_G = ("_login_user", "csrf_token", "clinic_settings", "database_commit_started")
 
 
 def _register_request_state(app: Flask) -> None:
@@ -190,8 +190,17 @@ def _register_error_pages(app: Flask) -> None:
             429, "Too many attempts", "Please wait a few minutes and try again, or call the clinic."
         )
 
+    from booking.outage import is_outage, outage_page, register_outage_page
+
+    register_outage_page(app)
+
     @app.errorhandler(500)
-    def server_error(_error):
+    def server_error(error):
+        # An outage met before the view ran (opening the session, loading the signed-in
+        # user) reaches Flask as a 500 wrapping the database error.
+        original = getattr(error, "original_exception", None)
+        if is_outage(original):
+            return outage_page(original)
         db.session.rollback()
         return render_error(
             500,
