@@ -34,7 +34,14 @@ class Config:
     SQLALCHEMY_DATABASE_URI = database_url(
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'clinic.sqlite3'}")
     )
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # hide_parameters: a database error's message (which Flask writes to the error log
+    # with its traceback) would otherwise quote the statement's values, a patient's name,
+    # email or health note among them. Every environment, so tests see what production logs.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
+    # The largest request body accepted (bytes): the longest form is a few kilobytes, so
+    # 1 MiB is plenty; more is refused with a 413 page before any of it is parsed.
+    # deploy/nginx.conf allows a little more, so the site's own page answers.
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(1024 * 1024)))
     # Links in emails and calendar feeds are built from this, not from the request.
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
     # Passkeys are bound to this domain and origin (empty: the host and origin of

@@ -181,6 +181,15 @@ def _register_error_pages(app: Flask) -> None:
             405, "That request could not be understood", "Please go back and try again."
         )
 
+    @app.errorhandler(413)
+    def too_large(_error):
+        return render_error(
+            413,
+            "That was too much to send",
+            "What you sent was larger than this site accepts, so none of it has been saved. "
+            "Please go back, shorten it and send it again.",
+        )
+
     @app.errorhandler(429)
     def too_many_requests(error):
         # A limit with on_breach supplies its own page (a form that keeps what was typed).
