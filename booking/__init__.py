@@ -92,6 +92,9 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     from booking.cli import register_commands
 
     register_commands(app)
+    from booking.backup import register_backup_commands
+
+    register_backup_commands(app)
     if app.config.get("TRUSTED_PROXIES"):
         from werkzeug.middleware.proxy_fix import ProxyFix
 
