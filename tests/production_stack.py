@@ -23,7 +23,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-START_TIMEOUT = 30
+# Generous: on a busy two-core machine two workers importing the application take a while.
+START_TIMEOUT = 120
 
 
 def free_port() -> int:
@@ -109,6 +110,12 @@ def stop(process) -> None:
             process.wait()
 
 
+def has_control_socket() -> bool:
+    from gunicorn import config
+
+    return any(setting.name == "control_socket_disable" for setting in config.KNOWN_SETTINGS)
+
+
 class Gunicorn:
     """`gunicorn wsgi:app` with two workers, as `make serve` runs it; TLS when given a pair."""
 
@@ -132,6 +139,10 @@ class Gunicorn:
             "--error-logfile",
             "-",
         ]
+        if has_control_socket():
+            # gunicorn 27 listens on ~/.gunicorn/gunicorn.ctl by default: one path for every
+            # gunicorn on the machine, so two test runs at once would take it from each other.
+            command.append("--no-control-socket")
         if self.tls:
             certificate, key = self.tls
             command += ["--certfile", str(certificate), "--keyfile", str(key)]
