@@ -96,6 +96,8 @@ def restore(backup: Path) -> None:
         raise BackupError(f"There is no backup at {backup}.")
     url = _url()
     if url.get_backend_name() == "postgresql":
+        if not url.database:
+            raise BackupError("DATABASE_URL names no database to restore into.")
         if table_names():
             raise BackupError(
                 f"The database {url.database} is not empty: restore into a new one "
