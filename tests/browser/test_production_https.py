@@ -192,7 +192,8 @@ def patient_books_manages_and_cancels(page) -> None:
 
     submit(page, page.get_by_role("link", name="Manage my booking"), re.compile(r"/manage/"))
     assert page.get_by_role("heading", name="Your appointment").is_visible()
-    submit(page, page.get_by_role("button", name="Cancel this appointment"))
+    submit(page, page.get_by_role("link", name="Cancel this appointment"))
+    submit(page, page.get_by_role("button", name="Yes, cancel it"))
     assert "Your appointment is cancelled." in flash_text(page)
 
     db.session.rollback()
