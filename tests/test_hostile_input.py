@@ -466,10 +466,8 @@ def test_a_control_character_in_any_field_is_refused_and_stores_nothing(visitor,
     )
 
 
-def test_a_line_break_in_multi_line_text_is_kept(desk, demo):
-    from tests.test_diary import add_appointment
-
-    past = add_appointment(datetime.now(UTC) - timedelta(days=1))
+def test_a_line_break_in_multi_line_text_is_kept(desk, demo, make_appointment):
+    past = make_appointment(datetime.now(UTC) - timedelta(days=1))
     url = f"/diary/appointments/{past.id}"
     response = desk.post(
         f"{url}/note",
