@@ -1,4 +1,4 @@
-"""`flask outbox ...`: the mail worker and the reminder job."""
+"""`flask outbox ...`: the worker (mail and scheduled jobs) and the reminder job."""
 
 import logging
 import time
@@ -6,7 +6,7 @@ import time
 import click
 from flask import Flask
 
-from booking.clinic import outbox
+from booking.clinic import jobs, outbox
 from booking.extensions import db
 
 log = logging.getLogger("booking.outbox")
@@ -34,13 +34,16 @@ def register_outbox_commands(app: Flask) -> None:
         help="Seconds to wait between passes when there is nothing to send.",
     )
     def run_command(interval):
-        """Keep sending queued email until stopped (run it beside the web server)."""
+        """Keep sending queued messages and running scheduled jobs (reminders) until stopped."""
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-        click.echo(f"Outbox worker started; checking every {interval:g} s.")
+        names = ", ".join(job.name for job in jobs.registered_jobs())
+        click.echo(f"Outbox worker started; checking every {interval:g} s; jobs: {names}.")
+        worker = outbox.new_worker_token()
         try:
             while True:
                 try:
-                    outbox.send_due()
+                    jobs.run_due_jobs()
+                    outbox.send_due(worker=worker)
                 except Exception:  # the worker outlives a database hiccup
                     log.exception("outbox pass failed; trying again shortly")
                     db.session.rollback()
@@ -53,6 +56,6 @@ def register_outbox_commands(app: Flask) -> None:
 
     @outbox_group.command("remind")
     def remind_command():
-        """Queue reminders for appointments inside the reminder window (run from cron)."""
+        """Queue reminders now (`flask outbox run` does this every 5 minutes; or run from cron)."""
         queued = outbox.queue_reminders()
         click.echo(f"Queued {queued} reminder{'s' if queued != 1 else ''}.")

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from booking.clinic import outbox
+from booking.clinic import email_sender, outbox
 from booking.clinic.appointments import (
     PatientDetails,
     book_appointment,
@@ -126,8 +126,8 @@ def test_mail_queued_during_an_smtp_outage_is_delivered_exactly_once_afterwards(
 def test_every_attempt_keeps_the_same_message_id(mail_app, demo, smtp_server):
     queue_plain(1)
     [message] = rows()
-    first = outbox.outgoing(message).message_id
-    assert outbox.outgoing(message).message_id == first
+    first = email_sender.outgoing(message).message_id
+    assert email_sender.outgoing(message).message_id == first
     send_due()
     assert smtp_server.messages[0]["Message-ID"] == first
 

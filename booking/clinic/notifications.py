@@ -16,12 +16,13 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from flask import current_app, render_template
+from flask import current_app
 from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 from werkzeug.routing import BuildError
 
 from booking.clinic import calendar
+from booking.clinic.channels import sender_for
 from booking.clinic.settings import clinic_settings
 from booking.clinic.tokens import course_token, manage_url
 from booking.extensions import db
@@ -57,20 +58,25 @@ def queue_message(
     appointment: Appointment | None = None,
     ics: bytes | None = None,
     ics_method: str | None = None,
+    channel: str = "email",
 ) -> None:
-    """Render `emails/<template>.txt` and `.html` and add the message to the outbox.
+    """Render `template` with the channel's sender (for email, `emails/<template>.txt`
+    and `.html`) and add the message to the outbox.
 
     Runs inside the caller's transaction; a message whose dedupe key is already
-    queued is silently skipped.
+    queued is silently skipped. A channel without a sender is refused here, before
+    anything is queued (UnknownChannel).
     """
     context = {"clinic": clinic_settings(), **context}
+    rendered = sender_for(channel).render(template, context)
     values = {
+        "channel": channel,
         "kind": kind,
         "dedupe_key": dedupe_key,
         "recipient": recipient,
         "subject": subject,
-        "text_body": render_template(f"emails/{template}.txt", **context),
-        "html_body": render_template(f"emails/{template}.html", **context),
+        "text_body": rendered.text_body,
+        "html_body": rendered.html_body,
         "ics": ics.decode("utf-8") if ics is not None else None,
         "ics_method": ics_method,
         "appointment_id": appointment.id if appointment is not None else None,

@@ -12,7 +12,7 @@ from booking.models.clinic import (
     WorkingHours,
 )
 from booking.models.courses import Course, CourseProduct, CourseStatus, CreditEntry
-from booking.models.messages import OutboxMessage, OutboxStatus
+from booking.models.messages import OutboxMessage, OutboxStatus, ScheduledJob
 from booking.models.own_calendars import BusyTime, CalendarConnection, CalendarKind
 from booking.models.patients import Patient
 from booking.models.second_factors import Passkey, RecoveryCode, TotpFactor
@@ -43,6 +43,7 @@ __all__ = [
     "Practitioner",
     "RecoveryCode",
     "Role",
+    "ScheduledJob",
     "SessionStage",
     "SignInFailures",
     "SessionType",

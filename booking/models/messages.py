@@ -24,6 +24,8 @@ class OutboxMessage(Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Which sender delivers it (booking.clinic.channels): "email" today.
+    channel: Mapped[str] = mapped_column(String(20), default="email", server_default="email")
     kind: Mapped[str] = mapped_column(String(40))
     # Set for messages that must exist at most once (a reminder per appointment).
     dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
@@ -39,8 +41,25 @@ class OutboxMessage(Model):
     status: Mapped[str] = mapped_column(String(20), default=OutboxStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # A worker that claimed the message owns it until then.
+    # The worker that claimed the message (its token) owns it until claimed_until; a
+    # live worker keeps pushing that forward, a dead one lets it lapse within a minute.
+    claimed_by: Mapped[str | None] = mapped_column(String(40))
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ScheduledJob(Model):
+    """When a job the outbox worker runs on a schedule (reminders, ...) is next due.
+
+    One row per job; a worker takes the row (FOR UPDATE) to run it, so two workers
+    never run one job for the same turn.
+    """
+
+    __tablename__ = "scheduled_jobs"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    next_run_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    runs: Mapped[int] = mapped_column(Integer, default=0)

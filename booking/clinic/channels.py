@@ -1,0 +1,74 @@
+"""The outbox's channels: a sender for each way a message can reach someone.
+
+A message names its channel ("email" today; an SMS or a letter tomorrow). Queueing
+asks the channel's sender to render the message from its templates; the outbox worker
+asks it to deliver. A new channel is one sender registered here plus its templates:
+nothing in the outbox's claiming, retrying or scheduling changes.
+"""
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from booking.models import OutboxMessage
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A message's bodies as its channel's templates wrote them."""
+
+    text_body: str
+    html_body: str | None = None
+
+
+class Sender(Protocol):
+    channel: str
+
+    def render(self, template: str, context: dict[str, Any]) -> Rendered:
+        """The bodies of a `template` message (names the channel's own template files)."""
+        ...
+
+    def send(self, message: OutboxMessage) -> None:
+        """Deliver one message, or raise: any exception is recorded and retried."""
+        ...
+
+
+class UnknownChannel(LookupError):
+    """A message names a channel no sender is registered for: a programming error."""
+
+    def __init__(self, channel: str):
+        super().__init__(f"No sender is registered for the {channel!r} channel.")
+        self.channel = channel
+
+
+_SENDERS: dict[str, Sender] = {}
+
+
+def register_sender(sender: Sender) -> None:
+    """Make `sender` the one that delivers messages of `sender.channel`."""
+    _SENDERS[sender.channel] = sender
+
+
+def unregister_sender(channel: str) -> None:
+    _SENDERS.pop(channel, None)
+
+
+def sender_for(channel: str) -> Sender:
+    """The registered sender of `channel`; UnknownChannel if there is none."""
+    if not _SENDERS:
+        _register_builtin_senders()
+    try:
+        return _SENDERS[channel]
+    except KeyError:
+        raise UnknownChannel(channel) from None
+
+
+def channels() -> list[str]:
+    if not _SENDERS:
+        _register_builtin_senders()
+    return sorted(_SENDERS)
+
+
+def _register_builtin_senders() -> None:
+    from booking.clinic.email_sender import EmailSender
+
+    register_sender(EmailSender())

@@ -1,0 +1,278 @@
+"""The outbox worker as it runs in production: channels, scheduled jobs, crashes.
+
+Real `flask outbox run` processes against a real SMTP server (aiosmtpd) and the test
+database: a worker killed with SIGKILL mid-batch, two workers sharing the reminder job.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import render_template_string
+
+from booking.clinic import channels, jobs, notifications, outbox
+from booking.clinic.channels import Rendered, UnknownChannel
+from booking.database import utcnow
+from booking.extensions import db
+from booking.models import OutboxMessage, OutboxStatus, ScheduledJob
+from tests.at_once import race
+from tests.test_outbox import _appointment, queue_plain, rows
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# Channels --------------------------------------------------------------------------------
+
+
+class LetterSender:
+    """A second channel, as a letter service would be: it keeps what it is given."""
+
+    channel = "letter"
+
+    def __init__(self):
+        self.posted: list[tuple[str, str]] = []
+
+    def render(self, template, context):
+        return Rendered(render_template_string("Dear {{ name }}, " + template, **context))
+
+    def send(self, message):
+        self.posted.append((message.recipient, message.text_body))
+
+
+@pytest.fixture
+def letters():
+    sender = LetterSender()
+    channels.register_sender(sender)
+    yield sender
+    channels.unregister_sender("letter")
+
+
+def test_email_is_one_registered_channel():
+    assert "email" in channels.channels()
+    assert channels.sender_for("email").channel == "email"
+
+
+def test_a_second_registered_channel_is_queued_and_dispatched_by_its_own_sender(
+    mail_app, demo, smtp_server, letters
+):
+    from booking.clinic.transaction import unit_of_work
+
+    with unit_of_work():
+        notifications.queue_message(
+            kind="test",
+            recipient="1 High Street, London",
+            subject="",
+            template="your appointment is on Friday.",
+            context={"name": "Ruth"},
+            dedupe_key="letter:1",
+            channel="letter",
+        )
+    queue_plain(1)  # and an email beside it
+    report = outbox.send_due()
+    assert report.sent == 2
+    assert letters.posted == [
+        ("1 High Street, London", "Dear Ruth, your appointment is on Friday.")
+    ]
+    assert [m["Subject"] for m in smtp_server.messages] == ["Message 0"]
+    assert {m.channel: m.status for m in rows()} == {"letter": "sent", "email": "sent"}
+
+
+def test_queueing_on_a_channel_without_a_sender_is_refused_and_queues_nothing(app, demo):
+    from booking.clinic.transaction import unit_of_work
+
+    with pytest.raises(UnknownChannel, match="pigeon"), unit_of_work():
+        notifications.queue_message(
+            kind="test",
+            recipient="someone",
+            subject="",
+            template="x",
+            context={},
+            dedupe_key="pigeon:1",
+            channel="pigeon",
+        )
+    assert rows() == []
+
+
+def test_a_message_on_a_channel_without_a_sender_fails_at_once_saying_why(
+    mail_app, demo, smtp_server
+):
+    # Queued while a sender existed, say, then the sender was removed.
+    db.session.add(
+        OutboxMessage(channel="pigeon", kind="test", recipient="x", subject="", text_body="")
+    )
+    db.session.commit()
+    report = outbox.send_due()
+    assert (report.sent, report.failed) == (0, 1)
+    [message] = rows()
+    assert message.status == OutboxStatus.FAILED and message.attempts == 1
+    assert "No sender is registered for the 'pigeon' channel" in message.last_error
+    assert smtp_server.messages == []
+
+
+# Scheduled jobs -----------------------------------------------------------------------------
+
+
+def test_the_reminder_job_runs_once_per_turn_however_many_workers_race_for_it(app, demo):
+    now = utcnow().replace(microsecond=0)
+    for number in range(3):
+        _appointment(timedelta(hours=20 + number), now=now, email=f"p{number}@example.org")
+    outcomes = race(app, 4, lambda _: ",".join(jobs.run_due_jobs(now)))
+    assert sorted(outcomes) == ["", "", "", "reminders"]
+    assert len([m for m in rows() if m.kind == "reminder"]) == 3
+    job = db.session.get(ScheduledJob, "reminders", populate_existing=True)
+    assert job.runs == 1 and job.next_run_at == now + jobs.REMINDERS_EVERY
+
+    assert jobs.run_due_jobs(now + timedelta(minutes=1)) == []  # not its turn yet
+    assert jobs.run_due_jobs(now + jobs.REMINDERS_EVERY) == ["reminders"]
+    assert len([m for m in rows() if m.kind == "reminder"]) == 3  # never a second one
+
+
+def test_a_failing_job_is_rolled_back_and_does_not_stop_the_others(app, demo):
+    now = utcnow()
+    ran = []
+
+    def broken(when):
+        db.session.add(OutboxMessage(kind="half", recipient="x", subject="", text_body=""))
+        db.session.flush()
+        raise RuntimeError("the calendar server is down")
+
+    jobs.register_job("broken", timedelta(minutes=1), broken)
+    jobs.register_job("fine", timedelta(minutes=1), ran.append)
+    try:
+        assert "fine" in jobs.run_due_jobs(now)
+    finally:
+        jobs.unregister_job("broken")
+        jobs.unregister_job("fine")
+    assert ran == [now]
+    assert rows() == []  # the broken job's half-done work was rolled back
+    broken_row = db.session.get(ScheduledJob, "broken", populate_existing=True)
+    assert broken_row.runs == 0 and broken_row.next_run_at == now + timedelta(minutes=1)
+
+
+# Real worker processes ------------------------------------------------------------------------
+
+
+def _start_worker(app, smtp_server) -> subprocess.Popen:
+    environment = {
+        **os.environ,
+        "APP_ENV": "development",
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "MAIL_SERVER": smtp_server.host,
+        "MAIL_PORT": str(smtp_server.port),
+        "MAIL_TIMEOUT": "5",
+        "PYTHONUNBUFFERED": "1",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "outbox", "run", "--interval", "0.2"],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def _stop(worker: subprocess.Popen) -> str:
+    if worker.poll() is None:
+        worker.send_signal(signal.SIGINT)
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+    return worker.stdout.read().decode(errors="replace") if worker.stdout else ""
+
+
+def _wait_for(condition, *, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def _all_sent() -> bool:
+    db.session.rollback()  # a fresh look: not the snapshot of an earlier read
+    return all(m.status == "sent" for m in rows())
+
+
+def _claimed_rows() -> int:
+    db.session.rollback()
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.claimed_by.is_not(None), OutboxMessage.status == "pending")
+    )
+
+
+def test_a_worker_killed_mid_batch_lets_another_send_its_messages_within_a_minute(
+    mail_app, demo, smtp_server
+):
+    total = 6
+    queue_plain(total)
+    smtp_server.slow_down(0.5)
+    first = _start_worker(mail_app, smtp_server)
+    try:
+        _wait_for(lambda: len(smtp_server.deliveries) >= 2, timeout=90, what="two deliveries")
+        first.send_signal(signal.SIGKILL)
+        killed_at = time.monotonic()
+        first.wait(timeout=10)
+    finally:
+        _stop(first)
+    assert _claimed_rows() >= 3, "the killed worker should have held unsent claims"
+
+    second = _start_worker(mail_app, smtp_server)
+    try:
+        subjects = {f"Message {n}" for n in range(total)}
+        _wait_for(
+            lambda: {m["Subject"] for m in smtp_server.messages} >= subjects,
+            timeout=90,
+            what="every message",
+        )
+        delay = time.monotonic() - killed_at
+        _wait_for(_all_sent, timeout=30, what="every message recorded as sent")
+    finally:
+        output = _stop(second)
+    print(f"claims of the killed worker were sent {delay:.1f} s after SIGKILL")
+    assert delay < 60, output
+    duplicates = len(smtp_server.deliveries) - total
+    assert 0 <= duplicates <= 1, f"{duplicates} duplicates after one crash"
+
+
+def test_two_workers_running_reminders_send_each_patient_one_reminder(mail_app, demo, smtp_server):
+    now = utcnow()
+    patients = [f"patient{n}@example.org" for n in range(3)]
+    for number, email in enumerate(patients):
+        _appointment(timedelta(hours=10 + number), now=now, email=email)
+    workers = [_start_worker(mail_app, smtp_server) for _ in range(2)]
+    try:
+        _wait_for(
+            lambda: all(smtp_server.to(email) for email in patients), timeout=90, what="reminders"
+        )
+        time.sleep(3)  # time enough for a second reminder, were one ever queued
+    finally:
+        outputs = [_stop(worker) for worker in workers]
+    for email in patients:
+        subjects = [m["Subject"] for m in smtp_server.to(email)]
+        assert len(subjects) == 1 and subjects[0].startswith("Reminder"), (subjects, outputs)
+    job = db.session.get(ScheduledJob, "reminders", populate_existing=True)
+    assert job.runs == 1
+
+
+def test_a_heartbeat_keeps_a_slow_send_claimed_past_its_lease(app, demo, monkeypatch):
+    """A live worker's claim outlasts LEASE while it sends, so nobody else takes it."""
+    queue_plain(1)
+    monkeypatch.setattr(outbox, "LEASE", timedelta(seconds=2))
+    monkeypatch.setattr(outbox, "HEARTBEAT_EVERY", timedelta(seconds=0.5))
+    [(message_id, worker)] = outbox.claim()
+
+    with outbox._Heartbeat(app, worker, timedelta(0)):
+        time.sleep(3)  # longer than the lease: only the heartbeat keeps the claim alive
+        assert outbox.claim() == []
+    time.sleep(2.5)  # no heartbeat now: the claim lapses
+    assert [message_id for message_id, _ in outbox.claim()] == [message_id]
