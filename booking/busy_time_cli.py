@@ -1,7 +1,7 @@
 """`flask busy-time fetch`: read every practitioner's connected calendar once.
 
-The outbox worker's scheduled-jobs registry is the intended home for this (every 15
-minutes); until it exists, run this command from the worker's host on a schedule.
+`flask outbox run` does this every 15 minutes (the "busy-times" job in
+booking.clinic.jobs); the command is for a one-off fetch, or for cron without a worker.
 """
 
 import click

@@ -1,14 +1,18 @@
 """Jobs the outbox worker runs on a schedule, so a clinic needs no cron.
 
 Each job is registered with a name, how often it runs and a function of `now`. The
-worker calls `run_due_jobs()` every pass; a job whose turn has come runs inside one
-unit of work with its row in `scheduled_jobs` taken (FOR UPDATE on PostgreSQL, the
-write lock on SQLite), so of two workers only one runs it for a turn: the other waits
-for the row, then sees the next turn is not due. A job that fails is rolled back,
-logged, and tried again at its next turn.
+worker calls `run_due_jobs()` every pass. A job's turn is taken first, in a short unit
+of work on its row in `scheduled_jobs` (FOR UPDATE on PostgreSQL, the write lock on
+SQLite): the row moves on to the next turn and commits. So of two workers only one
+runs a job for a turn (the other waits for the row, then sees the turn is taken), and
+the job itself runs outside that transaction, free to take its own units of work and
+to talk to slow outside services (a calendar server) without holding a lock.
 
-Reminders are the first job. Later work (waiting-list offers, fetching busy times
-from a practitioner's calendar) registers its own with `register_job`.
+A job that fails, or whose worker dies while running it, waits for its next turn; so
+every job must be safe to run again, as reminders are (each has a dedupe key).
+
+Reminders and busy-time fetches are registered here; later work (waiting-list offers)
+registers its own with `register_job`.
 """
 
 import logging
@@ -20,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from booking.clinic.transaction import lock, unit_of_work
 from booking.database import utcnow
+from booking.extensions import db
 from booking.models import ScheduledJob
 
 log = logging.getLogger("booking.jobs")
@@ -58,18 +63,24 @@ def run_due_jobs(now: datetime | None = None) -> list[str]:
     ran = []
     for job in registered_jobs():
         try:
-            if _run_if_due(job, now):
-                ran.append(job.name)
+            if not _take_turn(job, now):
+                continue
+        except Exception:  # the database is unwell: the next pass tries again
+            log.exception("could not take the turn of scheduled job %s", job.name)
+            continue
+        try:
+            job.run(now)
         except Exception:  # one broken job must not stop the others, nor the mail
+            db.session.rollback()
             log.exception("scheduled job %s failed; it runs again at its next turn", job.name)
-            _postpone(job, now)
+        else:
+            log.info("scheduled job %s ran", job.name)
+            ran.append(job.name)
     return ran
 
 
 def _take(job: Job, now: datetime) -> ScheduledJob:
     """The job's row, created on first use, locked until the unit of work ends."""
-    from booking.extensions import db
-
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     db.session.execute(
@@ -82,31 +93,25 @@ def _take(job: Job, now: datetime) -> ScheduledJob:
     return row
 
 
-def _run_if_due(job: Job, now: datetime) -> bool:
+def _take_turn(job: Job, now: datetime) -> bool:
+    """Move the job on to its next turn if this one is due; False if it is not."""
     with unit_of_work():
         row = _take(job, now)
         if row.next_run_at > now:
             return False
-        job.run(now)  # joins this unit of work: its changes commit with the turn
         row.next_run_at = now + job.every
         row.last_run_at = now
         row.runs += 1
-    log.info("scheduled job %s ran", job.name)
     return True
 
 
-def _postpone(job: Job, now: datetime) -> None:
-    try:
-        with unit_of_work():
-            _take(job, now).next_run_at = now + job.every
-    except Exception:
-        log.exception("could not postpone scheduled job %s", job.name)
-
-
 REMINDERS_EVERY = timedelta(minutes=5)
+BUSY_TIMES_EVERY = timedelta(minutes=15)
 
 
 def _register_builtin_jobs() -> None:
+    from booking.clinic.busy_time import fetch_busy_times
     from booking.clinic.outbox import queue_reminders
 
     register_job("reminders", REMINDERS_EVERY, queue_reminders)
+    register_job("busy-times", BUSY_TIMES_EVERY, fetch_busy_times)

@@ -128,7 +128,8 @@ def renew_claims(worker: str, now: datetime | None = None) -> int:
             .values(claimed_until=now + LEASE)
             .execution_options(synchronize_session=False)
         )
-    return result.rowcount  # type: ignore[attr-defined]
+    held: int = result.rowcount  # type: ignore[attr-defined]
+    return held
 
 
 class _Heartbeat:
@@ -200,7 +201,9 @@ def _send_one(message_id: int, worker: str, now: datetime | None) -> str | None:
     return _record(message_id, worker, error, now or utcnow())
 
 
-def _record(message_id: int, worker: str, error: Exception | None, finished_at: datetime):
+def _record(
+    message_id: int, worker: str, error: Exception | None, finished_at: datetime
+) -> str | None:
     with unit_of_work():
         message = lock(OutboxMessage, message_id)
         if message is None:
