@@ -214,11 +214,15 @@ def _register_error_pages(app: Flask) -> None:
         if is_outage(original):
             return outage_page(original)
         db.session.rollback()
-        return render_error(
-            500,
-            "Something went wrong on our side",
-            "Nothing you entered has been lost. Please try again in a moment, or call the clinic.",
-        )
+        if request.method in ("GET", "HEAD"):
+            message = "Please try again in a moment, or call the clinic."
+        else:
+            # The error may have come before or after the change was saved: say so.
+            message = (
+                "What you sent may not have been saved. Before sending it again, please "
+                "check (a booking or a change is confirmed by email), or call the clinic."
+            )
+        return render_error(500, "Something went wrong on our side", message)
 
     from flask_wtf.csrf import CSRFError
 

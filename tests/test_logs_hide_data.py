@@ -77,3 +77,27 @@ def test_a_database_error_logs_no_parameters(
     # ...and nothing the patient typed is in it.
     for value in (NOTE, "Ruth Adeyemi", "ruth.adeyemi@example.org", "07700 900555"):
         assert value not in logged
+
+
+def test_the_500_page_does_not_promise_that_what_was_sent_was_kept(
+    app, client, demo, database_refuses_appointments, monkeypatch
+):
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
+    url = _slot_url()
+    token = csrf_token(client.get(url).get_data(as_text=True))
+    form = {
+        "csrf_token": token,
+        "name": "Ruth Adeyemi",
+        "email": "ruth.adeyemi@example.org",
+        "phone": "07700 900555",
+        "note": NOTE,
+        "cauda_equina": "no",
+        "other_warning": "no",
+        "consent": "y",
+    }
+    response = client.post(url, data=form)
+    assert response.status_code == 500
+    html = response.get_data(as_text=True)
+    assert "Something went wrong on our side" in html
+    assert "may not have been saved" in html
+    assert "has been lost" not in html
