@@ -79,5 +79,6 @@ def audit_log():
         staff_id=staff_id,
         patient_id=patient_id,
         patient=db.session.get(Patient, patient_id) if patient_id else None,
-        here={"log": log, "staff": staff_id, "patient": patient_id},
+        # Only what differs from the plain log goes in the page links.
+        here={"log": None if log == "changes" else log, "staff": staff_id, "patient": patient_id},
     )
