@@ -1,6 +1,7 @@
 """Every sign-in and every read of a patient's record leaves a trace, never the content."""
 
 import json
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
@@ -65,3 +66,14 @@ def test_the_audit_log_filters_by_staff_member_and_by_patient(
     assert changes.status_code == 200
     patient_page = admin_client.get(f"/diary/patients/{first.id}").text
     assert f"/diary/audit-log?log=access&amp;patient={first.id}" in patient_page
+
+
+def test_opening_an_appointment_is_a_read_of_its_patients_record(
+    demo, receptionist_client, make_appointment
+):
+    appointment = make_appointment(datetime(2026, 6, 2, 9, 0, tzinfo=UTC))
+    page = receptionist_client.get(f"/diary/appointments/{appointment.id}")
+    assert page.status_code == 200
+    (read,) = events(action="patient.appointment_read")
+    assert read.patient_id == appointment.patient_id
+    assert read.staff_user_id == receptionist_client.user.id

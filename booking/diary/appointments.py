@@ -7,7 +7,7 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from booking.auth.access import ALL_STAFF, FRONT_DESK, require_practitioner_access, staff_required
-from booking.clinic import DomainError
+from booking.clinic import DomainError, access_log
 from booking.clinic.appointments import (
     PatientDetails,
     book_appointment,
@@ -172,7 +172,10 @@ def _what_the_patient_is_sent(appointment) -> str:
 @blueprint.get("/appointments/<int:appointment_id>")
 @staff_required(*ALL_STAFF)
 def appointment(appointment_id: int):
-    return _render_appointment(appointment_or_404(appointment_id))
+    appointment = appointment_or_404(appointment_id)
+    # The page shows the patient's details and notes: a read of their record.
+    access_log.record_read(signed_in_staff(), appointment.patient_id, "appointment")
+    return _render_appointment(appointment)
 
 
 @blueprint.post("/appointments/<int:appointment_id>/move")
