@@ -92,6 +92,12 @@ def format_local_datetime(instant: datetime) -> str:
     return f"{local:%A} {local.day} {local:%B %Y} at {local:%H:%M} ({local:%Z})"
 
 
+def format_local_short(instant: datetime) -> str:
+    """e.g. Tue 8 Dec 10:00, short enough for a browser tab"""
+    local = to_local(instant, _zone())
+    return f"{local:%a} {local.day} {local:%b} {local:%H:%M}"
+
+
 def register_filters(app: Flask) -> None:
     app.add_template_filter(format_money, "money")
     app.add_template_filter(format_duration, "duration")
@@ -100,6 +106,7 @@ def register_filters(app: Flask) -> None:
     app.add_template_filter(format_local_time, "local_time")
     app.add_template_filter(format_local_date, "local_date")
     app.add_template_filter(format_local_datetime, "local_datetime")
+    app.add_template_filter(format_local_short, "local_short")
 
     @app.template_global()
     def online_changes_for(appointment, margin_minutes: int = 0):

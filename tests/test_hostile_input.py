@@ -221,7 +221,7 @@ def test_a_search_longer_than_any_name_finds_nobody_and_does_not_fail(desk, cole
         data={"csrf_token": page_token(desk, url), "action": "search", "query": "ruth" * 15000},
     )
     assert response.status_code < 500
-    assert "No patient matches that search" in response.get_data(as_text=True)
+    assert "No patient matches that search: check the spelling" in response.get_data(as_text=True)
 
 
 # Return addresses --------------------------------------------------------------------

@@ -26,7 +26,7 @@ from booking.diary.forms import (
     PhoneBookingForm,
     StaffNoteForm,
 )
-from booking.diary.patients import search_patients
+from booking.diary.patients import no_patient_matches, search_patients
 from booking.extensions import db
 from booking.models import Appointment, AppointmentStatus, Patient, Practitioner, StaffUser
 from booking.presentation import parse_start
@@ -79,7 +79,10 @@ def book():
         if form.query.errors:
             problem, status = "Please correct the highlighted answers below.", 422
         elif not found:
-            problem = "No patient matches that search. Check the spelling, or add a new patient."
+            problem = no_patient_matches(form.query.data)
+        elif len(found) == 1:
+            # One match is almost always the caller: choose them, one click fewer.
+            form.patient_id.data = str(found[0].id)
     elif form.validate_on_submit():
         patient: Patient | PatientDetails
         if form.wants_new_patient():

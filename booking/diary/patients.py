@@ -69,6 +69,14 @@ class EraseForm(Form):
     )
 
 
+def no_patient_matches(query: str) -> str:
+    """What an empty search says, so the receptionist knows it ran and what to do next."""
+    query = query.strip()
+    # A search longer than any name is not echoed back in full.
+    searched = f"“{query}”" if len(query) <= 60 else "that search"
+    return f"No patient matches {searched}: check the spelling, or add them as a new patient."
+
+
 @blueprint.route("/patients", methods=["GET", "POST"])
 @staff_required(*FRONT_DESK)
 def patients():
@@ -84,7 +92,12 @@ def patients():
             )
         )
     return render_template(
-        "diary/patients.html", form=form, found=found, searched=searched, recent=recent
+        "diary/patients.html",
+        form=form,
+        found=found,
+        searched=searched,
+        recent=recent,
+        no_match=no_patient_matches(form.query.data or ""),
     ), (422 if form.is_submitted() and form.errors else 200)
 
 

@@ -1,0 +1,96 @@
+"""The receptionist's diary at the speed of a phone call (issue 18)."""
+
+import re
+from datetime import UTC, date, datetime, time
+from html import unescape
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from booking.clinic.localtime import local_to_utc
+from booking.extensions import db
+from booking.models import Practitioner, StaffUser
+from tests.factories import make_appointment, make_patient
+from tests.forms import csrf_token
+
+LONDON = ZoneInfo("Europe/London")
+TUESDAY = date(2026, 12, 8)
+
+
+def at(day: date, hour: int, minute: int = 0) -> datetime:
+    return local_to_utc(day, time(hour, minute), LONDON)
+
+
+def title_of(response) -> str:
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    found = re.search(r"<title>(.*?)</title>", response.get_data(as_text=True), re.S)
+    assert found is not None
+    return unescape(" ".join(found.group(1).split()))
+
+
+@pytest.fixture
+def desk(app, demo, sign_in):
+    """The demo receptionist, signed in with the password seed-demo printed."""
+    receptionist = db.session.scalar(
+        sa.select(StaffUser).filter_by(email="reception@clinic.example")
+    )
+    client = app.test_client()
+    assert sign_in(client, receptionist, password=demo).status_code == 302
+    return client
+
+
+def test_staff_page_titles_name_the_patient_and_the_date(desk):
+    priya = make_patient("Priya Shah")
+    appointment = make_appointment(at(TUESDAY, 10), patient=priya)
+
+    assert title_of(desk.get(f"/diary/appointments/{appointment.id}")).startswith(
+        "Priya Shah, Tue 8 Dec 10:00 – Appointment"
+    )
+    assert title_of(desk.get(f"/diary/patients/{priya.id}")).startswith("Priya Shah – Patient")
+    assert title_of(desk.get("/diary/day/2026-12-08")).startswith("Diary Tuesday 8 December 2026")
+
+
+def test_an_empty_patient_search_says_so_and_what_to_do(desk):
+    page = desk.get("/diary/patients").get_data(as_text=True)
+    html = desk.post(
+        "/diary/patients", data={"csrf_token": csrf_token(page), "query": "Nobodyknown"}
+    ).get_data(as_text=True)
+    assert (
+        "No patient matches \u201cNobodyknown\u201d: check the spelling, "
+        "or add them as a new patient." in unescape(html)
+    )
+
+
+def _phone_booking_url() -> str:
+    sam = db.session.scalar(sa.select(Practitioner).filter_by(slug="sam-okafor"))
+    start = at(TUESDAY, 11).astimezone(UTC).strftime("%Y%m%dT%H%MZ")
+    return f"/diary/book?practitioner={sam.id}&start={start}"
+
+
+def _search_on_the_phone_booking_form(desk, query: str) -> str:
+    url = _phone_booking_url()
+    page = desk.get(url).get_data(as_text=True)
+    return desk.post(
+        url, data={"csrf_token": csrf_token(page), "action": "search", "query": query}
+    ).get_data(as_text=True)
+
+
+def test_a_single_patient_found_on_the_phone_booking_form_is_chosen(desk):
+    ada = make_patient("Ada Returning", phone="07700 900123")
+    make_patient("Grace Other", phone="07700 900456")
+    html = _search_on_the_phone_booking_form(desk, "900123")
+    assert re.search(rf'value="{ada.id}"\s+checked', html)
+    assert not re.search(r'value="new"\s+checked', html)
+
+
+def test_several_patients_found_leave_the_choice_to_the_receptionist(desk):
+    ada = make_patient("Ada Returning", phone="07700 900123")
+    make_patient("Ada Second", phone="07700 900456")
+    html = _search_on_the_phone_booking_form(desk, "Ada")
+    assert f'value="{ada.id}"' in html and not re.search(rf'value="{ada.id}"\s+checked', html)
+
+
+def test_an_empty_search_on_the_phone_booking_form_says_so(desk):
+    html = unescape(_search_on_the_phone_booking_form(desk, "Nobodyknown"))
+    assert "No patient matches \u201cNobodyknown\u201d: check the spelling" in html
