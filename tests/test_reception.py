@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from booking.clinic.localtime import local_to_utc
 from booking.extensions import db
-from booking.models import Practitioner, StaffUser
+from booking.models import Course, Practitioner, StaffUser
 from tests.factories import make_appointment, make_patient
 from tests.forms import csrf_token
 
@@ -94,3 +94,40 @@ def test_several_patients_found_leave_the_choice_to_the_receptionist(desk):
 def test_an_empty_search_on_the_phone_booking_form_says_so(desk):
     html = unescape(_search_on_the_phone_booking_form(desk, "Nobodyknown"))
     assert "No patient matches \u201cNobodyknown\u201d: check the spelling" in html
+
+
+def test_a_course_is_sold_from_the_patients_page_in_one_step(desk):
+    priya = make_patient("Priya Shah")
+    page = desk.get(f"/diary/patients/{priya.id}").get_data(as_text=True)
+    form = re.search(r'<form method="post" action="([^"]+)"[^>]*"sell-course"', page)
+    assert form is not None, "no Sell a course form on the patient's page"
+    product = re.search(r'name="product_id">\s*<option value="(\d+)"', page)
+    response = desk.post(
+        form.group(1),
+        data={
+            "csrf_token": csrf_token(page),
+            "product_id": product.group(1),
+            "payment_reference": "card 4242",
+        },
+    )
+    assert response.status_code == 302
+    course = db.session.scalar(sa.select(Course).filter_by(patient_id=priya.id))
+    assert course is not None and course.credits_remaining == course.sessions_total > 0
+    assert response.headers["Location"].endswith(f"/diary/courses/{course.id}")
+
+
+def test_a_sale_from_the_patients_page_needs_a_payment_reference(desk):
+    priya = make_patient("Priya Shah")
+    page = desk.get(f"/diary/patients/{priya.id}").get_data(as_text=True)
+    product = re.search(r'name="product_id">\s*<option value="(\d+)"', page)
+    response = desk.post(
+        f"/diary/patients/{priya.id}/courses/new",
+        data={"csrf_token": csrf_token(page), "product_id": product.group(1)},
+    )
+    assert response.status_code == 422
+    assert db.session.scalar(sa.select(Course).filter_by(patient_id=priya.id)) is None
+
+
+def test_the_courses_page_sends_returning_patients_to_their_page(desk):
+    html = unescape(desk.get("/diary/courses").get_data(as_text=True))
+    assert '<a href="/diary/patients">Patients</a> and use "Sell a course" on their page' in html

@@ -15,6 +15,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from booking.auth.access import FRONT_DESK, staff_required
 from booking.clinic import DomainError, access_log
+from booking.clinic import courses as course_catalogue
 from booking.clinic import patients as patient_records
 from booking.clinic.patients import search_patients  # also the phone-booking page's import
 from booking.diary import blueprint, grid
@@ -139,6 +140,7 @@ def _render_patient(
         erased=patient_records.is_erased(patient),
         appointments=appointments,
         courses=courses,
+        course_products=course_catalogue.products(),
         course_places=grid.course_positions(appointments),
         status_labels=grid.STATUS_LABELS,
         contact_form=contact_form,
