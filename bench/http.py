@@ -63,6 +63,13 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def has_control_socket() -> bool:
+    """Whether this gunicorn has the machine-wide control socket (27 and later)."""
+    from gunicorn import config
+
+    return any(setting.name == "control_socket_disable" for setting in config.KNOWN_SETTINGS)
+
+
 class Gunicorn:
     """gunicorn serving `target` on 127.0.0.1 until the `with` block ends."""
 
@@ -87,6 +94,9 @@ class Gunicorn:
             "warning",
             "--chdir",
             str(ROOT),
+            # gunicorn 27 puts one control socket at a path shared by the whole machine;
+            # two servers at once (tests in parallel, a benchmark) would take each other's.
+            *(["--no-control-socket"] if has_control_socket() else []),
             self.target,
         ]
         self.process = subprocess.Popen(command, cwd=ROOT, env=self.env)

@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench.http import has_control_socket
+
 ROOT = Path(__file__).resolve().parent.parent
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 # Generous: on a busy two-core machine two workers importing the application take a while.
@@ -108,12 +110,6 @@ def stop(process) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-def has_control_socket() -> bool:
-    from gunicorn import config
-
-    return any(setting.name == "control_socket_disable" for setting in config.KNOWN_SETTINGS)
 
 
 class Gunicorn:
