@@ -137,8 +137,11 @@ PRACTITIONERS: list[dict[str, Any]] = [
 ]
 
 
-def seed_demo() -> str | None:
-    """Load the demo clinic; safe to run again. Returns the receptionist's new password, once."""
+def seed_demo(*, with_diary: bool = False) -> str | None:
+    """Load the demo clinic; safe to run again. Returns the receptionist's new password, once.
+
+    with_diary also books the coming fortnight for invented patients (the CLI does; tests
+    mostly want an empty diary)."""
     clinic_settings()
     settings = clinic_settings()
     settings.what_to_bring = (
@@ -216,6 +219,10 @@ def seed_demo() -> str | None:
         receptionist.set_password(password)
         db.session.add(receptionist)
     db.session.commit()
+    if with_diary:
+        from booking.demo_diary import fill_demo_diary
+
+        fill_demo_diary()
     return password
 
 
@@ -226,7 +233,7 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("seed-demo")
     def seed_demo_command():
         """Load a demo clinic (safe to run again)."""
-        password = seed_demo()
+        password = seed_demo(with_diary=True)
         click.echo("Demo clinic loaded.")
         if password:
             click.echo("")

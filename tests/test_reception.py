@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from booking.clinic.localtime import local_to_utc
 from booking.extensions import db
-from booking.models import Course, Practitioner, StaffUser
+from booking.models import Appointment, Course, Patient, Practitioner, StaffUser
 from tests.factories import make_appointment, make_patient
 from tests.forms import csrf_token
 
@@ -131,3 +131,51 @@ def test_a_sale_from_the_patients_page_needs_a_payment_reference(desk):
 def test_the_courses_page_sends_returning_patients_to_their_page(desk):
     html = unescape(desk.get("/diary/courses").get_data(as_text=True))
     assert '<a href="/diary/patients">Patients</a> and use "Sell a course" on their page' in html
+
+
+def test_the_demo_fortnight_fills_the_next_weekday_and_a_second_run_adds_nothing(desk):
+    from booking.demo_diary import fill_demo_diary
+
+    monday_morning = at(date(2026, 12, 7), 7)
+    booked = fill_demo_diary(now=monday_morning)
+    assert booked > 0
+    counts = [
+        db.session.scalar(sa.select(sa.func.count()).select_from(model))
+        for model in (Appointment, Patient, Course)
+    ]
+    assert fill_demo_diary(now=monday_morning) == 0
+    db.session.expire_all()
+    assert counts == [
+        db.session.scalar(sa.select(sa.func.count()).select_from(model))
+        for model in (Appointment, Patient, Course)
+    ]
+    assert counts[2] == 1
+    for appointment in db.session.scalars(sa.select(Appointment)):
+        assert appointment.starts_at > monday_morning
+        assert appointment.patient.email.endswith("@example.org")
+        assert appointment.patient.phone.startswith("07700 900")
+    html = desk.get("/diary/day/2026-12-08").get_data(as_text=True)
+    assert "Priya Shah" in html or "Tom Hartley" in html
+
+
+def test_demo_appointments_never_overlap_and_skip_times_already_past(desk):
+    from booking.demo_diary import fill_demo_diary
+
+    tuesday_noon = at(TUESDAY, 12)
+    fill_demo_diary(now=tuesday_noon)
+    appointments = list(db.session.scalars(sa.select(Appointment)))
+    assert appointments and all(a.starts_at > tuesday_noon for a in appointments)
+    for a in appointments:
+        for b in appointments:
+            if a.id != b.id and a.practitioner_id == b.practitioner_id:
+                assert a.ends_at <= b.starts_at or b.ends_at <= a.starts_at
+
+
+def test_flask_seed_demo_fills_the_diary_once(app):
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    booked = db.session.scalar(sa.select(sa.func.count()).select_from(Appointment))
+    assert booked > 0
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == booked
