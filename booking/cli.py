@@ -9,10 +9,9 @@ from flask import Flask
 from sqlalchemy import select
 
 from booking.busy_time_cli import register_busy_time_commands
-from booking.clinic import staff_sessions
-from booking.clinic.password_policy import password_problem
+from booking.clinic import DomainError, team
 from booking.clinic.settings import clinic_settings
-from booking.database import utcnow
+from booking.clinic.transaction import unit_of_work
 from booking.extensions import db
 from booking.models import (
     CourseProduct,
@@ -142,6 +141,16 @@ def seed_demo(*, with_diary: bool = False) -> str | None:
 
     with_diary also books the coming fortnight for invented patients (the CLI does; tests
     mostly want an empty diary)."""
+    with unit_of_work():
+        password = _seed_demo_rows()
+    if with_diary:
+        from booking.demo_diary import fill_demo_diary
+
+        fill_demo_diary()
+    return password
+
+
+def _seed_demo_rows() -> str | None:
     clinic_settings()
     settings = clinic_settings()
     settings.what_to_bring = (
@@ -218,11 +227,6 @@ def seed_demo(*, with_diary: bool = False) -> str | None:
         )
         receptionist.set_password(password)
         db.session.add(receptionist)
-    db.session.commit()
-    if with_diary:
-        from booking.demo_diary import fill_demo_diary
-
-        fill_demo_diary()
     return password
 
 
@@ -252,9 +256,6 @@ def register_commands(app: Flask) -> None:
     @click.password_option()
     def create_staff(email, name, role, practitioner_slug, password):
         """Create a staff account."""
-        email = email.strip().lower()
-        if db.session.scalar(select(StaffUser).filter_by(email=email)):
-            raise click.ClickException(f"There is already a staff account for {email}.")
         practitioner = None
         if role == Role.PRACTITIONER:
             practitioner = db.session.scalar(
@@ -262,14 +263,19 @@ def register_commands(app: Flask) -> None:
             )
             if practitioner is None:
                 raise click.ClickException("A practitioner account needs --practitioner SLUG.")
-        problem = password_problem(password, personal=(email.split("@")[0], *name.split()))
-        if problem:
-            raise click.ClickException(problem)
-        user = StaffUser(email=email, name=name, role=role, practitioner=practitioner)
-        user.set_password(password)
-        db.session.add(user)
-        db.session.commit()
-        click.echo(f"Created {role} account for {email}.")
+        try:
+            # The same function as the admin pages: same checks, same audit event.
+            account, _ = team.add_staff_account(
+                name=name,
+                email=email,
+                role=role,
+                practitioner=practitioner,
+                staff_user=None,
+                password=password,
+            )
+        except DomainError as error:
+            raise click.ClickException(error.message) from None
+        click.echo(f"Created {role} account for {account.email}.")
 
     @app.cli.command("set-password")
     @click.option("--email", required=True)
@@ -279,13 +285,8 @@ def register_commands(app: Flask) -> None:
         user = db.session.scalar(select(StaffUser).filter_by(email=email.strip().lower()))
         if user is None:
             raise click.ClickException(f"There is no staff account for {email}.")
-        problem = password_problem(
-            password, personal=(user.email.split("@")[0], *user.name.split())
-        )
-        if problem:
-            raise click.ClickException(problem)
-        user.set_password(password)
-        user.session_version += 1
-        db.session.commit()
-        staff_sessions.end_all(user, reason="password_reset", by=None, now=utcnow())
+        try:
+            team.reset_password(user, staff_user=None, password=password)
+        except DomainError as error:
+            raise click.ClickException(error.message) from None
         click.echo(f"New password set for {user.email}; their other sessions have ended.")

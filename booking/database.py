@@ -5,7 +5,6 @@ from typing import Any, cast
 
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import CursorResult, Engine, Result
-from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.types import TypeDecorator
 
 
@@ -47,9 +46,9 @@ def configure_engine(engine: Engine) -> None:
     """Give SQLite foreign keys, a busy wait, and transactions we begin ourselves.
 
     pysqlite's own transaction handling cannot take the write lock up front, so
-    we switch it off and emit BEGIN from the engine's begin event. A transaction
-    that must not race (booking a slot, spending a credit) asks for
-    BEGIN IMMEDIATE through `begin_write`.
+    we switch it off and emit BEGIN from the engine's begin event. A unit of work
+    (`booking.clinic.transaction`) asks for BEGIN IMMEDIATE, so check-then-write
+    can never interleave.
     """
     if engine.dialect.name != "sqlite":
         return
@@ -68,21 +67,6 @@ def configure_engine(engine: Engine) -> None:
     def _on_begin(connection):
         mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
         connection.exec_driver_sql(f"BEGIN {mode}")
-
-
-def begin_write(session: Session | scoped_session[Any]) -> None:
-    """Start a transaction that holds the database's write lock (SQLite) from its start.
-
-    Domain functions that check-then-write call this first, so two of them can never
-    both see a slot as free. Anything the session was doing is committed first: a
-    domain function is one transaction of its own. On PostgreSQL the row locks and
-    the exclusion constraint do this job and this only starts the transaction.
-    """
-    # The proxy does not offer in_transaction().
-    plain = session() if isinstance(session, scoped_session) else session
-    if plain.in_transaction():
-        plain.commit()
-    plain.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
 def rows_changed(result: Result[Any]) -> int:

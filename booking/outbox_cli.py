@@ -46,7 +46,6 @@ def register_outbox_commands(app: Flask) -> None:
                     outbox.send_due(worker=worker)
                 except Exception:  # the worker outlives a database hiccup
                     log.exception("outbox pass failed; trying again shortly")
-                    db.session.rollback()
                 finally:
                     # Each pass reads fresh settings and rows.
                     db.session.remove()

@@ -9,7 +9,8 @@ def flush_or_refuse(message: str) -> None:
     """Write what the session holds; if a unique constraint says no, refuse with `message`.
 
     For the race an application check cannot close: two people saving the same name,
-    address or link at the same moment. The database's answer becomes a person's message.
+    address or link at the same moment. The database's answer becomes a person's message;
+    the unit of work around the caller rolls back.
     """
     from sqlalchemy.exc import IntegrityError
 
@@ -18,5 +19,4 @@ def flush_or_refuse(message: str) -> None:
     try:
         db.session.flush()
     except IntegrityError as error:
-        db.session.rollback()
         raise DomainError(message) from error

@@ -1,25 +1,38 @@
 """Book, move, cancel and attend appointments: one transaction each, overlap guaranteed.
 
-Every public function here starts its own transaction with `begin_write`, checks the
-rules, writes, queues the patient's messages in the outbox and commits. The
-application checks give a person a clear message; the database gives the guarantee
-(the exclusion constraint on PostgreSQL, the write lock on SQLite).
+Every public function here is one unit of work: it takes the row it changes
+(`lock`), re-checks the rules against what it then reads, writes, queues the
+patient's messages in the outbox and commits once. Of two racing changes to one
+appointment the second waits for the first and is then refused with a message if
+the first made it impossible (or, given the `seen_sequence` the person acted on,
+if the first changed anything). The application checks give a person a clear
+message; the database gives the guarantee (the exclusion constraint on
+PostgreSQL, the write lock on SQLite), and a lost race becomes SlotTaken.
 
 A session of a course spends one of the course's credits when it is booked; a
 cancellation or a no-show may give it back (see `booking.clinic.courses`).
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
-from booking.clinic import DomainError, audit, availability, change_policy, courses, notifications
+from booking.clinic import (
+    DomainError,
+    audit,
+    availability,
+    change_policy,
+    courses,
+    notifications,
+    transaction,
+)
+from booking.clinic.errors import SLOT_TAKEN_MESSAGE, ChangedMeanwhile, SlotTaken
 from booking.clinic.localtime import OUT_OF_REACH, within_reach
+from booking.clinic.patients import lock_bookable
 from booking.clinic.settings import clinic_settings
-from booking.database import begin_write, utcnow
+from booking.clinic.transaction import lock_or_refuse, unit_of_work
+from booking.database import utcnow
 from booking.extensions import db
 from booking.models import (
     Appointment,
@@ -32,12 +45,14 @@ from booking.models import (
     StaffUser,
 )
 
-SLOT_TAKEN_MESSAGE = "That time has just been taken, please choose another."
-
-
-class SlotTaken(DomainError):
-    def __init__(self, message: str = SLOT_TAKEN_MESSAGE):
-        super().__init__(message)
+__all__ = [
+    "SLOT_TAKEN_MESSAGE",
+    "ChangedMeanwhile",
+    "PatientDetails",
+    "SlotTaken",
+    "TooLateToChange",
+]
+GONE_MESSAGE = "This appointment no longer exists."
 
 
 class TooLateToChange(DomainError):
@@ -69,11 +84,16 @@ def find_or_create_patient(details: PatientDetails, *, consent_at: datetime | No
     name = " ".join(details.name.split())
     patient = None
     if email:
+        # Taken FOR UPDATE: an erasure holding the row makes this wait, and the erased row
+        # then no longer matches, so the booking goes to a new record, never the erased one.
+        # An erasure that comes second waits for this booking and sees it.
         patient = db.session.scalar(
             select(Patient)
             .where(Patient.email == email, func.lower(Patient.name) == name.lower())
             .order_by(Patient.id)
             .limit(1)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
     if patient is None:
         patient = Patient(name=name, email=email, phone=(details.phone or "").strip() or None)
@@ -119,23 +139,6 @@ def _free_practitioner(
     raise SlotTaken()
 
 
-def _write_or_slot_taken(write: Callable[[], None]) -> None:
-    """Flush or commit; losing the race for the time (the exclusion constraint) is SlotTaken."""
-    try:
-        write()
-    except IntegrityError as error:
-        db.session.rollback()
-        # The exclusion constraint said no: another booking won the race.
-        if "appointments_no_overlap" in str(error.orig):
-            raise SlotTaken() from error
-        raise
-
-
-def commit_or_slot_taken() -> None:
-    """Commit; a lost race for the time (PostgreSQL's exclusion constraint) is SlotTaken."""
-    _write_or_slot_taken(db.session.commit)
-
-
 def _check_within_reach(starts_at: datetime) -> None:
     if not within_reach(starts_at):
         raise DomainError(OUT_OF_REACH)
@@ -153,11 +156,11 @@ def add_appointment(
     patient_note: str = "",
     course: Course | None = None,
 ) -> Appointment:
-    """Check one appointment and add it to the open transaction, without committing.
+    """Check one appointment and add it to the caller's unit of work.
 
     `book_appointment` uses it for one booking and a course plan for many in one
-    transaction. With a course the session spends one of its credits. Raises
-    SlotTaken or DomainError; the caller rolls back.
+    unit of work. With a course the session spends one of its credits. Raises
+    SlotTaken or DomainError; the unit of work rolls back.
     """
     settings = clinic_settings()
     by_staff = staff_user is not None
@@ -190,7 +193,7 @@ def add_appointment(
         price_pence=0 if course is not None else session_type.price_pence,
     )
     db.session.add(appointment)
-    _write_or_slot_taken(db.session.flush)
+    transaction.flush()
     if course is not None:
         courses.spend_credit(course, appointment, staff_user=staff_user)
     return appointment
@@ -217,16 +220,17 @@ def book_appointment(
     """
     now = now or utcnow()
     by_staff = staff_user is not None
-    begin_write(db.session)
-    try:
+    with unit_of_work():
         if course is not None:
-            db.session.refresh(course)
+            course = lock_or_refuse(Course, course.id, "This course no longer exists.")
             if patient is None:
                 patient = course.patient
             elif patient is not course.patient:
                 raise DomainError("This course belongs to another patient.")
         elif patient is None:
             raise DomainError("Say who the appointment is for.")
+        if isinstance(patient, Patient):
+            patient = lock_bookable(patient)
         if practitioner is not None:
             if not _offers(practitioner, session_type):
                 raise DomainError(f"{practitioner.name} does not offer {session_type.name}.")
@@ -259,12 +263,19 @@ def book_appointment(
                 session_type=session_type.name,
                 course_id=course.id if course is not None else None,
             )
-    except DomainError:
-        # Nothing half-done may survive into the next transaction (a credit taken, say).
-        db.session.rollback()
-        raise
-    commit_or_slot_taken()
     return appointment
+
+
+def _lock_appointment(appointment: Appointment, seen_sequence: int | None) -> Appointment:
+    """Take the appointment's row; with `seen_sequence`, refuse if it changed since."""
+    locked = lock_or_refuse(Appointment, appointment.id, GONE_MESSAGE)
+    _require_booked(locked)
+    if seen_sequence is not None and locked.sequence != seen_sequence:
+        raise ChangedMeanwhile(
+            "This appointment was changed by someone else a moment ago, so nothing was done. "
+            "Here it is as it stands now: check it and try again."
+        )
+    return locked
 
 
 def _require_booked(appointment: Appointment) -> None:
@@ -285,18 +296,32 @@ def move_appointment(
     practitioner: Practitioner | None = None,
     staff_user: StaffUser | None = None,
     now: datetime | None = None,
+    seen_sequence: int | None = None,
 ) -> Appointment:
     """Move to another free time (and, for staff, another practitioner).
 
     Patients cannot move an appointment that is inside the notice period; staff can.
+    With `seen_sequence` (the version the person's page showed) a change made by
+    someone else since is refused with ChangedMeanwhile rather than overwritten.
     """
     now = now or utcnow()
+    with unit_of_work():
+        _move(appointment, starts_at, practitioner, staff_user, now, seen_sequence)
+    return appointment
+
+
+def _move(
+    appointment: Appointment,
+    starts_at: datetime,
+    practitioner: Practitioner | None,
+    staff_user: StaffUser | None,
+    now: datetime,
+    seen_sequence: int | None,
+) -> None:
     by_staff = staff_user is not None
-    begin_write(db.session)
-    db.session.refresh(appointment)
     settings = clinic_settings()
     _check_within_reach(starts_at)
-    _require_booked(appointment)
+    _lock_appointment(appointment, seen_sequence)
     if not by_staff and _within_notice(appointment, settings, now):
         raise TooLateToChange(_too_late_message(settings, "moved"))
     target = practitioner or appointment.practitioner
@@ -329,8 +354,6 @@ def move_appointment(
             to_starts_at=starts_at,
             to_practitioner=target.name,
         )
-    commit_or_slot_taken()
-    return appointment
 
 
 def cancel_appointment(
@@ -340,19 +363,32 @@ def cancel_appointment(
     staff_user: StaffUser | None = None,
     now: datetime | None = None,
     return_credit: bool | None = None,
+    seen_sequence: int | None = None,
 ) -> Appointment:
     """Cancel and tell the patient. Patients must give the clinic's notice; staff need not.
 
     A course session gives its credit back when cancelled with notice, or late when
     the clinic's settings say a late cancellation does not use it. Staff may
-    decide otherwise with `return_credit` (the clinic cancelled, say).
+    decide otherwise with `return_credit` (the clinic cancelled, say). `seen_sequence`
+    as for `move_appointment`.
     """
     now = now or utcnow()
+    with unit_of_work():
+        _cancel(appointment, reason, staff_user, now, return_credit, seen_sequence)
+    return appointment
+
+
+def _cancel(
+    appointment: Appointment,
+    reason: str,
+    staff_user: StaffUser | None,
+    now: datetime,
+    return_credit: bool | None,
+    seen_sequence: int | None,
+) -> None:
     by_staff = staff_user is not None
-    begin_write(db.session)
-    db.session.refresh(appointment)
     settings = clinic_settings()
-    _require_booked(appointment)
+    _lock_appointment(appointment, seen_sequence)
     late = _within_notice(appointment, settings, now)
     if not by_staff and late:
         raise TooLateToChange(_too_late_message(settings, "cancelled"))
@@ -370,21 +406,15 @@ def cancel_appointment(
             credit_reason = "Cancelled late: credit returned"
         else:
             credit_reason = "Cancelled late: credit used"
-        try:
-            courses.settle_credit(
-                appointment,
-                uses_credit=not return_credit,
-                reason=credit_reason,
-                staff_user=staff_user,
-            )
-        except DomainError:
-            db.session.rollback()
-            raise
+        courses.settle_credit(
+            appointment,
+            uses_credit=not return_credit,
+            reason=credit_reason,
+            staff_user=staff_user,
+        )
     notifications.appointment_cancelled(appointment, by_staff=by_staff)
     if by_staff:
         audit.record(staff_user, "appointment.cancelled", appointment, reason=reason.strip()[:300])
-    db.session.commit()
-    return appointment
 
 
 def record_attendance(
@@ -406,8 +436,15 @@ def record_attendance(
         AppointmentStatus.BOOKED,
     ):
         raise DomainError("Choose attended or no-show.")
-    begin_write(db.session)
-    db.session.refresh(appointment)
+    with unit_of_work():
+        _record_attendance(appointment, status, staff_user, now)
+    return appointment
+
+
+def _record_attendance(
+    appointment: Appointment, status: AppointmentStatus, staff_user: StaffUser, now: datetime
+) -> None:
+    lock_or_refuse(Appointment, appointment.id, GONE_MESSAGE)
     if appointment.status == AppointmentStatus.CANCELLED:
         raise DomainError("A cancelled appointment cannot be marked attended or no-show.")
     if status != AppointmentStatus.BOOKED and appointment.starts_at > now:
@@ -417,28 +454,21 @@ def record_attendance(
     if appointment.course_id is not None:
         no_show = status == AppointmentStatus.NO_SHOW
         uses_credit = not no_show or clinic_settings().no_show_uses_credit
-        try:
-            courses.settle_credit(
-                appointment,
-                uses_credit=uses_credit,
-                reason="No-show: credit returned" if no_show else "No-show undone: credit used",
-                staff_user=staff_user,
-            )
-        except DomainError:
-            db.session.rollback()
-            raise
+        courses.settle_credit(
+            appointment,
+            uses_credit=uses_credit,
+            reason="No-show: credit returned" if no_show else "No-show undone: credit used",
+            staff_user=staff_user,
+        )
     audit.record(staff_user, "appointment.attendance", appointment, before=previous, after=status)
-    db.session.commit()
-    return appointment
 
 
 def set_staff_note(appointment: Appointment, note: str, *, staff_user: StaffUser) -> Appointment:
     """A private note for staff; never shown to the patient or put in feeds."""
-    begin_write(db.session)
-    db.session.refresh(appointment)
-    appointment.staff_note = note.strip()[:2000]
-    audit.record(staff_user, "appointment.note", appointment)
-    db.session.commit()
+    with unit_of_work():
+        lock_or_refuse(Appointment, appointment.id, GONE_MESSAGE)
+        appointment.staff_note = note.strip()[:2000]
+        audit.record(staff_user, "appointment.note", appointment)
     return appointment
 
 

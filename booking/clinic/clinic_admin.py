@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 from booking.clinic import DomainError, audit, flush_or_refuse
 from booking.clinic.email_addresses import deliverable_email
 from booking.clinic.settings import clinic_settings
-from booking.database import begin_write
+from booking.clinic.transaction import lock_or_refuse, unit_of_work
 from booking.extensions import db
 from booking.models import ClinicSettings, Practitioner, SessionType, StaffUser, Treatment
 
@@ -153,22 +153,20 @@ def save_settings(values: SettingsValues, *, staff_user: StaffUser) -> list[str]
     Nothing is written, not even an audit event, when nothing changed.
     """
     tidy = _tidy_settings(values)
-    settings = clinic_settings()
-    begin_write(db.session)
-    db.session.refresh(settings)
-    changes = {
-        name: [getattr(settings, name), value]
-        for name, value in tidy.items()
-        if getattr(settings, name) != value
-    }
-    if not changes:
-        db.session.rollback()
-        return []
-    for name, (_, after) in changes.items():
-        setattr(settings, name, after)
-    db.session.flush()
-    audit.record(staff_user, "clinic_settings.changed", settings, changes=changes)
-    db.session.commit()
+    with unit_of_work():
+        clinic_settings()  # the row exists from here on
+        settings = lock_or_refuse(ClinicSettings, 1, "The clinic's settings are missing.")
+        changes = {
+            name: [getattr(settings, name), value]
+            for name, value in tidy.items()
+            if getattr(settings, name) != value
+        }
+        if not changes:
+            return []
+        for name, (_, after) in changes.items():
+            setattr(settings, name, after)
+        db.session.flush()
+        audit.record(staff_user, "clinic_settings.changed", settings, changes=changes)
     return sorted(changes)
 
 
@@ -331,37 +329,39 @@ def save_session_type(
     Appointments already booked keep the price they were booked at.
     """
     _check_session_type(values)
-    begin_write(db.session)
+    with unit_of_work():
+        return _save_session_type(session_type, values, staff_user)
+
+
+def _save_session_type(
+    session_type: SessionType | None, values: SessionTypeValues, staff_user: StaffUser
+) -> SessionType:
     created = session_type is None
     if session_type is None:
         session_type = SessionType()
         before = {}
     else:
-        db.session.refresh(session_type)
+        session_type = lock_or_refuse(
+            SessionType, session_type.id, "This session type no longer exists."
+        )
         before = _describe(session_type)
 
     name = " ".join(values.name.split())
     typed_slug = (values.slug or "").strip().lower()
     if typed_slug:
         if typed_slug != session_type.slug and _slug_taken(typed_slug, session_type):
-            db.session.rollback()
             raise DomainError(f"Another session type already uses the web address “{typed_slug}”.")
         slug = typed_slug
     elif created:
         base = slug_from_name(name)
         if not base:
-            db.session.rollback()
             raise DomainError("Give the session type a name with some letters or digits in it.")
         slug = _free_slug(base, None)
     else:
         slug = session_type.slug
 
-    try:
-        treatments = _rows(Treatment, values.treatment_ids, "treatments")
-        practitioners = _rows(Practitioner, values.practitioner_ids, "practitioners")
-    except DomainError:
-        db.session.rollback()
-        raise
+    treatments = _rows(Treatment, values.treatment_ids, "treatments")
+    practitioners = _rows(Practitioner, values.practitioner_ids, "practitioners")
 
     session_type.name = name
     session_type.slug = slug
@@ -385,9 +385,6 @@ def save_session_type(
         audit.record(staff_user, "session_type.created", session_type, **after)
     else:
         changes = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
-        if not changes:
-            db.session.rollback()
-            return session_type
-        audit.record(staff_user, "session_type.changed", session_type, changes=changes)
-    db.session.commit()
+        if changes:
+            audit.record(staff_user, "session_type.changed", session_type, changes=changes)
     return session_type

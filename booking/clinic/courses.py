@@ -25,8 +25,10 @@ from sqlalchemy import func, select, update
 from booking.clinic import DomainError, appointments, audit, availability, notifications
 from booking.clinic.clinic_admin import HIGHEST_PRICE_PENCE
 from booking.clinic.localtime import local_to_utc, local_today, to_local
+from booking.clinic.patients import lock_bookable
 from booking.clinic.settings import clinic_settings
-from booking.database import begin_write, rows_changed, utcnow
+from booking.clinic.transaction import lock_or_refuse, unit_of_work
+from booking.database import rows_changed, utcnow
 from booking.extensions import db
 from booking.models import (
     Appointment,
@@ -42,6 +44,7 @@ from booking.models import (
 )
 
 NO_CREDITS_MESSAGE = "There are no sessions left on this course."
+COURSE_GONE_MESSAGE = "This course no longer exists."
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 ALTERNATIVES_SHOWN = 3
 
@@ -85,13 +88,36 @@ def save_product(
         raise DomainError("That price is more than £10,000; please check it.")
     if validity_days < 1 or validity_days > 3660:
         raise DomainError("A course is valid for between 1 day and 10 years.")
-    begin_write(db.session)
+    with unit_of_work():
+        return _save_product(
+            product,
+            name=name,
+            session_type=session_type,
+            sessions_count=sessions_count,
+            price_pence=price_pence,
+            validity_days=validity_days,
+            active=active,
+            staff_user=staff_user,
+        )
+
+
+def _save_product(
+    product: CourseProduct | None,
+    *,
+    name: str,
+    session_type: SessionType,
+    sessions_count: int,
+    price_pence: int,
+    validity_days: int,
+    active: bool,
+    staff_user: StaffUser,
+) -> CourseProduct:
     created = product is None
     if product is None:
         product = CourseProduct()
         db.session.add(product)
     else:
-        db.session.refresh(product)
+        product = lock_or_refuse(CourseProduct, product.id, "This course product no longer exists.")
     product.name = " ".join(name.split())[:120]
     product.session_type = session_type
     product.sessions_count = sessions_count
@@ -110,7 +136,6 @@ def save_product(
         validity_days=validity_days,
         active=active,
     )
-    db.session.commit()
     return product
 
 
@@ -129,6 +154,8 @@ def _new_course(
         raise DomainError("That course is no longer on sale. Please call the clinic.")
     if isinstance(patient, appointments.PatientDetails):
         patient = appointments.find_or_create_patient(patient, consent_at=None)
+    else:
+        patient = lock_bookable(patient)
     course = Course(
         patient=patient,
         product=product,
@@ -154,14 +181,9 @@ def request_course(
 ) -> Course:
     """A patient asks for a course online; it waits for payment at the clinic."""
     now = now or utcnow()
-    begin_write(db.session)
-    try:
+    with unit_of_work():
         course = _new_course(product, patient, source="online", now=now)
         notifications.course_requested(course)
-    except DomainError:
-        db.session.rollback()
-        raise
-    db.session.commit()
     return course
 
 
@@ -175,15 +197,10 @@ def sell_course(
 ) -> Course:
     """Sell a course at the desk: created and paid for in one go, ready to book."""
     now = now or utcnow()
-    begin_write(db.session)
-    try:
+    with unit_of_work():
         course = _new_course(product, patient, source="staff", now=now)
         audit.record(staff_user, "course.sold", course, product=product.name)
         _activate(course, payment_reference, staff_user, now=now)
-    except DomainError:
-        db.session.rollback()
-        raise
-    db.session.commit()
     return course
 
 
@@ -222,16 +239,13 @@ def activate_course(
     delivered twice is harmless.
     """
     now = now or utcnow()
-    begin_write(db.session)
-    db.session.refresh(course)
-    if course.status == CourseStatus.ACTIVE:
-        db.session.rollback()
-        return course
-    if course.status != CourseStatus.AWAITING_PAYMENT:
-        db.session.rollback()
-        raise DomainError("This course was cancelled, so it cannot be marked paid.")
-    _activate(course, reference, staff_user, now=now)
-    db.session.commit()
+    with unit_of_work():
+        course = lock_or_refuse(Course, course.id, COURSE_GONE_MESSAGE)
+        if course.status == CourseStatus.ACTIVE:
+            return course
+        if course.status != CourseStatus.AWAITING_PAYMENT:
+            raise DomainError("This course was cancelled, so it cannot be marked paid.")
+        _activate(course, reference, staff_user, now=now)
     return course
 
 
@@ -393,19 +407,16 @@ def adjust_credits(course: Course, change: int, reason: str, *, staff_user: Staf
         raise DomainError("Give a reason for the change: it is kept in the course's history.")
     if change == 0:
         raise DomainError("Enter how many credits to add (or a negative number to remove).")
-    begin_write(db.session)
-    db.session.refresh(course)
-    if course.status != CourseStatus.ACTIVE:
-        db.session.rollback()
-        raise DomainError("Credits can only be changed on a paid course.")
-    if not _change_credits(course, change, reason, staff_user=staff_user):
-        db.session.rollback()
-        raise DomainError(
-            f"That would leave {course.credits_remaining + change} credits: a course holds "
-            f"between 0 and {course.sessions_total}."
-        )
-    audit.record(staff_user, "course.credits_adjusted", course, change=change, reason=reason)
-    db.session.commit()
+    with unit_of_work():
+        course = lock_or_refuse(Course, course.id, COURSE_GONE_MESSAGE)
+        if course.status != CourseStatus.ACTIVE:
+            raise DomainError("Credits can only be changed on a paid course.")
+        if not _change_credits(course, change, reason, staff_user=staff_user):
+            raise DomainError(
+                f"That would leave {course.credits_remaining + change} credits: a course holds "
+                f"between 0 and {course.sessions_total}."
+            )
+        audit.record(staff_user, "course.credits_adjusted", course, change=change, reason=reason)
     return course
 
 
@@ -645,9 +656,9 @@ def book_plan(
     starts = sorted(set(starts))
     if not starts:
         raise DomainError("Choose at least one session to book.")
-    begin_write(db.session)
-    try:
-        db.session.refresh(course)
+    with unit_of_work():
+        course = lock_or_refuse(Course, course.id, COURSE_GONE_MESSAGE)
+        lock_bookable(course.patient)
         problem = booking_problem(course, now=now)
         if problem:
             raise DomainError(problem)
@@ -687,8 +698,4 @@ def book_plan(
                 first=booked[0].starts_at,
                 last=booked[-1].starts_at,
             )
-    except DomainError:
-        db.session.rollback()
-        raise
-    appointments.commit_or_slot_taken()
     return booked

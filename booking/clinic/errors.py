@@ -1,5 +1,7 @@
 """Domain errors: a rule of the clinic was broken, with a message fit for a person."""
 
+SLOT_TAKEN_MESSAGE = "That time has just been taken, please choose another."
+
 
 class DomainError(Exception):
     """A rule of the clinic was broken; the message is fit to show to a person."""
@@ -7,3 +9,30 @@ class DomainError(Exception):
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
+
+
+class SlotTaken(DomainError):
+    """The time is no longer free: another booking or move took it first."""
+
+    def __init__(self, message: str = SLOT_TAKEN_MESSAGE):
+        super().__init__(message)
+
+
+class ChangedMeanwhile(DomainError):
+    """Someone else changed the row since the person loaded the page they acted on."""
+
+
+# The database's guarantees, by constraint name, and what the person who lost the race
+# is told. The application's own checks give the same message when they see it first.
+CONSTRAINT_REFUSALS: dict[str, type[DomainError]] = {
+    "appointments_no_overlap": SlotTaken,
+}
+
+
+def refusal_for(error: Exception) -> DomainError | None:
+    """The DomainError a database constraint's refusal stands for, if it is one we know."""
+    text = str(getattr(error, "orig", error))
+    for constraint, refusal in CONSTRAINT_REFUSALS.items():
+        if constraint in text:
+            return refusal()
+    return None

@@ -19,7 +19,8 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from booking.clinic import DomainError, audit, calendar
 from booking.clinic.localtime import local_day_bounds, local_today
 from booking.clinic.settings import clinic_settings
-from booking.database import begin_write, utcnow
+from booking.clinic.transaction import lock_or_refuse, unit_of_work
+from booking.database import utcnow
 from booking.extensions import db
 from booking.models import (
     Appointment,
@@ -283,13 +284,16 @@ def download_range(practitioner: Practitioner, first_day: date, last_day: date) 
 
 def regenerate_feed_token(practitioner: Practitioner, *, staff_user: StaffUser) -> Practitioner:
     """Give the practitioner a new secret feed link; the old one stops working at once."""
-    begin_write(db.session)
-    db.session.refresh(practitioner)
-    practitioner.feed_token = new_feed_token()
-    # The token itself never goes into the audit log.
-    audit.record(staff_user, "feed.token_regenerated", practitioner)
-    db.session.commit()
+    with unit_of_work():
+        practitioner = _lock(practitioner)
+        practitioner.feed_token = new_feed_token()
+        # The token itself never goes into the audit log.
+        audit.record(staff_user, "feed.token_regenerated", practitioner)
     return practitioner
+
+
+def _lock(practitioner: Practitioner) -> Practitioner:
+    return lock_or_refuse(Practitioner, practitioner.id, "This practitioner no longer exists.")
 
 
 def set_feed_privacy(
@@ -298,11 +302,12 @@ def set_feed_privacy(
     """Choose how patients are named in the practitioner's feed."""
     if privacy not in PRIVACY_CHOICES:
         raise DomainError("Please choose how patients appear in the calendar.")
-    begin_write(db.session)
-    db.session.refresh(practitioner)
-    before = practitioner.feed_privacy
-    if before != privacy:
-        practitioner.feed_privacy = privacy
-        audit.record(staff_user, "feed.privacy_changed", practitioner, before=before, after=privacy)
-    db.session.commit()
+    with unit_of_work():
+        practitioner = _lock(practitioner)
+        before = practitioner.feed_privacy
+        if before != privacy:
+            practitioner.feed_privacy = privacy
+            audit.record(
+                staff_user, "feed.privacy_changed", practitioner, before=before, after=privacy
+            )
     return practitioner

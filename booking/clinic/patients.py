@@ -24,7 +24,8 @@ from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from booking.clinic import DomainError, access_log, audit
 from booking.clinic.localtime import to_local
 from booking.clinic.settings import clinic_settings
-from booking.database import begin_write, rows_changed, utcnow
+from booking.clinic.transaction import lock_or_refuse, unit_of_work
+from booking.database import rows_changed, utcnow
 from booking.extensions import db
 from booking.models import (
     Appointment,
@@ -166,32 +167,40 @@ def change_contact_details(
     The audit event names the fields, never their old or new values.
     """
     details = _clean(details)
-    begin_write(db.session)
-    _lock(patient)
-    if is_erased(patient):
-        db.session.rollback()
-        raise DomainError("This record has been erased: there are no details left to change.")
-    changed = [
-        field
-        for field in ("name", "email", "phone", "staff_notes")
-        if getattr(patient, field) != getattr(details, field)
-    ]
-    if not changed:
-        db.session.rollback()
-        return []
-    for field in changed:
-        setattr(patient, field, getattr(details, field))
-    # Practitioners' calendar feeds notice a renamed patient by this.
-    patient.updated_at = utcnow()
-    audit.record(staff_user, "patient.changed", patient, fields=changed)
-    db.session.commit()
+    with unit_of_work():
+        patient = _lock(patient)
+        if is_erased(patient):
+            raise DomainError("This record has been erased: there are no details left to change.")
+        changed = [
+            field
+            for field in ("name", "email", "phone", "staff_notes")
+            if getattr(patient, field) != getattr(details, field)
+        ]
+        if not changed:
+            return []
+        for field in changed:
+            setattr(patient, field, getattr(details, field))
+        # Practitioners' calendar feeds notice a renamed patient by this.
+        patient.updated_at = utcnow()
+        audit.record(staff_user, "patient.changed", patient, fields=changed)
     return changed
 
 
-def _lock(patient: Patient) -> None:
-    """Lock the row on PostgreSQL (SQLite holds its write lock) and read it afresh."""
-    db.session.execute(select(Patient.id).where(Patient.id == patient.id).with_for_update())
-    db.session.refresh(patient)
+def lock_bookable(patient: Patient) -> Patient:
+    """Hold the patient's row for a booking or a course; an erased record takes neither.
+
+    An erasure takes the same row first, so the two are ordered: either the erasure
+    sees the new booking (and refuses), or the booking sees the record erased.
+    """
+    locked = _lock(patient)
+    if is_erased(locked):
+        raise DomainError("This patient's record has been erased, so it cannot be booked.")
+    return locked
+
+
+def _lock(patient: Patient) -> Patient:
+    """Take the patient's row (FOR UPDATE; SQLite holds its write lock), read afresh."""
+    return lock_or_refuse(Patient, patient.id, "This patient's record no longer exists.")
 
 
 # Handing over ---------------------------------------------------------------------------------
@@ -235,10 +244,15 @@ def export_record(patient: Patient, *, staff_user: StaffUser) -> dict[str, Any]:
     that act for the patient. Notes staff wrote are left out too: whether to hand those
     over is the clinic's decision, made case by case.
     """
-    settings = clinic_settings()  # first: it may create the settings row and commit
+    with unit_of_work():
+        return _export_record(patient, staff_user)
+
+
+def _export_record(patient: Patient, staff_user: StaffUser) -> dict:
+    settings = clinic_settings()
     zone = settings.zone
-    begin_write(db.session)
-    db.session.refresh(patient)
+    # Held while read, so an erasure or a correction cannot land between two of the reads.
+    patient = _lock(patient)
     appointments = list(
         db.session.scalars(
             select(Appointment)
@@ -367,7 +381,6 @@ def export_record(patient: Patient, *, staff_user: StaffUser) -> dict[str, Any]:
         replies=len(replies),
         messages=len(messages),
     )
-    db.session.commit()
     return record
 
 
@@ -389,21 +402,22 @@ def erase_patient(
     times for the outbox's history but lose their recipient and contents.
     """
     now = now or utcnow()
-    begin_write(db.session)
-    _lock(patient)
-    try:
-        if is_erased(patient):
-            raise DomainError("This record has already been erased.")
-        if not _same_name(typed_name, patient.name):
-            raise DomainError(
-                "Type the patient's name exactly as shown to confirm. Nothing has been erased."
-            )
-        ahead = future_live_appointments(patient, now=now)
-        if ahead:
-            raise PatientStillBooked(len(ahead), ahead[0].starts_at)
-    except DomainError:
-        db.session.rollback()
-        raise
+    with unit_of_work():
+        return _erase(_lock(patient), typed_name, staff_user, now)
+
+
+def _erase(patient: Patient, typed_name: str, staff_user: StaffUser, now: datetime) -> Erasure:
+    # The row is held: a booking for this patient either committed before (and is seen
+    # here, so the erasure is refused) or waits and then finds the record erased.
+    if is_erased(patient):
+        raise DomainError("This record has already been erased.")
+    if not _same_name(typed_name, patient.name):
+        raise DomainError(
+            "Type the patient's name exactly as shown to confirm. Nothing has been erased."
+        )
+    ahead = future_live_appointments(patient, now=now)
+    if ahead:
+        raise PatientStillBooked(len(ahead), ahead[0].starts_at)
 
     email = patient.email
     about_patient = _patient_messages(patient)
@@ -458,7 +472,6 @@ def erase_patient(
         replies=replies,
     )
     audit.record(staff_user, "patient.erased", patient, **asdict(erasure))
-    # Committing expires every loaded object, so nothing stale from before the bulk updates
-    # (an appointment's note, say) is shown afterwards.
-    db.session.commit()
+    # The commit at the end of the unit of work expires every loaded object, so nothing
+    # stale from before the bulk updates (an appointment's note, say) is shown afterwards.
     return erasure

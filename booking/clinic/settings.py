@@ -20,9 +20,11 @@ from typing import Any
 
 from flask import current_app, g, has_app_context
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
+from booking.clinic.transaction import in_unit_of_work, unit_of_work
 from booking.extensions import db
 from booking.models import ClinicSettings
 
@@ -105,12 +107,40 @@ def _load(session: Session, cache: SettingsCache | None) -> ClinicSettings:
     generation = cache.generation if cache else 0
     settings = session.get(ClinicSettings, 1)
     if settings is None:
-        settings = ClinicSettings(id=1, **DEFAULTS)
-        session.add(settings)
-        session.commit()
+        _create_defaults()
+        settings = session.get(ClinicSettings, 1)
     elif cache is not None and settings not in session.dirty and not session.info.get(_CHANGED):
         cache.store({name: getattr(settings, name) for name in _COLUMNS}, generation)
     return settings
+
+
+def _create_defaults() -> None:
+    """Insert the row with defaults if it is still missing, never committing the caller's work.
+
+    Inside a unit of work it joins it; outside one it is a unit of work of its own
+    (which refuses if rows were changed outside a unit of work). Two first readers at
+    once both insert "if missing", so neither fails.
+    """
+    if in_unit_of_work():
+        _insert_defaults()
+    else:
+        with unit_of_work():
+            _insert_defaults()
+
+
+def _insert_defaults() -> None:
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    columns = {
+        column.key: column.default.arg
+        for column in ClinicSettings.__table__.columns
+        if column.default is not None and column.default.is_scalar
+    }
+    db.session.execute(
+        insert(ClinicSettings)
+        .values(**{**columns, **DEFAULTS, "id": 1})
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
 
 
 def clinic_settings() -> ClinicSettings:

@@ -16,8 +16,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from booking.clinic import DomainError, audit, flush_or_refuse, staff_sessions
-from booking.clinic.password_policy import password_problem
-from booking.database import begin_write, utcnow
+from booking.clinic.password_policy import check_new_password, password_problem
+from booking.clinic.transaction import lock_or_refuse, unit_of_work
+from booking.database import utcnow
 from booking.extensions import db
 from booking.models import (
     Appointment,
@@ -146,30 +147,29 @@ def _describe_practitioner(practitioner: Practitioner) -> dict[str, Any]:
 def add_practitioner(details: PractitionerDetails, *, staff_user: StaffUser) -> Practitioner:
     """A new practitioner with a slug from their name and a fresh calendar feed token."""
     details = _clean_practitioner(details)
-    begin_write(db.session)
-    practitioner = Practitioner(
-        slug=unique_slug(details.name),
-        name=details.name,
-        title=details.title,
-        bio=details.bio,
-        email=details.email,
-        active=details.active,
-        position=details.position,
-        session_types=list(details.session_types),
-    )
-    db.session.add(practitioner)
-    flush_or_refuse(
-        # Two administrators adding the same name at the same moment (PostgreSQL).
-        "Someone else added a practitioner with this name just now. Please try again."
-    )
-    audit.record(
-        staff_user,
-        "practitioner.added",
-        practitioner,
-        slug=practitioner.slug,
-        **_describe_practitioner(practitioner),
-    )
-    db.session.commit()
+    with unit_of_work():
+        practitioner = Practitioner(
+            slug=unique_slug(details.name),
+            name=details.name,
+            title=details.title,
+            bio=details.bio,
+            email=details.email,
+            active=details.active,
+            position=details.position,
+            session_types=list(details.session_types),
+        )
+        db.session.add(practitioner)
+        flush_or_refuse(
+            # Two administrators adding the same name at the same moment (PostgreSQL).
+            "Someone else added a practitioner with this name just now. Please try again."
+        )
+        audit.record(
+            staff_user,
+            "practitioner.added",
+            practitioner,
+            slug=practitioner.slug,
+            **_describe_practitioner(practitioner),
+        )
     return practitioner
 
 
@@ -182,17 +182,22 @@ def change_practitioner(
     ahead: PractitionerStillBooked says how many, and the first one's time.
     """
     details = _clean_practitioner(details)
-    begin_write(db.session)
-    # Lock the row on PostgreSQL so two administrators' saves do not interleave.
-    db.session.execute(
-        select(Practitioner.id).where(Practitioner.id == practitioner.id).with_for_update()
+    with unit_of_work():
+        return _change_practitioner(practitioner, details, staff_user)
+
+
+def _change_practitioner(
+    practitioner: Practitioner, details: PractitionerDetails, staff_user: StaffUser
+) -> Practitioner:
+    # Held, so two administrators' saves (or a save and a booking, which holds it shared)
+    # do not interleave.
+    practitioner = lock_or_refuse(
+        Practitioner, practitioner.id, "This practitioner no longer exists."
     )
-    db.session.refresh(practitioner)
     before = _describe_practitioner(practitioner)
     if practitioner.active and not details.active:
         ahead = future_live_appointments(practitioner, now=utcnow())
         if ahead:
-            db.session.rollback()
             raise PractitionerStillBooked(practitioner, len(ahead), ahead[0].starts_at)
     practitioner.name = details.name
     practitioner.title = details.title
@@ -206,7 +211,6 @@ def change_practitioner(
     changes = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
     if changes:
         audit.record(staff_user, "practitioner.changed", practitioner, changes=changes)
-    db.session.commit()
     return practitioner
 
 
@@ -286,40 +290,43 @@ def add_staff_account(
     email: str,
     role: str,
     practitioner: Practitioner | None,
-    staff_user: StaffUser,
+    staff_user: StaffUser | None,
+    password: str | None = None,
 ) -> tuple[StaffUser, str]:
-    """A new account with a generated password; returns both (the password only this once)."""
+    """A new account; returns it and its password (shown only this once).
+
+    The admin pages leave `password` out and get a generated one; the CLI's
+    `create-staff` passes the one typed (checked by the password policy) and no
+    `staff_user`. Either way the account is audited.
+    """
     name = _clean_name(name)
     email = email.strip().lower()
     if not email:
         raise DomainError("Enter the person's email address.")
     role = _check_role(role)
-    begin_write(db.session)
-    if db.session.scalar(select(StaffUser.id).where(func.lower(StaffUser.email) == email)):
-        db.session.rollback()
-        raise DomainError(f"There is already a staff account for {email}.")
-    try:
+    if password is None:
+        password = generate_password()
+    else:
+        check_new_password(password, personal=(email.split("@")[0], *name.split()))
+    with unit_of_work():
+        if db.session.scalar(select(StaffUser.id).where(func.lower(StaffUser.email) == email)):
+            raise DomainError(f"There is already a staff account for {email}.")
         _check_practitioner_link(role, practitioner, None)
-    except DomainError:
-        db.session.rollback()
-        raise
-    password = generate_password()
-    account = StaffUser(email=email, name=name, role=role, practitioner=practitioner)
-    account.set_password(password)
-    db.session.add(account)
-    flush_or_refuse(
-        "Someone else saved an account with this email address or practitioner just now. "
-        "Please look at the list and try again."
-    )
-    audit.record(
-        staff_user,
-        "staff.added",
-        account,
-        email=email,
-        role=role,
-        practitioner=practitioner.name if practitioner else None,
-    )
-    db.session.commit()
+        account = StaffUser(email=email, name=name, role=role, practitioner=practitioner)
+        account.set_password(password)
+        db.session.add(account)
+        flush_or_refuse(
+            "Someone else saved an account with this email address or practitioner just now. "
+            "Please look at the list and try again."
+        )
+        audit.record(
+            staff_user,
+            "staff.added",
+            account,
+            email=email,
+            role=role,
+            practitioner=practitioner.name if practitioner else None,
+        )
     return account, password
 
 
@@ -351,20 +358,30 @@ def change_staff_account(
             "You cannot remove your own administrator role or deactivate your own account. "
             "Ask another administrator to do it."
         )
-    begin_write(db.session)
+    with unit_of_work():
+        return _change_staff_account(
+            account, name, role, practitioner, active, stops_being_admin, staff_user
+        )
+
+
+def _change_staff_account(
+    account: StaffUser,
+    name: str,
+    role: str,
+    practitioner: Practitioner | None,
+    active: bool,
+    stops_being_admin: bool,
+    staff_user: StaffUser | None,
+) -> StaffUser:
     admins = _lock_active_admins()
-    db.session.refresh(account)
-    try:
-        was_active_admin = account.role == Role.ADMIN and account.active
-        if was_active_admin and stops_being_admin and all(a.id == account.id for a in admins):
-            raise DomainError(
-                f"{account.name} is the only active administrator. Make someone else an "
-                "administrator first, so that the clinic can still manage its accounts."
-            )
-        _check_practitioner_link(role, practitioner, account)
-    except DomainError:
-        db.session.rollback()
-        raise
+    account = lock_or_refuse(StaffUser, account.id, "This account no longer exists.")
+    was_active_admin = account.role == Role.ADMIN and account.active
+    if was_active_admin and stops_being_admin and all(a.id == account.id for a in admins):
+        raise DomainError(
+            f"{account.name} is the only active administrator. Make someone else an "
+            "administrator first, so that the clinic can still manage its accounts."
+        )
+    _check_practitioner_link(role, practitioner, account)
     before = _describe_account(account)
     account.name = name
     account.role = role
@@ -377,7 +394,6 @@ def change_staff_account(
     changes = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
     if changes:
         audit.record(staff_user, "staff.changed", account, email=account.email, changes=changes)
-    db.session.commit()
     if "role" in changes or "active" in changes:
         # The sessions already stopped opening pages (they carry the role they began
         # with); this marks them ended, so that the lists and the audit log say so.
@@ -386,20 +402,28 @@ def change_staff_account(
     return account
 
 
-def reset_password(account: StaffUser, *, staff_user: StaffUser | None) -> str:
-    """Give the account a new random password and end its sessions; returns the password once."""
+def reset_password(
+    account: StaffUser, *, staff_user: StaffUser | None, password: str | None = None
+) -> str:
+    """Give the account a new password and end its sessions; returns the password once.
+
+    A random one unless `password` is given (the CLI's `set-password`, checked by the
+    password policy).
+    """
     if staff_user is not None and staff_user.id == account.id:
         # Resetting would sign the administrator out mid-page; changing it keeps them in.
         raise DomainError("To change your own password, use Change password.")
-    begin_write(db.session)
-    db.session.refresh(account)
-    password = generate_password()
-    account.set_password(password)
-    # Signed-in sessions carry the version; raising it signs the account out everywhere.
-    account.session_version += 1
-    audit.record(staff_user, "staff.password_reset", account, email=account.email)
-    db.session.commit()
-    staff_sessions.end_all(account, reason="password_reset", by=staff_user, now=utcnow())
+    if password is None:
+        password = generate_password()
+    else:
+        check_new_password(password, personal=(account.email.split("@")[0], *account.name.split()))
+    with unit_of_work():
+        account = lock_or_refuse(StaffUser, account.id, "This account no longer exists.")
+        account.set_password(password)
+        # Signed-in sessions carry the version; raising it signs the account out everywhere.
+        account.session_version += 1
+        audit.record(staff_user, "staff.password_reset", account, email=account.email)
+        staff_sessions.end_all(account, reason="password_reset", by=staff_user, now=utcnow())
     return password
 
 

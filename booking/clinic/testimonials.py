@@ -12,10 +12,11 @@ from urllib.parse import urlsplit
 
 import nh3
 from markupsafe import Markup
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from booking.clinic import DomainError, audit
-from booking.database import rows_changed, utcnow
+from booking.clinic.transaction import lock_or_refuse, unit_of_work
+from booking.database import utcnow
 from booking.extensions import db
 from booking.models import StaffUser, Testimonial, TestimonialStatus
 
@@ -104,16 +105,16 @@ def submit_reply(
             "Your reply has no text left once unsupported HTML is removed. "
             "Please write it as plain text."
         )
-    testimonial = Testimonial(
-        page=page,
-        author_name=name,
-        author_email=email,
-        body_html=body_html,
-        status=TestimonialStatus.PENDING.value,
-        created_at=now or utcnow(),
-    )
-    db.session.add(testimonial)
-    db.session.commit()
+    with unit_of_work():
+        testimonial = Testimonial(
+            page=page,
+            author_name=name,
+            author_email=email,
+            body_html=body_html,
+            status=TestimonialStatus.PENDING.value,
+            created_at=now or utcnow(),
+        )
+        db.session.add(testimonial)
     return testimonial
 
 
@@ -131,25 +132,15 @@ def pending() -> list[Testimonial]:
 def _decide(
     testimonial_id: int, status: TestimonialStatus, staff_user: StaffUser, now: datetime | None
 ) -> Testimonial:
-    testimonial = db.session.get(Testimonial, testimonial_id)
-    if testimonial is None:
-        raise DomainError("That reply no longer exists.")
-    # Conditional on still pending, so two people deciding at once cannot both win.
-    result = db.session.execute(
-        update(Testimonial)
-        .where(
-            Testimonial.id == testimonial_id,
-            Testimonial.status == TestimonialStatus.PENDING.value,
-        )
-        .values(status=status.value, moderated_at=now or utcnow(), moderated_by_id=staff_user.id)
-        .execution_options(synchronize_session=False)
-    )
-    if rows_changed(result) != 1:
-        db.session.rollback()
-        raise DomainError("Someone has already decided on that reply.")
-    audit.record(staff_user, f"testimonial.{status.value}", testimonial, page=testimonial.page)
-    db.session.commit()
-    db.session.refresh(testimonial)
+    with unit_of_work():
+        testimonial = lock_or_refuse(Testimonial, testimonial_id, "That reply no longer exists.")
+        # Re-checked once held, so two people deciding at once cannot both win.
+        if testimonial.status != TestimonialStatus.PENDING:
+            raise DomainError("Someone has already decided on that reply.")
+        testimonial.status = status.value
+        testimonial.moderated_at = now or utcnow()
+        testimonial.moderated_by_id = staff_user.id
+        audit.record(staff_user, f"testimonial.{status.value}", testimonial, page=testimonial.page)
     return testimonial
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from booking.clinic import DomainError, audit
 from booking.clinic.localtime import OUT_OF_REACH, local_day_bounds, local_to_utc, within_reach
-from booking.database import begin_write
+from booking.clinic.transaction import lock_or_refuse, unit_of_work
 from booking.extensions import db
 from booking.models import Appointment, Practitioner, StaffUser, TimeOff
 
@@ -72,8 +72,8 @@ def add_time_off(
 ) -> tuple[TimeOff, list[Appointment]]:
     """Block the span; returns the block and the live appointments it overlaps."""
     _check_span(starts_at, ends_at)
-    begin_write(db.session)
-    [(block, clashes)] = _block([practitioner], starts_at, ends_at, reason, staff_user)
+    with unit_of_work():
+        [(block, clashes)] = _block([practitioner], starts_at, ends_at, reason, staff_user)
     return block, clashes
 
 
@@ -86,14 +86,13 @@ def close_clinic(
     Returns each block with the live appointments it overlaps.
     """
     _check_span(starts_at, ends_at)
-    begin_write(db.session)
-    practitioners = db.session.scalars(
-        select(Practitioner).where(Practitioner.active.is_(True)).order_by(Practitioner.id)
-    ).all()
-    if not practitioners:
-        db.session.rollback()
-        raise DomainError("There are no practitioners to block.")
-    return _block(practitioners, starts_at, ends_at, reason, staff_user)
+    with unit_of_work():
+        practitioners = db.session.scalars(
+            select(Practitioner).where(Practitioner.active.is_(True)).order_by(Practitioner.id)
+        ).all()
+        if not practitioners:
+            raise DomainError("There are no practitioners to block.")
+        return _block(practitioners, starts_at, ends_at, reason, staff_user)
 
 
 def _check_span(starts_at: datetime, ends_at: datetime) -> None:
@@ -108,7 +107,7 @@ def _block(
     reason: str,
     staff_user: StaffUser,
 ) -> list[tuple[TimeOff, list[Appointment]]]:
-    """Add a block for each practitioner and commit (the caller began the write)."""
+    """Add a block for each practitioner, in the caller's unit of work."""
     blocks = []
     for practitioner in practitioners:
         block = TimeOff(
@@ -131,20 +130,19 @@ def _block(
             overlapping_appointments=len(clashes),
         )
         blocks.append((block, clashes))
-    db.session.commit()
     return blocks
 
 
 def remove_time_off(block: TimeOff, *, staff_user: StaffUser) -> None:
     """Remove a block; its time becomes bookable again (within working hours)."""
-    begin_write(db.session)
-    audit.record(
-        staff_user,
-        "time_off.removed",
-        block,
-        practitioner=block.practitioner.name,
-        starts_at=block.starts_at,
-        ends_at=block.ends_at,
-    )
-    db.session.delete(block)
-    db.session.commit()
+    with unit_of_work():
+        block = lock_or_refuse(TimeOff, block.id, "This time off has already been removed.")
+        audit.record(
+            staff_user,
+            "time_off.removed",
+            block,
+            practitioner=block.practitioner.name,
+            starts_at=block.starts_at,
+            ends_at=block.ends_at,
+        )
+        db.session.delete(block)

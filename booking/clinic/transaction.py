@@ -16,6 +16,11 @@ On SQLite the transaction takes the database's write lock from its start (BEGIN
 IMMEDIATE), so a check-then-write can never interleave with another. On PostgreSQL
 `lock()` takes the row (SELECT ... FOR UPDATE), so of two racing changes to one row the
 second waits, then sees the first's result and re-checks its rules against it.
+
+A database constraint that refuses the change (the exclusion constraint that keeps a
+practitioner's appointments apart, say) becomes the DomainError it stands for, wherever
+the flush happened (an autoflush inside a query too), so the person who lost the race
+reads a message instead of a server error.
 """
 
 from collections.abc import Iterator
@@ -23,8 +28,10 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, scoped_session
 
+from booking.clinic.errors import DomainError, refusal_for
 from booking.extensions import Model, db
 
 _DEPTH = "unit_of_work_depth"
@@ -76,11 +83,32 @@ def unit_of_work() -> Iterator[Session]:
         session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
         yield session
         session.commit()
+    except IntegrityError as error:
+        session.rollback()
+        refusal = refusal_for(error)
+        if refusal is None:
+            raise
+        raise refusal from error
     except BaseException:
         session.rollback()
         raise
     finally:
         session.info[_DEPTH] = 0
+
+
+def flush() -> None:
+    """Write what the session holds now; a constraint's refusal becomes its DomainError.
+
+    For a caller that must know at this point (a course plan naming the time that was
+    taken); the unit of work rolls back when the error goes on up.
+    """
+    try:
+        _session().flush()
+    except IntegrityError as error:
+        refusal = refusal_for(error)
+        if refusal is None:
+            raise
+        raise refusal from error
 
 
 def lock(model: type[Row], key: Any) -> Row | None:
@@ -99,3 +127,11 @@ def lock(model: type[Row], key: Any) -> Row | None:
         .execution_options(populate_existing=True)
     )
     return _session().scalar(statement)
+
+
+def lock_or_refuse(model: type[Row], key: Any, message: str) -> Row:
+    """lock(), refusing with `message` when the row is gone (deleted meanwhile)."""
+    row = lock(model, key)
+    if row is None:
+        raise DomainError(message)
+    return row

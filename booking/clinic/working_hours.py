@@ -3,7 +3,7 @@
 from datetime import time
 
 from booking.clinic import DomainError, audit
-from booking.database import begin_write
+from booking.clinic.transaction import lock_or_refuse, unit_of_work
 from booking.extensions import db
 from booking.models import Practitioner, StaffUser, WorkingHours
 
@@ -37,23 +37,24 @@ def set_working_hours(
     Existing appointments are left where they are, even outside the new hours.
     """
     check_intervals(week)
-    begin_write(db.session)
-    db.session.refresh(practitioner)
-    before = describe(practitioner.working_hours)
-    practitioner.working_hours = [
-        WorkingHours(weekday=weekday, starts_at=start, ends_at=end)
-        for weekday in sorted(week)
-        for start, end in sorted(week[weekday])
-    ]
-    db.session.flush()
-    audit.record(
-        staff_user,
-        "working_hours.changed",
-        practitioner,
-        before=before,
-        after=describe(practitioner.working_hours),
-    )
-    db.session.commit()
+    with unit_of_work():
+        practitioner = lock_or_refuse(
+            Practitioner, practitioner.id, "This practitioner no longer exists."
+        )
+        before = describe(practitioner.working_hours)
+        practitioner.working_hours = [
+            WorkingHours(weekday=weekday, starts_at=start, ends_at=end)
+            for weekday in sorted(week)
+            for start, end in sorted(week[weekday])
+        ]
+        db.session.flush()
+        audit.record(
+            staff_user,
+            "working_hours.changed",
+            practitioner,
+            before=before,
+            after=describe(practitioner.working_hours),
+        )
     return practitioner.working_hours
 
 
