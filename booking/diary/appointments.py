@@ -195,7 +195,11 @@ def appointment_move(appointment_id: int):
     target = db.session.get(Practitioner, form.practitioner_id.data)
     try:
         move_appointment(
-            appointment, starts_at=starts_at, practitioner=target, staff_user=signed_in_staff()
+            appointment,
+            starts_at=starts_at,
+            practitioner=target,
+            staff_user=signed_in_staff(),
+            seen_sequence=whole_number(form.sequence.data),
         )
     except DomainError as error:
         flash(error.message, "error")
@@ -212,7 +216,12 @@ def appointment_cancel(appointment_id: int):
     if not form.validate_on_submit():
         return _render_appointment(appointment, 422, cancel_form=form)
     try:
-        cancel_appointment(appointment, reason=form.reason.data, staff_user=signed_in_staff())
+        cancel_appointment(
+            appointment,
+            reason=form.reason.data,
+            staff_user=signed_in_staff(),
+            seen_sequence=whole_number(form.sequence.data),
+        )
     except DomainError as error:
         flash(error.message, "error")
     else:

@@ -2,6 +2,7 @@
 
 from wtforms import (
     DateField,
+    HiddenField,
     SelectField,
     StringField,
     TextAreaField,
@@ -79,12 +80,15 @@ class MoveForm(Form):
     day = DateField("Date", validators=[DataRequired("Choose a date."), DayInReach()])
     at = TimeField("Time", validators=[DataRequired("Choose a time.")])
     practitioner_id = SelectField("Practitioner", coerce=int)
+    # The version of the appointment the page showed: a change made since is refused.
+    sequence = HiddenField()
 
 
 class CancelForm(Form):
     reason = StringField(
         "Reason", validators=[DataRequired("Give a reason."), Length(max=300, message="Up to 300.")]
     )
+    sequence = HiddenField()
 
 
 class AttendanceForm(Form):

@@ -2,7 +2,7 @@
 
 import re
 
-from wtforms import BooleanField, RadioField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
@@ -71,3 +71,9 @@ class PatientDetailsForm(ContactDetailsForm):
 
 class ConfirmForm(Form):
     """A form with only the CSRF token: for buttons like "Cancel my appointment"."""
+
+
+class AppointmentChangeForm(ConfirmForm):
+    """Cancel or move from manage-my-booking, with the version of the appointment shown."""
+
+    sequence = HiddenField()

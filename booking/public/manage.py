@@ -19,7 +19,8 @@ from booking.public.booking import (
     parse_start,
     picker_context,
 )
-from booking.public.forms import ConfirmForm
+from booking.public.forms import AppointmentChangeForm
+from booking.validators import whole_number
 
 
 def _changeable(appointment, now) -> bool:
@@ -35,7 +36,7 @@ def manage(token: str):
         "public/manage.html",
         appointment=appointment,
         token=token,
-        form=ConfirmForm(),
+        form=AppointmentChangeForm(),
         changeable=_changeable(appointment, now),
         upcoming=appointment.starts_at > now,
     )
@@ -60,7 +61,7 @@ CANCELLED_MESSAGE = "Your appointment is cancelled. We have emailed you to confi
 def manage_cancel(token: str):
     """GET: the review ("Cancel this appointment?"); POST: the cancellation itself."""
     appointment = appointment_from_token_or_404(token)
-    form = ConfirmForm()
+    form = AppointmentChangeForm()
     if request.method == "GET":
         if not _changeable(appointment, utcnow()):
             return redirect(url_for(".manage", token=token))
@@ -69,7 +70,11 @@ def manage_cancel(token: str):
         )
     if form.validate_on_submit():
         try:
-            cancel_appointment(appointment, reason="Cancelled online by the patient")
+            cancel_appointment(
+                appointment,
+                reason="Cancelled online by the patient",
+                seen_sequence=whole_number(form.sequence.data),
+            )
         except DomainError as error:
             # A second tap (or a retry after a timeout) finds it cancelled by the first:
             # that is the result the patient asked for, not a failure.
@@ -103,7 +108,7 @@ def manage_reschedule_review(token: str):
         "public/manage_reschedule_review.html",
         appointment=appointment,
         token=token,
-        form=ConfirmForm(),
+        form=AppointmentChangeForm(),
         start=start,
         ends_at=start + (appointment.ends_at - appointment.starts_at),
         format_start=format_start,
@@ -125,7 +130,7 @@ def manage_reschedule(token: str):
             )
         return redirect(url_for(".manage", token=token))
 
-    form = ConfirmForm()
+    form = AppointmentChangeForm()
     if request.method == "POST" and form.validate_on_submit():
         start = parse_start(request.form.get("start"))
         if start is None:
@@ -136,7 +141,12 @@ def manage_reschedule(token: str):
             return redirect(url_for(".manage", token=token))
         else:
             try:
-                move_appointment(appointment, starts_at=start, now=now)
+                move_appointment(
+                    appointment,
+                    starts_at=start,
+                    now=now,
+                    seen_sequence=whole_number(form.sequence.data),
+                )
             except DomainError as error:
                 flash(error.message, "error")
             else:
