@@ -472,7 +472,7 @@ def pair_patient_slot_race(clinic: Clinic):
 def pair_last_credit(clinic: Clinic):
     import sqlalchemy as sa
 
-    from booking.clinic import courses
+    from booking.clinic import courses, credits
     from booking.clinic.appointments import PatientDetails
     from booking.clinic.tokens import course_token
     from booking.extensions import db
@@ -484,7 +484,7 @@ def pair_last_credit(clinic: Clinic):
         staff_user=None,
         payment_reference="till",
     )
-    course = courses.adjust_credits(course, -9, "Used before", staff_user=None)
+    course = credits.adjust_credits(course, -9, "Used before", staff_user=None)
     course_id, url = course.id, f"/course/{course_token(course)}/book"
     attempts = []
     for hour in (10, 15):

@@ -1,9 +1,15 @@
 """How the clinic's values read to a person: money, durations and local times."""
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from flask import Flask
 
+from booking.clinic.local_wording import (
+    format_local_date,
+    format_local_datetime,
+    format_local_time,
+)
 from booking.clinic.localtime import to_local, within_reach
 
 # How a start time travels in a URL (booking steps, the diary's empty slots): UTC, minutes.
@@ -69,27 +75,10 @@ def format_validity(days: int) -> str:
     return f"{days} day" + ("" if days == 1 else "s")
 
 
-def _zone():
+def _zone() -> ZoneInfo:
     from booking.clinic.settings import clinic_settings
 
     return clinic_settings().zone
-
-
-def format_local_time(instant: datetime) -> str:
-    """e.g. 09:30"""
-    return to_local(instant, _zone()).strftime("%H:%M")
-
-
-def format_local_date(instant: datetime) -> str:
-    """e.g. Tuesday 24 November 2026"""
-    local = to_local(instant, _zone())
-    return f"{local:%A} {local.day} {local:%B %Y}"
-
-
-def format_local_datetime(instant: datetime) -> str:
-    """e.g. Tuesday 24 November 2026 at 09:30 (GMT)"""
-    local = to_local(instant, _zone())
-    return f"{local:%A} {local.day} {local:%B %Y} at {local:%H:%M} ({local:%Z})"
 
 
 def format_local_short(instant: datetime) -> str:

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from booking.clinic import DomainError, availability, courses
+from booking.clinic import DomainError, availability, course_plans, courses, credits
 from booking.clinic.appointments import (
     PatientDetails,
     book_appointment,
@@ -335,7 +335,7 @@ def test_a_session_after_the_course_ends_is_refused(app, paid_course):
 
 
 def test_twenty_bookings_racing_for_the_last_credits_never_overspend(app, paid_course, make_staff):
-    courses.adjust_credits(
+    credits.adjust_credits(
         paid_course, -7, "Seven sessions used before", staff_user=make_staff("admin")
     )
     assert get(Course).credits_remaining == 3
@@ -371,7 +371,7 @@ def test_twenty_bookings_racing_for_the_last_credits_never_overspend(app, paid_c
 
     assert len(outcomes) == 20
     assert outcomes.count("booked") == 3, outcomes
-    assert outcomes.count(courses.NO_CREDITS_MESSAGE) == 17, outcomes
+    assert outcomes.count(credits.NO_CREDITS_MESSAGE) == 17, outcomes
     course = get(Course)
     assert course.credits_remaining == 0
     assert count(Appointment, Appointment.course_id == course.id) == 3
@@ -396,7 +396,7 @@ def test_the_blank_plan_form_suggests_ten_oclock_with_the_only_practitioner(clie
 
 def test_the_plan_page_still_opens_when_no_session_fits_the_working_hours(client, paid_course):
     # Hours that close before a whole 90-minute session fits used to end in a server error.
-    for practitioner in courses.plannable_practitioners(paid_course):
+    for practitioner in course_plans.plannable_practitioners(paid_course):
         for hours in practitioner.working_hours:
             hours.starts_at, hours.ends_at = time(0), time(1)
     db.session.commit()
@@ -407,7 +407,7 @@ def test_the_plan_page_still_opens_when_no_session_fits_the_working_hours(client
 
 def test_a_plan_books_nothing_if_one_time_was_taken_meanwhile(client, paid_course):
     first_tuesday = next_weekday(1)
-    plan = courses.propose_plan(
+    plan = course_plans.propose_plan(
         paid_course,
         practitioner=colette(),
         weekdays=[1],
@@ -423,8 +423,8 @@ def test_a_plan_books_nothing_if_one_time_was_taken_meanwhile(client, paid_cours
         practitioner=colette(),
         patient=PatientDetails("Quick Patient", "quick@example.org", "07700900300"),
     )
-    with pytest.raises(courses.PlanSlotTaken) as refusal:
-        courses.book_plan(paid_course, practitioner=colette(), starts=starts)
+    with pytest.raises(course_plans.PlanSlotTaken) as refusal:
+        course_plans.book_plan(paid_course, practitioner=colette(), starts=starts)
     assert refusal.value.starts_at == taken
     local_taken = taken.astimezone(LONDON)
     assert f"{local_taken:%A} {local_taken.day} {local_taken:%B} at 10:00" in refusal.value.message
@@ -457,7 +457,7 @@ def test_a_plan_across_the_clocks_going_back_keeps_ten_oclock_local(app, product
         product, PatientDetails("Autumn Patient", "autumn@example.org", "07700900400"), now=now
     )
     courses.activate_course(course, "cash", make_staff("receptionist"), now=now)
-    plan = courses.propose_plan(
+    plan = course_plans.propose_plan(
         course,
         practitioner=colette(),
         weekdays=[1],
@@ -467,7 +467,7 @@ def test_a_plan_across_the_clocks_going_back_keeps_ten_oclock_local(app, product
     )
     starts = [session.proposed for session in plan.sessions]
     assert len(starts) == 10 and not plan.clashes
-    booked = courses.book_plan(course, practitioner=colette(), starts=starts, now=now)
+    booked = course_plans.book_plan(course, practitioner=colette(), starts=starts, now=now)
     assert [a.starts_at.astimezone(LONDON).time() for a in booked] == [time(10)] * 10
     utc_hours = [a.starts_at.astimezone(UTC).hour for a in booked]
     # British Summer Time ends on 25 October 2026: 10:00 local is 09:00 UTC before, 10:00 after.
@@ -487,7 +487,7 @@ def test_a_twice_weekly_plan_keeps_alternatives_off_the_other_planned_day(app, p
         )
     )
     db.session.commit()
-    plan = courses.propose_plan(
+    plan = course_plans.propose_plan(
         paid_course,
         practitioner=colette(),
         weekdays=[0, 3],

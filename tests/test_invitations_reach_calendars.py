@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from ical.calendar_stream import IcsCalendarStream
 
-from booking.clinic import courses
+from booking.clinic import course_plans, courses
 from booking.clinic.appointments import PatientDetails, cancel_appointment, move_appointment
 from booking.clinic.outbox import send_due
 from booking.extensions import db
@@ -48,7 +48,7 @@ def test_a_course_plan_a_move_and_a_cancellation_reach_a_caldav_server_one_per_s
     )
     # Ten Tuesdays at 10:00, across the October clock change.
     starts = [_local(FIRST_TUESDAY + timedelta(weeks=n), 10) for n in range(10)]
-    sessions = courses.book_plan(
+    sessions = course_plans.book_plan(
         course, practitioner=colette, starts=starts, now=NOW, staff_user=staff
     )
     assert send_due().sent == 12  # "course ready", the summary and ten invitations

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from booking.clinic import courses
+from booking.clinic import courses, credits
 from booking.clinic.appointments import (
     PatientDetails,
     book_appointment,
@@ -287,7 +287,7 @@ def test_two_bookings_for_the_last_course_credit_spend_it_once(app, clinic):
         staff_user=staff,
         payment_reference="till 7",
     )
-    courses.adjust_credits(course, -9, "Nine used before", staff_user=staff)
+    credits.adjust_credits(course, -9, "Nine used before", staff_user=staff)
     course_id = course.id
     starts = [at(clinic["day"], 10), at(clinic["day"], 15)]
     db.session.remove()
@@ -304,7 +304,7 @@ def test_two_bookings_for_the_last_course_credit_spend_it_once(app, clinic):
 
     outcomes = race(app, 2, attempt)
 
-    assert sorted(outcomes) == [courses.NO_CREDITS_MESSAGE, "booked"], outcomes
+    assert sorted(outcomes) == [credits.NO_CREDITS_MESSAGE, "booked"], outcomes
     course = by_id(Course, course_id)
     assert course.credits_remaining == 0
     ledger = db.session.scalar(

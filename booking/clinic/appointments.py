@@ -13,10 +13,9 @@ A session of a course spends one of the course's credits when it is booked; a
 cancellation or a no-show may give it back (see `booking.clinic.courses`).
 """
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from booking.clinic import (
     DomainError,
@@ -24,12 +23,13 @@ from booking.clinic import (
     availability,
     change_policy,
     courses,
+    credits,
     notifications,
     transaction,
 )
 from booking.clinic.errors import SLOT_TAKEN_MESSAGE, ChangedMeanwhile, SlotTaken
 from booking.clinic.localtime import OUT_OF_REACH, within_reach
-from booking.clinic.patients import lock_bookable
+from booking.clinic.patients import PatientDetails, find_or_create_patient, lock_bookable
 from booking.clinic.settings import clinic_settings
 from booking.clinic.transaction import lock_or_refuse, unit_of_work
 from booking.database import utcnow
@@ -51,6 +51,7 @@ __all__ = [
     "PatientDetails",
     "SlotTaken",
     "TooLateToChange",
+    "find_or_create_patient",
 ]
 GONE_MESSAGE = "This appointment no longer exists."
 
@@ -59,48 +60,11 @@ class TooLateToChange(DomainError):
     """Inside the notice period a patient must phone; staff may still make the change."""
 
 
-@dataclass(frozen=True)
-class PatientDetails:
-    name: str
-    email: str | None
-    phone: str | None
-
-
 def _too_late_message(settings: ClinicSettings, action: str) -> str:
     return (
         f"Your appointment is less than {settings.cancellation_notice_hours} hours away, so it "
         f"can no longer be {action} online. Please call us on {settings.phone} and we will help."
     )
-
-
-def find_or_create_patient(details: PatientDetails, *, consent_at: datetime | None) -> Patient:
-    """Reuse the patient with this email and name, or add a new one.
-
-    Matching needs both: family members often share an email address. Online
-    details never overwrite a stored record, so nobody can change another
-    patient's phone number by booking with their email.
-    """
-    email = details.email.strip().lower() if details.email else None
-    name = " ".join(details.name.split())
-    patient = None
-    if email:
-        # Taken FOR UPDATE: an erasure holding the row makes this wait, and the erased row
-        # then no longer matches, so the booking goes to a new record, never the erased one.
-        # An erasure that comes second waits for this booking and sees it.
-        patient = db.session.scalar(
-            select(Patient)
-            .where(Patient.email == email, func.lower(Patient.name) == name.lower())
-            .order_by(Patient.id)
-            .limit(1)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    if patient is None:
-        patient = Patient(name=name, email=email, phone=(details.phone or "").strip() or None)
-        db.session.add(patient)
-    if consent_at is not None and patient.health_consent_at is None:
-        patient.health_consent_at = consent_at
-    return patient
 
 
 def _offers(practitioner: Practitioner, session_type: SessionType) -> bool:
@@ -195,7 +159,7 @@ def add_appointment(
     db.session.add(appointment)
     transaction.flush()
     if course is not None:
-        courses.spend_credit(course, appointment, staff_user=staff_user)
+        credits.spend_credit(course, appointment, staff_user=staff_user)
     return appointment
 
 
@@ -406,7 +370,7 @@ def _cancel(
             credit_reason = "Cancelled late: credit returned"
         else:
             credit_reason = "Cancelled late: credit used"
-        courses.settle_credit(
+        credits.settle_credit(
             appointment,
             uses_credit=not return_credit,
             reason=credit_reason,
@@ -454,7 +418,7 @@ def _record_attendance(
     if appointment.course_id is not None:
         no_show = status == AppointmentStatus.NO_SHOW
         uses_credit = not no_show or clinic_settings().no_show_uses_credit
-        courses.settle_credit(
+        credits.settle_credit(
             appointment,
             uses_credit=uses_credit,
             reason="No-show: credit returned" if no_show else "No-show undone: credit used",

@@ -23,11 +23,11 @@ from werkzeug.routing import BuildError
 
 from booking.clinic import calendar
 from booking.clinic.channels import sender_for
+from booking.clinic.local_wording import format_local_date, format_local_time
 from booking.clinic.settings import clinic_settings
 from booking.clinic.tokens import course_token, manage_url
 from booking.extensions import db
 from booking.models import Appointment, AppointmentStatus, Course, OutboxMessage, OutboxStatus
-from booking.presentation import format_local_date, format_local_time
 
 
 class Kind:

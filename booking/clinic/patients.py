@@ -141,6 +141,46 @@ def future_live_appointments(patient: Patient, *, now: datetime) -> list[Appoint
     )
 
 
+# Booking ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PatientDetails:
+    name: str
+    email: str | None
+    phone: str | None
+
+
+def find_or_create_patient(details: PatientDetails, *, consent_at: datetime | None) -> Patient:
+    """Reuse the patient with this email and name, or add a new one.
+
+    Matching needs both: family members often share an email address. Online
+    details never overwrite a stored record, so nobody can change another
+    patient's phone number by booking with their email.
+    """
+    email = details.email.strip().lower() if details.email else None
+    name = " ".join(details.name.split())
+    patient = None
+    if email:
+        # Taken FOR UPDATE: an erasure holding the row makes this wait, and the erased row
+        # then no longer matches, so the booking goes to a new record, never the erased one.
+        # An erasure that comes second waits for this booking and sees it.
+        patient = db.session.scalar(
+            select(Patient)
+            .where(Patient.email == email, func.lower(Patient.name) == name.lower())
+            .order_by(Patient.id)
+            .limit(1)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    if patient is None:
+        patient = Patient(name=name, email=email, phone=(details.phone or "").strip() or None)
+        db.session.add(patient)
+    if consent_at is not None and patient.health_consent_at is None:
+        patient.health_consent_at = consent_at
+    return patient
+
+
 # Correcting -----------------------------------------------------------------------------------
 
 
@@ -248,7 +288,7 @@ def export_record(patient: Patient, *, staff_user: StaffUser) -> dict[str, Any]:
         return _export_record(patient, staff_user)
 
 
-def _export_record(patient: Patient, staff_user: StaffUser) -> dict:
+def _export_record(patient: Patient, staff_user: StaffUser) -> dict[str, Any]:
     settings = clinic_settings()
     zone = settings.zone
     # Held while read, so an erasure or a correction cannot land between two of the reads.

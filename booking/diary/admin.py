@@ -30,7 +30,7 @@ from booking.clinic.clinic_admin import (
 )
 from booking.clinic.settings import clinic_settings
 from booking.diary import blueprint
-from booking.diary.appointments import signed_in_staff
+from booking.diary.signed_in import signed_in_staff
 from booking.extensions import db
 from booking.models import Practitioner, Role, SessionType, Treatment
 from booking.public.page_cache import forget_cached_pages

@@ -3,7 +3,6 @@
 from datetime import date, time
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from booking.auth.access import ALL_STAFF, FRONT_DESK, require_practitioner_access, staff_required
@@ -17,6 +16,7 @@ from booking.clinic.appointments import (
     set_staff_note,
 )
 from booking.clinic.localtime import local_to_utc, to_local, wall_time_exists
+from booking.clinic.patients import search_patients
 from booking.clinic.settings import clinic_settings
 from booking.diary import blueprint, grid
 from booking.diary.forms import (
@@ -25,16 +25,13 @@ from booking.diary.forms import (
     MoveForm,
     PhoneBookingForm,
     StaffNoteForm,
+    no_patient_matches,
 )
-from booking.diary.patients import no_patient_matches, search_patients
+from booking.diary.signed_in import signed_in_staff
 from booking.extensions import db
-from booking.models import Appointment, AppointmentStatus, Patient, Practitioner, StaffUser
+from booking.models import Appointment, AppointmentStatus, Patient, Practitioner
 from booking.presentation import parse_start
 from booking.validators import site_path, typed_cleanly, whole_number
-
-
-def signed_in_staff() -> StaffUser:
-    return current_user._get_current_object()
 
 
 def appointment_or_404(appointment_id: int) -> Appointment:

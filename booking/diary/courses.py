@@ -8,7 +8,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from booking.auth.access import FRONT_DESK, staff_required
-from booking.clinic import DomainError, courses
+from booking.clinic import DomainError, courses, credits
+from booking.clinic import course_products as catalogue
 from booking.clinic.appointments import PatientDetails
 from booking.clinic.clinic_admin import parse_price_pence
 from booking.clinic.tokens import course_token
@@ -117,7 +118,7 @@ def _course_or_404(course_id: int) -> Course:
 def _product_choices(form: SellCourseForm) -> None:
     form.product_id.choices = [
         SelectChoice(p.id, f"{p.name} ({p.price_pence / 100:,.2f} pounds)")
-        for p in courses.products()
+        for p in catalogue.products()
     ]
 
 
@@ -245,7 +246,7 @@ def course_credits(course_id: int):
     if not form.validate_on_submit():
         return _course_page(course, MarkPaidForm(), form, 422)
     try:
-        courses.adjust_credits(course, form.change.data, form.reason.data, staff_user=current_user)
+        credits.adjust_credits(course, form.change.data, form.reason.data, staff_user=current_user)
     except DomainError as error:
         flash(error.message, "error")
         return _course_page(course, MarkPaidForm(), form, 409)
@@ -267,7 +268,7 @@ def _session_type_choices(form: CourseProductForm) -> None:
 @staff_required(Role.ADMIN)
 def course_products():
     return render_template(
-        "diary/course_products.html", products=courses.products(include_inactive=True)
+        "diary/course_products.html", products=catalogue.products(include_inactive=True)
     )
 
 
@@ -299,7 +300,7 @@ def course_product(product_id: int | None):
             status = 422
         else:
             try:
-                saved = courses.save_product(
+                saved = catalogue.save_product(
                     product,
                     name=form.name.data,
                     session_type=session_type,

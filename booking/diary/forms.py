@@ -132,3 +132,11 @@ class TimeOffForm(Form):
     def validate_last_day(self, field) -> None:
         if field.data and self.first_day.data and field.data < self.first_day.data:
             raise ValidationError("The last date must not be before the first.")
+
+
+def no_patient_matches(query: str) -> str:
+    """What an empty search says, so the receptionist knows it ran and what to do next."""
+    query = query.strip()
+    # A search longer than any name is not echoed back in full.
+    searched = f"“{query}”" if len(query) <= 60 else "that search"
+    return f"No patient matches {searched}: check the spelling, or add them as a new patient."

@@ -8,7 +8,6 @@ export's file name carries the patient's number, not their name.
 import json
 
 from flask import Response, abort, flash, redirect, render_template, url_for
-from flask_login import current_user
 from sqlalchemy import select
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
@@ -17,21 +16,17 @@ from booking.auth.access import FRONT_DESK, staff_required
 from booking.clinic import DomainError, access_log
 from booking.clinic import courses as course_catalogue
 from booking.clinic import patients as patient_records
-from booking.clinic.patients import search_patients  # also the phone-booking page's import
+from booking.clinic.patients import search_patients
 from booking.diary import blueprint, grid
-from booking.diary.forms import PatientSearchForm
+from booking.diary.forms import PatientSearchForm, no_patient_matches
+from booking.diary.signed_in import signed_in_staff
 from booking.extensions import db
-from booking.models import Appointment, Course, Patient, Role, StaffUser
+from booking.models import Appointment, Course, Patient, Role
 from booking.public.forms import phone_number
 from booking.validators import DeliverableEmail, Form, VisibleName
 
 CORRECT_BELOW = "Please correct the highlighted answers below."
 FORM_EXPIRED = "The form had expired. Please try again."
-
-
-def signed_in_staff() -> StaffUser:
-    # Not imported from booking.diary.appointments: that module imports this one.
-    return current_user._get_current_object()
 
 
 def _strip(value: str | None) -> str | None:
@@ -68,14 +63,6 @@ class EraseForm(Form):
         "Type the patient's name to confirm",
         validators=[DataRequired("Type the patient's name to confirm.")],
     )
-
-
-def no_patient_matches(query: str) -> str:
-    """What an empty search says, so the receptionist knows it ran and what to do next."""
-    query = query.strip()
-    # A search longer than any name is not echoed back in full.
-    searched = f"“{query}”" if len(query) <= 60 else "that search"
-    return f"No patient matches {searched}: check the spelling, or add them as a new patient."
 
 
 @blueprint.route("/patients", methods=["GET", "POST"])

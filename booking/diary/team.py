@@ -18,8 +18,8 @@ from booking.auth.access import staff_required
 from booking.clinic import DomainError, team
 from booking.database import utcnow
 from booking.diary import blueprint, local_day_iso
-from booking.diary.appointments import signed_in_staff
 from booking.diary.forms import ConfirmForm
+from booking.diary.signed_in import signed_in_staff
 from booking.extensions import db
 from booking.models import Practitioner, Role, SessionType, StaffUser
 from booking.validators import DeliverableEmail, Form, VisibleName

@@ -21,8 +21,8 @@ from booking.clinic.time_off import (
 )
 from booking.database import utcnow
 from booking.diary import blueprint, grid
-from booking.diary.appointments import signed_in_staff
 from booking.diary.forms import ConfirmForm, TimeOffForm
+from booking.diary.signed_in import signed_in_staff
 from booking.extensions import db
 from booking.models import Practitioner, TimeOff
 from booking.presentation import count_of

@@ -13,7 +13,7 @@ from booking.auth.access import FRONT_DESK, staff_required
 from booking.clinic import DomainError
 from booking.clinic.working_hours import WEEKDAY_NAMES, describe, set_working_hours
 from booking.diary import blueprint
-from booking.diary.appointments import signed_in_staff
+from booking.diary.signed_in import signed_in_staff
 from booking.extensions import db
 from booking.models import Practitioner
 from booking.validators import Form

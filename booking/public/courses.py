@@ -14,7 +14,7 @@ from wtforms import DateField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
-from booking.clinic import DomainError, courses
+from booking.clinic import DomainError, course_plans, course_products, courses
 from booking.clinic.appointments import PatientDetails, book_appointment
 from booking.clinic.localtime import local_today
 from booking.clinic.settings import clinic_settings
@@ -48,13 +48,13 @@ class PlanRuleForm(Form):
 
     weekday = SelectField(
         "Day of the week",
-        choices=[SelectChoice(str(n), name) for n, name in enumerate(courses.WEEKDAY_NAMES)],
+        choices=[SelectChoice(str(n), name) for n, name in enumerate(course_plans.WEEKDAY_NAMES)],
         validators=[InputRequired("Choose a day.")],
     )
     second_weekday = SelectField(
         "Second day (for two sessions a week)",
         choices=[SelectChoice("", "Once a week only")]
-        + [SelectChoice(str(n), name) for n, name in enumerate(courses.WEEKDAY_NAMES)],
+        + [SelectChoice(str(n), name) for n, name in enumerate(course_plans.WEEKDAY_NAMES)],
     )
     at = SelectField("Time", validators=[InputRequired("Choose a time.")])
     first_day = DateField(
@@ -73,7 +73,7 @@ def course_from_token_or_404(token: str) -> Course:
 
 def _practitioner_choice(course: Course, value: str | None) -> Practitioner | None:
     """The chosen practitioner; the only one if just one offers the course; 404 for others."""
-    available = courses.plannable_practitioners(course)
+    available = course_plans.plannable_practitioners(course)
     if not value and len(available) == 1:
         return available[0]
     for practitioner in available:
@@ -86,7 +86,7 @@ def _practitioner_choice(course: Course, value: str | None) -> Practitioner | No
 
 @blueprint.get("/courses")
 def courses_on_sale():
-    return render_template("public/course_products.html", products=courses.products())
+    return render_template("public/course_products.html", products=course_products.products())
 
 
 @blueprint.route("/courses/<int:product_id>/request", methods=["GET", "POST"])
@@ -183,7 +183,7 @@ def course_book(token: str):
         token=token,
         form=form,
         practitioner=practitioner,
-        practitioners=courses.plannable_practitioners(course),
+        practitioners=course_plans.plannable_practitioners(course),
         practitioner_value=practitioner.slug if practitioner else "any",
         **picker_context(
             free,
@@ -201,7 +201,7 @@ def _time_choices(course: Course) -> list[SelectChoice]:
     """Times on the clinic's slot grid within the practitioners' working hours."""
     hours = [
         (row.starts_at, row.ends_at)
-        for practitioner in courses.plannable_practitioners(course)
+        for practitioner in course_plans.plannable_practitioners(course)
         for row in practitioner.working_hours
     ]
     opens = min((start for start, _ in hours), default=time(9))
@@ -220,7 +220,7 @@ def _time_choices(course: Course) -> list[SelectChoice]:
 def _plan_form(course: Course, now: datetime) -> PlanRuleForm:
     form = PlanRuleForm(formdata=request.args if request.args else None)
     form.at.choices = _time_choices(course)
-    practitioners = courses.plannable_practitioners(course)
+    practitioners = course_plans.plannable_practitioners(course)
     form.practitioner.choices = [SelectChoice(p.slug, p.name) for p in practitioners]
     if not request.args:
         today = local_today(now, clinic_settings().zone)
@@ -262,7 +262,7 @@ def course_plan(token: str):
                 starts = [start for start in parsed if start is not None]
                 if len(starts) != len(parsed):
                     raise DomainError("One of the times could not be read. Please choose again.")
-                booked = courses.book_plan(
+                booked = course_plans.book_plan(
                     course, practitioner=practitioner, starts=starts, now=now
                 )
                 flash(
@@ -275,7 +275,7 @@ def course_plan(token: str):
             flash(error.message, "error")
             status = 409
         try:
-            plan = courses.propose_plan(
+            plan = course_plans.propose_plan(
                 course,
                 practitioner=practitioner,
                 weekdays=weekdays,
