@@ -29,6 +29,7 @@ from booking.clinic import (
 )
 from booking.clinic.errors import SLOT_TAKEN_MESSAGE, ChangedMeanwhile, SlotTaken
 from booking.clinic.localtime import OUT_OF_REACH, within_reach
+from booking.clinic.offerings import offers, practitioners_offering
 from booking.clinic.patients import PatientDetails, find_or_create_patient, lock_bookable
 from booking.clinic.settings import clinic_settings
 from booking.clinic.transaction import lock_or_refuse, unit_of_work
@@ -60,15 +61,13 @@ class TooLateToChange(DomainError):
     """Inside the notice period a patient must phone; staff may still make the change."""
 
 
-def _too_late_message(settings: ClinicSettings, action: str) -> str:
+def too_late_message(action: str, settings: ClinicSettings | None = None) -> str:
+    """Why the patient must phone to have it `action` ("moved", "cancelled")."""
+    settings = settings or clinic_settings()
     return (
         f"Your appointment is less than {settings.cancellation_notice_hours} hours away, so it "
         f"can no longer be {action} online. Please call us on {settings.phone} and we will help."
     )
-
-
-def _offers(practitioner: Practitioner, session_type: SessionType) -> bool:
-    return practitioner.active and session_type in practitioner.session_types
 
 
 def _check_session_type(session_type: SessionType, *, online: bool) -> None:
@@ -196,13 +195,11 @@ def book_appointment(
         if isinstance(patient, Patient):
             patient = lock_bookable(patient)
         if practitioner is not None:
-            if not _offers(practitioner, session_type):
+            if not offers(practitioner, session_type):
                 raise DomainError(f"{practitioner.name} does not offer {session_type.name}.")
             candidates = [practitioner]
         else:
-            candidates = sorted(
-                (p for p in session_type.practitioners if p.active), key=lambda p: p.position
-            )
+            candidates = practitioners_offering(session_type)
         if isinstance(patient, PatientDetails):
             patient = find_or_create_patient(patient, consent_at=now if health_consent else None)
         appointment = add_appointment(
@@ -287,9 +284,9 @@ def _move(
     _check_within_reach(starts_at)
     _lock_appointment(appointment, seen_sequence)
     if not by_staff and _within_notice(appointment, settings, now):
-        raise TooLateToChange(_too_late_message(settings, "moved"))
+        raise TooLateToChange(too_late_message("moved", settings))
     target = practitioner or appointment.practitioner
-    if not _offers(target, appointment.session_type):
+    if not offers(target, appointment.session_type):
         raise DomainError(f"{target.name} does not offer {appointment.session_type.name}.")
     if appointment.course is not None:
         courses.check_course_session_time(appointment.course, starts_at)
@@ -355,7 +352,7 @@ def _cancel(
     _lock_appointment(appointment, seen_sequence)
     late = _within_notice(appointment, settings, now)
     if not by_staff and late:
-        raise TooLateToChange(_too_late_message(settings, "cancelled"))
+        raise TooLateToChange(too_late_message("cancelled", settings))
     appointment.status = AppointmentStatus.CANCELLED.value
     appointment.cancelled_at = now
     appointment.cancelled_by = "clinic" if by_staff else "patient"

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Integer, Select, literal_column, select, union_all
 
+from booking.clinic import offerings
 from booking.clinic.localtime import local_day_bounds, local_to_utc, local_today, wall_time_exists
 from booking.clinic.settings import clinic_settings
 from booking.extensions import db
@@ -431,9 +432,8 @@ def busy_intervals(
 
 
 def offers(practitioner: Practitioner, session_type: SessionType) -> bool:
-    return (
-        practitioner.active and session_type.active and session_type in practitioner.session_types
-    )
+    """Whether the practitioner offers it (`booking.clinic.offerings`) and it is on offer."""
+    return session_type.active and offerings.offers(practitioner, session_type)
 
 
 def _free_seconds_by_practitioner(

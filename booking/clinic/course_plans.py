@@ -15,6 +15,7 @@ from booking.clinic.courses import booking_problem, last_valid_day
 from booking.clinic.credits import COURSE_GONE_MESSAGE
 from booking.clinic.errors import SlotTaken
 from booking.clinic.localtime import local_to_utc, local_today, to_local
+from booking.clinic.offerings import practitioners_offering
 from booking.clinic.patients import lock_bookable
 from booking.clinic.settings import clinic_settings
 from booking.clinic.transaction import lock_or_refuse, unit_of_work
@@ -74,14 +75,9 @@ class CoursePlan:
 
 
 def plannable_practitioners(course: Course) -> list[Practitioner]:
-    return sorted(
-        (
-            p
-            for p in course.session_type.practitioners
-            if availability.offers(p, course.session_type)
-        ),
-        key=lambda p: p.position,
-    )
+    if not course.session_type.active:
+        return []
+    return practitioners_offering(course.session_type)
 
 
 def _week_of(day: date) -> tuple[date, date]:

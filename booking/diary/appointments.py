@@ -16,6 +16,7 @@ from booking.clinic.appointments import (
     set_staff_note,
 )
 from booking.clinic.localtime import local_to_utc, to_local, wall_time_exists
+from booking.clinic.offerings import practitioners_offering
 from booking.clinic.patients import search_patients
 from booking.clinic.settings import clinic_settings
 from booking.diary import blueprint, grid
@@ -127,9 +128,7 @@ def book():
 
 def _move_form(appointment: Appointment) -> MoveForm:
     form = MoveForm(prefix="move")
-    offering = sorted(
-        (p for p in appointment.session_type.practitioners if p.active), key=lambda p: p.position
-    )
+    offering = practitioners_offering(appointment.session_type)
     form.practitioner_id.choices = [SelectChoice(p.id, p.name) for p in offering]
     if not form.is_submitted():
         local = to_local(appointment.starts_at, clinic_settings().zone)

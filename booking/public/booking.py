@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 from booking.clinic import DomainError, availability
 from booking.clinic.appointments import PatientDetails, book_appointment
 from booking.clinic.localtime import local_today, to_local, within_reach
+from booking.clinic.offerings import practitioners_offering
 from booking.clinic.settings import clinic_settings
 from booking.clinic.tokens import (
     appointment_uid_from_token,
@@ -58,7 +59,7 @@ def session_type_or_404(slug: str) -> SessionType:
 
 
 def practitioners_for(session_type: SessionType) -> list[Practitioner]:
-    return sorted((p for p in session_type.practitioners if p.active), key=lambda p: p.position)
+    return practitioners_offering(session_type)
 
 
 def practitioner_choice(session_type: SessionType, value: str | None) -> Practitioner | None:

@@ -3,7 +3,7 @@
 from flask import flash, make_response, redirect, render_template, request, url_for
 
 from booking.clinic import DomainError
-from booking.clinic.appointments import cancel_appointment, move_appointment
+from booking.clinic.appointments import cancel_appointment, move_appointment, too_late_message
 from booking.clinic.change_policy import online_changes
 from booking.clinic.settings import clinic_settings
 from booking.database import utcnow
@@ -122,12 +122,7 @@ def manage_reschedule(token: str):
     now = utcnow()
     if not _changeable(appointment, now):
         if appointment.status == AppointmentStatus.BOOKED:
-            settings = clinic_settings()
-            flash(
-                f"Your appointment is less than {settings.cancellation_notice_hours} hours away, "
-                f"so it can no longer be moved online. Please call us on {settings.phone}.",
-                "error",
-            )
+            flash(too_late_message("moved"), "error")
         return redirect(url_for(".manage", token=token))
 
     form = AppointmentChangeForm()
