@@ -37,7 +37,9 @@ from booking.database import utcnow
 from booking.extensions import db
 from booking.models import (
     Appointment,
+    AppointmentSource,
     AppointmentStatus,
+    CancelledBy,
     ClinicSettings,
     Course,
     Patient,
@@ -168,7 +170,7 @@ def book_appointment(
     starts_at: datetime,
     practitioner: Practitioner | None,
     patient: Patient | PatientDetails | None = None,
-    source: str = "online",
+    source: str = AppointmentSource.ONLINE,
     patient_note: str = "",
     health_consent: bool = False,
     staff_user: StaffUser | None = None,
@@ -355,7 +357,7 @@ def _cancel(
         raise TooLateToChange(too_late_message("cancelled", settings))
     appointment.status = AppointmentStatus.CANCELLED.value
     appointment.cancelled_at = now
-    appointment.cancelled_by = "clinic" if by_staff else "patient"
+    appointment.cancelled_by = (CancelledBy.CLINIC if by_staff else CancelledBy.PATIENT).value
     appointment.cancellation_reason = reason.strip()[:300]
     appointment.sequence += 1
     if appointment.course_id is not None:

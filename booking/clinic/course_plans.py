@@ -20,7 +20,7 @@ from booking.clinic.patients import lock_bookable
 from booking.clinic.settings import clinic_settings
 from booking.clinic.transaction import lock_or_refuse, unit_of_work
 from booking.database import utcnow
-from booking.models import Appointment, Course, Practitioner, StaffUser
+from booking.models import Appointment, AppointmentSource, Course, Practitioner, StaffUser
 
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 ALTERNATIVES_SHOWN = 3
@@ -227,7 +227,7 @@ def book_plan(
                         starts_at=starts_at,
                         candidates=[practitioner],
                         patient=course.patient,
-                        source="course_plan",
+                        source=AppointmentSource.COURSE_PLAN,
                         now=now,
                         staff_user=staff_user,
                         course=course,

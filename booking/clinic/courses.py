@@ -25,6 +25,7 @@ from booking.models import (
     AppointmentStatus,
     Course,
     CourseProduct,
+    CourseSource,
     CourseStatus,
     Patient,
     SessionType,
@@ -71,7 +72,7 @@ def request_course(
     """A patient asks for a course online; it waits for payment at the clinic."""
     now = now or utcnow()
     with unit_of_work():
-        course = _new_course(product, patient, source="online", now=now)
+        course = _new_course(product, patient, source=CourseSource.ONLINE, now=now)
         notifications.course_requested(course)
     return course
 
@@ -87,7 +88,7 @@ def sell_course(
     """Sell a course at the desk: created and paid for in one go, ready to book."""
     now = now or utcnow()
     with unit_of_work():
-        course = _new_course(product, patient, source="staff", now=now)
+        course = _new_course(product, patient, source=CourseSource.STAFF, now=now)
         audit.record(staff_user, "course.sold", course, product=product.name)
         _activate(course, payment_reference, staff_user, now=now)
     return course

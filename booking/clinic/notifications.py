@@ -27,7 +27,16 @@ from booking.clinic.local_wording import format_local_date, format_local_time
 from booking.clinic.settings import clinic_settings
 from booking.clinic.tokens import course_token, manage_url
 from booking.extensions import db
-from booking.models import Appointment, AppointmentStatus, Course, OutboxMessage, OutboxStatus
+from booking.models import (
+    Appointment,
+    AppointmentSource,
+    AppointmentStatus,
+    CancelledBy,
+    Course,
+    CourseSource,
+    OutboxMessage,
+    OutboxStatus,
+)
 
 
 class Kind:
@@ -118,7 +127,7 @@ def _reception_email() -> str | None:
 def _is_online(appointment: Appointment, by_staff: bool | None) -> bool:
     if by_staff is not None:
         return not by_staff
-    return appointment.source == "online"
+    return appointment.source == AppointmentSource.ONLINE
 
 
 def _tell_patient(
@@ -172,7 +181,7 @@ def appointment_booked(appointment: Appointment, *, by_staff: bool | None = None
     to them. Appointments planned as part of a course are confirmed together by
     `course_planned`, so they get no confirmation each.
     """
-    if appointment.source == "course_plan":
+    if appointment.source == AppointmentSource.COURSE_PLAN:
         return
     when = _when(appointment)
     _tell_patient(
@@ -235,7 +244,7 @@ def appointment_cancelled(appointment: Appointment, *, by_staff: bool | None = N
         ics_method="CANCEL",
     )
     patient_cancelled = (
-        not by_staff if by_staff is not None else appointment.cancelled_by != "clinic"
+        not by_staff if by_staff is not None else appointment.cancelled_by != CancelledBy.CLINIC
     )
     if patient_cancelled:
         _tell_reception(appointment, Kind.RECEPTION_CANCELLED, f"Cancelled online: {when}")
@@ -284,7 +293,7 @@ def course_requested(course: Course) -> None:
             dedupe_key=_course_key(course, Kind.COURSE_REQUESTED),
         )
     reception = _reception_email()
-    if reception and course.source == "online":
+    if reception and course.source == CourseSource.ONLINE:
         queue_message(
             kind=Kind.RECEPTION_COURSE_REQUESTED,
             recipient=reception,

@@ -30,7 +30,7 @@ from booking.diary.forms import (
 )
 from booking.diary.signed_in import signed_in_staff
 from booking.extensions import db
-from booking.models import Appointment, AppointmentStatus, Patient, Practitioner
+from booking.models import Appointment, AppointmentSource, AppointmentStatus, Patient, Practitioner
 from booking.presentation import parse_start
 from booking.validators import site_path, typed_cleanly, whole_number
 
@@ -100,7 +100,7 @@ def book():
                 starts_at=starts_at,
                 practitioner=practitioner,
                 patient=patient,
-                source="staff",
+                source=AppointmentSource.STAFF,
                 patient_note=form.note.data or "",
                 staff_user=signed_in_staff(),
             )

@@ -1,9 +1,8 @@
 """The clinic's tables, one module per area. Import models from here."""
 
-from booking.models.appointments import LIVE_STATUSES, Appointment, AppointmentStatus
+from booking.models.appointments import LIVE_STATUSES, Appointment
 from booking.models.clinic import (
     ClinicSettings,
-    FeedPrivacy,
     FeedRevision,
     Practitioner,
     SessionType,
@@ -11,27 +10,41 @@ from booking.models.clinic import (
     Treatment,
     WorkingHours,
 )
-from booking.models.courses import Course, CourseProduct, CourseStatus, CreditEntry
-from booking.models.messages import OutboxMessage, OutboxStatus, ScheduledJob
+from booking.models.courses import Course, CourseProduct, CreditEntry
+from booking.models.enums import (
+    AppointmentSource,
+    AppointmentStatus,
+    CancelledBy,
+    CourseSource,
+    CourseStatus,
+    FeedPrivacy,
+    OutboxStatus,
+    Role,
+    TestimonialStatus,
+)
+from booking.models.messages import OutboxMessage, ScheduledJob
 from booking.models.own_calendars import BusyTime, CalendarConnection, CalendarKind
 from booking.models.patients import Patient
 from booking.models.second_factors import Passkey, RecoveryCode, TotpFactor
-from booking.models.staff import AccessEvent, AuditEvent, Role, StaffUser
+from booking.models.staff import AccessEvent, AuditEvent, StaffUser
 from booking.models.staff_sessions import SessionStage, SignInFailures, StaffSession
-from booking.models.testimonials import Testimonial, TestimonialStatus
+from booking.models.testimonials import Testimonial
 
 __all__ = [
     "AccessEvent",
     "LIVE_STATUSES",
     "Appointment",
+    "AppointmentSource",
     "AppointmentStatus",
     "AuditEvent",
     "BusyTime",
     "CalendarConnection",
     "CalendarKind",
+    "CancelledBy",
     "ClinicSettings",
     "Course",
     "CourseProduct",
+    "CourseSource",
     "CourseStatus",
     "CreditEntry",
     "FeedPrivacy",

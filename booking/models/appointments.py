@@ -1,6 +1,5 @@
 """Appointments: a patient, a practitioner, a session type and a span of UTC time."""
 
-import enum
 import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -13,17 +12,11 @@ from sqlalchemy.sql.elements import ColumnElement
 from booking.database import UTCDateTime, utcnow
 from booking.extensions import Model
 from booking.models.clinic import Practitioner, SessionType
+from booking.models.enums import AppointmentSource, AppointmentStatus, CancelledBy, one_of
 from booking.models.patients import Patient
 
 if TYPE_CHECKING:
     from booking.models.courses import Course
-
-
-class AppointmentStatus(enum.StrEnum):
-    BOOKED = "booked"
-    ATTENDED = "attended"
-    NO_SHOW = "no_show"
-    CANCELLED = "cancelled"
 
 
 # Statuses that hold the practitioner's time; only cancelled appointments free it.
@@ -49,10 +42,9 @@ class Appointment(Model):
     __tablename__ = "appointments"
     __table_args__ = (
         CheckConstraint("starts_at < ends_at", name="starts_before_ends"),
-        CheckConstraint(
-            "status in ('booked', 'attended', 'no_show', 'cancelled')", name="status_known"
-        ),
-        CheckConstraint("source in ('online', 'staff', 'course_plan')", name="source_known"),
+        one_of("status", AppointmentStatus, "status_known"),
+        one_of("source", AppointmentSource, "source_known"),
+        one_of("cancelled_by", CancelledBy, "cancelled_by_known", nullable=True),
         Index("ix_appointments_practitioner_starts", "practitioner_id", "starts_at"),
     )
 
@@ -66,13 +58,13 @@ class Appointment(Model):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(20), default=AppointmentStatus.BOOKED.value)
-    source: Mapped[str] = mapped_column(String(20), default="online")
+    source: Mapped[str] = mapped_column(String(20), default=AppointmentSource.ONLINE.value)
     # The patient's own words about their problem: health data, never in feeds or logs.
     patient_note: Mapped[str] = mapped_column(Text, default="")
     staff_note: Mapped[str] = mapped_column(Text, default="")
     price_pence: Mapped[int] = mapped_column(Integer, default=0)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    cancelled_by: Mapped[str | None] = mapped_column(String(20))  # "patient" or "clinic"
+    cancelled_by: Mapped[str | None] = mapped_column(String(20))  # a CancelledBy
     cancellation_reason: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

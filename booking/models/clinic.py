@@ -1,6 +1,5 @@
 """The clinic itself: its settings, practitioners, treatments, session types and hours."""
 
-import enum
 import secrets
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
@@ -20,12 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.database import UTCDateTime, utcnow
 from booking.extensions import Model
-
-
-class FeedPrivacy(enum.StrEnum):
-    FULL_NAME = "full_name"
-    INITIALS = "initials"
-    HIDDEN = "hidden"
+from booking.models.enums import FeedPrivacy, one_of
 
 
 class ClinicSettings(Model):
@@ -97,6 +91,7 @@ def new_feed_token() -> str:
 
 class Practitioner(Model):
     __tablename__ = "practitioners"
+    __table_args__ = (one_of("feed_privacy", FeedPrivacy, "feed_privacy_known"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(80), unique=True)

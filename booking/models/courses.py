@@ -1,6 +1,5 @@
 """Prepaid courses: the product the clinic sells and each patient's course of credits."""
 
-import enum
 import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -11,16 +10,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from booking.database import UTCDateTime, utcnow
 from booking.extensions import Model
 from booking.models.clinic import SessionType
+from booking.models.enums import CourseSource, CourseStatus, one_of
 from booking.models.patients import Patient
 
 if TYPE_CHECKING:
     from booking.models.appointments import Appointment
-
-
-class CourseStatus(enum.StrEnum):
-    AWAITING_PAYMENT = "awaiting_payment"
-    ACTIVE = "active"
-    CANCELLED = "cancelled"
 
 
 class CourseProduct(Model):
@@ -51,9 +45,8 @@ class Course(Model):
     __table_args__ = (
         CheckConstraint("credits_remaining >= 0", name="credits_not_negative"),
         CheckConstraint("credits_remaining <= sessions_total", name="credits_within_total"),
-        CheckConstraint(
-            "status in ('awaiting_payment', 'active', 'cancelled')", name="status_known"
-        ),
+        one_of("status", CourseStatus, "status_known"),
+        one_of("source", CourseSource, "source_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -66,7 +59,7 @@ class Course(Model):
     sessions_total: Mapped[int] = mapped_column(Integer)
     credits_remaining: Mapped[int] = mapped_column(Integer)
     price_pence: Mapped[int] = mapped_column(Integer)
-    source: Mapped[str] = mapped_column(String(20), default="online")
+    source: Mapped[str] = mapped_column(String(20), default=CourseSource.ONLINE.value)
     # Payment provider reference, for when online payment is added.
     payment_reference: Mapped[str | None] = mapped_column(String(120))
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,25 +1,19 @@
 """The outbox: every email is written here in the same transaction as the change it reports."""
 
-import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from booking.database import UTCDateTime, utcnow
 from booking.extensions import Model
-
-
-class OutboxStatus(enum.StrEnum):
-    PENDING = "pending"
-    SENT = "sent"
-    FAILED = "failed"
+from booking.models.enums import OutboxStatus, one_of
 
 
 class OutboxMessage(Model):
     __tablename__ = "outbox_messages"
     __table_args__ = (
-        CheckConstraint("status in ('pending', 'sent', 'failed')", name="status_known"),
+        one_of("status", OutboxStatus, "status_known"),
         Index("ix_outbox_messages_due", "status", "next_attempt_at"),
     )
 

@@ -1,6 +1,5 @@
 """Staff accounts and the audit log of what they changed."""
 
-import enum
 from datetime import datetime
 from typing import Any
 
@@ -11,20 +10,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from booking.database import UTCDateTime, utcnow
 from booking.extensions import Model
 from booking.models.clinic import Practitioner
+from booking.models.enums import Role, one_of
 from booking.passwords import hash_password, password_matches
-
-
-class Role(enum.StrEnum):
-    ADMIN = "admin"
-    RECEPTIONIST = "receptionist"
-    PRACTITIONER = "practitioner"
 
 
 # Flask-Login ships no types, so to mypy UserMixin is Any.
 class StaffUser(UserMixin, Model):  # type: ignore[misc]
     __tablename__ = "staff_users"
     __table_args__ = (
-        CheckConstraint("role in ('admin', 'receptionist', 'practitioner')", name="role_known"),
+        one_of("role", Role, "role_known"),
         CheckConstraint(
             "role <> 'practitioner' or practitioner_id is not null",
             name="practitioner_linked",

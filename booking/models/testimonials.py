@@ -1,26 +1,18 @@
 """Patients' replies under the information pages, shown only once staff approve them."""
 
-import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from booking.database import UTCDateTime, utcnow
 from booking.extensions import Model
-
-
-class TestimonialStatus(enum.StrEnum):
-    PENDING = "pending"
-    APPROVED = "approved"
-    REJECTED = "rejected"
+from booking.models.enums import TestimonialStatus, one_of
 
 
 class Testimonial(Model):
     __tablename__ = "testimonials"
-    __table_args__ = (
-        CheckConstraint("status in ('pending', 'approved', 'rejected')", name="status_known"),
-    )
+    __table_args__ = (one_of("status", TestimonialStatus, "status_known"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     page: Mapped[str] = mapped_column(String(40), default="sciatica", index=True)

@@ -23,7 +23,7 @@ from booking.clinic.tokens import (
 )
 from booking.database import utcnow
 from booking.extensions import db, limiter
-from booking.models import Appointment, Practitioner, SessionType
+from booking.models import Appointment, AppointmentSource, Practitioner, SessionType
 from booking.presentation import format_start, parse_start
 from booking.public import blueprint
 from booking.public.forms import PatientDetailsForm
@@ -261,7 +261,7 @@ def book_details(slug: str):
                 ),
                 patient_note=form.note.data or "",
                 health_consent=True,
-                source="online",
+                source=AppointmentSource.ONLINE,
                 now=now,
             )
         except DomainError as error:

@@ -21,7 +21,7 @@ from booking.clinic.settings import clinic_settings
 from booking.clinic.tokens import course_token, course_uid_from_token, manage_token
 from booking.database import utcnow
 from booking.extensions import db, limiter
-from booking.models import Course, CourseProduct, Practitioner
+from booking.models import AppointmentSource, Course, CourseProduct, Practitioner
 from booking.presentation import format_local_datetime, format_start, parse_start
 from booking.public import blueprint
 from booking.public.booking import (
@@ -160,7 +160,7 @@ def course_book(token: str):
                 starts_at=start,
                 practitioner=practitioner,
                 course=course,
-                source="online",
+                source=AppointmentSource.ONLINE,
                 now=now,
             )
         except DomainError as error:

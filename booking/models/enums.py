@@ -1,0 +1,78 @@
+"""Every status, source and choice the tables store, in one place.
+
+Each is a StrEnum, stored as its text value; `one_of` builds the CHECK constraint that
+lets the database refuse any other value, from the enum itself, so that the list is
+never written out a second time (a migration copies it once, as migrations must).
+"""
+
+import enum
+
+from sqlalchemy import CheckConstraint
+
+
+class AppointmentStatus(enum.StrEnum):
+    BOOKED = "booked"
+    ATTENDED = "attended"
+    NO_SHOW = "no_show"
+    CANCELLED = "cancelled"
+
+
+class AppointmentSource(enum.StrEnum):
+    """Who made the booking: the patient online, staff at the desk, or a course plan."""
+
+    ONLINE = "online"
+    STAFF = "staff"
+    COURSE_PLAN = "course_plan"
+
+
+class CancelledBy(enum.StrEnum):
+    PATIENT = "patient"
+    CLINIC = "clinic"
+
+
+class CourseStatus(enum.StrEnum):
+    AWAITING_PAYMENT = "awaiting_payment"
+    ACTIVE = "active"
+    CANCELLED = "cancelled"
+
+
+class CourseSource(enum.StrEnum):
+    """Asked for online (paid at the clinic later) or sold at the desk."""
+
+    ONLINE = "online"
+    STAFF = "staff"
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class TestimonialStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class FeedPrivacy(enum.StrEnum):
+    FULL_NAME = "full_name"
+    INITIALS = "initials"
+    HIDDEN = "hidden"
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    RECEPTIONIST = "receptionist"
+    PRACTITIONER = "practitioner"
+
+
+def one_of(
+    column: str, values: type[enum.StrEnum], name: str, *, nullable: bool = False
+) -> CheckConstraint:
+    """CHECK (column in (...every value of the enum...)), NULL allowed if `nullable`."""
+    allowed = ", ".join(f"'{member.value}'" for member in values)
+    condition = f"{column} in ({allowed})"
+    if nullable:
+        condition = f"{column} is null or {condition}"
+    return CheckConstraint(condition, name=name)
