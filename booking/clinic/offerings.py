@@ -15,7 +15,6 @@ def offers(practitioner: Practitioner, session_type: SessionType) -> bool:
 
 def practitioners_offering(session_type: SessionType) -> list[Practitioner]:
     """The practitioners who offer `session_type`, in the clinic's order."""
-    return sorted(
-        (p for p in session_type.practitioners if offers(p, session_type)),
-        key=lambda p: p.position,
-    )
+    # Listed under the session type is "one of theirs" already: asking `offers` here would
+    # load every practitioner's own list, a query each.
+    return sorted((p for p in session_type.practitioners if p.active), key=lambda p: p.position)

@@ -123,7 +123,9 @@ def lock(model: type[Row], key: Any) -> Row | None:
     statement = (
         select(model)
         .where(primary_key == key)
-        .with_for_update()
+        # OF the row's own table: a relationship loaded by a join must not be locked too
+        # (nor make PostgreSQL refuse FOR UPDATE on the nullable side of an outer join).
+        .with_for_update(of=model)
         .execution_options(populate_existing=True)
     )
     return _session().scalar(statement)
