@@ -13,8 +13,7 @@ from flask_login import current_user
 
 from booking.auth.session_cookie import current_staff_session
 from booking.extensions import login_manager
-from booking.models import Practitioner, SessionStage
-from booking.models.staff import Role
+from booking.models import Practitioner, Role, SessionStage
 
 ALL_STAFF = (Role.ADMIN, Role.RECEPTIONIST, Role.PRACTITIONER)
 FRONT_DESK = (Role.ADMIN, Role.RECEPTIONIST)

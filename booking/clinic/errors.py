@@ -1,5 +1,7 @@
 """Domain errors: a rule of the clinic was broken, with a message fit for a person."""
 
+from collections.abc import Callable
+
 SLOT_TAKEN_MESSAGE = "That time has just been taken, please choose another."
 
 
@@ -24,7 +26,7 @@ class ChangedMeanwhile(DomainError):
 
 # The database's guarantees, by constraint name, and what the person who lost the race
 # is told. The application's own checks give the same message when they see it first.
-CONSTRAINT_REFUSALS: dict[str, type[DomainError]] = {
+CONSTRAINT_REFUSALS: dict[str, Callable[[], DomainError]] = {
     "appointments_no_overlap": SlotTaken,
 }
 

@@ -109,6 +109,8 @@ def _load(session: Session, cache: SettingsCache | None) -> ClinicSettings:
     if settings is None:
         _create_defaults()
         settings = session.get(ClinicSettings, 1)
+        if settings is None:  # pragma: no cover - inserted just above, "if missing"
+            raise RuntimeError("the clinic settings row could not be created")
     elif cache is not None and settings not in session.dirty and not session.info.get(_CHANGED):
         cache.store({name: getattr(settings, name) for name in _COLUMNS}, generation)
     return settings

@@ -5,7 +5,7 @@ not know for these three columns, as it already did for every status. The lists 
 copied here once, as a migration must stand on its own.
 
 Revision ID: b7c1d2e3f4a5
-Revises: 67e16015fda2
+Revises: 8359a553bc8f
 Create Date: 2026-12-01 20:45:00
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'b7c1d2e3f4a5'
-down_revision = '67e16015fda2'
+down_revision = '8359a553bc8f'
 branch_labels = None
 depends_on = None
 
