@@ -21,7 +21,7 @@ from booking.clinic.busy_sources import Span, busy_from_caldav, busy_from_ical_u
 from booking.clinic.calendar_fetch import FetchError
 from booking.clinic.credentials import seal, unseal
 from booking.clinic.errors import DomainError
-from booking.clinic.transaction import lock, unit_of_work
+from booking.clinic.transaction import end_read, lock, unit_of_work
 from booking.database import utcnow
 from booking.extensions import db
 from booking.models import BusyTime, CalendarConnection, CalendarKind, Practitioner, StaffUser
@@ -115,7 +115,7 @@ def fetch_one(connection_id: int, *, now: datetime) -> bool:
     days = int(current_app.config.get("CALENDAR_FETCH_DAYS", 120))
     window = (now, now + timedelta(days=days))
     # No transaction (on SQLite, no read snapshot) is held while the server is asked.
-    db.session.rollback()
+    end_read()
     try:
         spans = _read(kind, secret, window)
         if len(spans) > MAX_SPANS:

@@ -96,6 +96,22 @@ def unit_of_work() -> Iterator[Session]:
         session.info[_DEPTH] = 0
 
 
+def end_read() -> None:
+    """End the read-only transaction the session holds, before a long wait (a network call).
+
+    Only reads may be pending: changed rows belong in a unit of work, and are refused
+    here rather than dropped.
+    """
+    session = _session()
+    if in_unit_of_work():
+        raise RuntimeError("end_read() would end the open unit of work")
+    if session.new or session.dirty or session.deleted:
+        raise PendingChangesOutsideUnitOfWork(
+            "Changes were made outside a unit of work; start it before changing rows."
+        )
+    session.rollback()
+
+
 def flush() -> None:
     """Write what the session holds now; a constraint's refusal becomes its DomainError.
 
