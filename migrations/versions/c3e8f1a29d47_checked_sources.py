@@ -4,8 +4,8 @@ The database now refuses a value the application's enums (booking/models/enums.p
 not know for these three columns, as it already did for every status. The lists are
 copied here once, as a migration must stand on its own.
 
-Revision ID: b7c1d2e3f4a5
-Revises: 8359a553bc8f
+Revision ID: c3e8f1a29d47
+Revises: b7c1d2e3f4a5
 Create Date: 2026-12-01 20:45:00
 
 """
@@ -13,8 +13,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = 'b7c1d2e3f4a5'
-down_revision = '8359a553bc8f'
+revision = 'c3e8f1a29d47'
+down_revision = 'b7c1d2e3f4a5'
 branch_labels = None
 depends_on = None
 
