@@ -315,7 +315,8 @@ def pair_two_cancellations(clinic: Clinic):
     appointment = clinic.book(10, "Two Cancels", "two-cancels@example.org")
     appointment_id, manage = appointment.id, f"/manage/{manage_token(appointment)}"
     patient = clinic.app.test_client()
-    html = patient.get(manage).get_data(as_text=True)
+    # The patient's cancel button opens a review page with the form.
+    html = patient.get(f"{manage}/cancel").get_data(as_text=True)
     csrf, sequence = token(html), hidden(html, "sequence")
     attempts = [
         staff_cancel(clinic.staff_client(), appointment_id),
@@ -457,7 +458,8 @@ def pair_patient_slot_race(clinic: Clinic):
     for appointment in booked:
         client = clinic.app.test_client()
         url = f"/manage/{manage_token(appointment)}/reschedule"
-        html = client.get(f"{url}?first={target.astimezone(LONDON).date()}").get_data(as_text=True)
+        # The patient picks the time, then confirms it on the review page.
+        html = client.get(f"{url}/review?start={start}").get_data(as_text=True)
         data = {"csrf_token": token(html), "start": start, "sequence": hidden(html, "sequence")}
         attempts.append(
             Attempt(

@@ -380,7 +380,8 @@ def test_two_patients_rescheduling_into_one_slot_never_see_a_server_error(app, c
     for appointment in booked:
         client = app.test_client()
         url = f"/manage/{manage_token(appointment)}/reschedule"
-        page = client.get(f"{url}?first={target.astimezone(LONDON).date()}")
+        # The patient picks the time, then confirms it on the review page.
+        page = client.get(f"{url}/review?start={start}")
         token = csrf_token(page.get_data(as_text=True))
         posts.append(
             lambda client=client, url=url, token=token: client.post(

@@ -6,18 +6,12 @@ asks it to deliver. A new channel is one sender registered here plus its templat
 nothing in the outbox's claiming, retrying or scheduling changes.
 """
 
-from dataclasses import dataclass
 from typing import Any, Protocol
 
+from booking.clinic.rendered import Rendered
 from booking.models import OutboxMessage
 
-
-@dataclass(frozen=True)
-class Rendered:
-    """A message's bodies as its channel's templates wrote them."""
-
-    text_body: str
-    html_body: str | None = None
+__all__ = ["Rendered", "Sender", "UnknownChannel", "register_sender", "sender_for"]
 
 
 class Sender(Protocol):

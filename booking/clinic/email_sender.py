@@ -10,9 +10,9 @@ from typing import Any
 from flask import render_template
 
 from booking.clinic.calendar import clinic_mailbox
-from booking.clinic.channels import Rendered
 from booking.clinic.email_message import OutgoingEmail, outgoing_email
 from booking.clinic.mail_delivery import default_sender, deliver
+from booking.clinic.rendered import Rendered
 from booking.models import OutboxMessage
 
 
