@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from booking.auth.access import FRONT_DESK, staff_required
 from booking.clinic import DomainError, access_log
-from booking.clinic import courses as course_catalogue
+from booking.clinic import course_products as course_catalogue
 from booking.clinic import patients as patient_records
 from booking.clinic.patients import search_patients
 from booking.diary import blueprint, grid
