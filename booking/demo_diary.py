@@ -13,6 +13,7 @@ from booking.database import utcnow
 from booking.extensions import db
 from booking.models import (
     Appointment,
+    Course,
     CourseProduct,
     Patient,
     Practitioner,
@@ -64,6 +65,7 @@ def fill_demo_diary(now: datetime | None = None) -> int:
                             starts_at=starts_at,
                             ends_at=starts_at + timedelta(minutes=session_type.duration_minutes),
                             source="staff",
+                            price_pence=session_type.price_pence,
                         )
                     )
                     booked += 1
@@ -109,4 +111,26 @@ def _sell_a_course(patient: Patient, now: datetime) -> None:
     desk = db.session.scalar(select(StaffUser).filter_by(email="reception@clinic.example"))
     if product is None or desk is None:
         return
-    courses.sell_course(product, patient, staff_user=desk, payment_reference="cash", now=now)
+    course = courses.sell_course(
+        product, patient, staff_user=desk, payment_reference="cash", now=now
+    )
+    _book_course_sessions(course, desk)
+
+
+def _book_course_sessions(course: Course, desk: StaffUser) -> None:
+    """Make the sold course one in progress: two of its patient's visits become sessions."""
+    session_type = course.session_type
+    with unit_of_work() as session:
+        visits = session.scalars(
+            select(Appointment)
+            .where(Appointment.patient_id == course.patient_id)
+            .order_by(Appointment.starts_at)
+        ).all()
+        for visit in [v for v in visits if session_type in v.practitioner.session_types][:2]:
+            # Slots are SPACING_MINUTES apart, longer than any demo session: still no overlap.
+            visit.session_type = session_type
+            visit.ends_at = visit.starts_at + timedelta(minutes=session_type.duration_minutes)
+            visit.price_pence = 0
+            visit.course_id = course.id
+            session.flush()
+            courses.spend_credit(course, visit, staff_user=desk)

@@ -150,6 +150,10 @@ def test_the_demo_fortnight_fills_the_next_weekday_and_a_second_run_adds_nothing
         for model in (Appointment, Patient, Course)
     ]
     assert counts[2] == 1
+    course = db.session.scalar(sa.select(Course))
+    sessions = db.session.scalars(sa.select(Appointment).filter_by(course_id=course.id)).all()
+    assert len(sessions) == 2 and course.credits_remaining == course.sessions_total - 2
+    assert desk.get(f"/diary/courses/{course.id}").status_code == 200
     for appointment in db.session.scalars(sa.select(Appointment)):
         assert appointment.starts_at > monday_morning
         assert appointment.patient.email.endswith("@example.org")
