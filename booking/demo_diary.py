@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
-from booking.clinic import courses
+from booking.clinic import courses, credits
 from booking.clinic.localtime import local_to_utc, to_local, wall_time_exists
 from booking.clinic.settings import clinic_settings
 from booking.clinic.transaction import unit_of_work
@@ -133,4 +133,4 @@ def _book_course_sessions(course: Course, desk: StaffUser) -> None:
             visit.price_pence = 0
             visit.course_id = course.id
             session.flush()
-            courses.spend_credit(course, visit, staff_user=desk)
+            credits.spend_credit(course, visit, staff_user=desk)
