@@ -90,8 +90,10 @@ format: install
 # collected nothing, which counts as a failure here: a suite that ran no test proves nothing.
 PYTEST_WORKERS ?= auto
 PYTEST_ARGS ?=
+# Coverage: the SQLite run starts the figures afresh, the PostgreSQL run adds to them.
 define pytest_on
-	status=0; $(1) $(PYTEST) -n $(PYTEST_WORKERS) $(PYTEST_ARGS) || status=$$?; \
+	status=0; $(1) $(PYTEST) -n $(PYTEST_WORKERS) --cov --cov-report= $(2) $(PYTEST_ARGS) \
+		|| status=$$?; \
 	if [ $$status = 5 ]; then echo "pytest collected no tests: nothing was tested"; fi; \
 	[ $$status = 0 ]
 endef
@@ -102,11 +104,15 @@ test: lint browser
 	@pg="$${TEST_DATABASE_URL:-$(PG_TEST_URL)}"; \
 	if TEST_DATABASE_URL="$$pg" $(PY) -m tests.postgres_reachable; then \
 		echo "== tests on PostgreSQL ($$pg) =="; \
-		$(call pytest_on,TEST_DATABASE_URL="$$pg") || exit 1; \
+		$(call pytest_on,TEST_DATABASE_URL="$$pg",--cov-append) || exit 1; \
 		echo "Backends tested: SQLite and PostgreSQL"; \
+		ran="both backends"; \
 	else \
 		echo "PostgreSQL is not reachable at $$pg: tests ran on SQLite only"; \
-	fi
+		ran="SQLite only"; \
+	fi; \
+	echo "Coverage of booking/ and config.py, lines run by the tests ($$ran):" \
+		"$$($(VENV)/bin/coverage report --format=total)%"
 
 serve: install
 	$(FLASK) db upgrade
