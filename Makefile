@@ -16,11 +16,17 @@ SUDO      := $(shell [ "$$(id -u)" = 0 ] || ! command -v sudo >/dev/null || echo
 export FLASK_APP := wsgi
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test install lint typecheck hooks format serve bench audit clean db browser
+.PHONY: run test test-future faketime install lint typecheck hooks format serve bench audit clean db browser
 
-$(VENV)/.installed: pyproject.toml
+# What the site needs to run, and nothing else: `make run` and `make serve` stop here.
+$(VENV)/.site-installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[mail-catcher]'
+	touch $@
+
+# Development and tests: the site plus the test extra (make install, lint, test).
+$(VENV)/.installed: $(VENV)/.site-installed
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
@@ -52,7 +58,7 @@ browser:
 		fi; \
 	fi
 
-db: install
+db: $(VENV)/.site-installed
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
 
@@ -60,10 +66,13 @@ db: install
 # worker sends queued mail to it, so booking mail flows with no extra step.
 run: db
 	@echo "Serving on http://127.0.0.1:5000 (mail is printed here; Ctrl-C stops everything)"
-	@trap 'kill 0' INT TERM EXIT; \
-		MAIL_SERVER=127.0.0.1 MAIL_PORT=8025 $(PY) -m booking.dev_mail & \
-		MAIL_SERVER=127.0.0.1 MAIL_PORT=8025 $(FLASK) outbox run & \
-		MAIL_SERVER=127.0.0.1 MAIL_PORT=8025 $(FLASK) run --host 127.0.0.1 --port 5000
+	@# Ctrl-C reaches all three (one process group); the trap stops whichever is left and
+	@# waits for them, so make ends quietly instead of reporting a signal it was sent.
+	@trap 'kill $$mail $$worker $$web 2>/dev/null; wait; exit 0' INT TERM; \
+		MAIL_SERVER=127.0.0.1 MAIL_PORT=8025 $(PY) -m booking.dev_mail & mail=$$!; \
+		MAIL_SERVER=127.0.0.1 MAIL_PORT=8025 $(FLASK) outbox run & worker=$$!; \
+		MAIL_SERVER=127.0.0.1 MAIL_PORT=8025 $(FLASK) run --host 127.0.0.1 --port 5000 & web=$$!; \
+		wait
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -114,7 +123,35 @@ test: lint browser
 	echo "Coverage of booking/ and config.py, lines run by the tests ($$ran):" \
 		"$$($(VENV)/bin/coverage report --format=total)%"
 
-serve: install
+# The whole suite again with the clock a year ahead (Debian's libfaketime), on both
+# backends: no test may depend on today's date. The PostgreSQL server keeps the real clock;
+# the application takes its time from Python, so every "now" it uses is the faked one.
+# tests/faketime/sitecustomize.py works round libfaketime's broken time.sleep, and Chromium
+# runs on the real clock (it does not paint under libfaketime; tests/fixtures_browser.py).
+FAKETIME_LIB = $(firstword $(wildcard /usr/lib/*/faketime/libfaketime.so.1))
+FUTURE = FAKETIME="+365d" FAKETIME_DONT_FAKE_MONOTONIC=1 LD_PRELOAD="$(FAKETIME_LIB)" \
+	PYTHONPATH=tests/faketime
+
+faketime:
+	@if [ -z "$(FAKETIME_LIB)" ]; then \
+		echo "Installing Debian's libfaketime for make test-future"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libfaketime >/dev/null; \
+	fi
+
+test-future: install browser faketime
+	@echo "== tests on SQLite, a year ahead ($$(env $(FUTURE) date +%F)) =="
+	@$(call pytest_on,env -u TEST_DATABASE_URL $(FUTURE))
+	@pg="$${TEST_DATABASE_URL:-$(PG_TEST_URL)}"; \
+	if TEST_DATABASE_URL="$$pg" $(PY) -m tests.postgres_reachable; then \
+		echo "== tests on PostgreSQL ($$pg), a year ahead =="; \
+		$(call pytest_on,TEST_DATABASE_URL="$$pg" $(FUTURE)) || exit 1; \
+		echo "Backends tested a year ahead: SQLite and PostgreSQL"; \
+	else \
+		echo "PostgreSQL is not reachable at $$pg: tests ran a year ahead on SQLite only"; \
+	fi
+
+serve: $(VENV)/.site-installed
 	$(FLASK) db upgrade
 	$(VENV)/bin/gunicorn --bind $${BIND:-127.0.0.1:8000} --workers $${WORKERS:-2} wsgi:app
 
