@@ -86,12 +86,15 @@ class Clinic:
 
     def reset(self) -> None:
         from booking.cli import seed_demo
+        from booking.clinic.settings import forget_clinic_settings
         from booking.extensions import db
 
         tables = ", ".join(table.name for table in reversed(db.metadata.sorted_tables))
         with db.engine.begin() as connection:
             connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
         db.session.remove()
+        # Emptied behind the ORM's back: the cached clinic settings must go too.
+        forget_clinic_settings()
         seed_demo()
 
     def staff_client(self, role: str = "receptionist"):
