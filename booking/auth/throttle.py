@@ -91,6 +91,8 @@ class RedisCounts:
         self.prefix = f"{prefix}:sign-in-failures:"
 
     def read(self, key: str) -> Failures:
+        # redis-py types every reply as "a value or an awaitable" (its sync and async clients
+        # share one signature); this client is the synchronous one.
         count, last = self.redis.hmget(self.prefix + key, ["count", "last"])  # type: ignore[misc]
         if count is None:
             return Failures(0, None)

@@ -33,7 +33,7 @@ from sqlalchemy import func, or_, select, update
 from booking.clinic import DomainError, audit
 from booking.clinic.channels import UnknownChannel, sender_for
 from booking.clinic.transaction import lock, unit_of_work
-from booking.database import utcnow
+from booking.database import rows_changed, utcnow
 from booking.extensions import db
 from booking.models import OutboxMessage, OutboxStatus, StaffUser
 
@@ -128,7 +128,7 @@ def renew_claims(worker: str, now: datetime | None = None) -> int:
             .values(claimed_until=now + LEASE)
             .execution_options(synchronize_session=False)
         )
-    held: int = result.rowcount  # type: ignore[attr-defined]
+    held = rows_changed(result)
     return held
 
 
@@ -263,6 +263,7 @@ def send_due(
     report = SendReport()
     worker = worker or new_worker_token()
     offset = (now - utcnow()) if now is not None else timedelta(0)
+    # current_app is typed as the Flask app itself, not the proxy that holds it.
     with _Heartbeat(current_app._get_current_object(), worker, offset):  # type: ignore[attr-defined]
         while limit is None or report.attempted < limit:
             batch = batch_size if limit is None else min(batch_size, limit - report.attempted)
