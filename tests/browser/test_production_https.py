@@ -270,3 +270,69 @@ def test_every_form_works_over_https_in_production(https_page, production_site):
         redirect = get("127.0.0.1", server.http_port, "/book", tls=False)
         assert redirect.status == 301
         assert redirect.getheader("Location").startswith("https://127.0.0.1")
+
+
+def test_once_two_factors_are_required_no_staff_page_opens_with_a_password_alone_over_https(
+    https_page, production_site, make_staff, browser
+):
+    """Issue 16 over the production stack: TOTP enrolment and sign-in, a replayed cookie."""
+    import time
+
+    import pyotp
+
+    from booking.clinic import second_factors
+
+    base_url, password, _server = production_site
+    second_factors.save_sign_in_policy(
+        roles=["admin", "receptionist", "practitioner"],
+        idle_minutes=30,
+        lifetime_hours=12,
+        passkey_only=False,
+        staff_user=make_staff("admin"),
+    )
+    db.session.commit()
+    # Each worker keeps the clinic's settings for a few seconds (CLINIC_SETTINGS_CACHE_SECONDS).
+    time.sleep(6)
+    page = https_page
+
+    def password_step() -> None:
+        page.goto("/staff/sign-in")
+        page.get_by_label("Email address").fill(RECEPTIONIST_EMAIL)
+        page.get_by_label("Password").fill(password)
+        submit(page, page.get_by_role("button", name="Sign in"))
+
+    password_step()
+    assert page.url.endswith("/staff/enrol")
+    for path in ("/diary/", "/diary/patients", "/diary/audit-log"):
+        page.goto(path)
+        assert page.url.endswith("/staff/enrol"), path
+    submit(page, page.get_by_role("button", name="Set up an authenticator app"))
+    secret = page.locator("#totp-secret").get_attribute("data-secret")
+    page.get_by_label("Code").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Confirm").click()
+    page.wait_for_selector("#recovery-codes")
+    page.goto("/diary/")
+    assert page.url.endswith("/diary/")
+
+    # Cookies copied before signing out open nothing afterwards.
+    copied = page.context.cookies()
+    submit(
+        page, page.get_by_role("navigation", name="Staff").get_by_role("button", name="Sign out")
+    )
+    thief_context = browser.new_context(base_url=base_url, ignore_https_errors=True)
+    thief_context.add_cookies(copied)
+    thief = thief_context.new_page()
+    thief.goto("/diary/patients")
+    assert "/staff/sign-in" in thief.url
+    thief_context.close()
+
+    # The password alone now leads only to the second step; the code opens the diary.
+    password_step()
+    assert "/staff/sign-in/second-factor" in page.url
+    for path in ("/diary/", "/diary/patients"):
+        page.goto(path)
+        assert "/staff/sign-in" in page.url, path
+    page.goto("/staff/sign-in/second-factor")
+    page.get_by_label("Code").fill(pyotp.TOTP(secret).at(time.time() + 30))
+    submit(page, page.get_by_role("button", name="Continue"), re.compile(r"/diary/$"))
+    assert page.failures == []
