@@ -346,44 +346,35 @@ def _booked(
     return query
 
 
-def _blocked(
-    ids: Sequence[int],
-    window_start: datetime,
-    window_end: datetime,
-    _buffer: timedelta,
-    _ignore_appointment_id: int | None,
-) -> BusyRows:
-    """Blocked time (holidays, training, the clinic closed) that reaches into the window."""
-    return select(
-        TimeOff.practitioner_id,
-        TimeOff.starts_at,
-        TimeOff.ends_at,
-        literal_column("0", Integer).label("padded"),
-    ).where(
-        TimeOff.practitioner_id.in_(ids),
-        TimeOff.starts_at < window_end,
-        TimeOff.ends_at > window_start,
-    )
+def _unpadded(model: type[TimeOff] | type[BusyTime], what: str) -> BusySource:
+    """A source of plain busy intervals from `model`'s practitioner_id, starts_at, ends_at."""
+
+    def source(
+        ids: Sequence[int],
+        window_start: datetime,
+        window_end: datetime,
+        _buffer: timedelta,
+        _ignore_appointment_id: int | None,
+    ) -> BusyRows:
+        return select(
+            model.practitioner_id,
+            model.starts_at,
+            model.ends_at,
+            literal_column("0", Integer).label("padded"),
+        ).where(
+            model.practitioner_id.in_(ids),
+            model.starts_at < window_end,
+            model.ends_at > window_start,
+        )
+
+    source.__doc__ = what
+    return source
 
 
-def _own_calendar(
-    ids: Sequence[int],
-    window_start: datetime,
-    window_end: datetime,
-    _buffer: timedelta,
-    _ignore_appointment_id: int | None,
-) -> BusyRows:
-    """Busy time read from the practitioner's own calendar (booking.clinic.busy_time)."""
-    return select(
-        BusyTime.practitioner_id,
-        BusyTime.starts_at,
-        BusyTime.ends_at,
-        literal_column("0", Integer).label("padded"),
-    ).where(
-        BusyTime.practitioner_id.in_(ids),
-        BusyTime.starts_at < window_end,
-        BusyTime.ends_at > window_start,
-    )
+# Blocked time (holidays, training, the clinic closed) that reaches into the window.
+_blocked = _unpadded(TimeOff, "Blocked time that reaches into the window.")
+# Busy time read from the practitioner's own calendar (booking.clinic.busy_time).
+_own_calendar = _unpadded(BusyTime, "Busy time from the practitioner's own calendar.")
 
 
 BUSY_SOURCES: tuple[BusySource, ...] = (_booked, _blocked, _own_calendar)
