@@ -54,15 +54,11 @@ def database_refuses_appointments(app, backend):
             connection.exec_driver_sql(statement)
 
 
-def test_a_database_error_logs_no_parameters(
-    app, client, demo, database_refuses_appointments, caplog, monkeypatch
-):
-    # As in production: Flask answers 500 and logs the error, rather than re-raising it.
-    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
+def book_with_a_note(client):
+    """Post a booking carrying the patient's note; the database refuses it (the fixture)."""
     url = _slot_url()
-    token = csrf_token(client.get(url).get_data(as_text=True))
     form = {
-        "csrf_token": token,
+        "csrf_token": csrf_token(client.get(url).get_data(as_text=True)),
         "name": "Ruth Adeyemi",
         "email": "ruth.adeyemi@example.org",
         "phone": "07700 900555",
@@ -71,8 +67,16 @@ def test_a_database_error_logs_no_parameters(
         "other_warning": "no",
         "consent": "y",
     }
+    return client.post(url, data=form)
+
+
+def test_a_database_error_logs_no_parameters(
+    app, client, demo, database_refuses_appointments, caplog, monkeypatch
+):
+    # As in production: Flask answers 500 and logs the error, rather than re-raising it.
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
     with caplog.at_level(logging.INFO):
-        response = client.post(url, data=form)
+        response = book_with_a_note(client)
     assert response.status_code == 500
     logged = caplog.text
     # The error really was logged, traceback and all...
@@ -87,19 +91,7 @@ def test_the_500_page_does_not_promise_that_what_was_sent_was_kept(
     app, client, demo, database_refuses_appointments, monkeypatch
 ):
     monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
-    url = _slot_url()
-    token = csrf_token(client.get(url).get_data(as_text=True))
-    form = {
-        "csrf_token": token,
-        "name": "Ruth Adeyemi",
-        "email": "ruth.adeyemi@example.org",
-        "phone": "07700 900555",
-        "note": NOTE,
-        "cauda_equina": "no",
-        "other_warning": "no",
-        "consent": "y",
-    }
-    response = client.post(url, data=form)
+    response = book_with_a_note(client)
     assert response.status_code == 500
     html = response.get_data(as_text=True)
     assert "Something went wrong on our side" in html
