@@ -10,6 +10,8 @@ PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 CHROMIUM  := /usr/bin/chromium
 CALCURSE  := /usr/bin/calcurse
 NGINX     := /usr/sbin/nginx
+# pdftotext reads back the receipts and records the tests issue as PDF.
+PDFTOTEXT := /usr/bin/pdftotext
 AXE       := tests/browser/node_modules/axe-core/axe.min.js
 # apt-get needs root: use sudo when we are not root and it is there.
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || ! command -v sudo >/dev/null || echo sudo)
@@ -42,10 +44,10 @@ $(VENV)/.audit-installed: $(VENV)/.installed
 # test (tests/browser/test_production_https.py). When one cannot be installed the tests
 # that need it skip and say why; the rest of the suite still runs.
 browser:
-	@if [ ! -x $(CHROMIUM) ] || [ ! -x $(CALCURSE) ] || [ ! -x $(NGINX) ]; then \
-		echo "Installing Debian's chromium, calcurse and nginx-light for the browser, calendar and production-shaped tests"; \
+	@if [ ! -x $(CHROMIUM) ] || [ ! -x $(CALCURSE) ] || [ ! -x $(NGINX) ] || [ ! -x $(PDFTOTEXT) ]; then \
+		echo "Installing Debian's chromium, calcurse, nginx-light and poppler-utils for the browser, calendar, production-shaped and PDF tests"; \
 		( $(SUDO) apt-get update -qq && \
-		  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium calcurse nginx-light \
+		  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium calcurse nginx-light poppler-utils \
 		  >/dev/null ) \
 		|| echo "Could not install chromium, calcurse and nginx-light: the tests that need them will be skipped"; \
 	fi

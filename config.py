@@ -69,6 +69,11 @@ class Config:
     # encrypts; only production requires them (elsewhere one is derived from SECRET_KEY).
     CALENDAR_CREDENTIALS_KEYS = os.environ.get("CALENDAR_CREDENTIALS_KEYS", "")
     CALENDAR_CREDENTIALS_REQUIRED = False
+    # Clinical content (intake answers, consent, treatment notes, outcomes) is encrypted
+    # at rest with these Fernet keys, comma-separated, the first encrypts
+    # (booking/encryption.py); only production requires them.
+    CLINICAL_RECORD_KEYS = os.environ.get("CLINICAL_RECORD_KEYS", "")
+    CLINICAL_RECORD_KEYS_REQUIRED = False
     CALENDAR_FETCH_TIMEOUT = float(os.environ.get("CALENDAR_FETCH_TIMEOUT", "10"))
     CALENDAR_FETCH_MAX_BYTES = int(os.environ.get("CALENDAR_FETCH_MAX_BYTES", str(5 * 2**20)))
     # Calendars on private, loopback or link-local addresses are refused unless this is
@@ -127,6 +132,7 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     CALENDAR_CREDENTIALS_REQUIRED = True
+    CLINICAL_RECORD_KEYS_REQUIRED = True
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"
