@@ -11,6 +11,7 @@ from booking.clinic.local_wording import (
     format_local_time,
 )
 from booking.clinic.localtime import to_local, within_reach
+from booking.clinic.money import format_money, format_money_exact
 
 # How a start time travels in a URL (booking steps, the diary's empty slots): UTC, minutes.
 START_FORMAT = "%Y%m%dT%H%MZ"
@@ -27,11 +28,6 @@ def parse_start(value: str | None) -> datetime | None:
     except ValueError:
         return None
     return instant if within_reach(instant) else None
-
-
-def format_money(pence: int) -> str:
-    pounds, remainder = divmod(pence, 100)
-    return f"£{pounds:,}" if remainder == 0 else f"£{pounds:,}.{remainder:02d}"
 
 
 def format_duration(minutes: int) -> str:
@@ -89,6 +85,7 @@ def format_local_short(instant: datetime) -> str:
 
 def register_filters(app: Flask) -> None:
     app.add_template_filter(format_money, "money")
+    app.add_template_filter(format_money_exact, "money_exact")
     app.add_template_filter(format_duration, "duration")
     app.add_template_filter(format_validity, "validity")
     app.add_template_filter(format_price_note, "price_note")

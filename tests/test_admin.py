@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 from booking.clinic import DomainError
 from booking.clinic.appointments import PatientDetails, book_appointment
-from booking.clinic.clinic_admin import parse_price_pence
 from booking.clinic.localtime import local_to_utc
+from booking.clinic.money import parse_price_pence
 from booking.extensions import db
 from booking.models import (
     Appointment,

@@ -7,7 +7,6 @@ the public pages and online booking while its appointments keep pointing at it.
 """
 
 import re
-import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,7 +16,9 @@ from sqlalchemy.orm import selectinload
 
 from booking.clinic import DomainError, audit, flush_or_refuse
 from booking.clinic.email_addresses import deliverable_email
+from booking.clinic.money import HIGHEST_PRICE_PENCE
 from booking.clinic.settings import clinic_settings
+from booking.clinic.slugs import SLUG_LENGTH, SLUG_PATTERN, free_slug, slug_from_name
 from booking.clinic.transaction import lock_or_refuse, unit_of_work
 from booking.extensions import db
 from booking.models import ClinicSettings, Practitioner, SessionType, StaffUser, Treatment
@@ -172,42 +173,12 @@ def save_settings(values: SettingsValues, *, staff_user: StaffUser) -> list[str]
 
 # Prices -------------------------------------------------------------------------------------
 
-HIGHEST_PRICE_PENCE = 1_000_000  # £10,000: anything above is a slip of the keyboard
-_PRICE = re.compile(r"(?P<pounds>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]*)(?:\.(?P<pence>[0-9]{1,2}))?")
-
-
-def parse_price_pence(text: str | None) -> int:
-    """A price as a person types it ("65", "65.50", "£65.50", "1,250") in pence.
-
-    DomainError for anything else: negative amounts, letters, a third decimal place.
-    """
-    cleaned = (text or "").strip()
-    if cleaned.startswith("-") or cleaned.startswith("£-") or cleaned.startswith("£ -"):
-        raise DomainError("A price cannot be negative.")
-    cleaned = cleaned.removeprefix("£").strip()
-    match = _PRICE.fullmatch(cleaned)
-    if not cleaned or match is None or not (match["pounds"] or match["pence"]):
-        raise DomainError(
-            f"“{(text or '').strip()}” is not a price we can read. "
-            "Write pounds and pence like 65 or 65.50."
-        )
-    pounds = int(match["pounds"].replace(",", "") or 0)
-    pence = int((match["pence"] or "0").ljust(2, "0"))
-    total = pounds * 100 + pence
-    if total > HIGHEST_PRICE_PENCE:
-        raise DomainError("That price is more than £10,000; please check it.")
-    return total
-
-
-def price_as_typed(pence: int) -> str:
-    """How the price form shows a stored price: 6550 -> "65.50", 6500 -> "65.00"."""
-    return f"{pence // 100}.{pence % 100:02d}"
+# Parsing and showing prices lives in booking.clinic.money (one home for money).
 
 
 # Session types ------------------------------------------------------------------------------
 
 SHORTEST_SESSION, LONGEST_SESSION = 15, 240
-_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
 @dataclass(frozen=True)
@@ -229,12 +200,6 @@ class SessionTypeValues:
     position: int = 0
 
 
-def slug_from_name(name: str) -> str:
-    """'Acupuncture & cupping (60 min)' -> 'acupuncture-cupping-60-min'."""
-    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")[:80].rstrip("-")
-
-
 def session_types() -> list[SessionType]:
     """Every session type, active or not, in the order the public pages show them."""
     return list(
@@ -251,16 +216,6 @@ def _slug_taken(slug: str, session_type: SessionType | None) -> bool:
     if session_type is not None and session_type.id is not None:
         query = query.where(SessionType.id != session_type.id)
     return db.session.scalar(query.limit(1)) is not None
-
-
-def _free_slug(base: str, session_type: SessionType | None) -> str:
-    """`base`, or `base-2`, `base-3`... whichever no other session type uses."""
-    candidate, number = base, 1
-    while _slug_taken(candidate, session_type):
-        number += 1
-        suffix = f"-{number}"
-        candidate = base[: 80 - len(suffix)].rstrip("-") + suffix
-    return candidate
 
 
 def _check_session_type(values: SessionTypeValues) -> None:
@@ -286,7 +241,7 @@ def _check_session_type(values: SessionTypeValues) -> None:
     if values.position is None or not 0 <= values.position <= 1000:
         raise DomainError("The position must be between 0 and 1000.")
     slug = (values.slug or "").strip().lower()
-    if slug and (len(slug) > 80 or not _SLUG.fullmatch(slug)):
+    if slug and (len(slug) > SLUG_LENGTH or not SLUG_PATTERN.fullmatch(slug)):
         raise DomainError(
             "The web address may use only lower-case letters, digits and single hyphens, "
             "like full-combination (at most 80 characters)."
@@ -356,7 +311,7 @@ def _save_session_type(
         base = slug_from_name(name)
         if not base:
             raise DomainError("Give the session type a name with some letters or digits in it.")
-        slug = _free_slug(base, None)
+        slug = free_slug(base, lambda candidate: _slug_taken(candidate, None))
     else:
         slug = session_type.slug
 

@@ -7,7 +7,7 @@ the courses sold after.
 from sqlalchemy import select
 
 from booking.clinic import DomainError, audit
-from booking.clinic.clinic_admin import HIGHEST_PRICE_PENCE
+from booking.clinic.money import HIGHEST_PRICE_PENCE
 from booking.clinic.transaction import lock_or_refuse, unit_of_work
 from booking.extensions import db
 from booking.models import CourseProduct, SessionType, StaffUser

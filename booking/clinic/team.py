@@ -6,9 +6,7 @@ practitioner account is tied to exactly one practitioner, and the clinic never l
 last administrator.
 """
 
-import re
 import secrets
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +15,7 @@ from sqlalchemy import func, select
 
 from booking.clinic import DomainError, audit, flush_or_refuse, staff_sessions
 from booking.clinic.password_policy import check_new_password, password_problem
+from booking.clinic.slugs import free_slug, slug_from_name
 from booking.clinic.transaction import lock_or_refuse, unit_of_work
 from booking.database import utcnow
 from booking.extensions import db
@@ -28,7 +27,6 @@ from booking.models import (
     StaffUser,
 )
 
-SLUG_LENGTH = 80
 # 15 random bytes: 20 URL-safe characters, well over the minimum and easy to read out.
 GENERATED_PASSWORD_BYTES = 15
 
@@ -63,17 +61,9 @@ class PractitionerDetails:
 # Practitioners ------------------------------------------------------------------------------
 
 
-def slug_from_name(name: str) -> str:
-    """ "Zoë O'Brien" -> "zoe-obrien": lower-case ASCII words joined by hyphens."""
-    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-    plain = re.sub(r"['’]", "", plain.lower())
-    slug = re.sub(r"[^a-z0-9]+", "-", plain).strip("-")
-    return slug[:SLUG_LENGTH].rstrip("-") or "practitioner"
-
-
 def unique_slug(name: str) -> str:
     """A slug from the name that no practitioner has yet: the second Sam Okafor gets -2."""
-    base = slug_from_name(name)
+    base = slug_from_name(name) or "practitioner"
     taken = set(
         db.session.scalars(
             select(Practitioner.slug).where(
@@ -81,15 +71,7 @@ def unique_slug(name: str) -> str:
             )
         )
     )
-    if base not in taken:
-        return base
-    number = 2
-    while True:
-        suffix = f"-{number}"
-        candidate = base[: SLUG_LENGTH - len(suffix)].rstrip("-") + suffix
-        if candidate not in taken:
-            return candidate
-        number += 1
+    return free_slug(base, taken.__contains__)
 
 
 def future_live_appointments(practitioner: Practitioner, *, now: datetime) -> list[Appointment]:

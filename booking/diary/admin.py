@@ -22,12 +22,11 @@ from booking.clinic.clinic_admin import (
     SLOT_STEPS,
     SessionTypeValues,
     SettingsValues,
-    parse_price_pence,
-    price_as_typed,
     save_session_type,
     save_settings,
     settings_values,
 )
+from booking.clinic.money import parse_price_pence, price_as_typed
 from booking.clinic.settings import clinic_settings
 from booking.diary import blueprint
 from booking.diary.signed_in import signed_in_staff

@@ -11,7 +11,7 @@ from booking.auth.access import FRONT_DESK, staff_required
 from booking.clinic import DomainError, courses, credits
 from booking.clinic import course_products as catalogue
 from booking.clinic.appointments import PatientDetails
-from booking.clinic.clinic_admin import parse_price_pence
+from booking.clinic.money import parse_price_pence
 from booking.clinic.tokens import course_token
 from booking.diary import blueprint
 from booking.extensions import db
