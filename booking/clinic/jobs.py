@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.dialects import postgresql, sqlite
 
-from booking.clinic.transaction import lock, unit_of_work
+from booking.clinic.transaction import discard_after_failure, lock, unit_of_work
 from booking.database import utcnow
 from booking.extensions import db
 from booking.models import ScheduledJob
@@ -71,7 +71,7 @@ def run_due_jobs(now: datetime | None = None) -> list[str]:
         try:
             job.run(now)
         except Exception:  # one broken job must not stop the others, nor the mail
-            db.session.rollback()
+            discard_after_failure()
             log.exception("scheduled job %s failed; it runs again at its next turn", job.name)
         else:
             log.info("scheduled job %s ran", job.name)

@@ -112,6 +112,18 @@ def end_read() -> None:
     session.rollback()
 
 
+def discard_after_failure() -> None:
+    """Drop whatever a failed piece of work left in the session (a job that raised).
+
+    Its own unit of work has already rolled back; this clears a read transaction or
+    half-loaded state it left, so the next piece of work starts clean. Refused inside a
+    unit of work, whose own rollback is the one that counts.
+    """
+    if in_unit_of_work():
+        raise RuntimeError("discard_after_failure() would end the open unit of work")
+    _session().rollback()
+
+
 def flush() -> None:
     """Write what the session holds now; a constraint's refusal becomes its DomainError.
 
