@@ -15,16 +15,19 @@ from booking.models.enums import (
     AppointmentSource,
     AppointmentStatus,
     CancelledBy,
+    ConsentTreatment,
     CourseSource,
     CourseStatus,
     FeedPrivacy,
     OutboxStatus,
+    RecordMethod,
     Role,
     TestimonialStatus,
 )
 from booking.models.messages import OutboxMessage, ScheduledJob
 from booking.models.own_calendars import BusyTime, CalendarConnection, CalendarKind
 from booking.models.patients import Patient
+from booking.models.records import IntakeForm, RedFlagCheck, TreatmentConsent
 from booking.models.second_factors import Passkey, RecoveryCode, TotpFactor
 from booking.models.staff import AccessEvent, AuditEvent, StaffUser
 from booking.models.staff_sessions import SessionStage, SignInFailures, StaffSession
@@ -42,6 +45,7 @@ __all__ = [
     "CalendarKind",
     "CancelledBy",
     "ClinicSettings",
+    "ConsentTreatment",
     "Course",
     "CourseProduct",
     "CourseSource",
@@ -49,11 +53,14 @@ __all__ = [
     "CreditEntry",
     "FeedPrivacy",
     "FeedRevision",
+    "IntakeForm",
     "OutboxMessage",
     "OutboxStatus",
     "Passkey",
     "Patient",
     "Practitioner",
+    "RecordMethod",
+    "RedFlagCheck",
     "RecoveryCode",
     "Role",
     "ScheduledJob",
@@ -66,6 +73,7 @@ __all__ = [
     "TestimonialStatus",
     "TimeOff",
     "TotpFactor",
+    "TreatmentConsent",
     "Treatment",
     "WorkingHours",
 ]

@@ -64,6 +64,9 @@ class ClinicSettings(Model):
     second_factor_roles: Mapped[str] = mapped_column(String(100), default="")
     # Whether a passkey alone (no password) may sign staff in.
     passkey_only_sign_in: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Clinical records: False lets a practitioner read only their own patients' records
+    # (patients with an appointment with them); True lets every practitioner read all.
+    practitioners_read_all_records: Mapped[bool] = mapped_column(Boolean, default=False)
 
     @property
     def zone(self) -> ZoneInfo:

@@ -76,3 +76,19 @@ def one_of(
     if nullable:
         condition = f"{column} is null or {condition}"
     return CheckConstraint(condition, name=name)
+
+
+class RecordMethod(enum.StrEnum):
+    """How part of the clinical record was given: by the patient online, or at the desk."""
+
+    ONLINE = "online"
+    DESK = "desk"
+
+
+class ConsentTreatment(enum.StrEnum):
+    """The treatments a patient consents to one by one (the slugs of the treatments)."""
+
+    ACUPUNCTURE = "acupuncture"
+    CUPPING = "cupping"
+    MASSAGE = "massage"
+    STRETCHING = "stretching"
