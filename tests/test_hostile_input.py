@@ -354,7 +354,8 @@ def scene(demo, make_staff):
         "colette": colette.id,
         "staff": make_staff("receptionist").id,
         "session_type": get(SessionType, slug="massage").id,
-        "start": _in_days(8, 10).strftime("%Y%m%dT%H%MZ"),
+        # At least 13 days ahead: never the Tuesday of the booking above (6 to 12 days).
+        "start": _in_days(13, 10).strftime("%Y%m%dT%H%MZ"),
     }
 
 

@@ -25,9 +25,15 @@ from booking.clinic import (
     courses,
     credits,
     notifications,
+    submissions,
     transaction,
 )
-from booking.clinic.errors import SLOT_TAKEN_MESSAGE, ChangedMeanwhile, SlotTaken
+from booking.clinic.errors import (
+    SLOT_TAKEN_MESSAGE,
+    AlreadySubmitted,
+    ChangedMeanwhile,
+    SlotTaken,
+)
 from booking.clinic.localtime import OUT_OF_REACH, within_reach
 from booking.clinic.offerings import offers, practitioners_offering
 from booking.clinic.patients import PatientDetails, find_or_create_patient, lock_bookable
@@ -176,56 +182,116 @@ def book_appointment(
     staff_user: StaffUser | None = None,
     now: datetime | None = None,
     course: Course | None = None,
+    submission_key: str | None = None,
 ) -> Appointment:
     """Book one appointment; `practitioner=None` means the first practitioner free then.
 
     With `course`, the session is for the course's patient and spends one of its
     credits (`patient` may be left out). Raises SlotTaken when the time is no
     longer free, DomainError for other refusals.
+
+    With `submission_key` (the random key of the patient's form) a second send of the
+    same form books nothing and returns the appointment the first send booked.
     """
     now = now or utcnow()
-    by_staff = staff_user is not None
-    with unit_of_work():
-        if course is not None:
-            course = lock_or_refuse(Course, course.id, "This course no longer exists.")
-            if patient is None:
-                patient = course.patient
-            elif patient is not course.patient:
-                raise DomainError("This course belongs to another patient.")
-        elif patient is None:
-            raise DomainError("Say who the appointment is for.")
-        if isinstance(patient, Patient):
-            patient = lock_bookable(patient)
-        if practitioner is not None:
-            if not offers(practitioner, session_type):
-                raise DomainError(f"{practitioner.name} does not offer {session_type.name}.")
-            candidates = [practitioner]
-        else:
-            candidates = practitioners_offering(session_type)
-        if isinstance(patient, PatientDetails):
-            patient = find_or_create_patient(patient, consent_at=now if health_consent else None)
-        appointment = add_appointment(
-            session_type=session_type,
-            starts_at=starts_at,
-            candidates=candidates,
-            patient=patient,
-            source=source,
-            now=now,
-            staff_user=staff_user,
-            patient_note=patient_note,
-            course=course,
-        )
-        notifications.appointment_booked(appointment, by_staff=by_staff)
-        if by_staff:
-            audit.record(
-                staff_user,
-                "appointment.booked",
-                appointment,
+    try:
+        with unit_of_work():
+            if submission_key is not None:
+                claimed = submissions.claim(
+                    submission_key, "course_session" if course else "booking"
+                )
+            appointment = _book(
+                session_type=session_type,
                 starts_at=starts_at,
-                practitioner=appointment.practitioner.name,
-                session_type=session_type.name,
-                course_id=course.id if course is not None else None,
+                practitioner=practitioner,
+                patient=patient,
+                source=source,
+                patient_note=patient_note,
+                health_consent=health_consent,
+                staff_user=staff_user,
+                now=now,
+                course=course,
             )
+            if submission_key is not None:
+                claimed.appointment_id = appointment.id
+    except AlreadySubmitted:
+        if submission_key is None:
+            raise
+        return _booked_by_earlier_send(submission_key, session_type, starts_at)
+    return appointment
+
+
+def _booked_by_earlier_send(
+    key: str, session_type: SessionType, starts_at: datetime
+) -> Appointment:
+    """What the first send of a form booked; refused if that form asked for something else."""
+    earlier = submissions.earlier(key)
+    appointment = earlier.appointment if earlier is not None else None
+    if appointment is None:
+        raise AlreadySubmitted()
+    if appointment.starts_at != starts_at or appointment.session_type_id != session_type.id:
+        raise DomainError(
+            "This page was already used to book an appointment. To book another, "
+            "please start again from the booking page."
+        )
+    return appointment
+
+
+def _book(
+    *,
+    session_type: SessionType,
+    starts_at: datetime,
+    practitioner: Practitioner | None,
+    patient: Patient | PatientDetails | None,
+    source: str,
+    patient_note: str,
+    health_consent: bool,
+    staff_user: StaffUser | None,
+    now: datetime,
+    course: Course | None,
+) -> Appointment:
+    """The body of book_appointment, inside its unit of work."""
+    by_staff = staff_user is not None
+    if course is not None:
+        course = lock_or_refuse(Course, course.id, "This course no longer exists.")
+        if patient is None:
+            patient = course.patient
+        elif patient is not course.patient:
+            raise DomainError("This course belongs to another patient.")
+    elif patient is None:
+        raise DomainError("Say who the appointment is for.")
+    if isinstance(patient, Patient):
+        patient = lock_bookable(patient)
+    if practitioner is not None:
+        if not offers(practitioner, session_type):
+            raise DomainError(f"{practitioner.name} does not offer {session_type.name}.")
+        candidates = [practitioner]
+    else:
+        candidates = practitioners_offering(session_type)
+    if isinstance(patient, PatientDetails):
+        patient = find_or_create_patient(patient, consent_at=now if health_consent else None)
+    appointment = add_appointment(
+        session_type=session_type,
+        starts_at=starts_at,
+        candidates=candidates,
+        patient=patient,
+        source=source,
+        now=now,
+        staff_user=staff_user,
+        patient_note=patient_note,
+        course=course,
+    )
+    notifications.appointment_booked(appointment, by_staff=by_staff)
+    if by_staff:
+        audit.record(
+            staff_user,
+            "appointment.booked",
+            appointment,
+            starts_at=starts_at,
+            practitioner=appointment.practitioner.name,
+            session_type=session_type.name,
+            course_id=course.id if course is not None else None,
+        )
     return appointment
 
 

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from booking.clinic import DomainError, audit, credits, notifications
+from booking.clinic import DomainError, audit, credits, notifications, submissions
 from booking.clinic.credits import COURSE_GONE_MESSAGE, NO_CREDITS_MESSAGE
 from booking.clinic.localtime import local_to_utc, to_local
 from booking.clinic.patients import PatientDetails, find_or_create_patient, lock_bookable
@@ -41,12 +41,13 @@ def _new_course(
     *,
     source: str,
     now: datetime,
+    health_consent: bool = False,
 ) -> Course:
     """A course awaiting payment, for a known patient or one found or created from details."""
     if not product.active:
         raise DomainError("That course is no longer on sale. Please call the clinic.")
     if isinstance(patient, PatientDetails):
-        patient = find_or_create_patient(patient, consent_at=None)
+        patient = find_or_create_patient(patient, consent_at=now if health_consent else None)
     else:
         patient = lock_bookable(patient)
     course = Course(
@@ -67,13 +68,36 @@ def _new_course(
 
 
 def request_course(
-    product: CourseProduct, patient: Patient | PatientDetails, *, now: datetime | None = None
+    product: CourseProduct,
+    patient: Patient | PatientDetails,
+    *,
+    now: datetime | None = None,
+    health_consent: bool = False,
+    submission_key: str | None = None,
 ) -> Course:
-    """A patient asks for a course online; it waits for payment at the clinic."""
+    """A patient asks for a course online; it waits for payment at the clinic.
+
+    `health_consent` records when the patient agreed to the clinic keeping their health
+    information, as a single booking does. With `submission_key` (the form's random
+    key) a second send of the same form returns the course the first one asked for.
+    """
     now = now or utcnow()
-    with unit_of_work():
-        course = _new_course(product, patient, source=CourseSource.ONLINE, now=now)
-        notifications.course_requested(course)
+    try:
+        with unit_of_work():
+            claimed = None
+            if submission_key is not None:
+                claimed = submissions.claim(submission_key, "course_request")
+            course = _new_course(
+                product, patient, source=CourseSource.ONLINE, now=now, health_consent=health_consent
+            )
+            notifications.course_requested(course)
+            if claimed is not None:
+                claimed.course_id = course.id
+    except submissions.AlreadySubmitted:
+        earlier = submissions.earlier(submission_key) if submission_key else None
+        if earlier is None or earlier.course is None or earlier.course.product_id != product.id:
+            raise
+        return earlier.course
     return course
 
 

@@ -24,10 +24,27 @@ class ChangedMeanwhile(DomainError):
     """Someone else changed the row since the person loaded the page they acted on."""
 
 
+class AlreadySubmitted(DomainError):
+    """This form was sent before: its first send is being, or has been, acted on.
+
+    The caller gives the first send's result instead; the message is only seen if
+    that result cannot be found (the first send's booking was since erased).
+    """
+
+    def __init__(
+        self, message: str = "This form was already sent. Please start again from the beginning."
+    ):
+        super().__init__(message)
+
+
 # The database's guarantees, by constraint name, and what the person who lost the race
 # is told. The application's own checks give the same message when they see it first.
 CONSTRAINT_REFUSALS: dict[str, Callable[[], DomainError]] = {
     "appointments_no_overlap": SlotTaken,
+    # A second send of one form (booking.clinic.submissions): PostgreSQL names the
+    # constraint, SQLite the column.
+    "uq_form_submissions_key": AlreadySubmitted,
+    "form_submissions.key": AlreadySubmitted,
 }
 
 

@@ -107,11 +107,14 @@ def _take_turn(job: Job, now: datetime) -> bool:
 
 REMINDERS_EVERY = timedelta(minutes=5)
 BUSY_TIMES_EVERY = timedelta(minutes=15)
+FORGET_FORM_KEYS_EVERY = timedelta(hours=6)
 
 
 def _register_builtin_jobs() -> None:
     from booking.clinic.busy_time import fetch_busy_times
     from booking.clinic.outbox import queue_reminders
+    from booking.clinic.submissions import forget_old
 
     register_job("reminders", REMINDERS_EVERY, queue_reminders)
     register_job("busy-times", BUSY_TIMES_EVERY, fetch_busy_times)
+    register_job("forget-form-keys", FORGET_FORM_KEYS_EVERY, forget_old)

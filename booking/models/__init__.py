@@ -31,6 +31,7 @@ from booking.models.records import IntakeForm, RedFlagCheck, TreatmentConsent
 from booking.models.second_factors import Passkey, RecoveryCode, TotpFactor
 from booking.models.staff import AccessEvent, AuditEvent, StaffUser
 from booking.models.staff_sessions import SessionStage, SignInFailures, StaffSession
+from booking.models.submissions import FormSubmission
 from booking.models.testimonials import Testimonial
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "CourseStatus",
     "CreditEntry",
     "FeedPrivacy",
+    "FormSubmission",
     "FeedRevision",
     "IntakeForm",
     "OutboxMessage",

@@ -245,6 +245,8 @@ def book_details(slug: str):
 
     draft = session.get(DRAFT_KEY) if request.method == "GET" else None
     form = PatientDetailsForm(data=draft if isinstance(draft, dict) else None)
+    submission_key = form.submission_key()
+    form.with_key()
     problem, status = None, 200
     if form.validate_on_submit():
         if form.cauda_equina.data == "yes":
@@ -263,6 +265,7 @@ def book_details(slug: str):
                 health_consent=True,
                 source=AppointmentSource.ONLINE,
                 now=now,
+                submission_key=submission_key,
             )
         except DomainError as error:
             problem, status = error.message, 409

@@ -30,14 +30,14 @@ from booking.public.booking import (
     parse_day,
     picker_context,
 )
-from booking.public.forms import ConfirmForm, ContactDetailsForm
+from booking.public.forms import ConfirmForm, ContactDetailsForm, OnceForm
 from booking.validators import DayInReach, Form
 
 SKIP = "skip"
 
 
-class CourseRequestForm(ContactDetailsForm):
-    """Asking for a course needs only the contact details; health questions come at booking."""
+class CourseRequestForm(ContactDetailsForm, OnceForm):
+    """Asking for a course: the contact details, sent once however often the button is pressed."""
 
 
 class PlanRuleForm(Form):
@@ -96,12 +96,15 @@ def course_request(product_id: int):
     if product is None or not product.active:
         abort(404)
     form = CourseRequestForm()
+    submission_key = form.submission_key()
+    form.with_key()
     problem, status = None, 200
     if form.validate_on_submit():
         try:
             course = courses.request_course(
                 product,
                 PatientDetails(name=form.name.data, email=form.email.data, phone=form.phone.data),
+                submission_key=submission_key,
             )
         except DomainError as error:
             problem, status = error.message, 409

@@ -6,6 +6,7 @@ from wtforms import BooleanField, HiddenField, RadioField, StringField, TextArea
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
+from booking.clinic import submissions
 from booking.validators import DeliverableEmail, Form, VisibleName
 
 YES_NO = [SelectChoice("no", "No"), SelectChoice("yes", "Yes")]
@@ -17,6 +18,24 @@ def phone_number(_form, field) -> None:
     digits = re.sub(r"\D", "", value)
     if not PHONE_PATTERN.match(value) or not 7 <= len(digits) <= 15:
         raise ValidationError("Enter a phone number, like 07700 900123 or +44 7700 900123.")
+
+
+class OnceForm(Form):
+    """A form that books something: its random key makes a second send find the first's result.
+
+    The view gives it a fresh key when the page is shown (`with_key`); a key that is
+    missing or not one of ours is replaced, and that send is acted on without one.
+    """
+
+    submission = HiddenField()
+
+    def with_key(self) -> "OnceForm":
+        if submissions.usable_key(self.submission.data) is None:
+            self.submission.data = submissions.new_key()
+        return self
+
+    def submission_key(self) -> str | None:
+        return submissions.usable_key(self.submission.data)
 
 
 class ContactDetailsForm(Form):
@@ -44,7 +63,7 @@ class ContactDetailsForm(Form):
     )
 
 
-class PatientDetailsForm(ContactDetailsForm):
+class PatientDetailsForm(ContactDetailsForm, OnceForm):
     note = TextAreaField(
         "Anything we should know before your visit? (optional)",
         validators=[Length(max=500, message="Please keep this to 500 characters or fewer.")],
