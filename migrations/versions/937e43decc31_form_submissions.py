@@ -1,7 +1,7 @@
 """Form submissions: a patient form's random key, so a double tap finds the first result
 
 Revision ID: 937e43decc31
-Revises: c3e8f1a29d47
+Revises: 779e46fd718b
 Create Date: 2026-12-07 05:10:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '937e43decc31'
-down_revision = 'c3e8f1a29d47'
+down_revision = '779e46fd718b'
 branch_labels = None
 depends_on = None
 
