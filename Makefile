@@ -12,6 +12,8 @@ CALCURSE  := /usr/bin/calcurse
 NGINX     := /usr/sbin/nginx
 # pdftotext reads back the receipts and records the tests issue as PDF.
 PDFTOTEXT := /usr/bin/pdftotext
+# The documents' PDFs are set in DejaVu Sans ("£", accents, Polish, Greek...).
+DEJAVU    := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 AXE       := tests/browser/node_modules/axe-core/axe.min.js
 # apt-get needs root: use sudo when we are not root and it is there.
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || ! command -v sudo >/dev/null || echo sudo)
@@ -44,10 +46,10 @@ $(VENV)/.audit-installed: $(VENV)/.installed
 # test (tests/browser/test_production_https.py). When one cannot be installed the tests
 # that need it skip and say why; the rest of the suite still runs.
 browser:
-	@if [ ! -x $(CHROMIUM) ] || [ ! -x $(CALCURSE) ] || [ ! -x $(NGINX) ] || [ ! -x $(PDFTOTEXT) ]; then \
+	@if [ ! -x $(CHROMIUM) ] || [ ! -x $(CALCURSE) ] || [ ! -x $(NGINX) ] || [ ! -x $(PDFTOTEXT) ] || [ ! -f $(DEJAVU) ]; then \
 		echo "Installing Debian's chromium, calcurse, nginx-light and poppler-utils for the browser, calendar, production-shaped and PDF tests"; \
 		( $(SUDO) apt-get update -qq && \
-		  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium calcurse nginx-light poppler-utils \
+		  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium calcurse nginx-light poppler-utils fonts-dejavu-core \
 		  >/dev/null ) \
 		|| echo "Could not install chromium, calcurse and nginx-light: the tests that need them will be skipped"; \
 	fi

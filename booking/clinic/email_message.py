@@ -13,7 +13,8 @@ An email that carries a calendar invitation is shaped the way Microsoft's MS-OXC
 Outlook treats a `text/calendar` part as a meeting request only inside the
 alternative (a `text/calendar` attachment is just a file), and Gmail and Apple Mail
 read it there too; the attached copy is for programs that only offer "open file".
-An email without an invitation is multipart/alternative alone.
+An email without an invitation is multipart/alternative alone. Other files (a
+receipt's PDF) are attachments of the multipart/mixed, after any invitation's copy.
 
 The transfer encoding is chosen when the server's capabilities are known: raw
 UTF-8 (`8bit`) only to a server that offers 8BITMIME, quoted-printable (text) or
@@ -26,6 +27,7 @@ from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses
 
+from booking.clinic.rendered import Attachment
 from booking.models import OutboxMessage
 
 ICS_FILENAMES = {"REQUEST": "invite.ics", "CANCEL": "cancel.ics"}
@@ -51,6 +53,7 @@ class OutgoingEmail:
     ics: str | None
     ics_method: str | None
     created_at: datetime
+    attachments: tuple[Attachment, ...] = ()
 
 
 def message_id(message: OutboxMessage, sender: str) -> str:
@@ -73,6 +76,14 @@ def outgoing_email(message: OutboxMessage, *, sender: str, reply_to: str | None)
         ics=message.ics,
         ics_method=(message.ics_method or "PUBLISH").upper() if message.ics else None,
         created_at=message.created_at,
+        attachments=tuple(
+            Attachment(
+                filename=attachment.filename,
+                content_type=attachment.content_type,
+                content=attachment.content,
+            )
+            for attachment in message.attachments
+        ),
     )
 
 
@@ -151,6 +162,15 @@ def build_email(outgoing: OutgoingEmail, *, eight_bit: bool) -> EmailMessage:
             subtype="ics",
             filename=filename,
             params={"name": filename},
+            cte="base64",
+        )
+    for attachment in outgoing.attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        message.add_attachment(
+            attachment.content,
+            maintype=maintype,
+            subtype=subtype,
+            filename=attachment.filename,
             cte="base64",
         )
     for part in message.walk():

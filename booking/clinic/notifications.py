@@ -24,6 +24,7 @@ from werkzeug.routing import BuildError
 from booking.clinic import calendar
 from booking.clinic.channels import sender_for
 from booking.clinic.local_wording import format_local_date, format_local_time
+from booking.clinic.rendered import Attachment
 from booking.clinic.settings import clinic_settings
 from booking.clinic.tokens import course_token, manage_url
 from booking.extensions import db
@@ -34,6 +35,7 @@ from booking.models import (
     CancelledBy,
     Course,
     CourseSource,
+    OutboxAttachment,
     OutboxMessage,
     OutboxStatus,
 )
@@ -68,13 +70,14 @@ def queue_message(
     ics: bytes | None = None,
     ics_method: str | None = None,
     channel: str = "email",
-) -> None:
+    attachments: Sequence[Attachment] = (),
+) -> bool:
     """Render `template` with the channel's sender (for email, `emails/<template>.txt`
-    and `.html`) and add the message to the outbox.
+    and `.html`) and add the message, with any `attachments`, to the outbox.
 
     Runs inside the caller's transaction; a message whose dedupe key is already
-    queued is silently skipped. A channel without a sender is refused here, before
-    anything is queued (UnknownChannel).
+    queued is silently skipped (returns False). A channel without a sender is refused
+    here, before anything is queued (UnknownChannel).
     """
     context = {"clinic": clinic_settings(), **context}
     rendered = sender_for(channel).render(template, context)
@@ -96,9 +99,24 @@ def queue_message(
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
-        insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        insert(OutboxMessage)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(OutboxMessage.id)
     )
-    db.session.execute(statement)
+    message_id = db.session.execute(statement).scalar()
+    if message_id is None:
+        return False
+    for attachment in attachments:
+        db.session.add(
+            OutboxAttachment(
+                message_id=message_id,
+                filename=attachment.filename,
+                content_type=attachment.content_type,
+                content=attachment.content,
+            )
+        )
+    return True
 
 
 def _appointment_key(appointment: Appointment, kind: str) -> str:

@@ -178,8 +178,9 @@ def _take_for_sending(message_id: int, worker: str) -> OutboxMessage | None:
             return None
         if message.claimed_by != worker:
             return None
-        # Detached with every column loaded, so the sender reads it without a
-        # transaction held open (on SQLite, a read snapshot) during delivery.
+        # Detached with every column (and its attachments) loaded, so the sender reads
+        # it without a transaction held open (on SQLite, a read snapshot) during delivery.
+        message.attachments  # noqa: B018 - loads them before the message is detached
         session.expunge(message)
     return message
 

@@ -13,3 +13,12 @@ class Rendered:
 
     text_body: str
     html_body: str | None = None
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a message (a receipt's PDF, say), stored with it in the outbox."""
+
+    filename: str
+    content_type: str
+    content: bytes

@@ -74,6 +74,7 @@ from booking.diary import (  # noqa: E402,F401
     audit_log,
     courses,
     day,
+    documents,
     moderation,
     outbox,
     patients,

@@ -11,6 +11,7 @@ from booking.models.clinic import (
     WorkingHours,
 )
 from booking.models.courses import Course, CourseProduct, CreditEntry
+from booking.models.documents import Document, DocumentCounter, DocumentLine
 from booking.models.enums import (
     AppointmentSource,
     AppointmentStatus,
@@ -18,13 +19,14 @@ from booking.models.enums import (
     ConsentTreatment,
     CourseSource,
     CourseStatus,
+    DocumentKind,
     FeedPrivacy,
     OutboxStatus,
     RecordMethod,
     Role,
     TestimonialStatus,
 )
-from booking.models.messages import OutboxMessage, ScheduledJob
+from booking.models.messages import OutboxAttachment, OutboxMessage, ScheduledJob
 from booking.models.own_calendars import BusyTime, CalendarConnection, CalendarKind
 from booking.models.patients import Patient
 from booking.models.records import IntakeForm, RedFlagCheck, TreatmentConsent
@@ -52,10 +54,15 @@ __all__ = [
     "CourseSource",
     "CourseStatus",
     "CreditEntry",
+    "Document",
+    "DocumentCounter",
+    "DocumentKind",
+    "DocumentLine",
     "FeedPrivacy",
     "FormSubmission",
     "FeedRevision",
     "IntakeForm",
+    "OutboxAttachment",
     "OutboxMessage",
     "OutboxStatus",
     "Passkey",

@@ -37,6 +37,13 @@ class ClinicSettings(Model):
         CheckConstraint(
             "staff_session_lifetime_hours between 1 and 168", name="session_lifetime_range"
         ),
+        CheckConstraint(
+            "(vat_number is null) = (vat_rate_basis_points is null)", name="vat_number_with_rate"
+        ),
+        CheckConstraint(
+            "vat_rate_basis_points is null or vat_rate_basis_points between 1 and 10000",
+            name="vat_rate_range",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
@@ -67,6 +74,11 @@ class ClinicSettings(Model):
     # Clinical records: False lets a practitioner read only their own patients' records
     # (patients with an appointment with them); True lets every practitioner read all.
     practitioners_read_all_records: Mapped[bool] = mapped_column(Boolean, default=False)
+    # VAT on invoices and receipts: both None (the default) while the clinic's treatments
+    # are exempt; a registered clinic sets its number and the rate in basis points (2000
+    # is 20%), and its documents then show net, VAT and gross (booking.clinic.documents).
+    vat_number: Mapped[str | None] = mapped_column(String(20))
+    vat_rate_basis_points: Mapped[int | None] = mapped_column(Integer)
 
     @property
     def zone(self) -> ZoneInfo:

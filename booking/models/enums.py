@@ -61,6 +61,14 @@ class FeedPrivacy(enum.StrEnum):
     HIDDEN = "hidden"
 
 
+class DocumentKind(enum.StrEnum):
+    """A numbered money document: each kind has its own gapless series."""
+
+    INVOICE = "invoice"
+    RECEIPT = "receipt"
+    CREDIT_NOTE = "credit_note"
+
+
 class Role(enum.StrEnum):
     ADMIN = "admin"
     RECEPTIONIST = "receptionist"
