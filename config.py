@@ -105,6 +105,17 @@ class Config:
     # Each worker keeps the clinic settings row this long; a change made through this
     # worker shows on its next request, through another within this many seconds.
     CLINIC_SETTINGS_CACHE_SECONDS = float(os.environ.get("CLINIC_SETTINGS_CACHE_SECONDS", "5"))
+    # Online payment (Stripe Checkout). With no secret key nothing online shows and
+    # patients pay at the desk. STRIPE_API_BASE and STRIPE_CHECKOUT_ORIGIN point the
+    # adapter at a stand-in in tests; the origin is the one the security policy lets
+    # the pay button's form redirect to.
+    STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+    STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+    STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com").rstrip("/")
+    STRIPE_CHECKOUT_ORIGIN = os.environ.get(
+        "STRIPE_CHECKOUT_ORIGIN", "https://checkout.stripe.com"
+    ).rstrip("/")
+    STRIPE_TIMEOUT = float(os.environ.get("STRIPE_TIMEOUT", "20"))
     PREFERRED_URL_SCHEME = "http"
     FORCE_HTTPS = False
     # werkzeug's method for staff password hashes (booking/passwords.py reads it). Full
