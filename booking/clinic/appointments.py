@@ -37,6 +37,7 @@ from booking.clinic.errors import (
 from booking.clinic.localtime import OUT_OF_REACH, within_reach
 from booking.clinic.offerings import offers, practitioners_offering
 from booking.clinic.patients import PatientDetails, find_or_create_patient, lock_bookable
+from booking.clinic.payments import fees
 from booking.clinic.settings import clinic_settings
 from booking.clinic.transaction import lock_or_refuse, unit_of_work
 from booking.database import utcnow
@@ -48,6 +49,7 @@ from booking.models import (
     CancelledBy,
     ClinicSettings,
     Course,
+    FeeKind,
     Patient,
     Practitioner,
     SessionType,
@@ -393,17 +395,21 @@ def cancel_appointment(
     now: datetime | None = None,
     return_credit: bool | None = None,
     seen_sequence: int | None = None,
+    charge_fee: bool = False,
 ) -> Appointment:
     """Cancel and tell the patient. Patients must give the clinic's notice; staff need not.
 
     A course session gives its credit back when cancelled with notice, or late when
     the clinic's settings say a late cancellation does not use it. Staff may
     decide otherwise with `return_credit` (the clinic cancelled, say). `seen_sequence`
-    as for `move_appointment`.
+    as for `move_appointment`. With `charge_fee` (staff confirmed it) a late cancellation
+    adds the clinic's late cancellation fee to the patient's balance; with notice, no fee.
     """
     now = now or utcnow()
     with unit_of_work():
-        _cancel(appointment, reason, staff_user, now, return_credit, seen_sequence)
+        late = _cancel(appointment, reason, staff_user, now, return_credit, seen_sequence)
+        if charge_fee and late and staff_user is not None:
+            fees.charge_fee(appointment, FeeKind.LATE_CANCELLATION, staff_user=staff_user, now=now)
     return appointment
 
 
@@ -414,7 +420,8 @@ def _cancel(
     now: datetime,
     return_credit: bool | None,
     seen_sequence: int | None,
-) -> None:
+) -> bool:
+    """Cancel; whether it was late (inside the notice period)."""
     by_staff = staff_user is not None
     settings = clinic_settings()
     _lock_appointment(appointment, seen_sequence)
@@ -444,6 +451,7 @@ def _cancel(
     notifications.appointment_cancelled(appointment, by_staff=by_staff)
     if by_staff:
         audit.record(staff_user, "appointment.cancelled", appointment, reason=reason.strip()[:300])
+    return late
 
 
 def record_attendance(
@@ -452,11 +460,14 @@ def record_attendance(
     *,
     staff_user: StaffUser,
     now: datetime | None = None,
+    charge_fee: bool = False,
 ) -> Appointment:
     """Mark an appointment attended or a no-show (or back to booked to undo a mistake).
 
     For a course session, a no-show uses its credit only if the clinic's settings
-    say so; undoing the no-show takes the credit again, never twice.
+    say so; undoing the no-show takes the credit again, never twice. With `charge_fee`
+    (staff confirmed it) a no-show adds the clinic's no-show fee to the patient's
+    balance; undoing the no-show waives that fee.
     """
     now = now or utcnow()
     if status not in (
@@ -466,13 +477,20 @@ def record_attendance(
     ):
         raise DomainError("Choose attended or no-show.")
     with unit_of_work():
-        _record_attendance(appointment, status, staff_user, now)
+        previous = _record_attendance(appointment, status, staff_user, now)
+        if status == AppointmentStatus.NO_SHOW and charge_fee:
+            fees.charge_fee(appointment, FeeKind.NO_SHOW, staff_user=staff_user, now=now)
+        elif previous == AppointmentStatus.NO_SHOW and status != AppointmentStatus.NO_SHOW:
+            fees.waive_standing_fees(
+                appointment, FeeKind.NO_SHOW, staff_user=staff_user, reason="No-show undone"
+            )
     return appointment
 
 
 def _record_attendance(
     appointment: Appointment, status: AppointmentStatus, staff_user: StaffUser, now: datetime
-) -> None:
+) -> str:
+    """Change the attendance; the status it had before."""
     lock_or_refuse(Appointment, appointment.id, GONE_MESSAGE)
     if appointment.status == AppointmentStatus.CANCELLED:
         raise DomainError("A cancelled appointment cannot be marked attended or no-show.")
@@ -490,6 +508,7 @@ def _record_attendance(
             staff_user=staff_user,
         )
     audit.record(staff_user, "appointment.attendance", appointment, before=previous, after=status)
+    return previous
 
 
 def set_staff_note(appointment: Appointment, note: str, *, staff_user: StaffUser) -> Appointment:

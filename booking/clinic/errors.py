@@ -37,6 +37,13 @@ class AlreadySubmitted(DomainError):
         super().__init__(message)
 
 
+class PaymentAlreadyRecorded(DomainError):
+    """A payment provider's payment or refund is already in the ledger."""
+
+    def __init__(self, message: str = "That payment has already been recorded."):
+        super().__init__(message)
+
+
 # The database's guarantees, by constraint name, and what the person who lost the race
 # is told. The application's own checks give the same message when they see it first.
 CONSTRAINT_REFUSALS: dict[str, Callable[[], DomainError]] = {
@@ -45,6 +52,9 @@ CONSTRAINT_REFUSALS: dict[str, Callable[[], DomainError]] = {
     # constraint, SQLite the column.
     "uq_form_submissions_key": AlreadySubmitted,
     "form_submissions.key": AlreadySubmitted,
+    # Two deliveries of one provider's payment racing: the first recorded it.
+    "uq_ledger_entries_provider_reference": PaymentAlreadyRecorded,
+    "ledger_entries.provider_reference": PaymentAlreadyRecorded,
 }
 
 

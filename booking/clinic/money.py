@@ -17,21 +17,31 @@ def parse_price_pence(text: str | None) -> int:
 
     DomainError for anything else: negative amounts, letters, a third decimal place.
     """
+    return _parse_pence(text, "price")
+
+
+def parse_amount_pence(text: str | None) -> int:
+    """An amount paid, refunded or counted, typed as a price is; the messages say "amount"."""
+    return _parse_pence(text, "amount")
+
+
+def _parse_pence(text: str | None, noun: str) -> int:
+    article = "An" if noun[:1] in "aeiou" else "A"
     cleaned = (text or "").strip()
     if cleaned.startswith("-") or cleaned.startswith("£-") or cleaned.startswith("£ -"):
-        raise DomainError("A price cannot be negative.")
+        raise DomainError(f"{article} {noun} cannot be negative.")
     cleaned = cleaned.removeprefix("£").strip()
     match = _PRICE.fullmatch(cleaned)
     if not cleaned or match is None or not (match["pounds"] or match["pence"]):
         raise DomainError(
-            f"“{(text or '').strip()}” is not a price we can read. "
+            f"“{(text or '').strip()[:40]}” is not {article.lower()} {noun} we can read. "
             "Write pounds and pence like 65 or 65.50."
         )
     pounds = int(match["pounds"].replace(",", "") or 0)
     pence = int((match["pence"] or "0").ljust(2, "0"))
     total = pounds * 100 + pence
     if total > HIGHEST_PRICE_PENCE:
-        raise DomainError("That price is more than £10,000; please check it.")
+        raise DomainError(f"That {noun} is more than £10,000; please check it.")
     return total
 
 

@@ -21,7 +21,10 @@ from booking.models.enums import (
     CourseStatus,
     DocumentKind,
     FeedPrivacy,
+    FeeKind,
+    LedgerEntryKind,
     OutboxStatus,
+    PaymentMethod,
     RecordMethod,
     Role,
     TestimonialStatus,
@@ -29,6 +32,7 @@ from booking.models.enums import (
 from booking.models.messages import OutboxAttachment, OutboxMessage, ScheduledJob
 from booking.models.own_calendars import BusyTime, CalendarConnection, CalendarKind
 from booking.models.patients import Patient
+from booking.models.payments import ONLINE_RECORDER, CashUp, LedgerEntry
 from booking.models.records import IntakeForm, RedFlagCheck, TreatmentConsent
 from booking.models.second_factors import Passkey, RecoveryCode, TotpFactor
 from booking.models.staff import AccessEvent, AuditEvent, StaffUser
@@ -47,6 +51,7 @@ __all__ = [
     "CalendarConnection",
     "CalendarKind",
     "CancelledBy",
+    "CashUp",
     "ClinicSettings",
     "ConsentTreatment",
     "Course",
@@ -58,15 +63,20 @@ __all__ = [
     "DocumentCounter",
     "DocumentKind",
     "DocumentLine",
+    "FeeKind",
     "FeedPrivacy",
     "FormSubmission",
     "FeedRevision",
     "IntakeForm",
     "OutboxAttachment",
+    "LedgerEntry",
+    "LedgerEntryKind",
+    "ONLINE_RECORDER",
     "OutboxMessage",
     "OutboxStatus",
     "Passkey",
     "Patient",
+    "PaymentMethod",
     "Practitioner",
     "RecordMethod",
     "RedFlagCheck",

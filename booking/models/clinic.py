@@ -44,6 +44,10 @@ class ClinicSettings(Model):
             "vat_rate_basis_points is null or vat_rate_basis_points between 1 and 10000",
             name="vat_rate_range",
         ),
+        CheckConstraint("no_show_fee_pence >= 0", name="no_show_fee_not_negative"),
+        CheckConstraint(
+            "late_cancellation_fee_pence >= 0", name="late_cancellation_fee_not_negative"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
@@ -79,6 +83,9 @@ class ClinicSettings(Model):
     # is 20%), and its documents then show net, VAT and gross (booking.clinic.documents).
     vat_number: Mapped[str | None] = mapped_column(String(20))
     vat_rate_basis_points: Mapped[int | None] = mapped_column(Integer)
+    # Fees for a missed appointment, in pence; 0 means the clinic charges none (the default).
+    no_show_fee_pence: Mapped[int] = mapped_column(Integer, default=0)
+    late_cancellation_fee_pence: Mapped[int] = mapped_column(Integer, default=0)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -121,6 +128,9 @@ class Practitioner(Model):
     feed_privacy: Mapped[str] = mapped_column(String(20), default=FeedPrivacy.INITIALS.value)
     position: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # For receipts that insurers and cash plans accept, e.g. "HCPC" and "PH123456".
+    professional_body: Mapped[str] = mapped_column(String(120), default="")
+    registration_number: Mapped[str] = mapped_column(String(60), default="")
 
     session_types: Mapped[list["SessionType"]] = relationship(
         secondary=practitioner_session_types, back_populates="practitioners"

@@ -69,6 +69,26 @@ class DocumentKind(enum.StrEnum):
     CREDIT_NOTE = "credit_note"
 
 
+class LedgerEntryKind(enum.StrEnum):
+    """A payment in, a refund out (stored negative), or a fee the patient owes."""
+
+    PAYMENT = "payment"
+    REFUND = "refund"
+    FEE = "fee"
+
+
+class PaymentMethod(enum.StrEnum):
+    CARD = "card"
+    CASH = "cash"
+    BANK_TRANSFER = "bank_transfer"
+    ONLINE = "online"
+
+
+class FeeKind(enum.StrEnum):
+    NO_SHOW = "no_show"
+    LATE_CANCELLATION = "late_cancellation"
+
+
 class Role(enum.StrEnum):
     ADMIN = "admin"
     RECEPTIONIST = "receptionist"

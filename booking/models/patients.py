@@ -1,8 +1,8 @@
 """Patients: only what the clinic needs to book and reach them."""
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import String, Text
+from sqlalchemy import Date, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from booking.database import UTCDateTime, utcnow
@@ -20,6 +20,10 @@ class Patient(Model):
     # When the patient agreed that the clinic may store their health information.
     health_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     staff_notes: Mapped[str] = mapped_column(Text, default="")
+    # Optional, asked only where a receipt for an insurer needs them.
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    address: Mapped[str] = mapped_column(String(300), default="")
+    postcode: Mapped[str] = mapped_column(String(10), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
