@@ -72,18 +72,17 @@ def practitioner_registration(practitioner: Practitioner | None) -> tuple[str, s
     """(professional body, registration number) of a practitioner, "" where not held."""
     if practitioner is None:
         return "", ""
-    body = getattr(practitioner, "professional_body", None) or ""
-    number = getattr(practitioner, "registration_number", None) or ""
-    return str(body), str(number)
+    return practitioner.professional_body, practitioner.registration_number
 
 
 def _patient_address(patient: Patient) -> str:
-    return str(getattr(patient, "address", None) or "").strip()
+    """The patient's postal address with its postcode on the last line, "" if none held."""
+    lines = [patient.address.strip(), patient.postcode.strip()]
+    return "\n".join(line for line in lines if line)
 
 
 def _patient_date_of_birth(patient: Patient) -> date | None:
-    value = getattr(patient, "date_of_birth", None)
-    return value if isinstance(value, date) else None
+    return patient.date_of_birth
 
 
 def issue(
