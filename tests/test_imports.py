@@ -115,6 +115,7 @@ DIARY_SHARED = {
     "booking.diary",
     "booking.diary.forms",
     "booking.diary.grid",
+    "booking.diary.record_status",
     "booking.diary.signed_in",
 }
 

@@ -396,6 +396,7 @@ def cancel_appointment(
     return_credit: bool | None = None,
     seen_sequence: int | None = None,
     charge_fee: bool = False,
+    warning_sign: bool = False,
 ) -> Appointment:
     """Cancel and tell the patient. Patients must give the clinic's notice; staff need not.
 
@@ -404,11 +405,15 @@ def cancel_appointment(
     decide otherwise with `return_credit` (the clinic cancelled, say). `seen_sequence`
     as for `move_appointment`. With `charge_fee` (staff confirmed it) a late cancellation
     adds the clinic's late cancellation fee to the patient's balance; with notice, no fee.
+    `warning_sign`: the patient reported a red flag before the visit, so they may cancel
+    however late, with no fee, and a course credit always comes back.
     """
     now = now or utcnow()
     with unit_of_work():
-        late = _cancel(appointment, reason, staff_user, now, return_credit, seen_sequence)
-        if charge_fee and late and staff_user is not None:
+        late = _cancel(
+            appointment, reason, staff_user, now, return_credit, seen_sequence, warning_sign
+        )
+        if charge_fee and late and staff_user is not None and not warning_sign:
             fees.charge_fee(appointment, FeeKind.LATE_CANCELLATION, staff_user=staff_user, now=now)
     return appointment
 
@@ -420,13 +425,14 @@ def _cancel(
     now: datetime,
     return_credit: bool | None,
     seen_sequence: int | None,
+    warning_sign: bool = False,
 ) -> bool:
     """Cancel; whether it was late (inside the notice period)."""
     by_staff = staff_user is not None
     settings = clinic_settings()
     _lock_appointment(appointment, seen_sequence)
     late = _within_notice(appointment, settings, now)
-    if not by_staff and late:
+    if not by_staff and late and not warning_sign:
         raise TooLateToChange(too_late_message("cancelled", settings))
     appointment.status = AppointmentStatus.CANCELLED.value
     appointment.cancelled_at = now
@@ -436,7 +442,10 @@ def _cancel(
     if appointment.course_id is not None:
         if return_credit is None or not by_staff:
             return_credit = not (late and settings.late_cancellation_uses_credit)
-        if not late:
+        if warning_sign:
+            return_credit = True
+            credit_reason = "Cancelled for a warning sign: credit returned"
+        elif not late:
             credit_reason = "Cancelled with notice: credit returned"
         elif return_credit:
             credit_reason = "Cancelled late: credit returned"

@@ -24,9 +24,11 @@ from werkzeug.routing import BuildError
 from booking.clinic import calendar
 from booking.clinic.channels import sender_for
 from booking.clinic.local_wording import format_local_date, format_local_time
+from booking.clinic.records.consent import ConsentStatus, appointment_consent, overall
+from booking.clinic.records.intake import intake_status
 from booking.clinic.rendered import Attachment
 from booking.clinic.settings import clinic_settings
-from booking.clinic.tokens import course_token, manage_url
+from booking.clinic.tokens import check_token, course_token, intake_token, manage_url
 from booking.extensions import db
 from booking.models import (
     Appointment,
@@ -206,7 +208,7 @@ def appointment_booked(appointment: Appointment, *, by_staff: bool | None = None
         appointment,
         Kind.CONFIRMATION,
         f"Booked: {appointment.session_type.name} on {when}",
-        _appointment_context(appointment),
+        {**_appointment_context(appointment), "intake_url": intake_url(appointment)},
         ics_method="REQUEST",
     )
     if _is_online(appointment, by_staff):
@@ -274,7 +276,11 @@ def appointment_reminder(appointment: Appointment) -> None:
         appointment,
         Kind.REMINDER,
         f"Reminder: {appointment.session_type.name} on {_when(appointment)}",
-        _appointment_context(appointment),
+        {
+            **_appointment_context(appointment),
+            "intake_url": intake_url(appointment),
+            "check_url": _public_url("public.pre_visit_check", token=check_token(appointment)),
+        },
     )
 
 
@@ -285,6 +291,20 @@ def _public_url(endpoint: str, **values: Any) -> str | None:
     except BuildError:
         return None
     return f"{current_app.config['PUBLIC_BASE_URL']}{path}"
+
+
+def intake_url(appointment: Appointment) -> str | None:
+    """The patient's link to the intake questionnaire and consent, while either is missing.
+
+    None once the patient's intake is on file and their consent to this visit's
+    treatments is current (a new wording asks again).
+    """
+    if (
+        intake_status(appointment.patient_id).complete
+        and overall(appointment_consent(appointment)) == ConsentStatus.GIVEN
+    ):
+        return None
+    return _public_url("public.intake_questions", token=intake_token(appointment))
 
 
 def course_url(course: Course) -> str | None:

@@ -65,3 +65,35 @@ def course_uid_from_token(token: str) -> str | None:
     except BadSignature:
         return None
     return uid if isinstance(uid, str) else None
+
+
+# The clinical record's links: the intake questionnaire and consent (from the confirmation
+# email), and the red-flag re-check before a visit (from the reminder). Each signs only the
+# appointment's random uid, under a salt of its own, so one link never opens another page.
+INTAKE_SALT = "patient-intake"
+CHECK_SALT = "pre-visit-check"
+
+
+def _appointment_uid(salt: str, token: str) -> str | None:
+    max_age = current_app.config["MANAGE_TOKEN_MAX_AGE_DAYS"] * 86400
+    try:
+        uid = _serializer(salt).loads(token, max_age=max_age)
+    except BadSignature:
+        return None
+    return uid if isinstance(uid, str) else None
+
+
+def intake_token(appointment: Appointment) -> str:
+    return _serializer(INTAKE_SALT).dumps(appointment.uid)
+
+
+def appointment_uid_from_intake_token(token: str) -> str | None:
+    return _appointment_uid(INTAKE_SALT, token)
+
+
+def check_token(appointment: Appointment) -> str:
+    return _serializer(CHECK_SALT).dumps(appointment.uid)
+
+
+def appointment_uid_from_check_token(token: str) -> str | None:
+    return _appointment_uid(CHECK_SALT, token)

@@ -78,6 +78,7 @@ from booking.diary import (  # noqa: E402,F401
     moderation,
     outbox,
     patients,
+    records,
     team,
     time_off,
     working_hours,

@@ -29,6 +29,7 @@ from booking.diary.forms import (
     StaffNoteForm,
     no_patient_matches,
 )
+from booking.diary.record_status import appointment_record
 from booking.diary.signed_in import signed_in_staff
 from booking.extensions import db
 from booking.models import Appointment, AppointmentSource, AppointmentStatus, Patient, Practitioner
@@ -156,6 +157,7 @@ def _render_appointment(appointment: Appointment, status: int = 200, **forms):
         course_places=grid.course_positions([appointment]),
         status_labels=grid.STATUS_LABELS,
         documents=documents_for(appointment_id=appointment.id),
+        record=appointment_record(appointment),
         **context,
     ), status
 

@@ -12,6 +12,7 @@ from booking.clinic.localtime import OUT_OF_REACH, local_today, wall_time_exists
 from booking.clinic.settings import clinic_settings
 from booking.database import utcnow
 from booking.diary import blueprint, grid
+from booking.diary.record_status import record_marks
 from booking.extensions import db
 from booking.models import Practitioner, Role
 from booking.presentation import format_start
@@ -86,6 +87,7 @@ def _day_context(day: date) -> dict:
         "appointments": appointments,
         "cancelled": grid.cancelled_appointments(practitioners, day, zone) if practitioners else [],
         "course_places": grid.course_positions(appointments),
+        "record_marks": record_marks(appointments),
         "status_labels": grid.STATUS_LABELS,
         "now": utcnow(),
         "format_start": format_start,
@@ -181,6 +183,7 @@ def week(slug: str, day: str):
         rows=rows,
         columns=columns,
         course_places=grid.course_positions(appointments),
+        record_marks=record_marks(appointments),
         status_labels=grid.STATUS_LABELS,
         now=utcnow(),
         format_start=format_start,

@@ -63,11 +63,9 @@ class ContactDetailsForm(Form):
     )
 
 
-class PatientDetailsForm(ContactDetailsForm, OnceForm):
-    note = TextAreaField(
-        "Anything we should know before your visit? (optional)",
-        validators=[Length(max=500, message="Please keep this to 500 characters or fewer.")],
-    )
+class RedFlagQuestions(Form):
+    """The two safety questions: asked when booking, and again before every visit."""
+
     cauda_equina = RadioField(
         "Since your back pain started, have you had any of these: new difficulty passing urine, "
         "loss of bladder or bowel control, numbness around your genitals, buttocks or back "
@@ -80,6 +78,13 @@ class PatientDetailsForm(ContactDetailsForm, OnceForm):
         "you cannot explain, or back pain that began after a serious fall or accident?",
         choices=YES_NO,
         validators=[InputRequired("Please answer this safety question.")],
+    )
+
+
+class PatientDetailsForm(ContactDetailsForm, RedFlagQuestions, OnceForm):
+    note = TextAreaField(
+        "Anything we should know before your visit? (optional)",
+        validators=[Length(max=500, message="Please keep this to 500 characters or fewer.")],
     )
     consent = BooleanField(
         "I agree that the clinic may store the health information I give here, to arrange and "

@@ -1,0 +1,139 @@
+"""The clinical record at the desk: the questionnaire and consent on a tablet, and the
+practitioner's reading of the answers.
+
+Starting the questionnaire or taking consent is open to all staff (reception hands over
+the tablet) and never shows anything already on file. Reading the answers is for the
+patient's practitioner and admins only, and every read is audited (records/access.py).
+"""
+
+from flask import abort, flash, redirect, render_template, url_for
+
+from booking.auth.access import ALL_STAFF, require_practitioner_access, staff_required
+from booking.clinic import DomainError
+from booking.clinic.records import access, consent, intake
+from booking.diary import blueprint
+from booking.diary.signed_in import signed_in_staff
+from booking.extensions import db
+from booking.models import (
+    Appointment,
+    AppointmentStatus,
+    ConsentTreatment,
+    Patient,
+    RecordMethod,
+    Role,
+)
+from booking.record_forms import consent_form_class, intake_form_class
+
+PROBLEM = "Please correct the highlighted answers below."
+CLINICAL_READERS = (Role.ADMIN, Role.PRACTITIONER)
+
+
+def _booked_appointment_or_404(appointment_id: int) -> Appointment:
+    appointment = db.session.get(Appointment, appointment_id)
+    if appointment is None:
+        abort(404)
+    require_practitioner_access(appointment.practitioner)
+    return appointment
+
+
+def _back(appointment: Appointment):
+    return redirect(url_for(".appointment", appointment_id=appointment.id))
+
+
+@blueprint.route("/appointments/<int:appointment_id>/intake", methods=["GET", "POST"])
+@staff_required(*ALL_STAFF)
+def desk_intake(appointment_id: int):
+    """The questionnaire on the clinic's tablet, started by a member of staff."""
+    appointment = _booked_appointment_or_404(appointment_id)
+    if appointment.status != AppointmentStatus.BOOKED:
+        flash("This appointment is no longer booked.", "error")
+        return _back(appointment)
+    form = intake_form_class(intake.current_questionnaire())()
+    problem, status = None, 200
+    if form.validate_on_submit():
+        try:
+            intake.submit_intake(
+                appointment.patient,
+                form.answers(),
+                method=RecordMethod.DESK,
+                staff_user=signed_in_staff(),
+                appointment=appointment,
+            )
+        except DomainError as error:
+            problem, status = error.message, 422
+        else:
+            flash("Thank you: the answers are saved for the practitioner.", "success")
+            if consent.overall(consent.appointment_consent(appointment)) != "given":
+                return redirect(url_for(".desk_consent", appointment_id=appointment.id))
+            return _back(appointment)
+    elif form.is_submitted():
+        problem, status = PROBLEM, 422
+    return render_template(
+        "records/intake_form.html",
+        form=form,
+        problem=problem,
+        appointment=appointment,
+        at_desk=True,
+    ), status
+
+
+@blueprint.route("/appointments/<int:appointment_id>/consent", methods=["GET", "POST"])
+@staff_required(*ALL_STAFF)
+def desk_consent(appointment_id: int):
+    """The patient reads each treatment's wording and agrees; staff record who took it."""
+    appointment = _booked_appointment_or_404(appointment_id)
+    wordings = [
+        consent.current_wording(status.treatment)
+        for status in consent.appointment_consent(appointment)
+        if status.status != consent.ConsentStatus.GIVEN
+    ]
+    if appointment.status != AppointmentStatus.BOOKED or not wordings:
+        flash("Consent to this appointment's treatments is already on file.", "success")
+        return _back(appointment)
+    form = consent_form_class(wordings)()
+    problem, status = None, 200
+    if form.validate_on_submit():
+        try:
+            consent.give_consent(
+                appointment.patient,
+                form.agreed(),
+                method=RecordMethod.DESK,
+                staff_user=signed_in_staff(),
+                appointment=appointment,
+            )
+        except DomainError as error:
+            problem, status = error.message, 422
+        else:
+            flash("Consent recorded.", "success")
+            return _back(appointment)
+    elif form.is_submitted():
+        problem, status = PROBLEM, 422
+    return render_template(
+        "records/consent_form.html",
+        form=form,
+        problem=problem,
+        appointment=appointment,
+        at_desk=True,
+    ), status
+
+
+@blueprint.get("/patients/<int:patient_id>/intake")
+@staff_required(*CLINICAL_READERS)
+def patient_intake(patient_id: int):
+    """Every answer of the patient's newest questionnaire, with its version's questions."""
+    patient = db.session.get(Patient, patient_id)
+    if patient is None:
+        abort(404)
+    try:
+        access.open_record(signed_in_staff(), patient.id, "intake")
+    except access.ClinicalRecordRefused:
+        abort(403)
+    form = intake.latest_intake(patient.id)
+    return render_template(
+        "records/patient_intake.html",
+        patient=patient,
+        form=form,
+        lines=intake.history_lines(form) if form else [],
+        flags=intake.flags_of(form) if form else [],
+        consents=consent.consent_statuses(patient.id, list(ConsentTreatment)),
+    )

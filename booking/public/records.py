@@ -1,0 +1,148 @@
+"""The patient's side of the clinical record: intake and consent, and the pre-visit check.
+
+Reached only through signed links (the confirmation and reminder emails); the address
+holds a token signing the appointment's random uid, nothing about the patient. Nothing
+already on file is ever shown back here: whoever holds the link can add answers, never
+read them.
+"""
+
+from flask import abort, redirect, render_template, url_for
+from sqlalchemy import select
+
+from booking.clinic import DomainError
+from booking.clinic.records import consent, intake, red_flags
+from booking.clinic.tokens import (
+    appointment_uid_from_check_token,
+    appointment_uid_from_intake_token,
+)
+from booking.database import utcnow
+from booking.extensions import db, limiter
+from booking.models import Appointment, RecordMethod
+from booking.public import blueprint
+from booking.public.forms import RedFlagQuestions
+from booking.record_forms import consent_form_class, intake_form_class
+
+PROBLEM = "Please correct the highlighted answers below."
+
+
+def _appointment(uid: str | None) -> Appointment:
+    appointment = None
+    if uid is not None:
+        appointment = db.session.scalar(select(Appointment).where(Appointment.uid == uid))
+    if appointment is None:
+        abort(404)
+    return appointment
+
+
+def _consent_needed(appointment: Appointment) -> list[consent.ConsentWording]:
+    return [
+        consent.current_wording(status.treatment)
+        for status in consent.appointment_consent(appointment)
+        if status.status != consent.ConsentStatus.GIVEN
+    ]
+
+
+@blueprint.route("/intake/<token>", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def intake_questions(token: str):
+    appointment = _appointment(appointment_uid_from_intake_token(token))
+    if intake.intake_status(appointment.patient_id).complete:
+        return redirect(url_for(".intake_consent", token=token))
+    form = intake_form_class(intake.current_questionnaire())()
+    problem, status = None, 200
+    if form.validate_on_submit():
+        try:
+            intake.submit_intake(
+                appointment.patient,
+                form.answers(),
+                method=RecordMethod.ONLINE,
+                appointment=appointment,
+            )
+        except DomainError as error:
+            problem, status = error.message, 422
+        else:
+            return redirect(url_for(".intake_consent", token=token))
+    elif form.is_submitted():
+        problem, status = PROBLEM, 422
+    return render_template(
+        "records/intake_form.html",
+        form=form,
+        problem=problem,
+        appointment=appointment,
+        at_desk=False,
+    ), status
+
+
+@blueprint.route("/intake/<token>/consent", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def intake_consent(token: str):
+    appointment = _appointment(appointment_uid_from_intake_token(token))
+    if not intake.intake_status(appointment.patient_id).complete:
+        return redirect(url_for(".intake_questions", token=token))
+    wordings = _consent_needed(appointment)
+    if not wordings:
+        return redirect(url_for(".intake_done", token=token))
+    form = consent_form_class(wordings)()
+    problem, status = None, 200
+    if form.validate_on_submit():
+        try:
+            consent.give_consent(
+                appointment.patient,
+                form.agreed(),
+                method=RecordMethod.ONLINE,
+                appointment=appointment,
+            )
+        except DomainError as error:
+            problem, status = error.message, 422
+        else:
+            return redirect(url_for(".intake_done", token=token))
+    elif form.is_submitted():
+        problem, status = PROBLEM, 422
+    return render_template(
+        "records/consent_form.html",
+        form=form,
+        problem=problem,
+        appointment=appointment,
+        at_desk=False,
+    ), status
+
+
+@blueprint.get("/intake/<token>/done")
+def intake_done(token: str):
+    appointment = _appointment(appointment_uid_from_intake_token(token))
+    return render_template(
+        "records/intake_done.html",
+        appointment=appointment,
+        complete=intake.intake_status(appointment.patient_id).complete,
+        consent_needed=bool(_consent_needed(appointment)),
+        token=token,
+    )
+
+
+@blueprint.route("/check/<token>", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def pre_visit_check(token: str):
+    appointment = _appointment(appointment_uid_from_check_token(token))
+    if not red_flags.can_recheck(appointment, utcnow()):
+        return render_template("records/check_closed.html", appointment=appointment)
+    form = RedFlagQuestions()
+    problem, status = None, 200
+    if form.validate_on_submit():
+        try:
+            outcome = red_flags.record_recheck(
+                appointment,
+                {"cauda_equina": form.cauda_equina.data, "other_warning": form.other_warning.data},
+            )
+        except DomainError as error:
+            problem, status = error.message, 409
+        else:
+            if outcome.advice is not None:
+                return render_template(
+                    "public/urgent_care.html", group=outcome.advice, cancelled=appointment
+                )
+            return render_template("records/check_clear.html", appointment=appointment)
+    elif form.is_submitted():
+        problem, status = PROBLEM, 422
+    return render_template(
+        "records/check_form.html", form=form, problem=problem, appointment=appointment
+    ), status

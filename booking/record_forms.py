@@ -1,0 +1,128 @@
+"""Forms of the clinical record, used online (the patient's link) and at the desk (a tablet).
+
+Shared by the public and diary blueprints, so neither imports the other. The intake form
+is built from a version of the questionnaire: its questions are that version's.
+"""
+
+from datetime import date
+
+from wtforms import BooleanField, DateField, RadioField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+
+from booking.clinic.records.consent import ConsentWording
+from booking.clinic.records.intake import HistoryAnswer, IntakeAnswers, Questionnaire
+from booking.database import utcnow
+from booking.validators import Form
+
+YES_NO = [SelectChoice("no", "No"), SelectChoice("yes", "Yes")]
+EARLIEST_BIRTH = date(1900, 1, 1)
+
+
+def a_past_date_of_birth(_form, field) -> None:
+    if field.data is None:
+        return
+    if field.data > utcnow().date():
+        raise ValidationError("Your date of birth cannot be in the future.")
+    if field.data < EARLIEST_BIRTH:
+        raise ValidationError("Please check the year of your date of birth.")
+
+
+class IntakeFormBase(Form):
+    date_of_birth = DateField(
+        "Date of birth",
+        validators=[
+            InputRequired("Enter your date of birth."),
+            a_past_date_of_birth,
+        ],
+    )
+    gp_name = StringField(
+        "Your GP's name",
+        validators=[
+            DataRequired("Enter your GP's name, or write “none” if you have no GP."),
+            Length(max=120, message="Please keep this to 120 characters or fewer."),
+        ],
+    )
+    gp_practice = StringField(
+        "Your GP practice (name and town)",
+        validators=[
+            DataRequired("Enter your GP practice, or write “none” if you have no GP."),
+            Length(max=200, message="Please keep this to 200 characters or fewer."),
+        ],
+    )
+    problem = TextAreaField(
+        "In your own words, what is the problem you would like help with?",
+        validators=[
+            DataRequired("Tell us briefly what the problem is."),
+            Length(max=2000, message="Please keep this to 2,000 characters or fewer."),
+        ],
+    )
+
+    questionnaire: Questionnaire
+
+    def history_fields(self):
+        """(question, yes/no field, details field) for each question, in order."""
+        return [
+            (question, self[question.key], self[f"{question.key}_details"])
+            for question in self.questionnaire.history
+        ]
+
+    def answers(self) -> IntakeAnswers:
+        return IntakeAnswers(
+            date_of_birth=self.date_of_birth.data,
+            gp_name=self.gp_name.data,
+            gp_practice=self.gp_practice.data,
+            problem=self.problem.data,
+            history={
+                question.key: HistoryAnswer(
+                    answer.data, details.data.strip() if answer.data == "yes" else ""
+                )
+                for question, answer, details in self.history_fields()
+            },
+        )
+
+
+def intake_form_class(questionnaire: Questionnaire) -> type[IntakeFormBase]:
+    """A form class with the questions of `questionnaire`, each yes/no with details."""
+    fields: dict[str, object] = {"questionnaire": questionnaire}
+    for question in questionnaire.history:
+        fields[question.key] = RadioField(
+            question.text,
+            choices=YES_NO,
+            validators=[InputRequired("Please answer yes or no.")],
+        )
+        fields[f"{question.key}_details"] = TextAreaField(
+            f"{question.details_label} (if yes)",
+            validators=[Length(max=1000, message="Please keep this to 1,000 characters or fewer.")],
+        )
+    return type(f"IntakeForm_{questionnaire.version}", (IntakeFormBase,), fields)
+
+
+class ConsentFormBase(Form):
+    wordings: list[ConsentWording]
+
+    def consent_fields(self):
+        return [(wording, self[f"consent_{wording.treatment.value}"]) for wording in self.wordings]
+
+    def agreed(self):
+        return [wording.treatment for wording, field in self.consent_fields() if field.data]
+
+
+def consent_form_class(wordings: list[ConsentWording]) -> type[ConsentFormBase]:
+    """One box to tick per treatment, each agreeing to that treatment's wording.
+
+    Every box must be ticked: a visit needs consent to each of its treatments (a patient
+    who would rather not have one of them calls us, and we change the session).
+    """
+    fields: dict[str, object] = {"wordings": wordings}
+    for wording in wordings:
+        fields[f"consent_{wording.treatment.value}"] = BooleanField(
+            wording.agreement,
+            validators=[
+                DataRequired(
+                    f"Please tick to agree to {wording.title.lower()}, or call us if you "
+                    "would rather not have it."
+                )
+            ],
+        )
+    return type("ConsentForm", (ConsentFormBase,), fields)

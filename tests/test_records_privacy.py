@@ -1,0 +1,169 @@
+"""Reception never reads clinical content: every clinical URL requested as every role.
+
+Also: every read is audited, and a plain SQL dump of the record's tables holds no
+clinical text in the clear.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from booking.clinic.localtime import to_local
+from booking.clinic.records import consent, intake, red_flags
+from booking.extensions import db
+from booking.models import AccessEvent, ConsentTreatment, Practitioner, RecordMethod
+from tests.records_helpers import PACEMAKER_DETAILS, PROBLEM, answers
+
+RECORD_TABLES = ("intake_forms", "treatment_consents", "red_flag_checks")
+# What the patient told us: none of it may reach a receptionist, another practitioner, or
+# the database in the clear.
+CLINICAL_TEXT = (
+    PROBLEM,
+    PACEMAKER_DETAILS,
+    "Dr Quentin Blake",
+    "Harrow Road Surgery",
+    "1970-05-17",
+)
+
+
+@pytest.fixture
+def scene(app, demo, make_appointment, make_staff, sign_in):
+    start = datetime.now(UTC).replace(microsecond=0, second=0, minute=0) + timedelta(days=3)
+    appointment = make_appointment(start, practitioner="colette-assor", session="acupuncture")
+    intake.submit_intake(
+        appointment.patient,
+        answers(pacemaker_or_implants=PACEMAKER_DETAILS),
+        method=RecordMethod.ONLINE,
+        appointment=appointment,
+    )
+    consent.give_consent(
+        appointment.patient, [ConsentTreatment.ACUPUNCTURE], method=RecordMethod.ONLINE
+    )
+    practitioners = {p.slug: p for p in db.session.scalars(sa.select(Practitioner))}
+    clients = {}
+    for name, role, practitioner in [
+        ("admin", "admin", None),
+        ("receptionist", "receptionist", None),
+        ("own practitioner", "practitioner", practitioners["colette-assor"]),
+        ("other practitioner", "practitioner", practitioners["sam-okafor"]),
+    ]:
+        client = app.test_client()
+        user = make_staff(role, practitioner=practitioner)
+        assert sign_in(client, user).status_code == 302
+        client.user = user
+        clients[name] = client
+    return appointment, clients, start
+
+
+def _urls(appointment, start):
+    from booking.clinic.localtime import to_local as local
+    from booking.clinic.settings import clinic_settings
+
+    day = local(start, clinic_settings().zone).date()
+    monday = day - timedelta(days=day.weekday())
+    return {
+        # url: roles that may read clinical content there
+        f"/diary/patients/{appointment.patient_id}/intake": {"admin", "own practitioner"},
+        f"/diary/appointments/{appointment.id}": {"admin", "own practitioner"},
+        f"/diary/appointments/{appointment.id}/intake": set(),
+        f"/diary/appointments/{appointment.id}/consent": set(),
+        f"/diary/day/{day.isoformat()}": set(),
+        f"/diary/week/colette-assor/{monday.isoformat()}": set(),
+        f"/diary/patients/{appointment.patient_id}": set(),
+        f"/diary/patients/{appointment.patient_id}/export.json": set(),
+    }
+
+
+def test_each_role_requests_each_clinical_url(scene):
+    appointment, clients, start = scene
+    for url, readers in _urls(appointment, start).items():
+        for name, client in clients.items():
+            response = client.get(url)
+            page = response.get_data(as_text=True)
+            if name in readers:
+                assert response.status_code == 200, (url, name)
+                assert PACEMAKER_DETAILS in page, (url, name)
+            else:
+                assert response.status_code in {200, 302, 403, 404}, (url, name)
+                leaked = [text for text in CLINICAL_TEXT if text in page]
+                assert leaked == [], f"{name} read {leaked} on {url}"
+
+
+def test_reception_sees_that_the_record_is_complete_but_not_what_it_says(scene):
+    appointment, clients, start = scene
+    page = clients["receptionist"].get(f"/diary/appointments/{appointment.id}").text
+    assert "Clinical record" in page and "complete" in page
+    assert "Acupuncture: given" in page
+    assert "Flagged answers" not in page and "Read all the answers" not in page
+    assert (
+        clients["receptionist"].get(f"/diary/patients/{appointment.patient_id}/intake").status_code
+        == 403
+    )
+    assert (
+        clients["other practitioner"]
+        .get(f"/diary/patients/{appointment.patient_id}/intake")
+        .status_code
+        == 403
+    )
+
+
+def test_the_practitioner_sees_the_flag_on_the_diary_block_and_reception_does_not(scene):
+    appointment, clients, start = scene
+    from booking.clinic.settings import clinic_settings
+
+    day = to_local(start, clinic_settings().zone).date().isoformat()
+    assert "Flagged answers" in clients["own practitioner"].get(f"/diary/day/{day}").text
+    reception_day = clients["receptionist"].get(f"/diary/day/{day}").text
+    assert "Flagged answers" not in reception_day
+    assert "Intake missing" not in reception_day and "Consent missing" not in reception_day
+
+
+def test_a_missing_intake_and_consent_show_on_the_block_for_everyone(
+    app, demo, make_appointment, receptionist_client
+):
+    from booking.clinic.settings import clinic_settings
+
+    start = datetime.now(UTC).replace(microsecond=0, second=0, minute=0) + timedelta(days=4)
+    make_appointment(start, session="massage")
+    day = to_local(start, clinic_settings().zone).date().isoformat()
+    page = receptionist_client.get(f"/diary/day/{day}").text
+    assert "Intake missing" in page and "Consent missing" in page
+
+
+def test_reading_the_answers_is_audited_with_who_and_never_what(scene):
+    appointment, clients, start = scene
+    clients["own practitioner"].get(f"/diary/patients/{appointment.patient_id}/intake")
+    clients["receptionist"].get(f"/diary/patients/{appointment.patient_id}/intake")
+    db.session.expire_all()
+    reads = db.session.scalars(
+        sa.select(AccessEvent).filter_by(
+            patient_id=appointment.patient_id, action="patient.intake_read"
+        )
+    ).all()
+    assert [event.staff_user_id for event in reads] == [clients["own practitioner"].user.id]
+    assert PACEMAKER_DETAILS not in str(reads[0].details)
+
+
+def test_a_raw_dump_of_the_record_tables_holds_no_clinical_text(scene, backend):
+    appointment, clients, start = scene
+    red_flags.record_recheck(appointment, {"cauda_equina": "no", "other_warning": "no"})
+    dumped = []
+    with db.engine.connect() as connection:
+        for table in RECORD_TABLES:
+            columns = sa.inspect(connection).get_columns(table)
+            text_columns = [
+                column["name"]
+                for column in columns
+                if isinstance(column["type"], (sa.Text, sa.String))
+            ]
+            assert text_columns, table
+            quoted = ", ".join(f'"{name}"' for name in text_columns)
+            rows = connection.execute(sa.text(f"SELECT {quoted} FROM {table}")).all()
+            assert rows, table
+            dumped.extend(str(value) for row in rows for value in row)
+    dump = "\n".join(dumped)
+    for text in (*CLINICAL_TEXT, "Warfarin", "pacemaker", 'no"}', '"answer"'):
+        assert text not in dump
+    # The answers are there, sealed: the database holds Fernet tokens.
+    assert dump.count("gAAAAA") >= 6
