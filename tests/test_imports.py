@@ -113,6 +113,7 @@ DIARY = DOMAIN.parent / "diary"
 # The diary's shared modules; every other module of the blueprint holds views.
 DIARY_SHARED = {
     "booking.diary",
+    "booking.diary.charts",
     "booking.diary.forms",
     "booking.diary.grid",
     "booking.diary.record_status",

@@ -29,6 +29,7 @@ from booking.models.enums import (
     Role,
     TestimonialStatus,
 )
+from booking.models.imports import ImportedRecord
 from booking.models.messages import OutboxAttachment, OutboxMessage, ScheduledJob
 from booking.models.own_calendars import BusyTime, CalendarConnection, CalendarKind
 from booking.models.patients import Patient
@@ -67,6 +68,7 @@ __all__ = [
     "FeedPrivacy",
     "FormSubmission",
     "FeedRevision",
+    "ImportedRecord",
     "IntakeForm",
     "OutboxAttachment",
     "LedgerEntry",

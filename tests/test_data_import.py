@@ -1,0 +1,425 @@
+"""Import from another system: Cliniko-, Jane- and generic-shaped files made here, checked
+(dry run), imported, and imported again."""
+
+import io
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from booking.clinic import DomainError
+from booking.clinic.data_exchange import imports
+from booking.clinic.data_exchange.layouts import LAYOUTS, default_mapping
+from booking.extensions import db
+from booking.models import Appointment, ImportedRecord, Patient, Practitioner
+from tests.forms import csrf_token
+
+LONDON = ZoneInfo("Europe/London")
+# Every date is relative to a fixed "now", a Monday; the rows are in the weeks after it.
+NOW = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
+MONDAY = date(2027, 3, 8)
+
+
+def csv_bytes(rows: list[list[str]], *, bom: bool = True) -> bytes:
+    text = "\r\n".join(",".join(_quoted(cell) for cell in row) for row in rows) + "\r\n"
+    return (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
+
+
+def _quoted(cell: str) -> str:
+    return '"' + cell.replace('"', '""') + '"' if ("," in cell or '"' in cell) else cell
+
+
+def cliniko_file(monday: date = MONDAY) -> bytes:
+    """Cliniko-shaped: first and last name apart, start as one date-time.
+
+    Rows from `monday` on; one row is a year before it and one on a 30 February.
+    """
+
+    def at(days: int, clock: str) -> str:
+        return f"{monday + timedelta(days=days)} {clock}"
+
+    return csv_bytes(
+        [
+            [
+                "Patient ID",
+                "First name",
+                "Last name",
+                "Email",
+                "Mobile",
+                "Appointment ID",
+                "Appointment start",
+                "Practitioner",
+                "Appointment type",
+            ],
+            [
+                "101",
+                "Zoë",
+                "Brontë",
+                "zoe@example.org",
+                "07700 900001",
+                "A1",
+                at(0, "10:00"),
+                "Colette Assor",
+                "Massage",
+            ],
+            [
+                "101",
+                "Zoë",
+                "Brontë",
+                "zoe@example.org",
+                "07700 900001",
+                "A2",
+                at(7, "10:00"),
+                "Colette Assor",
+                "Massage",
+            ],
+            [
+                "102",
+                "Sam",
+                "Lee",
+                "sam@example.org",
+                "",
+                "A3",
+                f"{monday.year}-02-30 10:00",
+                "Colette Assor",
+                "Massage",
+            ],
+            [
+                "103",
+                "Kim",
+                "Ray",
+                "kim@example.org",
+                "",
+                "A4",
+                at(1, "11:00"),
+                "Nobody Known",
+                "Massage",
+            ],
+            [
+                "104",
+                "Ann",
+                "Ode",
+                "ann@example.org",
+                "",
+                "A5",
+                at(1, "11:00"),
+                "Colette Assor",
+                "Reiki",
+            ],
+            [
+                "105",
+                "Lou",
+                "Ash",
+                "lou@example.org",
+                "",
+                "A6",
+                at(0, "10:30"),
+                "Colette Assor",
+                "Massage",
+            ],
+            [
+                "106",
+                "Early",
+                "Bird",
+                "early@example.org",
+                "",
+                "A7",
+                at(2, "06:00"),
+                "Colette Assor",
+                "Massage",
+            ],
+            [
+                "107",
+                "Past",
+                "Visit",
+                "past@example.org",
+                "",
+                "A8",
+                at(-365, "10:00"),
+                "Colette Assor",
+                "Massage",
+            ],
+            ["108", "Only", "Patient", "only@example.org", "07700 900008", "", "", "", ""],
+        ]
+    )
+
+
+@pytest.fixture
+def clinic(demo):
+    return db.session.scalar(sa.select(Practitioner).filter_by(slug="colette-assor"))
+
+
+def _check(data: bytes, source: str):
+    upload = imports.read_upload(data)
+    mapping = default_mapping(LAYOUTS[source], upload.headings)
+    return upload, mapping, imports.check_rows(upload, source, mapping, now=NOW)
+
+
+def _reasons(report, line: int) -> list[str]:
+    [row] = [row for row in report.rows if row.line == line]
+    return [f"{severity}: {reason}" for severity, reason in row.problems]
+
+
+def test_the_dry_run_lists_every_problem_row_with_its_reason(clinic):
+    before = db.session.scalar(sa.select(sa.func.count(Patient.id)))
+    _, _, report = _check(cliniko_file(), "cliniko")
+    assert _reasons(report, 2) == [] and _reasons(report, 3) == []
+    assert "Bad date" in _reasons(report, 4)[0]
+    assert "Unknown practitioner" in _reasons(report, 5)[0]
+    assert "Unknown session type" in _reasons(report, 6)[0]
+    assert _reasons(report, 7) == ["error: Clashes with the appointment on line 2."]
+    assert _reasons(report, 8)[0].startswith("warning: Outside the practitioner's working hours")
+    assert "only future appointments" in _reasons(report, 9)[0]
+    assert _reasons(report, 10) == []
+    # Zoë (two appointments), Early Bird (a warning) and Only Patient.
+    assert (report.patients_to_add, report.appointments_to_add) == (3, 3)
+    assert db.session.scalar(sa.select(sa.func.count(Patient.id))) == before
+
+
+def test_the_import_adds_the_good_rows_and_a_second_run_adds_nothing(clinic, make_staff):
+    admin = make_staff("admin")
+    upload, mapping, checked = _check(cliniko_file(), "cliniko")
+    report = imports.import_rows(
+        upload, "cliniko", mapping, checked_digest=upload.digest, staff_user=admin, now=NOW
+    )
+    assert (report.patients_to_add, report.appointments_to_add) == (3, 3)
+    zoe = db.session.scalar(sa.select(Patient).filter_by(email="zoe@example.org"))
+    assert zoe.name == "Zoë Brontë"
+    starts = sorted(
+        db.session.scalars(sa.select(Appointment.starts_at).where(Appointment.patient_id == zoe.id))
+    )
+    # 10:00 in London is 10:00 UTC in March before the clocks change on the 28th.
+    assert starts == [datetime(2027, 3, 8, 10, tzinfo=UTC), datetime(2027, 3, 15, 10, tzinfo=UTC)]
+    counts = (
+        db.session.scalar(sa.select(sa.func.count(Patient.id))),
+        db.session.scalar(sa.select(sa.func.count(Appointment.id))),
+        db.session.scalar(sa.select(sa.func.count(ImportedRecord.id))),
+    )
+    again = imports.import_rows(
+        upload, "cliniko", mapping, checked_digest=upload.digest, staff_user=admin, now=NOW
+    )
+    assert (again.patients_to_add, again.appointments_to_add) == (0, 0)
+    assert _reasons(again, 2) == ["already imported: Already imported: left as it is."]
+    assert counts == (
+        db.session.scalar(sa.select(sa.func.count(Patient.id))),
+        db.session.scalar(sa.select(sa.func.count(Appointment.id))),
+        db.session.scalar(sa.select(sa.func.count(ImportedRecord.id))),
+    )
+
+
+def test_a_clash_with_the_diary_is_reported_and_never_forced_in(
+    clinic, make_staff, make_appointment
+):
+    make_appointment(datetime(2027, 3, 8, 10, 15, tzinfo=UTC), practitioner=clinic)
+    upload, mapping, report = _check(cliniko_file(), "cliniko")
+    assert _reasons(report, 2) == ["error: Clashes with an appointment Colette Assor already has."]
+    imports.import_rows(
+        upload,
+        "cliniko",
+        mapping,
+        checked_digest=upload.digest,
+        staff_user=make_staff("admin"),
+        now=NOW,
+    )
+    live = db.session.scalars(
+        sa.select(Appointment.starts_at).where(
+            Appointment.practitioner_id == clinic.id,
+            Appointment.starts_at < datetime(2027, 3, 8, 12, tzinfo=UTC),
+            Appointment.ends_at > datetime(2027, 3, 8, 9, tzinfo=UTC),
+        )
+    ).all()
+    # Neither Zoë's 10:00 nor Lou's 10:30 went in on top of the 10:15 already there.
+    assert live == [datetime(2027, 3, 8, 10, 15, tzinfo=UTC)]
+
+
+def test_the_import_refuses_a_file_other_than_the_one_checked(clinic, make_staff):
+    upload = imports.read_upload(cliniko_file())
+    with pytest.raises(DomainError, match="not the file you checked"):
+        imports.import_rows(
+            upload,
+            "cliniko",
+            default_mapping(LAYOUTS["cliniko"], upload.headings),
+            checked_digest="0" * 64,
+            staff_user=make_staff("admin"),
+            now=NOW,
+        )
+
+
+def test_a_jane_file_with_date_and_time_apart_and_a_clock_change(clinic, make_staff):
+    data = csv_bytes(
+        [
+            [
+                "Patient Number",
+                "First Name",
+                "Last Name",
+                "Email",
+                "Mobile Phone",
+                "Appointment ID",
+                "Date",
+                "Start Time",
+                "Staff Member",
+                "Treatment",
+            ],
+            [
+                "J1",
+                "Ada",
+                "Byron",
+                "ada@example.org",
+                "",
+                "B1",
+                "29/03/2027",
+                "01:30 AM",
+                "Colette Assor",
+                "Massage",
+            ],
+            [
+                "J2",
+                "Mary",
+                "Shelley",
+                "mary@example.org",
+                "",
+                "B2",
+                "30/03/2027",
+                "10:00 AM",
+                "Colette Assor",
+                "Massage",
+            ],
+        ]
+    )
+    upload, mapping, report = _check(data, "jane")
+    assert mapping["starts"] == "Date" and mapping["start_time"] == "Start Time"
+    # 28 March 2027 is the night the clocks go forward; the 29th's 01:30 exists.
+    assert _reasons(report, 2)[0].startswith("warning: Outside")
+    assert _reasons(report, 3) == []
+    imports.import_rows(
+        upload,
+        "jane",
+        mapping,
+        checked_digest=upload.digest,
+        staff_user=make_staff("admin"),
+        now=NOW,
+    )
+    mary = db.session.scalar(sa.select(Patient).filter_by(email="mary@example.org"))
+    [starts_at] = db.session.scalars(
+        sa.select(Appointment.starts_at).where(Appointment.patient_id == mary.id)
+    )
+    assert starts_at == datetime(2027, 3, 30, 9, 0, tzinfo=UTC)  # 10:00 BST
+
+
+def test_a_time_the_clocks_skip_is_a_bad_date(clinic):
+    instant, error, _ = imports.parse_start("2027-03-28 01:30", "", LONDON)
+    assert instant is None and "clocks go forward" in error
+    instant, _, warning = imports.parse_start("2027-10-31 01:30", "", LONDON)
+    assert instant == datetime(2027, 10, 31, 0, 30, tzinfo=UTC) and "twice" in warning
+
+
+def test_a_generic_file_and_duplicate_patients(clinic, make_patient):
+    make_patient("Ruth Bell", email="ruth@example.org")
+    make_patient("Someone Else", email="shared@example.org")
+    data = csv_bytes(
+        [
+            [
+                "id",
+                "name",
+                "email",
+                "phone",
+                "appointment_id",
+                "starts_at",
+                "practitioner",
+                "session_type",
+            ],
+            ["g1", "Ruth Bell", "RUTH@example.org", "", "", "", "", ""],
+            ["g2", "Not Someone", "shared@example.org", "", "", "", "", ""],
+            [
+                "g3",
+                "New Person",
+                "new@example.org",
+                "07700 900111",
+                "x1",
+                "2027-03-09 10:00",
+                "colette-assor",
+                "massage",
+            ],
+            ["g4", "Twin Person", "new@example.org", "", "", "", "", ""],
+        ],
+        bom=False,
+    )
+    _, _, report = _check(data, "generic")
+    assert _reasons(report, 2)[0].startswith("warning: Already a patient here")
+    assert "different name" in _reasons(report, 3)[0]
+    assert _reasons(report, 4) == []
+    assert "same email or phone" in _reasons(report, 5)[0]
+    assert (report.patients_to_add, report.appointments_to_add) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "empty"),
+        (b"   \r\n", "empty"),
+        (b"PK\x03\x04rest-of-a-workbook", "workbook"),
+        (b"%PDF-1.4\x00\x01binary", "NUL bytes"),
+        ("name,email\r\nZoë,z@example.org\r\n".encode("utf-16"), "NUL bytes"),
+        ("name,email\r\nZo\xeb,z@example.org\r\n".encode("latin-1"), "not UTF-8"),
+        (b"just one line of prose without commas\r\nand another\r\n", "name the columns"),
+        (b"id,name\r\n", "no rows"),
+        (b"id,name\r\n" + b"x" * (imports.LARGEST_FILE_BYTES + 1), "larger than"),
+        (b'id,name\r\n1,"never closed\r\n', "does not read as a CSV"),
+    ],
+)
+def test_every_kind_of_malformed_file_gets_a_clear_message(app, data, message):
+    with pytest.raises(imports.UnreadableFile, match=message):
+        imports.read_upload(data)
+
+
+def _post(client, data: bytes | None, **fields):
+    page = client.get("/diary/import")
+    form = {"csrf_token": csrf_token(page.get_data(as_text=True)), "source": "cliniko", **fields}
+    if data is not None:
+        form["upload"] = (io.BytesIO(data), "export.csv")
+    return client.post("/diary/import", data=form, content_type="multipart/form-data")
+
+
+def _monday_ahead() -> date:
+    """A Monday at least two weeks after today, so that no row is in the past."""
+    day = datetime.now(LONDON).date() + timedelta(days=14)
+    return day + timedelta(days=(7 - day.weekday()) % 7)
+
+
+def test_the_import_pages_check_then_import(clinic, admin_client):
+    data = cliniko_file(_monday_ahead())
+    checked = _post(admin_client, data, action="check")
+    body = checked.get_data(as_text=True)
+    assert checked.status_code == 200
+    assert "Unknown practitioner" in body and "Import 3 patients and 3 appointments" in body
+    digest = imports.read_upload(data).digest
+    assert f'value="{digest}"' in body
+    imported = _post(
+        admin_client,
+        data,
+        action="import",
+        checked=digest,
+        mapped="1",
+        **{
+            f"map-{name}": heading
+            for name, heading in default_mapping(
+                LAYOUTS["cliniko"], imports.read_upload(data).headings
+            ).items()
+        },
+    )
+    assert imported.status_code == 200
+    assert "Imported 3 new patients and 3 appointments" in imported.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("data", [None, b"", b"\x00\x01\x02", "é".encode("latin-1") * 10, b"a\r\n"])
+def test_a_bad_upload_gives_a_message_and_never_a_server_error(clinic, admin_client, data):
+    response = _post(admin_client, data, action="check")
+    assert response.status_code == 422
+    assert 'class="form-errors"' in response.get_data(as_text=True)
+
+
+def test_an_upload_larger_than_the_site_allows_is_refused_politely(clinic, admin_client, app):
+    data = b"id,name\r\n" + b"1,x\r\n" * (app.config["MAX_CONTENT_LENGTH"] // 4)
+    response = _post(admin_client, data, action="check")
+    assert response.status_code == 413

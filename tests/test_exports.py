@@ -1,0 +1,193 @@
+"""CSV exports for the accountant and the full export: read back as a spreadsheet and a
+program would read them."""
+
+import csv
+import io
+import json
+import zipfile
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from booking.clinic.data_exchange import exports, full_export
+from booking.clinic.data_exchange.spreadsheets import csv_text, neutralised
+from booking.extensions import db
+from booking.models import AccessEvent, Appointment, Patient
+from tests.forms import csrf_token
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def local(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=LONDON).astimezone(UTC)
+
+
+def read_csv(data: bytes) -> list[dict[str, str]]:
+    assert data.startswith(b"\xef\xbb\xbf"), "no byte-order mark: Excel would misread accents"
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+
+
+@pytest.mark.parametrize(
+    ("typed", "written"),
+    [
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+        ("+44 20 7946 0000", "'+44 20 7946 0000"),
+        ("-1+1", "'-1+1"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tcmd", "'\tcmd"),
+        ("Zoë Brontë", "Zoë Brontë"),
+    ],
+)
+def test_a_cell_a_spreadsheet_would_run_is_written_as_text(typed, written):
+    assert neutralised(typed) == written
+    [row] = list(csv.reader(io.StringIO(csv_text(["a"], [[typed]]).lstrip("\ufeff"))))[1:]
+    assert row == [written]
+
+
+@pytest.fixture
+def booked(demo, make_patient, make_appointment):
+    """Appointments either side of the autumn clock change, and one outside the range."""
+    zoe = make_patient("=Zoë Brontë", email="zoe@example.org", phone="+44 7700 900123")
+    before = make_appointment(
+        local(date(2026, 10, 24), 10), patient=zoe, patient_note="My lower back aches"
+    )
+    after = make_appointment(
+        local(date(2026, 10, 26), 10, 30), patient=zoe, staff_note="Private: knee history"
+    )
+    make_appointment(local(date(2026, 11, 2), 10))
+    return zoe, before, after
+
+
+def test_the_appointments_export_reads_back_with_local_times_and_no_health_content(
+    booked, admin_client
+):
+    zoe, before, after = booked
+    page = admin_client.get("/diary/exports")
+    response = admin_client.post(
+        "/diary/exports",
+        data={
+            "csrf_token": csrf_token(page.get_data(as_text=True)),
+            "kind": "appointments",
+            "first_day": "2026-10-19",
+            "last_day": "2026-11-01",
+        },
+    )
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert "attachment" in response.headers["Content-Disposition"]
+    assert response.headers["Cache-Control"] == "no-store"
+    rows = read_csv(response.get_data())
+    assert [row["Appointment reference"] for row in rows] == [before.uid, after.uid]
+    # 10:00 BST on the Saturday and 10:30 GMT on the Monday, as the diary shows them.
+    assert [row["Starts"] for row in rows] == ["2026-10-24 10:00", "2026-10-26 10:30"]
+    assert rows[0]["Patient"] == "'=Zoë Brontë"
+    assert rows[0]["Price (£)"] == f"{before.price_pence // 100}.{before.price_pence % 100:02d}"
+    text = response.get_data(as_text=True)
+    assert "lower back" not in text and "knee" not in text
+    [event] = db.session.scalars(
+        sa.select(AccessEvent).where(AccessEvent.action == "export.appointments_csv")
+    )
+    assert event.staff_user_id == admin_client.user.id
+    assert event.details == {"first_day": "2026-10-19", "last_day": "2026-11-01"}
+
+
+def test_the_patients_and_courses_exports(booked, make_course, admin_client):
+    zoe, _, _ = booked
+    export = exports.export_csv(
+        "patients",
+        date(2026, 10, 19),
+        date(2026, 11, 1),
+        zone=LONDON,
+        staff_user=admin_client.user,
+    )
+    rows = read_csv(export.text.encode("utf-8"))
+    assert [(row["Name"], row["Phone"]) for row in rows] == [("'=Zoë Brontë", "'+44 7700 900123")]
+    assert "Consent on" in rows[0]
+    course = make_course(now=local(date(2026, 10, 20), 9))
+    export = exports.export_csv(
+        "courses", date(2026, 10, 19), date(2026, 11, 1), zone=LONDON, staff_user=admin_client.user
+    )
+    [row] = read_csv(export.text.encode("utf-8"))
+    assert row["Course reference"] == course.uid
+    assert row["Paid on"] == "2026-10-20"
+    assert row["Price (£)"] == "950.00"
+
+
+def test_an_export_with_a_bad_range_is_refused_with_the_form_kept(app, admin_client):
+    page = admin_client.get("/diary/exports")
+    response = admin_client.post(
+        "/diary/exports",
+        data={
+            "csrf_token": csrf_token(page.get_data(as_text=True)),
+            "kind": "appointments",
+            "first_day": "2026-11-01",
+            "last_day": "2026-10-01",
+        },
+    )
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert "must not be before" in body and 'value="2026-11-01"' in body
+
+
+def test_exports_are_for_administrators_only(app, receptionist_client):
+    assert receptionist_client.get("/diary/exports").status_code == 403
+    assert receptionist_client.get("/diary/import").status_code == 403
+
+
+def _full_export(admin_client, *, clinical: bool) -> zipfile.ZipFile:
+    page = admin_client.get("/diary/exports")
+    data = {"csrf_token": csrf_token(page.get_data(as_text=True))}
+    if clinical:
+        data["include_clinical"] = "y"
+    response = admin_client.post("/diary/exports/everything", data=data)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/zip"
+    return zipfile.ZipFile(io.BytesIO(response.get_data()))
+
+
+def test_the_full_export_holds_every_table_without_secrets_or_clinical_content(
+    booked, admin_client
+):
+    zoe, before, _ = booked
+    archive = _full_export(admin_client, clinical=False)
+    manifest = json.loads(archive.read("manifest.json"))
+    assert manifest["clinical_content_included"] is False
+    assert "appointments.patient_note" in manifest["clinical_columns_left_out"]
+    appointments = json.loads(archive.read("json/appointments.json"))
+    assert len(appointments) == db.session.scalar(sa.select(sa.func.count(Appointment.id)))
+    assert manifest["rows"]["appointments"] == len(appointments)
+    assert all("patient_note" not in row for row in appointments)
+    patients = read_csv(archive.read("csv/patients.csv"))
+    assert [row["name"] for row in patients if row["id"] == str(zoe.id)] == ["'=Zoë Brontë"]
+    staff = json.loads(archive.read("json/staff_users.json"))
+    assert staff and all("password_hash" not in row for row in staff)
+    names = archive.namelist()
+    assert "json/staff_sessions.json" not in names and "csv/outbox_messages.csv" not in names
+    assert all(b"lower back" not in archive.read(name) for name in names)
+    [event] = db.session.scalars(
+        sa.select(AccessEvent).where(AccessEvent.action == "export.everything")
+    )
+    assert event.staff_user_id == admin_client.user.id
+
+
+def test_the_full_export_with_clinical_content_writes_it_decrypted(booked, admin_client):
+    _, before, _ = booked
+    archive = _full_export(admin_client, clinical=True)
+    assert json.loads(archive.read("manifest.json"))["clinical_content_included"] is True
+    appointments = {row["uid"]: row for row in json.loads(archive.read("json/appointments.json"))}
+    assert appointments[before.uid]["patient_note"] == "My lower back aches"
+    assert appointments[before.uid]["starts_at"].startswith("2026-10-24T09:00:00")
+    encrypted = [
+        (table.name, column.name)
+        for table in db.metadata.sorted_tables
+        for column in table.columns
+        if full_export.is_clinical(table, column)
+    ]
+    assert ("appointments", "staff_note") in encrypted
+    [event] = db.session.scalars(
+        sa.select(AccessEvent).where(AccessEvent.action == "export.everything")
+    )
+    assert event.details == {"clinical": True}
+    assert db.session.get(Patient, booked[0].id) is not None

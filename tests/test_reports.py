@@ -1,0 +1,277 @@
+"""The owner's dashboard: every figure against a small clinic counted by hand.
+
+The range is Monday 19 October to Sunday 1 November 2026: the clocks go back in its first
+week (Sunday 25 October, 02:00 BST -> 01:00 GMT), so a week counted in UTC would put the
+first Monday's small hours in the week before and split the Sunday night wrongly.
+"""
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from booking.clinic import courses, reports, time_off, working_hours
+from booking.clinic.settings import clinic_settings
+from booking.clinic.working_time import working_minutes
+from booking.extensions import db
+from booking.models import (
+    AuditEvent,
+    Course,
+    CourseProduct,
+    Practitioner,
+    SessionType,
+    WorkingHours,
+)
+
+LONDON = ZoneInfo("Europe/London")
+FIRST, LAST = date(2026, 10, 19), date(2026, 11, 1)
+NOW = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
+
+
+def local(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=LONDON).astimezone(UTC)
+
+
+def _practitioner(slug: str, hours: dict[int, list[tuple[time, time]]]) -> Practitioner:
+    practitioner = Practitioner(
+        slug=slug,
+        name=slug.replace("-", " ").title(),
+        working_hours=[
+            WorkingHours(weekday=day, starts_at=start, ends_at=end)
+            for day, intervals in hours.items()
+            for start, end in intervals
+        ],
+    )
+    db.session.add(practitioner)
+    db.session.commit()
+    return practitioner
+
+
+NINE_TO_FIVE = {day: [(time(9), time(17))] for day in range(5)}
+
+
+@pytest.fixture
+def clinic(app, make_staff, make_patient, make_appointment):
+    """Two practitioners, a session type, and the appointments the tests count."""
+    admin = make_staff("admin")
+    ada = _practitioner("ada-moss", NINE_TO_FIVE)
+    other = _practitioner("bo-other", NINE_TO_FIVE)
+    session = SessionType(slug="treatment", name="Treatment", duration_minutes=60, price_pence=6500)
+    db.session.add(session)
+    db.session.commit()
+
+    # Ada's hours change on Monday 26 October to mornings only; the audit log says when.
+    working_hours.set_working_hours(
+        ada, {day: [(time(9), time(13))] for day in range(5)}, staff_user=admin
+    )
+    db.session.execute(
+        sa.update(AuditEvent)
+        .where(AuditEvent.action == "working_hours.changed")
+        .values(occurred_at=local(date(2026, 10, 26), 8))
+    )
+    db.session.commit()
+
+    # Time off on Wednesday 21 October: 12:00-14:00 and 13:00-15:00 overlap (3 hours in all),
+    # and the clinic closed all Friday 30 October.
+    time_off.add_time_off(
+        ada, local(date(2026, 10, 21), 12), local(date(2026, 10, 21), 14), staff_user=admin
+    )
+    time_off.add_time_off(
+        ada, local(date(2026, 10, 21), 13), local(date(2026, 10, 21), 15), staff_user=admin
+    )
+    time_off.close_clinic(
+        local(date(2026, 10, 30), 0), local(date(2026, 10, 31), 0), staff_user=admin
+    )
+
+    old = make_patient("Old Patient")
+    first = make_patient("First Timer")
+    cancelled_only = make_patient("Cancelled Only")
+    third = make_patient("Third Patient")
+    fourth = make_patient("Fourth Patient")
+
+    def book(at, patient, *, status="attended", minutes=60, source="staff", **fields):
+        return make_appointment(
+            at,
+            practitioner=ada,
+            session=session,
+            patient=patient,
+            status=status,
+            minutes=minutes,
+            source=source,
+            **fields,
+        )
+
+    book(local(date(2026, 10, 10), 10), old)  # before the range: Old Patient returns
+    book(local(date(2026, 10, 1), 10), third, status="cancelled")  # not a visit: Third is new
+    book(local(date(2026, 10, 19), 10), old)  # 1 attended
+    book(local(date(2026, 10, 20), 10), first, status="no_show", source="online")  # 2
+    book(  # 3 cancelled 22 hours before: late
+        local(date(2026, 10, 22), 10),
+        cancelled_only,
+        status="cancelled",
+        cancelled_at=local(date(2026, 10, 21), 12),
+        cancelled_by="patient",
+    )
+    book(  # 4 cancelled three days before: with notice
+        local(date(2026, 10, 23), 10),
+        cancelled_only,
+        status="cancelled",
+        cancelled_at=local(date(2026, 10, 20), 10),
+        cancelled_by="clinic",
+    )
+    book(local(date(2026, 10, 26), 10), first, source="online")  # 5
+    book(local(date(2026, 10, 27), 10), third, status="booked", source="course_plan")  # 6
+    book(local(date(2026, 10, 25), 23, 30), fourth, minutes=30)  # 7 Sunday night, GMT
+    book(local(date(2026, 10, 19), 0, 30), fourth, minutes=30)  # 8 Monday 00:30 BST
+    book(local(date(2026, 11, 2), 10), fourth)  # after the range
+    make_appointment(local(date(2026, 10, 20), 11), practitioner=other, session=session)
+    return {"ada": ada, "other": other, "admin": admin, "session": session}
+
+
+def _dashboard(**kwargs):
+    return reports.dashboard(FIRST, LAST, settings=clinic_settings(), now=NOW, **kwargs)
+
+
+def test_appointments_fall_in_their_local_week_across_the_clock_change(clinic):
+    figures = _dashboard(practitioner_id=clinic["ada"].id)
+    assert [(week.starts_on, week.held, week.cancelled) for week in figures.weeks] == [
+        (date(2026, 10, 19), 4, 2),
+        (date(2026, 10, 26), 2, 0),
+    ]
+
+
+def test_utilisation_uses_the_hours_in_force_each_day_less_time_off(clinic):
+    figures = _dashboard()
+    ada = next(row for row in figures.utilisation if row.practitioner_id == clinic["ada"].id)
+    # First week 5 x 8 h less 3 h off; second week 5 x 4 h less Friday's closure.
+    assert ada.working_minutes == (5 * 480 - 180) + (5 * 240 - 240)
+    # Held: 60 + 60 (no-show) + 60 + 60 (not marked yet) + 30 + 30; cancelled ones free time.
+    assert ada.booked_minutes == 300
+    assert ada.percent == pytest.approx(100 * 300 / 3180)
+    other = next(row for row in figures.utilisation if row.practitioner_id == clinic["other"].id)
+    assert (other.booked_minutes, other.working_minutes) == (60, 10 * 480 - 480)
+
+
+def test_no_show_and_late_cancellation_rates(clinic):
+    attendance = _dashboard(practitioner_id=clinic["ada"].id).attendance
+    assert attendance.appointments == 8
+    assert (attendance.attended, attendance.no_shows, attendance.not_yet_marked) == (4, 1, 1)
+    assert (attendance.cancelled, attendance.late_cancellations) == (2, 1)
+    assert attendance.no_show_rate == pytest.approx(20.0)
+    assert attendance.late_cancellation_rate == pytest.approx(12.5)
+
+
+def test_the_notice_period_decides_what_is_late(clinic):
+    settings = clinic_settings()
+    settings.cancellation_notice_hours = 96
+    db.session.commit()
+    attendance = _dashboard(practitioner_id=clinic["ada"].id).attendance
+    assert attendance.late_cancellations == 2
+
+
+def test_new_and_returning_patients(clinic):
+    patients = _dashboard(practitioner_id=clinic["ada"].id).patients
+    # Old Patient came before; First Timer, Third (whose earlier visit was cancelled) and
+    # Fourth are new; Cancelled Only had no visit in the range.
+    assert (patients.new, patients.returning) == (3, 1)
+
+
+def test_online_against_phone_bookings(clinic):
+    sources = _dashboard(practitioner_id=clinic["ada"].id).sources
+    assert sources == {"online": 2, "staff": 5, "course_plan": 1}
+
+
+def test_a_practitioner_sees_only_their_own_figures(clinic):
+    own = _dashboard(practitioner_id=clinic["other"].id)
+    assert [row.practitioner_id for row in own.utilisation] == [clinic["other"].id]
+    assert own.attendance.appointments == 1
+    assert own.courses is None
+    whole = _dashboard()
+    assert whole.attendance.appointments == 9
+    assert whole.courses is not None
+
+
+def test_course_sales_and_credits_still_owed(clinic, make_patient):
+    admin = clinic["admin"]
+    product = CourseProduct(
+        name="Ten", session_type=clinic["session"], sessions_count=10, price_pence=95000
+    )
+    odd = CourseProduct(
+        name="Odd", session_type=clinic["session"], sessions_count=10, price_pence=33335
+    )
+    db.session.add_all([product, odd])
+    db.session.commit()
+
+    def sell(chosen, paid_at):
+        course = courses.request_course(chosen, make_patient(), now=paid_at)
+        return courses.activate_course(course, "card", admin, now=paid_at)
+
+    in_range = sell(product, local(date(2026, 10, 20), 11))
+    before = sell(odd, local(date(2026, 9, 1), 11))
+    expired = sell(product, local(date(2026, 9, 2), 11))
+    courses.request_course(product, make_patient(), now=local(date(2026, 10, 21), 9))  # unpaid
+    db.session.execute(
+        sa.update(Course).where(Course.id == in_range.id).values(credits_remaining=3)
+    )
+    db.session.execute(sa.update(Course).where(Course.id == before.id).values(credits_remaining=1))
+    db.session.execute(
+        sa.update(Course).where(Course.id == expired.id).values(expires_at=NOW - timedelta(days=1))
+    )
+    db.session.commit()
+    figures = _dashboard().courses
+    assert figures is not None
+    assert (figures.sold, figures.sold_pence) == (1, 95000)
+    # 3 x £95 = £285, and 1 x £33.335 rounded to £33.34; the expired course owes nothing.
+    assert (figures.courses_with_credit, figures.credits_owed) == (2, 4)
+    assert figures.owed_pence == 28500 + 3334
+
+
+def test_working_minutes_on_the_nights_the_clocks_change(app):
+    night = _practitioner("night-owl", {6: [(time(0), time(3))]})  # Sundays 00:00-03:00
+    zone = clinic_settings().zone
+    spring, autumn = date(2026, 3, 29), date(2026, 10, 25)
+    assert working_minutes([night.id], spring, spring, zone) == {night.id: 120}
+    assert working_minutes([night.id], autumn, autumn, zone) == {night.id: 240}
+
+
+def test_a_range_back_to_front_or_too_long_is_refused_with_a_message(app):
+    from booking.clinic import DomainError
+
+    with pytest.raises(DomainError, match="must not be before"):
+        reports.dashboard(LAST, FIRST, settings=clinic_settings(), now=NOW)
+    with pytest.raises(DomainError, match="at most"):
+        reports.dashboard(FIRST, FIRST + timedelta(days=500), settings=clinic_settings(), now=NOW)
+
+
+def test_the_dashboard_page_shows_figures_charts_and_tables(clinic, admin_client):
+    page = admin_client.get(f"/diary/reports?first_day={FIRST}&last_day={LAST}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert text.count("<svg") == 3
+    assert "Appointments per week" in text and "<caption>Utilisation per practitioner" in text
+    assert "20.0%" in text  # the no-show rate
+    assert "11.1%" in text  # one late cancellation among the clinic's nine appointments
+
+
+def test_a_practitioner_opens_their_own_figures_and_a_receptionist_cannot(
+    app, clinic, make_staff, sign_in
+):
+    client = app.test_client()
+    sign_in(client, make_staff("practitioner", practitioner=clinic["other"]))
+    page = client.get(f"/diary/reports?first_day={FIRST}&last_day={LAST}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Your figures" in text and "Ada Moss" not in text and "Credits still owed" not in text
+    desk = app.test_client()
+    sign_in(desk, make_staff("receptionist"))
+    assert desk.get("/diary/reports").status_code == 403
+
+
+def test_a_bad_range_in_the_address_gives_a_message_not_an_error(clinic, admin_client):
+    page = admin_client.get("/diary/reports?first_day=2026-13-45&last_day=soon")
+    assert page.status_code == 422
+    assert "Please correct" in page.get_data(as_text=True)
+    page = admin_client.get(f"/diary/reports?first_day={LAST}&last_day={FIRST}")
+    assert page.status_code == 422
+    assert "must not be before" in page.get_data(as_text=True)
