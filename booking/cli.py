@@ -23,6 +23,7 @@ from booking.models import (
     WorkingHours,
 )
 from booking.outbox_cli import register_outbox_commands
+from booking.records_cli import register_records_commands
 
 TREATMENTS = [
     (
@@ -232,6 +233,7 @@ def _seed_demo_rows() -> str | None:
 
 def register_commands(app: Flask) -> None:
     register_outbox_commands(app)
+    register_records_commands(app)
     register_busy_time_commands(app)
 
     @app.cli.command("seed-demo")

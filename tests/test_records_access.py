@@ -64,3 +64,21 @@ def test_every_read_is_audited_and_a_refusal_leaves_no_read(staff, make_appointm
     assert [(event.action, event.staff_user_id) for event in reads] == [
         ("patient.intake_read", staff["colette"].id)
     ]
+
+
+def test_an_admin_chooses_on_the_settings_page_that_practitioners_read_every_record(
+    staff, make_appointment, app, sign_in
+):
+    from tests.forms import post_forms
+
+    patient_id = make_appointment(DAY, practitioner="colette-assor").patient_id
+    client = app.test_client()
+    sign_in(client, staff["admin"])
+    page = client.get("/diary/settings")
+    (form,) = [f for f in post_forms(page.text) if "practitioners_read_all_records" in f.choices]
+    data = form.answers()
+    data["practitioners_read_all_records"] = ["y"]
+    assert client.post("/diary/settings", data=data).status_code == 302
+    db.session.expire_all()
+    assert clinic_settings().practitioners_read_all_records
+    assert access.may_read_record(staff["sam"], patient_id)

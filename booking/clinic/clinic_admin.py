@@ -68,6 +68,8 @@ class SettingsValues:
     no_show_uses_credit: bool
     what_to_bring: str = ""
     directions: str = ""
+    # Clinical records: every practitioner reads every patient's (else only their own).
+    practitioners_read_all_records: bool = False
 
 
 def settings_values(settings: ClinicSettings) -> SettingsValues:
@@ -145,6 +147,7 @@ def _tidy_settings(values: SettingsValues) -> dict[str, Any]:
         raise DomainError(f"Appointments can start every {steps} minutes; choose one of those.")
     tidy["late_cancellation_uses_credit"] = bool(tidy["late_cancellation_uses_credit"])
     tidy["no_show_uses_credit"] = bool(tidy["no_show_uses_credit"])
+    tidy["practitioners_read_all_records"] = bool(tidy["practitioners_read_all_records"])
     return tidy
 
 

@@ -84,6 +84,9 @@ class SettingsForm(Form):
         "A late cancellation uses one of the patient's course credits"
     )
     no_show_uses_credit = BooleanField("A missed appointment uses one of the course credits")
+    practitioners_read_all_records = BooleanField(
+        "Every practitioner may read every patient's clinical record"
+    )
     what_to_bring = TextAreaField("What to bring")
     directions = TextAreaField("Directions")
 
