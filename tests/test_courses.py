@@ -36,6 +36,8 @@ from tests.forms import csrf_token
 from tests.signed_links import assert_course_link_for
 
 LONDON = ZoneInfo("Europe/London")
+# The safety questions answered "no" and the consent given, as every online booking asks.
+SAFE_ANSWERS = {"cauda_equina": "no", "other_warning": "no", "consent": "y"}
 
 
 def get(model, **filters):
@@ -98,6 +100,7 @@ def test_a_patient_requests_a_course_pays_at_the_desk_and_plans_around_time_off(
             "name": "Ada Course",
             "email": "ada@example.org",
             "phone": "07700 900200",
+            **SAFE_ANSWERS,
             "csrf_token": csrf_token(page),
         },
     )
@@ -176,7 +179,9 @@ def test_a_patient_requests_a_course_pays_at_the_desk_and_plans_around_time_off(
     for n in range(10):
         tuesday = first_tuesday + timedelta(weeks=n)
         chosen[f"session-{n}"] = compact(local(wednesday if tuesday == away_day else tuesday, 10))
-    accepted = client.post(plan_url, data={**chosen, "csrf_token": csrf_token(html)})
+    accepted = client.post(
+        plan_url, data={**chosen, **SAFE_ANSWERS, "csrf_token": csrf_token(html)}
+    )
     assert accepted.status_code == 302, accepted.get_data(as_text=True)
     db.session.expire_all()
     course = get(Course)
@@ -223,10 +228,20 @@ def test_a_patient_books_the_next_session_against_a_credit(client, paid_course):
     page = client.get(f"/course/{token}/book?first={day}&day={day}")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and ">10:00<" in html
-    response = client.post(
-        f"/course/{token}/book?practitioner=colette-assor",
-        data={"start": compact(local(day, 10)), "csrf_token": csrf_token(html)},
-    )
+    # The time leads to a review of the session, with the safety questions; nothing yet.
+    start = compact(local(day, 10))
+    review_url = f"/course/{token}/book/review?practitioner=colette-assor&start={start}"
+    assert review_url.replace("&", "&amp;") in html
+    review = client.get(review_url)
+    review_html = review.get_data(as_text=True)
+    assert review.status_code == 200 and "Book this course session?" in review_html
+    assert "Uses 1 of your 10 remaining credits" in review_html
+    assert count(Appointment) == 0
+    unanswered = client.post(review_url, data={"csrf_token": csrf_token(review_html)})
+    assert unanswered.status_code == 422
+    assert "Please answer this safety question" in unanswered.get_data(as_text=True)
+    assert count(Appointment) == 0
+    response = client.post(review_url, data={**SAFE_ANSWERS, "csrf_token": csrf_token(review_html)})
     assert response.status_code == 302
     db.session.expire_all()
     appointment = get(Appointment)
@@ -443,7 +458,7 @@ def test_a_plan_books_nothing_if_one_time_was_taken_meanwhile(client, paid_cours
     )
     html = client.get(url).get_data(as_text=True)
     data = {f"session-{n}": compact(start) for n, start in enumerate(starts)}
-    response = client.post(url, data={**data, "csrf_token": csrf_token(html)})
+    response = client.post(url, data={**data, **SAFE_ANSWERS, "csrf_token": csrf_token(html)})
     page = response.get_data(as_text=True)
     assert response.status_code == 409
     assert "was taken while you were choosing" in page

@@ -8,18 +8,26 @@ whichever backend the run uses.
 """
 
 import re
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from booking.clinic import submissions
+from booking.clinic.tokens import course_token
 from booking.extensions import db
 from booking.models import Appointment, Course, CourseProduct, FormSubmission, OutboxMessage
 from tests.at_once import race
 from tests.forms import csrf_token
-from tests.test_booking import GOOD_ANSWERS, details_url, next_weekday, start_at
+from tests.test_booking import GOOD_ANSWERS, compact, details_url, next_weekday, start_at
+from tests.test_courses import SAFE_ANSWERS
 
 KEY_PATTERN = re.compile(r'name="submission" type="hidden" value="([^"]+)"')
+
+
+@pytest.fixture
+def paid_course(demo, make_course) -> Course:
+    return make_course(db.session.scalar(sa.select(CourseProduct)))
 
 
 def form_key(html: str) -> str:
@@ -146,6 +154,7 @@ def test_two_sends_of_one_course_request_reserve_one_course(app, client, demo):
         "name": "Ada Course",
         "email": "ada@example.org",
         "phone": "07700 900200",
+        **SAFE_ANSWERS,
         "csrf_token": csrf_token(html),
         "submission": form_key(html),
     }
@@ -164,6 +173,84 @@ def test_two_sends_of_one_course_request_reserve_one_course(app, client, demo):
         sa.select(OutboxMessage).where(OutboxMessage.kind == "course_requested")
     ).all()
     assert len(requested) == 1
+    # The course patient gave the same consent as a single booking records.
+    assert db.session.scalar(sa.select(Course)).patient.health_consent_at is not None
+
+
+def test_two_sends_of_one_course_session_review_book_one_session(app, client, paid_course):
+    token = course_token(paid_course)
+    slot = start_at(next_weekday(3), 10)
+    url = f"/course/{token}/book/review?practitioner=any&start={compact(slot)}"
+    html = client.get(url).get_data(as_text=True)
+    data = {**SAFE_ANSWERS, "csrf_token": csrf_token(html), "submission": form_key(html)}
+    tabs = [client, twin_client(app, client)]
+    course_id = paid_course.id
+    db.session.remove()
+
+    def send(number: int) -> str:
+        response = tabs[number].post(url, data=data)
+        return f"{response.status_code} {response.location}"
+
+    outcomes = race(app, 2, send)
+
+    assert outcomes == [f"302 /course/{token}"] * 2, outcomes
+    assert len(live_at(slot)) == 1
+    course = db.session.get(Course, course_id)
+    assert course.credits_remaining == 9
+    assert course.patient.health_consent_at is not None
+    assert len(confirmations()) == 1
+
+
+def test_a_course_plan_sent_twice_books_its_sessions_once(client, paid_course):
+    token = course_token(paid_course)
+    tuesday = next_weekday(1)
+    url = (
+        f"/course/{token}/plan?weekday=1&second_weekday=&at=10:00"
+        f"&first_day={tuesday}&practitioner=colette-assor"
+    )
+    html = client.get(url).get_data(as_text=True)
+    chosen = {f"session-{n}": "skip" for n in range(10)}
+    chosen["session-0"] = compact(start_at(tuesday, 10))
+    chosen["session-1"] = compact(start_at(tuesday + timedelta(weeks=1), 10))
+    data = {**chosen, **SAFE_ANSWERS, "csrf_token": csrf_token(html), "submission": form_key(html)}
+    first = client.post(url, data=data)
+    again = client.post(url, data=data)
+    assert first.status_code == again.status_code == 302, again.get_data(as_text=True)[:300]
+    db.session.expire_all()
+    assert len([a for a in paid_course.appointments if a.is_live]) == 2
+    assert paid_course.credits_remaining == 8
+
+
+@pytest.mark.parametrize("question", ["cauda_equina", "other_warning"])
+def test_a_warning_sign_stops_a_course_request_and_a_course_session(
+    client, demo, paid_course, question
+):
+    product = db.session.scalar(sa.select(CourseProduct))
+    url = f"/courses/{product.id}/request"
+    html = client.get(url).get_data(as_text=True)
+    stopped = client.post(
+        url,
+        data={
+            "name": "Bea Flag",
+            "email": "bea@example.org",
+            "phone": "07700 900201",
+            **SAFE_ANSWERS,
+            question: "yes",
+            "csrf_token": csrf_token(html),
+        },
+    )
+    assert stopped.status_code == 200
+    assert "We have not booked anything" in stopped.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Course)) == 1  # the paid one
+
+    slot = start_at(next_weekday(3), 10)
+    review = f"/course/{course_token(paid_course)}/book/review?start={compact(slot)}"
+    html = client.get(review).get_data(as_text=True)
+    stopped = client.post(
+        review, data={**SAFE_ANSWERS, question: "yes", "csrf_token": csrf_token(html)}
+    )
+    assert "We have not booked anything" in stopped.get_data(as_text=True)
+    assert live_at(slot) == []
 
 
 def test_old_keys_are_forgotten_by_the_worker_after_two_days(client, demo):

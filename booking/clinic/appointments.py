@@ -264,6 +264,9 @@ def _book(
         raise DomainError("Say who the appointment is for.")
     if isinstance(patient, Patient):
         patient = lock_bookable(patient)
+        if health_consent and patient.health_consent_at is None:
+            # A course patient agrees on the page that books the session, as a new one does.
+            patient.health_consent_at = now
     if practitioner is not None:
         if not offers(practitioner, session_type):
             raise DomainError(f"{practitioner.name} does not offer {session_type.name}.")

@@ -10,7 +10,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from booking.clinic import DomainError, appointments, audit, availability, notifications
+from booking.clinic import (
+    DomainError,
+    appointments,
+    audit,
+    availability,
+    notifications,
+    submissions,
+)
 from booking.clinic.courses import booking_problem, last_valid_day
 from booking.clinic.credits import COURSE_GONE_MESSAGE
 from booking.clinic.errors import SlotTaken
@@ -197,56 +204,90 @@ def book_plan(
     starts: Sequence[datetime],
     now: datetime | None = None,
     staff_user: StaffUser | None = None,
+    health_consent: bool = False,
+    submission_key: str | None = None,
 ) -> list[Appointment]:
     """Book the accepted sessions of a plan in one transaction: all of them or none.
 
     Each session spends one credit. If any time was taken since the plan was
-    proposed, nothing is booked and PlanSlotTaken names that time.
+    proposed, nothing is booked and PlanSlotTaken names that time. With
+    `submission_key` (the form's random key) a second send of the same plan books
+    nothing and returns the sessions the first send booked.
     """
     now = now or utcnow()
     starts = sorted(set(starts))
     if not starts:
         raise DomainError("Choose at least one session to book.")
-    with unit_of_work():
-        course = lock_or_refuse(Course, course.id, COURSE_GONE_MESSAGE)
-        lock_bookable(course.patient)
-        problem = booking_problem(course, now=now)
-        if problem:
-            raise DomainError(problem)
-        if len(starts) > course.credits_remaining:
-            raise DomainError(
-                f"Your course has {course.credits_remaining} sessions left, "
-                f"so you can book up to {course.credits_remaining}."
-            )
-        booked = []
-        for starts_at in starts:
-            try:
-                booked.append(
-                    appointments.add_appointment(
-                        session_type=course.session_type,
-                        starts_at=starts_at,
-                        candidates=[practitioner],
-                        patient=course.patient,
-                        source=AppointmentSource.COURSE_PLAN,
-                        now=now,
-                        staff_user=staff_user,
-                        course=course,
-                    )
+    try:
+        with unit_of_work():
+            claimed = None
+            if submission_key is not None:
+                claimed = submissions.claim(submission_key, "course_plan")
+            booked = _book_plan(course, practitioner, starts, now, staff_user, health_consent)
+            if claimed is not None:
+                claimed.course_id = course.id
+    except submissions.AlreadySubmitted:
+        earlier = submissions.earlier(submission_key) if submission_key else None
+        if earlier is None or earlier.course is None or earlier.course_id != course.id:
+            raise
+        return [
+            appointment
+            for appointment in earlier.course.appointments
+            if appointment.starts_at in starts and appointment.is_live
+        ]
+    return booked
+
+
+def _book_plan(
+    course: Course,
+    practitioner: Practitioner,
+    starts: list[datetime],
+    now: datetime,
+    staff_user: StaffUser | None,
+    health_consent: bool,
+) -> list[Appointment]:
+    """The body of book_plan, inside its unit of work."""
+    course = lock_or_refuse(Course, course.id, COURSE_GONE_MESSAGE)
+    patient = lock_bookable(course.patient)
+    if health_consent and patient.health_consent_at is None:
+        patient.health_consent_at = now
+    problem = booking_problem(course, now=now)
+    if problem:
+        raise DomainError(problem)
+    if len(starts) > course.credits_remaining:
+        raise DomainError(
+            f"Your course has {course.credits_remaining} sessions left, "
+            f"so you can book up to {course.credits_remaining}."
+        )
+    booked = []
+    for starts_at in starts:
+        try:
+            booked.append(
+                appointments.add_appointment(
+                    session_type=course.session_type,
+                    starts_at=starts_at,
+                    candidates=[practitioner],
+                    patient=course.patient,
+                    source=AppointmentSource.COURSE_PLAN,
+                    now=now,
+                    staff_user=staff_user,
+                    course=course,
                 )
-            except SlotTaken as error:
-                raise PlanSlotTaken(
-                    f"{_describe(starts_at)} was taken while you were choosing, so nothing "
-                    "has been booked. Here is the plan again with the times free now.",
-                    starts_at,
-                ) from error
-        notifications.course_planned(course, booked)
-        if staff_user is not None:
-            audit.record(
-                staff_user,
-                "course.planned",
-                course,
-                sessions=len(booked),
-                first=booked[0].starts_at,
-                last=booked[-1].starts_at,
             )
+        except SlotTaken as error:
+            raise PlanSlotTaken(
+                f"{_describe(starts_at)} was taken while you were choosing, so nothing "
+                "has been booked. Here is the plan again with the times free now.",
+                starts_at,
+            ) from error
+    notifications.course_planned(course, booked)
+    if staff_user is not None:
+        audit.record(
+            staff_user,
+            "course.planned",
+            course,
+            sessions=len(booked),
+            first=booked[0].starts_at,
+            last=booked[-1].starts_at,
+        )
     return booked

@@ -27,6 +27,7 @@ from booking.models import Appointment, AppointmentSource, Practitioner, Session
 from booking.presentation import format_start, parse_start
 from booking.public import blueprint
 from booking.public.forms import PatientDetailsForm
+from booking.public.safety import safety_stop
 
 DAYS_SHOWN = 14
 ANY = "any"
@@ -249,10 +250,8 @@ def book_details(slug: str):
     form.with_key()
     problem, status = None, 200
     if form.validate_on_submit():
-        if form.cauda_equina.data == "yes":
-            return render_template("public/urgent_care.html", group="emergency")
-        if form.other_warning.data == "yes":
-            return render_template("public/urgent_care.html", group="gp")
+        if (stop := safety_stop(form)) is not None:
+            return stop
         try:
             appointment = book_appointment(
                 session_type=session_type,

@@ -30,14 +30,11 @@ from booking.public.booking import (
     parse_day,
     picker_context,
 )
-from booking.public.forms import ConfirmForm, ContactDetailsForm, OnceForm
+from booking.public.forms import CourseRequestForm, CourseSessionForm
+from booking.public.safety import safety_stop
 from booking.validators import DayInReach, Form
 
 SKIP = "skip"
-
-
-class CourseRequestForm(ContactDetailsForm, OnceForm):
-    """Asking for a course: the contact details, sent once however often the button is pressed."""
 
 
 class PlanRuleForm(Form):
@@ -100,10 +97,13 @@ def course_request(product_id: int):
     form.with_key()
     problem, status = None, 200
     if form.validate_on_submit():
+        if (stop := safety_stop(form)) is not None:
+            return stop
         try:
             course = courses.request_course(
                 product,
                 PatientDetails(name=form.name.data, email=form.email.data, phone=form.phone.data),
+                health_consent=True,
                 submission_key=submission_key,
             )
         except DomainError as error:
@@ -140,10 +140,9 @@ def _within_course(free: dict[date, list[datetime]], course: Course) -> dict:
     return {day: [s for s in starts if s < course.expires_at] for day, starts in free.items()}
 
 
-@blueprint.route("/course/<token>/book", methods=["GET", "POST"])
-@limiter.limit("20 per hour", methods=["POST"])
+@blueprint.get("/course/<token>/book")
 def course_book(token: str):
-    """Book the next session against a credit, with the same day-and-time picker."""
+    """Choose the next session's time with the same day-and-time picker; a review follows."""
     course = course_from_token_or_404(token)
     now = utcnow()
     problem = courses.booking_problem(course, now=now)
@@ -151,31 +150,6 @@ def course_book(token: str):
         flash(problem, "error")
         return redirect(url_for(".course", token=token))
     practitioner = _practitioner_choice(course, request.args.get("practitioner"))
-    form = ConfirmForm()
-    status = 200
-    if request.method == "POST" and form.validate_on_submit():
-        start = parse_start(request.form.get("start"))
-        try:
-            if start is None:
-                raise DomainError("That time is not available. Please choose another.")
-            appointment = book_appointment(
-                session_type=course.session_type,
-                starts_at=start,
-                practitioner=practitioner,
-                course=course,
-                source=AppointmentSource.ONLINE,
-                now=now,
-            )
-        except DomainError as error:
-            flash(error.message, "error")
-            status = 409
-        else:
-            flash(
-                f"Booked: {format_local_datetime(appointment.starts_at)}. "
-                "We have emailed you a confirmation.",
-                "success",
-            )
-            return redirect(url_for(".course", token=token))
     first, last, today, limit = day_window(parse_day(request.args.get("first")), now=now)
     free = _within_course(
         free_starts_by_day(course.session_type, practitioner, first, last, now=now), course
@@ -184,7 +158,6 @@ def course_book(token: str):
         "public/course_book.html",
         course=course,
         token=token,
-        form=form,
         practitioner=practitioner,
         practitioners=course_plans.plannable_practitioners(course),
         practitioner_value=practitioner.slug if practitioner else "any",
@@ -197,6 +170,65 @@ def course_book(token: str):
             session_type=course.session_type,
             practitioner=practitioner,
         ),
+    )
+
+
+@blueprint.route("/course/<token>/book/review", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def course_book_review(token: str):
+    """The chosen session, the safety questions and consent, then one button that books it."""
+    course = course_from_token_or_404(token)
+    now = utcnow()
+    problem = courses.booking_problem(course, now=now)
+    if problem:
+        flash(problem, "error")
+        return redirect(url_for(".course", token=token))
+    practitioner = _practitioner_choice(course, request.args.get("practitioner"))
+    practitioner_value = practitioner.slug if practitioner else "any"
+    start = parse_start(request.args.get("start"))
+    times_url = url_for(".course_book", token=token, practitioner=practitioner_value)
+    if start is None:
+        flash("That time is not available. Please choose another.", "error")
+        return redirect(times_url)
+    form = CourseSessionForm()
+    submission_key = form.submission_key()
+    form.with_key()
+    message, status = None, 200
+    if form.validate_on_submit():
+        if (stop := safety_stop(form)) is not None:
+            return stop
+        try:
+            appointment = book_appointment(
+                session_type=course.session_type,
+                starts_at=start,
+                practitioner=practitioner,
+                course=course,
+                source=AppointmentSource.ONLINE,
+                health_consent=True,
+                now=now,
+                submission_key=submission_key,
+            )
+        except DomainError as error:
+            message, status = error.message, 409
+        else:
+            flash(
+                f"Booked: {format_local_datetime(appointment.starts_at)}. "
+                "We have emailed you a confirmation.",
+                "success",
+            )
+            return redirect(url_for(".course", token=token))
+    elif form.is_submitted():
+        message, status = "Please correct the highlighted answers below.", 422
+    return render_template(
+        "public/course_book_review.html",
+        course=course,
+        token=token,
+        form=form,
+        practitioner=practitioner,
+        start=start,
+        ends_at=start + timedelta(minutes=course.session_type.duration_minutes),
+        times_url=times_url,
+        problem=message,
     ), status
 
 
@@ -245,7 +277,9 @@ def course_plan(token: str):
         flash(problem, "error")
         return redirect(url_for(".course", token=token))
     rule = _plan_form(course, now)
-    confirm = ConfirmForm()
+    confirm = CourseSessionForm()
+    submission_key = confirm.submission_key()
+    confirm.with_key()
     plan, status = None, 200
     if request.args and rule.validate():
         practitioner = db.session.scalar(
@@ -258,6 +292,8 @@ def course_plan(token: str):
             weekdays.append(int(rule.second_weekday.data))
         try:
             if request.method == "POST" and confirm.validate_on_submit():
+                if (stop := safety_stop(confirm)) is not None:
+                    return stop
                 chosen = [
                     request.form.get(f"session-{n}", SKIP) for n in range(course.sessions_total)
                 ]
@@ -266,7 +302,12 @@ def course_plan(token: str):
                 if len(starts) != len(parsed):
                     raise DomainError("One of the times could not be read. Please choose again.")
                 booked = course_plans.book_plan(
-                    course, practitioner=practitioner, starts=starts, now=now
+                    course,
+                    practitioner=practitioner,
+                    starts=starts,
+                    now=now,
+                    health_consent=True,
+                    submission_key=submission_key,
                 )
                 flash(
                     f"{len(booked)} sessions are booked. We have emailed you the dates "
@@ -274,6 +315,8 @@ def course_plan(token: str):
                     "success",
                 )
                 return redirect(url_for(".course", token=token))
+            if request.method == "POST":
+                status = 422  # the safety answers or consent are missing: shown by the form
         except DomainError as error:
             flash(error.message, "error")
             status = 409

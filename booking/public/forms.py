@@ -63,6 +63,14 @@ class ContactDetailsForm(Form):
     )
 
 
+# Defined before the safety questions so that, in a form with both, it comes first
+# (WTForms orders fields by when they were made), as it does on the page.
+NOTE_FIELD = TextAreaField(
+    "Anything we should know before your visit? (optional)",
+    validators=[Length(max=500, message="Please keep this to 500 characters or fewer.")],
+)
+
+
 class RedFlagQuestions(Form):
     """The two safety questions: asked when booking, and again before every visit."""
 
@@ -81,16 +89,30 @@ class RedFlagQuestions(Form):
     )
 
 
-class PatientDetailsForm(ContactDetailsForm, RedFlagQuestions, OnceForm):
-    note = TextAreaField(
-        "Anything we should know before your visit? (optional)",
-        validators=[Length(max=500, message="Please keep this to 500 characters or fewer.")],
-    )
+class SafetyAnswersForm(RedFlagQuestions):
+    """The two safety questions and the health-data consent.
+
+    Asked before every online booking: a single appointment, a course request, and each
+    course session (or plan) a patient books for themselves.
+    """
+
     consent = BooleanField(
         "I agree that the clinic may store the health information I give here, to arrange and "
         "provide my treatment.",
         validators=[DataRequired("We need your agreement to store your details before booking.")],
     )
+
+
+class PatientDetailsForm(ContactDetailsForm, SafetyAnswersForm, OnceForm):
+    note = NOTE_FIELD
+
+
+class CourseRequestForm(ContactDetailsForm, SafetyAnswersForm, OnceForm):
+    """Asking for a course: the contact details and the same safety questions and consent."""
+
+
+class CourseSessionForm(SafetyAnswersForm, OnceForm):
+    """Booking one course session, after reviewing it: the safety questions asked afresh."""
 
 
 class ConfirmForm(Form):

@@ -1,0 +1,137 @@
+"""The patient's journey on a small phone (320 px) with a clumsy thumb and a slow line."""
+
+import re
+import threading
+import time
+
+import pytest
+import sqlalchemy as sa
+from werkzeug.serving import make_server
+
+from booking.extensions import db
+from booking.models import Appointment, OutboxMessage
+from tests.fixtures_browser import _new_page
+
+SMALL_PHONE = {"width": 320, "height": 640}
+
+
+class SlowPosts:
+    """WSGI middleware: every POST waits a moment first, as on a slow mobile line."""
+
+    def __init__(self, app, delay: float):
+        self.app, self.delay, self.posts = app, delay, []
+
+    def __call__(self, environ, start_response):
+        if environ["REQUEST_METHOD"] == "POST":
+            self.posts.append(environ["PATH_INFO"])
+            time.sleep(self.delay)
+        return self.app(environ, start_response)
+
+
+@pytest.fixture
+def slow_phone(app, browser):
+    """A 320 px touch phone on a server whose answers to forms take 600 ms."""
+    slow = SlowPosts(app.wsgi_app, 0.6)
+    app.wsgi_app = slow
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    context, page = _new_page(
+        browser,
+        f"http://127.0.0.1:{server.server_port}",
+        viewport=SMALL_PHONE,
+        screen=SMALL_PHONE,
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    )
+    page.slow_posts = slow.posts
+    try:
+        yield page
+    finally:
+        context.close()
+        server.shutdown()
+        server.server_close()
+        app.wsgi_app = slow.app
+
+
+def double_tap(page, button) -> None:
+    """Two taps 100 ms apart on one button, the second before the first's answer comes.
+
+    The screen is tapped where the button is, as a thumb does: the second tap does not
+    wait for the first's page to load.
+    """
+    button.scroll_into_view_if_needed()
+    box = button.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.touchscreen.tap(x, y)
+    page.wait_for_timeout(100)
+    page.touchscreen.tap(x, y)
+
+
+def fill_safety_answers(page) -> None:
+    for question in page.locator("fieldset").all():
+        question.get_by_label("No", exact=True).check()
+    page.get_by_label(re.compile("I agree that the clinic may store")).check()
+
+
+def test_a_double_tap_on_book_lands_on_one_confirmation_at_320_pixels(slow_phone, demo, axe):
+    page = slow_phone
+    # "First available": a second booking would quietly take the other practitioner.
+    page.goto("/book/massage/times?practitioner=any")
+    page.locator("ul.time-list a.time").first.tap()
+    page.wait_for_url(re.compile(r"/book/massage/details"))
+    page.get_by_label("Full name").fill("Tom Thumb")
+    page.get_by_label("Email address").fill("tom@example.org")
+    page.get_by_label("Phone number").fill("07700 900123")
+    fill_safety_answers(page)
+
+    double_tap(page, page.get_by_role("button", name="Book this appointment"))
+
+    page.wait_for_url(re.compile(r"/book/confirmed/"))
+    page.get_by_role("heading", name="You are booked").wait_for()
+    assert "taken" not in page.locator("main").inner_text()
+    # Both taps reached the server, and booked once.
+    assert len([path for path in page.slow_posts if path.endswith("/details")]) == 2
+    db.session.rollback()  # end the test's own read, begun before the server's booking
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 1
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.kind == "confirmation")
+        )
+        == 1
+    )
+    axe(page, label="the confirmation after a double tap")
+    assert page.evaluate("document.documentElement.scrollWidth") <= SMALL_PHONE["width"]
+
+
+def test_a_course_session_is_reviewed_with_its_safety_questions_and_booked_once(
+    slow_phone, demo, make_course, axe
+):
+    from booking.clinic.tokens import course_token
+    from booking.models import Course, CourseProduct
+
+    course = make_course(db.session.scalar(sa.select(CourseProduct)))
+    token, course_id = course_token(course), course.id
+    page = slow_phone
+    page.goto(f"/course/{token}/book")
+    page.locator("ul.time-list a.time").first.tap()
+    page.wait_for_url(re.compile(r"/book/review"))
+    page.get_by_role("heading", name="Book this course session?").wait_for()
+    assert "Uses 1 of your 10 remaining credits" in page.locator("main").inner_text()
+    axe(page, label="the course session review")
+    assert page.evaluate("document.documentElement.scrollWidth") <= SMALL_PHONE["width"]
+    fill_safety_answers(page)
+
+    double_tap(page, page.get_by_role("button", name="Book this session"))
+
+    page.wait_for_url(re.compile(rf"/course/{re.escape(token)}$"))
+    assert "Booked:" in page.locator("main").inner_text()
+    assert len([path for path in page.slow_posts if path.endswith("/book/review")]) == 2
+    db.session.rollback()  # end the test's own read, begun before the server's booking
+    course = db.session.get(Course, course_id)
+    assert course.credits_remaining == 9
+    assert len([a for a in course.appointments if a.is_live]) == 1
+    assert course.patient.health_consent_at is not None
