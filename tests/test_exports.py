@@ -191,3 +191,28 @@ def test_the_full_export_with_clinical_content_writes_it_decrypted(booked, admin
     )
     assert event.details == {"clinical": True}
     assert db.session.get(Patient, booked[0].id) is not None
+
+
+def test_the_payments_export_lists_the_ledger_in_the_range(booked, make_staff, admin_client):
+    from booking.clinic.payments import ledger
+    from booking.models import Appointment as Visit
+
+    zoe, before, after = booked
+    db.session.execute(sa.update(Visit).values(price_pence=6500))
+    db.session.commit()
+    desk = make_staff("receptionist")
+    ledger.record_payment(
+        before, 6500, "card", desk, reference="=cmd", now=local(date(2026, 10, 24), 11)
+    )
+    ledger.record_refund(before, 500, "card", desk, now=local(date(2026, 10, 26), 9))
+    ledger.record_payment(after, 6500, "cash", desk, now=local(date(2026, 11, 3), 9))  # after
+    export = exports.export_csv(
+        "payments", date(2026, 10, 19), date(2026, 11, 1), zone=LONDON, staff_user=admin_client.user
+    )
+    rows = read_csv(export.text.encode("utf-8"))
+    assert [(row["Recorded"], row["Entry"], row["Amount (£)"], row["Method"]) for row in rows] == [
+        ("2026-10-24 11:00", "payment", "65.00", "card"),
+        ("2026-10-26 09:00", "refund", "-5.00", "card"),
+    ]
+    assert rows[0]["Reference"] == "'=cmd" and rows[0]["For"] == f"appointment {before.uid}"
+    assert rows[0]["Patient"] == "'=Zoë Brontë" and rows[0]["Recorded by"] == desk.name

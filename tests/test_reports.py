@@ -248,7 +248,7 @@ def test_the_dashboard_page_shows_figures_charts_and_tables(clinic, admin_client
     page = admin_client.get(f"/diary/reports?first_day={FIRST}&last_day={LAST}")
     text = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert text.count("<svg") == 3
+    assert text.count("<svg") == 4  # weeks, utilisation, sources, takings
     assert "Appointments per week" in text and "<caption>Utilisation per practitioner" in text
     assert "20.0%" in text  # the no-show rate
     assert "11.1%" in text  # one late cancellation among the clinic's nine appointments
@@ -275,3 +275,53 @@ def test_a_bad_range_in_the_address_gives_a_message_not_an_error(clinic, admin_c
     page = admin_client.get(f"/diary/reports?first_day={LAST}&last_day={FIRST}")
     assert page.status_code == 422
     assert "must not be before" in page.get_data(as_text=True)
+
+
+def test_takings_by_method_are_payments_less_refunds_in_the_range(clinic, make_appointment):
+    from booking.clinic.payments import ledger
+    from booking.clinic.transaction import unit_of_work
+    from booking.models import LedgerEntryKind
+
+    admin = clinic["admin"]
+
+    def visit(day: date, hour: int):
+        return make_appointment(
+            local(day, hour),
+            practitioner=clinic["other"],
+            session=clinic["session"],
+            price_pence=6500,
+        )
+
+    first, second, third = (
+        visit(date(2026, 10, 20), 14),
+        visit(date(2026, 10, 21), 14),
+        visit(date(2026, 10, 22), 14),
+    )
+    ledger.record_payment(first, 6500, "card", admin, now=local(date(2026, 10, 20), 15))
+    ledger.record_payment(second, 6500, "cash", admin, now=local(date(2026, 10, 21), 15))
+    ledger.record_refund(second, 1500, "cash", admin, now=local(date(2026, 10, 22), 9))
+    ledger.record_payment(third, 2000, "card", admin, now=local(date(2026, 11, 2), 9))  # after
+    with unit_of_work():
+        ledger.add_entry(
+            third,
+            LedgerEntryKind.FEE,
+            3000,
+            method=None,
+            staff_user=admin,
+            reference=None,
+            provider_reference=None,
+            now=local(date(2026, 10, 23), 9),
+            fee_kind="no_show",
+        )
+    money = _dashboard().money
+    assert money is not None
+    by_method = {row.method: (row.payments_pence, row.refunds_pence) for row in money.takings}
+    assert by_method == {
+        "card": (6500, 0),
+        "cash": (6500, -1500),
+        "bank_transfer": (0, 0),
+        "online": (0, 0),
+    }
+    assert money.net_pence == 11500
+    assert money.fees_charged_pence == 3000
+    assert _dashboard(practitioner_id=clinic["other"].id).money is None

@@ -17,6 +17,9 @@ Definitions (the dashboard's text says the same):
 - new patient: one whose first held appointment at the clinic is in the range.
 - course sales: courses paid for in the range; credits still owed: unused credits on
   active courses not yet expired, valued at the course's price per credit, today.
+- takings: payments recorded in the range less refunds, by payment method (the ledger,
+  booking.clinic.payments); fees charged for missed appointments are shown apart, as
+  they are owed, not taken.
 """
 
 from dataclasses import dataclass, field
@@ -31,6 +34,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from booking.clinic import DomainError
 from booking.clinic.localtime import OUT_OF_REACH, local_day_bounds, within_reach
+from booking.clinic.payments.ledger import method_label
 from booking.clinic.working_time import working_minutes
 from booking.extensions import db
 from booking.models import (
@@ -40,6 +44,9 @@ from booking.models import (
     ClinicSettings,
     Course,
     CourseStatus,
+    LedgerEntry,
+    LedgerEntryKind,
+    PaymentMethod,
     Practitioner,
 )
 
@@ -163,6 +170,28 @@ class CourseFigures:
     owed_pence: int
 
 
+@dataclass(frozen=True)
+class Takings:
+    method: str
+    label: str
+    payments_pence: int
+    refunds_pence: int  # negative, as the ledger stores refunds
+
+    @property
+    def net_pence(self) -> int:
+        return self.payments_pence + self.refunds_pence
+
+
+@dataclass(frozen=True)
+class Money:
+    takings: list[Takings]
+    fees_charged_pence: int  # fees for missed appointments, not waived
+
+    @property
+    def net_pence(self) -> int:
+        return sum(row.net_pence for row in self.takings)
+
+
 @dataclass
 class Dashboard:
     range: DayRange
@@ -173,6 +202,7 @@ class Dashboard:
     patients: PatientMix
     sources: dict[str, int]
     courses: CourseFigures | None
+    money: Money | None
     # Filled in by the money and outcome sections when those parts of the clinic exist.
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -308,6 +338,42 @@ def course_figures(day_span: DayRange, *, now: datetime) -> CourseFigures:
     )
 
 
+def money_figures(day_span: DayRange) -> Money:
+    """Payments and refunds recorded in the range by method, and the fees charged."""
+    in_range = [
+        LedgerEntry.recorded_at >= day_span.starts_at,
+        LedgerEntry.recorded_at < day_span.ends_at,
+    ]
+    sums = {
+        (method, kind): int(total or 0)
+        for method, kind, total in db.session.execute(
+            select(LedgerEntry.method, LedgerEntry.kind, func.sum(LedgerEntry.amount_pence))
+            .where(
+                *in_range,
+                LedgerEntry.kind.in_([LedgerEntryKind.PAYMENT.value, LedgerEntryKind.REFUND.value]),
+            )
+            .group_by(LedgerEntry.method, LedgerEntry.kind)
+        )
+    }
+    fees = db.session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.amount_pence), 0)).where(
+            *in_range,
+            LedgerEntry.kind == LedgerEntryKind.FEE.value,
+            LedgerEntry.waived_at.is_(None),
+        )
+    )
+    takings = [
+        Takings(
+            method.value,
+            method_label(method.value),
+            sums.get((method.value, LedgerEntryKind.PAYMENT.value), 0),
+            sums.get((method.value, LedgerEntryKind.REFUND.value), 0),
+        )
+        for method in PaymentMethod
+    ]
+    return Money(takings=takings, fees_charged_pence=int(fees or 0))
+
+
 def _utilisation(
     day_span: DayRange,
     groups: list[Any],
@@ -394,4 +460,5 @@ def dashboard(
         patients=patient_mix(day_span, practitioner_id),
         sources=sources,
         courses=course_figures(day_span, now=now) if practitioner_id is None else None,
+        money=money_figures(day_span) if practitioner_id is None else None,
     )

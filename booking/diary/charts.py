@@ -5,6 +5,7 @@ saying what it shows and the table of its figures, so the SVG itself is marked a
 image with a short name and nothing inside it is read out twice.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from markupsafe import Markup, escape
@@ -66,27 +67,36 @@ def column_chart(title: str, bars: list[Bar], *, label_every: int = 1) -> Markup
 
 
 def row_chart(
-    title: str, bars: list[Bar], *, maximum: float | None = None, unit: str = ""
+    title: str,
+    bars: list[Bar],
+    *,
+    maximum: float | None = None,
+    unit: str = "",
+    show: Callable[[float], str] | None = None,
 ) -> Markup:
     """Horizontal bars, one per label, top to bottom (practitioners, sources)."""
     row_height, label_width, width = 28, 220, 720
     height = row_height * max(len(bars), 1) + 8
     largest = maximum or max([bar.value for bar in bars] + [1])
-    room = width - label_width - 70
+    room = width - label_width - 90
+
+    def shown(value: float) -> str:
+        return show(value) if show else f"{_number(round(value, 1))}{unit}"
+
     parts = [
         f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">'
     ]
     for index, bar in enumerate(bars):
         y = 4 + index * row_height
-        length = room * min(bar.value, largest) / largest if largest else 0
+        length = room * max(0.0, min(bar.value, largest)) / largest if largest > 0 else 0.0
         parts.append(
             f'<text x="{label_width - 8}" y="{y + 17}" text-anchor="end" font-size="13" '
             f'fill="{TEXT_COLOUR}">{escape(bar.label[:32])}</text>'
             f'<rect x="{label_width}" y="{y + 4}" width="{length:.1f}" height="{row_height - 10}" '
             f'fill="{BAR_COLOUR}"/>'
             f'<text x="{label_width + length + 6:.1f}" y="{y + 17}" font-size="13" '
-            f'fill="{TEXT_COLOUR}">{escape(_number(round(bar.value, 1)))}{escape(unit)}</text>'
+            f'fill="{TEXT_COLOUR}">{escape(shown(bar.value))}</text>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every text in it went through escape()

@@ -70,7 +70,14 @@ def _charts(figures: Dashboard) -> dict[str, object]:
     label_every = max(1, len(weeks) // 12)
     utilisation = [Bar(row.name, row.percent or 0.0) for row in figures.utilisation]
     sources = [Bar(SOURCE_LABELS[key], count) for key, count in figures.sources.items()]
-    return {
+    charts: dict[str, object] = {}
+    if figures.money is not None:
+        charts["takings"] = row_chart(
+            "Takings by payment method",
+            [Bar(row.label.capitalize(), row.net_pence) for row in figures.money.takings],
+            show=lambda pence: format_money_exact(round(pence)),
+        )
+    return charts | {
         "weeks": column_chart("Appointments per week", weeks, label_every=label_every),
         "utilisation": row_chart(
             "Utilisation per practitioner",

@@ -1,4 +1,5 @@
-"""CSV exports for the accountant: appointments, patients and courses over a range of days.
+"""CSV exports for the accountant: appointments, patients, payments and courses over a range
+of days.
 
 No health content: the patient's own words about their problem, staff notes and
 cancellation reasons are left out; so is anything about a clinical record. Each export
@@ -15,12 +16,14 @@ from sqlalchemy import or_, select
 
 from booking.clinic import DomainError, access_log
 from booking.clinic.data_exchange.spreadsheets import Cell, csv_text, local_date, local_time, pounds
+from booking.clinic.payments.ledger import method_label
 from booking.clinic.reports import DayRange, day_range
 from booking.extensions import db
 from booking.models import (
     Appointment,
     Course,
     CourseProduct,
+    LedgerEntry,
     Patient,
     Practitioner,
     SessionType,
@@ -162,13 +165,56 @@ def _courses(span: DayRange, zone: ZoneInfo) -> tuple[list[str], Rows]:
     return headings, rows()
 
 
+def _payments(span: DayRange, zone: ZoneInfo) -> tuple[list[str], Rows]:
+    """The ledger's entries recorded in the range: payments, refunds and fees."""
+    headings = [
+        "Recorded",
+        "Entry",
+        "Method",
+        "Fee for",
+        "Amount (£)",
+        "Waived on",
+        "Patient number",
+        "Patient",
+        "For",
+        "Reference",
+        "Recorded by",
+    ]
+    statement = (
+        select(LedgerEntry, Patient.name, Appointment.uid, Course.uid)
+        .join(Patient, Patient.id == LedgerEntry.patient_id)
+        .outerjoin(Appointment, Appointment.id == LedgerEntry.appointment_id)
+        .outerjoin(Course, Course.id == LedgerEntry.course_id)
+        .where(LedgerEntry.recorded_at >= span.starts_at, LedgerEntry.recorded_at < span.ends_at)
+        .order_by(LedgerEntry.recorded_at, LedgerEntry.id)
+    )
+
+    def rows() -> Rows:
+        for entry, patient, appointment_uid, course_uid in db.session.execute(statement):
+            yield (
+                local_time(entry.recorded_at, zone),
+                entry.kind,
+                method_label(entry.method),
+                (entry.fee_kind or "").replace("_", " "),
+                pounds(entry.amount_pence),
+                local_date(entry.waived_at, zone),
+                entry.patient_id,
+                patient,
+                f"appointment {appointment_uid}" if appointment_uid else f"course {course_uid}",
+                entry.reference or "",
+                entry.recorded_by_name,
+            )
+
+    return headings, rows()
+
+
 Builder = Callable[[DayRange, ZoneInfo], tuple[list[str], Rows]]
 
-# What can be exported, in the order the page lists them. The money issue's ledger adds
-# "payments" here (booking.clinic.payments) when it exists.
+# What can be exported, in the order the page lists them.
 KINDS: dict[str, tuple[str, Builder]] = {
     "appointments": ("Appointments", _appointments),
     "patients": ("Patients", _patients),
+    "payments": ("Payments, refunds and fees", _payments),
     "courses": ("Courses", _courses),
 }
 
