@@ -70,7 +70,31 @@ def fill_demo_diary(now: datetime | None = None) -> int:
                     )
                     booked += 1
     _sell_a_course(patients[0], now)
+    _wait_for_a_time(patients[2], today, now)
     return booked
+
+
+def _wait_for_a_time(patient: Patient, today: date, now: datetime) -> None:
+    """One patient on the waiting list: a massage with anyone, weekday mornings, a fortnight."""
+    from booking.clinic.waiting_list import Wish, add_caller
+    from booking.models import SessionType
+
+    session_type = db.session.scalar(select(SessionType).filter_by(slug="massage"))
+    desk = db.session.scalar(select(StaffUser).filter_by(email="reception@clinic.example"))
+    if session_type is None or desk is None:
+        return
+    add_caller(
+        patient,
+        Wish(
+            session_type=session_type,
+            practitioner=None,
+            weekdays="01234",
+            parts_of_day="m",
+            until=today + timedelta(days=FORTNIGHT_DAYS),
+        ),
+        staff_user=desk,
+        now=now,
+    )
 
 
 def _openings(practitioner: Practitioner, day: date, zone, now: datetime):

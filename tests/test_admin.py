@@ -70,10 +70,15 @@ def settings_answers() -> dict:
             "reminder_hours_before",
             "what_to_bring",
             "directions",
+            "waiting_list_offer_minutes",
         )
     }
     # An unticked box is simply not sent.
-    for name in ("late_cancellation_uses_credit", "no_show_uses_credit"):
+    for name in (
+        "late_cancellation_uses_credit",
+        "no_show_uses_credit",
+        "waiting_list_courses_first",
+    ):
         if getattr(settings, name):
             answers[name] = "y"
     return answers

@@ -129,13 +129,14 @@ def test_the_reminder_job_runs_once_per_turn_however_many_workers_race_for_it(ap
         "busy-times",
         "forget-form-keys",
         "reminders",
+        "waiting-list-offers",
     ]
     assert len([m for m in rows() if m.kind == "reminder"]) == 3
     job = db.session.get(ScheduledJob, "reminders", populate_existing=True)
     assert job.runs == 1 and job.next_run_at == now + jobs.REMINDERS_EVERY
 
     assert jobs.run_due_jobs(now + timedelta(minutes=1)) == []  # not its turn yet
-    assert jobs.run_due_jobs(now + jobs.REMINDERS_EVERY) == ["reminders"]
+    assert "reminders" in jobs.run_due_jobs(now + jobs.REMINDERS_EVERY)
     assert len([m for m in rows() if m.kind == "reminder"]) == 3  # never a second one
 
 

@@ -10,7 +10,14 @@ import sqlalchemy as sa
 
 from booking.clinic.localtime import local_to_utc
 from booking.extensions import db
-from booking.models import Appointment, Course, Patient, Practitioner, StaffUser
+from booking.models import (
+    Appointment,
+    Course,
+    Patient,
+    Practitioner,
+    StaffUser,
+    WaitingListEntry,
+)
 from tests.factories import make_appointment, make_patient
 from tests.forms import csrf_token
 
@@ -150,6 +157,9 @@ def test_the_demo_fortnight_fills_the_next_weekday_and_a_second_run_adds_nothing
         for model in (Appointment, Patient, Course)
     ]
     assert counts[2] == 1
+    [waiting] = db.session.scalars(sa.select(WaitingListEntry)).all()
+    assert waiting.patient.name == "Maria Novak" and waiting.status == "waiting"
+    assert "Maria Novak" in desk.get("/diary/waiting-list").get_data(as_text=True)
     course = db.session.scalar(sa.select(Course))
     sessions = db.session.scalars(sa.select(Appointment).filter_by(course_id=course.id)).all()
     assert len(sessions) == 2 and course.credits_remaining == course.sessions_total - 2

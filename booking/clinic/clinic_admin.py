@@ -45,6 +45,7 @@ SETTINGS_NUMBERS = {
     "booking_horizon_days": ("How far ahead patients may book", 1, 365, "days"),
     "buffer_minutes": ("The gap between appointments", 0, 60, "minutes"),
     "reminder_hours_before": ("The reminder time", 1, 168, "hours"),
+    "waiting_list_offer_minutes": ("How long a waiting-list offer is open", 10, 2880, "minutes"),
 }
 
 
@@ -70,6 +71,8 @@ class SettingsValues:
     directions: str = ""
     # Clinical records: every practitioner reads every patient's (else only their own).
     practitioners_read_all_records: bool = False
+    waiting_list_offer_minutes: int = 120
+    waiting_list_courses_first: bool = True
 
 
 def settings_values(settings: ClinicSettings) -> SettingsValues:
@@ -148,6 +151,7 @@ def _tidy_settings(values: SettingsValues) -> dict[str, Any]:
     tidy["late_cancellation_uses_credit"] = bool(tidy["late_cancellation_uses_credit"])
     tidy["no_show_uses_credit"] = bool(tidy["no_show_uses_credit"])
     tidy["practitioners_read_all_records"] = bool(tidy["practitioners_read_all_records"])
+    tidy["waiting_list_courses_first"] = bool(tidy["waiting_list_courses_first"])
     return tidy
 
 

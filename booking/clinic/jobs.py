@@ -11,7 +11,7 @@ to talk to slow outside services (a calendar server) without holding a lock.
 A job that fails, or whose worker dies while running it, waits for its next turn; so
 every job must be safe to run again, as reminders are (each has a dedupe key).
 
-Reminders and busy-time fetches are registered here; later work (waiting-list offers)
+Reminders, busy-time fetches and waiting-list offers are registered here; later work
 registers its own with `register_job`.
 """
 
@@ -114,7 +114,9 @@ def _register_builtin_jobs() -> None:
     from booking.clinic.busy_time import fetch_busy_times
     from booking.clinic.outbox import queue_reminders
     from booking.clinic.submissions import forget_old
+    from booking.clinic.waiting_list import OFFERS_EVERY, offer_free_times
 
     register_job("reminders", REMINDERS_EVERY, queue_reminders)
     register_job("busy-times", BUSY_TIMES_EVERY, fetch_busy_times)
+    register_job("waiting-list-offers", OFFERS_EVERY, offer_free_times)
     register_job("forget-form-keys", FORGET_FORM_KEYS_EVERY, forget_old)

@@ -58,6 +58,8 @@ class Kind:
     COURSE_ACTIVATED = "course_activated"
     COURSE_PLANNED = "course_planned"
     COURSE_SESSION = "course_session"
+    WAITING_LIST_JOINED = "waiting_list_joined"
+    WAITING_LIST_OFFER = "waiting_list_offer"
 
 
 def queue_message(

@@ -97,3 +97,34 @@ def check_token(appointment: Appointment) -> str:
 
 def appointment_uid_from_check_token(token: str) -> str | None:
     return _appointment_uid(CHECK_SALT, token)
+
+
+WAITING_SALT = "waiting-list-entry"
+OFFER_SALT = "waiting-list-offer"
+
+
+def waiting_token(entry_uid: str) -> str:
+    """For the patient's "leave the waiting list" link: signs the entry's random uid."""
+    return _serializer(WAITING_SALT).dumps(entry_uid)
+
+
+def waiting_uid_from_token(token: str) -> str | None:
+    return _uid_from(WAITING_SALT, token)
+
+
+def offer_token(offer_uid: str) -> str:
+    """For the claim link in a waiting-list offer: signs the offer's random uid."""
+    return _serializer(OFFER_SALT).dumps(offer_uid)
+
+
+def offer_uid_from_token(token: str) -> str | None:
+    return _uid_from(OFFER_SALT, token)
+
+
+def _uid_from(salt: str, token: str) -> str | None:
+    max_age = current_app.config["MANAGE_TOKEN_MAX_AGE_DAYS"] * 86400
+    try:
+        uid = _serializer(salt).loads(token, max_age=max_age)
+    except BadSignature:
+        return None
+    return uid if isinstance(uid, str) else None

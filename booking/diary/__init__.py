@@ -14,6 +14,7 @@ STAFF_NAVIGATION = [
     ("diary.day", "Day"),
     ("diary.week_current", "Week"),
     ("diary.patients", "Patients"),
+    ("diary.waiting_list", "Waiting list"),
     ("diary.time_off", "Time off"),
     ("diary.working_hours", "Working hours"),
     ("diary.courses", "Courses"),
@@ -84,5 +85,6 @@ from booking.diary import (  # noqa: E402,F401
     reports,
     team,
     time_off,
+    waiting_list,
     working_hours,
 )

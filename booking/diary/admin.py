@@ -87,6 +87,13 @@ class SettingsForm(Form):
     practitioners_read_all_records = BooleanField(
         "Every practitioner may read every patient's clinical record"
     )
+    waiting_list_offer_minutes = _whole_number(
+        "A time offered from the waiting list is held for (minutes)",
+        "Enter how long an offer is held, in whole minutes.",
+    )
+    waiting_list_courses_first = BooleanField(
+        "Offer freed times to patients with a course in progress first"
+    )
     what_to_bring = TextAreaField("What to bring")
     directions = TextAreaField("Directions")
 

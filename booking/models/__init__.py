@@ -23,11 +23,13 @@ from booking.models.enums import (
     FeedPrivacy,
     FeeKind,
     LedgerEntryKind,
+    OfferStatus,
     OutboxStatus,
     PaymentMethod,
     RecordMethod,
     Role,
     TestimonialStatus,
+    WaitingStatus,
 )
 from booking.models.imports import ImportedRecord
 from booking.models.messages import OutboxAttachment, OutboxMessage, ScheduledJob
@@ -40,6 +42,7 @@ from booking.models.staff import AccessEvent, AuditEvent, StaffUser
 from booking.models.staff_sessions import SessionStage, SignInFailures, StaffSession
 from booking.models.submissions import FormSubmission
 from booking.models.testimonials import Testimonial
+from booking.models.waiting_list import WaitingListEntry, WaitingListOffer
 
 __all__ = [
     "AccessEvent",
@@ -96,5 +99,9 @@ __all__ = [
     "TotpFactor",
     "TreatmentConsent",
     "Treatment",
+    "WaitingListEntry",
+    "WaitingListOffer",
+    "WaitingStatus",
+    "OfferStatus",
     "WorkingHours",
 ]

@@ -48,6 +48,9 @@ class ClinicSettings(Model):
         CheckConstraint(
             "late_cancellation_fee_pence >= 0", name="late_cancellation_fee_not_negative"
         ),
+        CheckConstraint(
+            "waiting_list_offer_minutes between 10 and 2880", name="offer_minutes_range"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
@@ -86,6 +89,10 @@ class ClinicSettings(Model):
     # Fees for a missed appointment, in pence; 0 means the clinic charges none (the default).
     no_show_fee_pence: Mapped[int] = mapped_column(Integer, default=0)
     late_cancellation_fee_pence: Mapped[int] = mapped_column(Integer, default=0)
+    # The waiting list: how long a patient has to claim an offered time, and whether
+    # patients with a course in progress are offered times before others.
+    waiting_list_offer_minutes: Mapped[int] = mapped_column(Integer, default=120)
+    waiting_list_courses_first: Mapped[bool] = mapped_column(Boolean, default=True)
 
     @property
     def zone(self) -> ZoneInfo:

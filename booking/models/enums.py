@@ -120,3 +120,22 @@ class ConsentTreatment(enum.StrEnum):
     CUPPING = "cupping"
     MASSAGE = "massage"
     STRETCHING = "stretching"
+
+
+class WaitingStatus(enum.StrEnum):
+    """A waiting-list entry: still waiting, booked through an offer, removed, or past its date."""
+
+    WAITING = "waiting"
+    BOOKED = "booked"
+    REMOVED = "removed"
+    ENDED = "ended"
+
+
+class OfferStatus(enum.StrEnum):
+    """A time offered to a waiting patient: open, claimed, gone to another, or expired."""
+
+    OPEN = "open"
+    CLAIMED = "claimed"
+    GONE = "gone"
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"

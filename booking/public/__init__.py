@@ -4,4 +4,12 @@ from flask import Blueprint
 
 blueprint = Blueprint("public", __name__)
 
-from booking.public import booking, courses, manage, pages, records, replies  # noqa: E402,F401
+from booking.public import (  # noqa: E402,F401
+    booking,
+    courses,
+    manage,
+    pages,
+    records,
+    replies,
+    waiting_list,
+)
