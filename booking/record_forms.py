@@ -89,7 +89,9 @@ def intake_form_class(questionnaire: Questionnaire) -> type[IntakeFormBase]:
         fields[question.key] = RadioField(
             question.text,
             choices=YES_NO,
-            validators=[InputRequired("Please answer yes or no.")],
+            validators=[
+                InputRequired(f"Please answer yes or no about {question.key.replace('_', ' ')}.")
+            ],
         )
         fields[f"{question.key}_details"] = TextAreaField(
             f"{question.details_label} (if yes)",
