@@ -370,3 +370,44 @@ def test_money_reads_the_same_everywhere():
     assert format_money(6550) == "£65.50"
     assert format_money_exact(-550) == "-£5.50"
     assert format_money_exact(125000) == "£1,250.00"
+
+
+@pytest.mark.parametrize(
+    ("typed", "written"),
+    [
+        ("sw1a1aa", "SW1A 1AA"),
+        ("NW6 2LS", "NW6 2LS"),
+        (" m1  1ae ", "M1 1AE"),
+        ("B33 8TH", "B33 8TH"),
+        ("CR2 6XH", "CR2 6XH"),
+        ("DN55 1PT", "DN55 1PT"),
+        ("W1A 0AX", "W1A 0AX"),
+        ("EC1A 1BB", "EC1A 1BB"),
+        ("GIR 0AA", "GIR 0AA"),
+        ("", ""),
+    ],
+)
+def test_real_uk_postcodes_are_accepted_and_written_the_usual_way(typed, written):
+    from booking.clinic.postal import normalise_postcode
+
+    assert normalise_postcode(typed) == written
+
+
+@pytest.mark.parametrize("typed", ["12345", "SW1A", "QQ1 1AA", "NW6 2LSX", "W1A 0AX!", "abc"])
+def test_other_postcodes_are_refused_with_a_message(typed):
+    from booking.clinic.postal import normalise_postcode
+
+    with pytest.raises(DomainError, match="not a UK postcode we recognise"):
+        normalise_postcode(typed)
+
+
+def test_a_date_of_birth_is_neither_in_the_future_nor_absurdly_old():
+    from booking.clinic.postal import check_date_of_birth
+
+    today = date(2026, 12, 7)
+    assert check_date_of_birth(date(1980, 3, 25), today=today) == date(1980, 3, 25)
+    assert check_date_of_birth(None, today=today) is None
+    with pytest.raises(DomainError, match="future"):
+        check_date_of_birth(date(2026, 12, 8), today=today)
+    with pytest.raises(DomainError, match="more than 120 years"):
+        check_date_of_birth(date(1900, 1, 1), today=today)

@@ -15,14 +15,14 @@ A patient's record is health data. Three rules follow from that:
 
 import re
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, delete, func, or_, select, update
 
-from booking.clinic import DomainError, access_log, audit
-from booking.clinic.localtime import to_local
+from booking.clinic import DomainError, access_log, audit, postal
+from booking.clinic.localtime import local_today, to_local
 from booking.clinic.settings import clinic_settings
 from booking.clinic.transaction import lock_or_refuse, unit_of_work
 from booking.database import rows_changed, utcnow
@@ -65,6 +65,13 @@ class ContactDetails:
     email: str | None = None
     phone: str | None = None
     staff_notes: str = ""
+    # Optional, for receipts an insurer or cash plan accepts.
+    date_of_birth: date | None = None
+    address: str = ""
+    postcode: str = ""
+
+
+CONTACT_FIELDS = ("name", "email", "phone", "staff_notes", "date_of_birth", "address", "postcode")
 
 
 @dataclass(frozen=True)
@@ -194,8 +201,15 @@ def _clean(details: ContactDetails) -> ContactDetails:
         raise DomainError(
             "Keep an email address or a phone number, so that the clinic can reach the patient."
         )
+    today = local_today(utcnow(), clinic_settings().zone)
     return ContactDetails(
-        name=name, email=email, phone=phone, staff_notes=(details.staff_notes or "").strip()
+        name=name,
+        email=email,
+        phone=phone,
+        staff_notes=(details.staff_notes or "").strip(),
+        date_of_birth=postal.check_date_of_birth(details.date_of_birth, today=today),
+        address=postal.clean_address(details.address),
+        postcode=postal.normalise_postcode(details.postcode),
     )
 
 
@@ -212,9 +226,7 @@ def change_contact_details(
         if is_erased(patient):
             raise DomainError("This record has been erased: there are no details left to change.")
         changed = [
-            field
-            for field in ("name", "email", "phone", "staff_notes")
-            if getattr(patient, field) != getattr(details, field)
+            field for field in CONTACT_FIELDS if getattr(patient, field) != getattr(details, field)
         ]
         if not changed:
             return []
@@ -342,6 +354,9 @@ def _export_record(patient: Patient, staff_user: StaffUser) -> dict[str, Any]:
             "phone": patient.phone,
             # A subject access request covers what staff wrote about the patient too.
             "staff_notes": patient.staff_notes,
+            "date_of_birth": (patient.date_of_birth.isoformat() if patient.date_of_birth else None),
+            "address": patient.address,
+            "postcode": patient.postcode,
             "health_consent_at": _instant(patient.health_consent_at),
             "created_at": _instant(patient.created_at),
             "updated_at": _instant(patient.updated_at),
@@ -503,6 +518,9 @@ def _erase(patient: Patient, typed_name: str, staff_user: StaffUser, now: dateti
     patient.email = None
     patient.phone = None
     patient.staff_notes = ""
+    patient.date_of_birth = None
+    patient.address = ""
+    patient.postcode = ""
     patient.updated_at = now
     erasure = Erasure(
         appointments=appointments,

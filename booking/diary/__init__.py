@@ -81,6 +81,7 @@ from booking.diary import (  # noqa: E402,F401
     moderation,
     outbox,
     patients,
+    payments,
     records,
     reports,
     team,

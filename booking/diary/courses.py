@@ -13,10 +13,20 @@ from booking.clinic import course_products as catalogue
 from booking.clinic.appointments import PatientDetails
 from booking.clinic.documents.listing import documents_for
 from booking.clinic.money import parse_price_pence
+from booking.clinic.payments import ledger
 from booking.clinic.tokens import course_token
 from booking.diary import blueprint
+from booking.diary.forms import DESK_METHODS
 from booking.extensions import db
-from booking.models import Course, CourseProduct, CourseStatus, Patient, Role, SessionType
+from booking.models import (
+    Course,
+    CourseProduct,
+    CourseStatus,
+    Patient,
+    PaymentMethod,
+    Role,
+    SessionType,
+)
 from booking.public.forms import phone_number
 from booking.validators import DeliverableEmail, Form, VisibleName
 
@@ -39,8 +49,14 @@ def payment_reference_field() -> StringField:
     )
 
 
+def payment_method_field() -> SelectField:
+    """How the course was paid; card when the form does not say (an older page)."""
+    return SelectField("Paid by", choices=DESK_METHODS, default=PaymentMethod.CARD.value)
+
+
 class MarkPaidForm(Form):
     payment_reference = payment_reference_field()
+    method = payment_method_field()
 
 
 class CreditAdjustmentForm(Form):
@@ -77,6 +93,7 @@ class SellCourseForm(Form):
     )
     phone = StringField("Phone number", validators=[Optional(), phone_number])
     payment_reference = payment_reference_field()
+    method = payment_method_field()
 
 
 class CourseProductForm(Form):
@@ -185,11 +202,12 @@ def _sell(form: SellCourseForm, patient):
     if product is None:  # the form offered only products on sale
         abort(404)
     try:
-        course = courses.sell_course(
+        course = ledger.sell_course_paid(
             product,
             patient,
+            method=form.method.data,
             staff_user=current_user,
-            payment_reference=form.payment_reference.data,
+            reference=form.payment_reference.data,
         )
     except DomainError as error:
         flash(error.message, "error")
@@ -232,11 +250,20 @@ def course_paid(course_id: int):
     if not form.validate_on_submit():
         return _course_page(course, form, CreditAdjustmentForm(), 422)
     try:
-        courses.activate_course(course, form.payment_reference.data, current_user)
+        result = ledger.record_payment(
+            course,
+            ledger.amount_owed(course),
+            form.method.data,
+            current_user,
+            reference=form.payment_reference.data,
+        )
     except DomainError as error:
         flash(error.message, "error")
     else:
-        flash("Payment recorded: the patient can now book their sessions.", "success")
+        flash(
+            f"{ledger.describe_payment(result)} The patient can now book their sessions.",
+            "success",
+        )
     return redirect(url_for(".course", course_id=course.id))
 
 

@@ -1,6 +1,6 @@
 """The day view (one column per practitioner), the week view and the printable day list."""
 
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -8,10 +8,17 @@ from sqlalchemy import select
 
 from booking.auth.access import require_practitioner_access, staff_required
 from booking.clinic.busy_time import failing_connections
-from booking.clinic.localtime import OUT_OF_REACH, local_today, wall_time_exists, within_reach
+from booking.clinic.localtime import (
+    OUT_OF_REACH,
+    local_to_utc,
+    local_today,
+    wall_time_exists,
+    within_reach,
+)
+from booking.clinic.payments import ledger
 from booking.clinic.settings import clinic_settings
 from booking.database import utcnow
-from booking.diary import blueprint, grid
+from booking.diary import blueprint, grid, staff_may
 from booking.diary.record_status import record_marks
 from booking.extensions import db
 from booking.models import Practitioner, Role
@@ -75,7 +82,12 @@ def _day_context(day: date) -> dict:
         for practitioner in practitioners
     ]
     today = local_today(utcnow(), zone)
+    payable = staff_may("diary.appointment_pay_by_card")
     return {
+        # What is still owed on each appointment that has started or starts today: the
+        # grid's one-click card payment.
+        "owed": ledger.owed_for_appointments(appointments) if payable else {},
+        "payable_until": local_to_utc(today + timedelta(days=1), time(0), zone),
         "day": day,
         "today": today,
         "previous_day": day - timedelta(days=1),

@@ -11,8 +11,16 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from booking.models import PaymentMethod
 from booking.public.forms import phone_number
 from booking.validators import DayInReach, DeliverableEmail, Form, VisibleName
+
+# How money is taken at the desk (online payments come from the payment provider).
+DESK_METHODS = [
+    SelectChoice(PaymentMethod.CARD.value, "Card"),
+    SelectChoice(PaymentMethod.CASH.value, "Cash"),
+    SelectChoice(PaymentMethod.BANK_TRANSFER.value, "Bank transfer"),
+]
 
 
 class ConfirmForm(Form):

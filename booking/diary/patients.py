@@ -6,17 +6,22 @@ export's file name carries the patient's number, not their name.
 """
 
 import json
+import time
+from datetime import date
 
 from flask import Response, abort, flash, redirect, render_template, url_for
 from sqlalchemy import select
 from wtforms import StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from booking.auth.access import FRONT_DESK, staff_required
-from booking.clinic import DomainError, access_log
+from booking.clinic import DomainError, access_log, postal
 from booking.clinic import course_products as course_catalogue
 from booking.clinic import patients as patient_records
+from booking.clinic.localtime import local_today
 from booking.clinic.patients import search_patients
+from booking.clinic.settings import clinic_settings
+from booking.database import utcnow
 from booking.diary import blueprint, grid
 from booking.diary.forms import PatientSearchForm, no_patient_matches
 from booking.diary.signed_in import signed_in_staff
@@ -56,6 +61,47 @@ class ContactDetailsForm(Form):
     staff_notes = TextAreaField(
         "Staff notes", validators=[Length(max=5000, message="Up to 5000 characters.")]
     )
+    date_of_birth = StringField("Date of birth (optional)", filters=[_strip])
+    address = TextAreaField("Postal address (optional)")
+    postcode = StringField("Postcode (optional)", filters=[_strip])
+
+    def validate_date_of_birth(self, field) -> None:
+        field.born = None
+        if not field.data:
+            return
+        born = _typed_date(field.data)
+        if born is None:
+            raise ValidationError(
+                f"“{field.data[:20]}” is not a date we can read. Write it like 25/03/1980."
+            )
+        try:
+            field.born = postal.check_date_of_birth(
+                born, today=local_today(utcnow(), clinic_settings().zone)
+            )
+        except DomainError as error:
+            raise ValidationError(error.message) from None
+
+    def validate_address(self, field) -> None:
+        try:
+            postal.clean_address(field.data)
+        except DomainError as error:
+            raise ValidationError(error.message) from None
+
+    def validate_postcode(self, field) -> None:
+        try:
+            postal.normalise_postcode(field.data)
+        except DomainError as error:
+            raise ValidationError(error.message) from None
+
+
+def _typed_date(text: str) -> date | None:
+    """A date typed as 25/03/1980 (how the clinic writes them) or 1980-03-25 (a date picker)."""
+    for pattern in ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y"):
+        try:
+            return date(*time.strptime(text, pattern)[:3])
+        except ValueError:
+            continue
+    return None
 
 
 class EraseForm(Form):
@@ -121,6 +167,8 @@ def _render_patient(
     )
     if contact_form is None:
         contact_form = ContactDetailsForm(obj=patient, formdata=None)
+        born = patient.date_of_birth
+        contact_form.date_of_birth.data = born.strftime("%d/%m/%Y") if born else ""
     return render_template(
         "diary/patient.html",
         patient=patient,
@@ -154,6 +202,9 @@ def patient(patient_id: int):
         email=form.email.data or None,
         phone=form.phone.data or None,
         staff_notes=form.staff_notes.data or "",
+        date_of_birth=getattr(form.date_of_birth, "born", None),
+        address=form.address.data or "",
+        postcode=form.postcode.data or "",
     )
     try:
         changed = patient_records.change_contact_details(

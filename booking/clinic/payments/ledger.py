@@ -15,6 +15,8 @@ Amounts are integer pence. A *target* is one appointment or one course.
                    provider_reference=None)            -> PaymentRecorded
     record_refund(target, amount_pence, method, taken_by, reference=None,
                   provider_reference=None)             -> LedgerEntry (amount stored negative)
+    sell_course_paid(product, patient, method=, staff_user=, reference="") -> Course
+    owed_for_appointments(appointments)  {appointment id: owed}, one query (the diary grid)
 
 `taken_by` is the member of staff who took the money, or None for a payment provider
 (the entry then reads "Online"). A desk payment can never be more than is still owed,
@@ -33,6 +35,7 @@ Fees for missed appointments are in `booking.clinic.payments.fees`, the end of d
 `booking.clinic.payments.takings`.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -43,6 +46,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from booking.clinic import audit, courses
 from booking.clinic.errors import DomainError
 from booking.clinic.money import format_money_exact
+from booking.clinic.patients import PatientDetails
 from booking.clinic.transaction import lock_or_refuse, unit_of_work
 from booking.database import utcnow
 from booking.extensions import db
@@ -51,6 +55,7 @@ from booking.models import (
     Appointment,
     AppointmentStatus,
     Course,
+    CourseProduct,
     CourseStatus,
     LedgerEntry,
     LedgerEntryKind,
@@ -121,7 +126,7 @@ def price_due(target: Target) -> int:
     return target.price_pence
 
 
-def _sums(target: Target) -> tuple[int, int]:
+def totals(target: Target) -> tuple[int, int]:
     """(fees not waived, payments minus refunds) recorded against the target."""
     fees = func.coalesce(
         func.sum(
@@ -151,18 +156,18 @@ def _sums(target: Target) -> tuple[int, int]:
 
 def amount_due(target: Target) -> int:
     """What the appointment or course costs the patient, fees included."""
-    fees, _ = _sums(target)
+    fees, _ = totals(target)
     return price_due(target) + fees
 
 
 def amount_paid(target: Target) -> int:
     """Payments minus refunds against the appointment or course."""
-    return _sums(target)[1]
+    return totals(target)[1]
 
 
 def amount_owed(target: Target) -> int:
     """Due minus paid: what the desk still has to take (negative: in credit)."""
-    fees, paid = _sums(target)
+    fees, paid = totals(target)
     return price_due(target) + fees - paid
 
 
@@ -436,3 +441,70 @@ def describe_refund(entry: LedgerEntry) -> str:
         f"{format_money_exact(-entry.amount_pence)} refunded by "
         f"{method_label(entry.method)}, recorded by {entry.recorded_by_name}."
     )
+
+
+def owed_for_appointments(appointments: Sequence[Appointment]) -> dict[int, int]:
+    """What is still owed on each appointment (by id), in one query: for the diary's grid."""
+    ids = [appointment.id for appointment in appointments]
+    if not ids:
+        return {}
+    fees = case(
+        (
+            (LedgerEntry.kind == LedgerEntryKind.FEE.value) & LedgerEntry.waived_at.is_(None),
+            LedgerEntry.amount_pence,
+        ),
+        (LedgerEntry.kind == LedgerEntryKind.FEE.value, 0),
+        else_=-LedgerEntry.amount_pence,
+    )
+    moved = {
+        appointment_id: total
+        for appointment_id, total in db.session.execute(
+            select(LedgerEntry.appointment_id, func.sum(fees))
+            .where(LedgerEntry.appointment_id.in_(ids))
+            .group_by(LedgerEntry.appointment_id)
+        )
+    }
+    return {
+        appointment.id: price_due(appointment) + int(moved.get(appointment.id) or 0)
+        for appointment in appointments
+    }
+
+
+def sell_course_paid(
+    product: CourseProduct,
+    patient: Patient | PatientDetails,
+    *,
+    method: PaymentMethod | str,
+    staff_user: StaffUser,
+    reference: str = "",
+    now: datetime | None = None,
+) -> Course:
+    """Sell a course at the desk and record its payment, in one transaction."""
+    now = now or utcnow()
+    chosen = _method(method)
+    with unit_of_work():
+        course = courses.sell_course(
+            product, patient, staff_user=staff_user, payment_reference=reference, now=now
+        )
+        if course.price_pence > 0:
+            entry = add_entry(
+                course,
+                LedgerEntryKind.PAYMENT,
+                course.price_pence,
+                method=chosen,
+                staff_user=staff_user,
+                reference=reference,
+                provider_reference=None,
+                now=now,
+            )
+            audit.record(
+                staff_user,
+                "payment.recorded",
+                course,
+                entry_id=entry.id,
+                amount_pence=entry.amount_pence,
+                method=chosen.value,
+                owed_after_pence=0,
+                provider_reference=None,
+            )
+    return course
