@@ -324,7 +324,7 @@ def scene(demo, make_staff):
     """One of everything a form can change: an appointment, a course, a staff account."""
     from booking.clinic import courses
     from booking.clinic.appointments import PatientDetails
-    from booking.clinic.tokens import course_token, manage_token
+    from booking.clinic.tokens import course_token, intake_token, manage_token
     from booking.models import CourseProduct, TimeOff
 
     booked = book_massage_with_colette(_in_days(6, 10), "Ruth Bell", "ruth@example.org")
@@ -348,6 +348,7 @@ def scene(demo, make_staff):
         "appointment": booked.id,
         "patient": booked.patient_id,
         "manage": manage_token(booked),
+        "intake": intake_token(booked),
         "course": course.id,
         "course_token": course_token(course),
         "product": course.product_id,
@@ -364,11 +365,13 @@ PUBLIC_PAGES = [
     "/sciatica",
     "/courses/{product}/request",
     "/staff/sign-in",
+    "/intake/{intake}",
 ]
 STAFF_PAGES = [
     "/staff/password",
     "/diary/book?practitioner={colette}&start={start}",
     "/diary/appointments/{appointment}",
+    "/diary/appointments/{appointment}/intake",
     "/diary/patients",
     "/diary/patients/{patient}",
     "/diary/courses/{course}",

@@ -201,3 +201,68 @@ def test_the_confirmation_email_carries_the_link_until_everything_is_on_file(
         appointment.patient, [ConsentTreatment.MASSAGE], method=RecordMethod.ONLINE
     )
     assert intake_url(appointment) is None
+
+
+def test_a_booking_confirmation_carries_the_questionnaire_link(app, demo):
+    from booking.clinic.appointments import PatientDetails, book_appointment
+    from booking.clinic.availability import practitioner_free_starts
+    from booking.clinic.tokens import appointment_uid_from_intake_token
+    from booking.models import OutboxMessage, Practitioner, SessionType
+
+    session_type = db.session.scalar(sa.select(SessionType).filter_by(slug="massage"))
+    colette = db.session.scalar(sa.select(Practitioner).filter_by(slug="colette-assor"))
+    day = (SOON + timedelta(days=1)).date()
+    free = practitioner_free_starts(
+        colette, session_type, day, day + timedelta(days=14), now=datetime.now(UTC)
+    )
+    start = next(s for starts in free.values() for s in starts)
+    appointment = book_appointment(
+        session_type=session_type,
+        starts_at=start,
+        practitioner=colette,
+        patient=PatientDetails(name="Nell Gwyn", email="nell@example.org", phone="07700900123"),
+    )
+    confirmation = db.session.scalar(
+        sa.select(OutboxMessage).filter_by(appointment_id=appointment.id, kind="confirmation")
+    )
+    tokens = re.findall(r"/intake/([\w\-.]+)", confirmation.text_body)
+    assert tokens and {appointment_uid_from_intake_token(t) for t in tokens} == {appointment.uid}
+    assert "/intake/" in confirmation.html_body
+
+
+def test_the_desk_starts_the_questionnaire_and_takes_consent_without_seeing_answers(
+    demo, make_appointment, receptionist_client
+):
+    appointment = make_appointment(SOON, session="massage-stretching")
+    client = receptionist_client
+    url = f"/diary/appointments/{appointment.id}/intake"
+    page = client.get(url)
+    assert page.status_code == 200 and "Health questions" in page.text
+    response = client.post(
+        url,
+        data={**form_data(medication="Ibuprofen"), "csrf_token": csrf_token(page.text)},
+    )
+    assert response.status_code == 302 and response.location.endswith("/consent")
+    form = intake.latest_intake(appointment.patient_id)
+    assert form.method == "desk" and form.taken_by_id == client.user.id
+    consent_page = client.get(response.location)
+    assert "Massage" in consent_page.text and "Assisted stretching" in consent_page.text
+    assert "Ibuprofen" not in consent_page.text and PROBLEM not in consent_page.text
+    done = client.post(
+        response.location,
+        data={
+            "consent_massage": "y",
+            "consent_stretching": "y",
+            "csrf_token": csrf_token(consent_page.text),
+        },
+    )
+    assert done.status_code == 302
+    given = db.session.scalars(
+        sa.select(TreatmentConsent).filter_by(patient_id=appointment.patient_id)
+    ).all()
+    assert {(c.treatment, c.method, c.taken_by_id) for c in given} == {
+        ("massage", "desk", client.user.id),
+        ("stretching", "desk", client.user.id),
+    }
+    page = client.get(f"/diary/appointments/{appointment.id}").text
+    assert "Ibuprofen" not in page and "Massage: given" in page
