@@ -127,6 +127,7 @@ def test_the_reminder_job_runs_once_per_turn_however_many_workers_race_for_it(ap
     # Each job ran once, in whichever worker took its turn first.
     assert sorted(name for outcome in outcomes for name in outcome.split(",") if name) == [
         "busy-times",
+        "clinical-erasures",
         "forget-form-keys",
         "reminders",
         "waiting-list-offers",

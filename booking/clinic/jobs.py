@@ -108,11 +108,13 @@ def _take_turn(job: Job, now: datetime) -> bool:
 REMINDERS_EVERY = timedelta(minutes=5)
 BUSY_TIMES_EVERY = timedelta(minutes=15)
 FORGET_FORM_KEYS_EVERY = timedelta(hours=6)
+CLINICAL_ERASURES_EVERY = timedelta(hours=6)
 
 
 def _register_builtin_jobs() -> None:
     from booking.clinic.busy_time import fetch_busy_times
     from booking.clinic.outbox import queue_reminders
+    from booking.clinic.records.retention import erase_due_clinical_records
     from booking.clinic.submissions import forget_old
     from booking.clinic.waiting_list import OFFERS_EVERY, offer_free_times
 
@@ -120,3 +122,4 @@ def _register_builtin_jobs() -> None:
     register_job("busy-times", BUSY_TIMES_EVERY, fetch_busy_times)
     register_job("waiting-list-offers", OFFERS_EVERY, offer_free_times)
     register_job("forget-form-keys", FORGET_FORM_KEYS_EVERY, forget_old)
+    register_job("clinical-erasures", CLINICAL_ERASURES_EVERY, erase_due_clinical_records)

@@ -26,6 +26,7 @@ from booking.clinic.channels import sender_for
 from booking.clinic.local_wording import format_local_date, format_local_time
 from booking.clinic.records.consent import ConsentStatus, appointment_consent, overall
 from booking.clinic.records.intake import intake_status
+from booking.clinic.records.outcomes import outcome_url
 from booking.clinic.rendered import Attachment
 from booking.clinic.settings import clinic_settings
 from booking.clinic.tokens import check_token, course_token, intake_token, manage_url
@@ -135,7 +136,12 @@ def _when(appointment: Appointment) -> str:
 
 
 def _appointment_context(appointment: Appointment) -> dict[str, Any]:
-    return {"appointment": appointment, "manage_url": manage_url(appointment)}
+    return {
+        "appointment": appointment,
+        "manage_url": manage_url(appointment),
+        # At the first, middle and last session of a course: the patient's score form.
+        "outcome_url": outcome_url(appointment),
+    }
 
 
 def _patient_email(appointment: Appointment) -> str | None:

@@ -23,6 +23,8 @@ from sqlalchemy import ColumnElement, delete, func, or_, select, update
 
 from booking.clinic import DomainError, access_log, audit, postal
 from booking.clinic.localtime import local_today, to_local
+from booking.clinic.records import retention
+from booking.clinic.records.access import may_read_record
 from booking.clinic.settings import clinic_settings
 from booking.clinic.transaction import lock_or_refuse, unit_of_work
 from booking.database import rows_changed, utcnow
@@ -83,6 +85,8 @@ class Erasure:
     messages_deleted: int
     messages_blanked: int
     replies: int
+    # When the clinical record kept after the erasure will be erased (None: there is none).
+    clinical_record_kept_until: datetime | None = None
 
 
 # Finding --------------------------------------------------------------------------------------
@@ -426,6 +430,7 @@ def _export_record(patient: Patient, staff_user: StaffUser) -> dict[str, Any]:
         ],
         # Who at the clinic has opened this record or exported it, and when.
         "record_reads": access_log.readers_of(patient.id),
+        "clinical_record": _clinical_record(patient, staff_user),
     }
     audit.record(
         staff_user,
@@ -437,6 +442,17 @@ def _export_record(patient: Patient, staff_user: StaffUser) -> dict[str, Any]:
         messages=len(messages),
     )
     return record
+
+
+def _clinical_record(patient: Patient, staff_user: StaffUser) -> dict[str, Any]:
+    """The clinical record, decrypted, when the exporter may read it (never reception)."""
+    if not may_read_record(staff_user, patient.id):
+        return {
+            "included": False,
+            "why": "Only an admin or the patient's practitioner may export the clinical record.",
+        }
+    access_log.record_read(staff_user, patient.id, "clinical_export")
+    return {"included": True, **retention.clinical_export(patient.id)}
 
 
 # Erasing --------------------------------------------------------------------------------------
@@ -474,6 +490,9 @@ def _erase(patient: Patient, typed_name: str, staff_user: StaffUser, now: dateti
     if ahead:
         raise PatientStillBooked(len(ahead), ahead[0].starts_at)
 
+    # Before the contact details go: the clinical record stays until its retention ends,
+    # with the identity sealed beside it.
+    kept = retention.schedule_clinical_erasure(patient, staff_user=staff_user, now=now)
     email = patient.email
     about_patient = _patient_messages(patient)
     messages_deleted = rows_changed(
@@ -528,6 +547,7 @@ def _erase(patient: Patient, typed_name: str, staff_user: StaffUser, now: dateti
         messages_deleted=messages_deleted,
         messages_blanked=messages_blanked,
         replies=replies,
+        clinical_record_kept_until=kept.erase_after if kept is not None else None,
     )
     audit.record(staff_user, "patient.erased", patient, **asdict(erasure))
     # The commit at the end of the unit of work expires every loaded object, so nothing

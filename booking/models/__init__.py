@@ -10,6 +10,17 @@ from booking.models.clinic import (
     Treatment,
     WorkingHours,
 )
+from booking.models.clinical_notes import (
+    ClinicalErasure,
+    CourseReview,
+    NoteAmendment,
+    NoteStatus,
+    NoteTemplate,
+    OutcomeCheckpoint,
+    OutcomeRecord,
+    ReviewDecision,
+    TreatmentNote,
+)
 from booking.models.courses import Course, CourseProduct, CreditEntry
 from booking.models.documents import Document, DocumentCounter, DocumentLine
 from booking.models.enums import (
@@ -57,6 +68,15 @@ __all__ = [
     "CancelledBy",
     "CashUp",
     "ClinicSettings",
+    "ClinicalErasure",
+    "CourseReview",
+    "NoteAmendment",
+    "NoteStatus",
+    "NoteTemplate",
+    "OutcomeCheckpoint",
+    "OutcomeRecord",
+    "ReviewDecision",
+    "TreatmentNote",
     "ConsentTreatment",
     "Course",
     "CourseProduct",

@@ -51,6 +51,7 @@ class ClinicSettings(Model):
         CheckConstraint(
             "waiting_list_offer_minutes between 10 and 2880", name="offer_minutes_range"
         ),
+        CheckConstraint("clinical_retention_years between 1 and 100", name="retention_range"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
@@ -93,6 +94,8 @@ class ClinicSettings(Model):
     # patients with a course in progress are offered times before others.
     waiting_list_offer_minutes: Mapped[int] = mapped_column(Integer, default=120)
     waiting_list_courses_first: Mapped[bool] = mapped_column(Boolean, default=True)
+    # How long an adult's clinical record is kept after their last treatment (UK practice: 8).
+    clinical_retention_years: Mapped[int] = mapped_column(Integer, default=8)
 
     @property
     def zone(self) -> ZoneInfo:
