@@ -8,7 +8,8 @@ import sqlalchemy as sa
 
 from booking.clinic.errors import DomainError
 from booking.clinic.notifications import appointment_reminder
-from booking.clinic.records import outcomes
+from booking.clinic.payments import ledger
+from booking.clinic.records import outcomes, reviews
 from booking.extensions import db
 from booking.models import (
     AccessEvent,
@@ -199,7 +200,7 @@ def test_the_practitioner_sees_the_chart_table_and_summary_after_the_last_sessio
 
 
 def test_the_mid_course_review_prompt_and_stop_marks_unused_credits_refundable(
-    practitioner_client, course
+    practitioner_client, receptionist_client, course
 ):
     sessions = course_with_sessions(course, attended=5)
     middle = sessions[4]
@@ -219,10 +220,17 @@ def test_the_mid_course_review_prompt_and_stop_marks_unused_credits_refundable(
     assert review.decision == ReviewDecision.STOP
     assert review.refundable_credits == course.credits_remaining == 10
     assert review.note == "No change so far"
+    # Their share of what the ledger says was paid: all ten credits are unused here.
+    paid = ledger.amount_paid(course)
+    assert review.refundable_pence == min(course.price_pence, paid)
     after = practitioner_client.get(f"/diary/appointments/{middle.id}").get_data(as_text=True)
     assert 'id="mid-course-review"' not in after and "unused credits marked refundable" in after
+    # Reception sees on the course page that it was stopped and what to refund, not why.
+    desk = receptionist_client.get(f"/diary/courses/{course.id}").get_data(as_text=True)
+    assert 'id="course-stopped"' in desk and "10 unused credits" in desk
+    assert "No change so far" not in desk
     with pytest.raises(DomainError, match="already been recorded"):
-        outcomes.record_review(
+        reviews.record_review(
             middle, ReviewDecision.CONTINUE, note="", staff_user=practitioner_client.user
         )
 

@@ -12,12 +12,12 @@ from wtforms.validators import Length
 
 from booking.auth.access import ALL_STAFF, staff_required
 from booking.clinic import DomainError
-from booking.clinic.records import notes, outcomes
+from booking.clinic.records import notes, outcomes, reviews
 from booking.clinic.records.access import ClinicalRecordRefused, may_read_record
 from booking.diary import blueprint
 from booking.diary.signed_in import signed_in_staff
 from booking.extensions import db
-from booking.models import Appointment, Role, SessionType
+from booking.models import Appointment, Course, CourseReview, ReviewDecision, Role, SessionType
 from booking.validators import Form, whole_number
 
 CLINICIANS = (Role.ADMIN, Role.PRACTITIONER)
@@ -206,7 +206,16 @@ def note_template(session_type_id: int):
 
 @blueprint.app_context_processor
 def inject_clinical_panel():
-    return {"clinical_panel": clinical_panel}
+    return {"clinical_panel": clinical_panel, "course_stopped": course_stopped}
+
+
+def course_stopped(course: Course) -> CourseReview | None:
+    """The practitioner's decision to stop this course, if made: reception refunds it.
+
+    Only the decision and the refundable credits and amount; the review's note is clinical.
+    """
+    review = reviews.review_of(course)
+    return review if review is not None and review.decision == ReviewDecision.STOP else None
 
 
 def clinical_panel(appointment: Appointment) -> dict:
@@ -230,7 +239,7 @@ def clinical_panel(appointment: Appointment) -> dict:
         "checkpoint": checkpoint,
         "checkpoint_label": outcomes.CHECKPOINT_LABELS[checkpoint] if checkpoint else None,
         "scores_recorded": recorded is not None,
-        "review_due": outcomes.review_due(appointment) if checkpoint else False,
-        "review": outcomes.review_of(appointment.course) if appointment.course else None,
+        "review_due": reviews.review_due(appointment) if checkpoint else False,
+        "review": reviews.review_of(appointment.course) if appointment.course else None,
         "roles": ALL_STAFF,
     }

@@ -8,7 +8,7 @@ from wtforms.validators import InputRequired, Length
 
 from booking.auth.access import ALL_STAFF, staff_required
 from booking.clinic import DomainError
-from booking.clinic.records import documents, outcomes
+from booking.clinic.records import documents, outcomes, reviews
 from booking.clinic.records.access import ClinicalRecordRefused, open_record
 from booking.diary import blueprint
 from booking.diary.signed_in import signed_in_staff
@@ -24,13 +24,13 @@ class ReviewForm(Form):
         "Decision",
         choices=[
             SelectChoice(decision.value, label)
-            for decision, label in outcomes.DECISION_LABELS.items()
+            for decision, label in reviews.DECISION_LABELS.items()
         ],
         validators=[InputRequired("Choose continue, change the plan or stop.")],
     )
     note = TextAreaField(
         "Note (optional)",
-        validators=[Length(max=outcomes.LONGEST_REVIEW_NOTE, message="Up to 1000 characters.")],
+        validators=[Length(max=reviews.LONGEST_REVIEW_NOTE, message="Up to 1000 characters.")],
     )
 
 
@@ -58,8 +58,8 @@ def course_outcomes(course_id: int):
         chart=Markup(outcomes.chart_svg(points)) if points else None,  # noqa: S704 - escaped
         summary=outcomes.summary(points),
         labels=outcomes.CHECKPOINT_LABELS,
-        review=outcomes.review_of(course),
-        decision_labels=outcomes.DECISION_LABELS,
+        review=reviews.review_of(course),
+        decision_labels=reviews.DECISION_LABELS,
     )
 
 
@@ -86,7 +86,7 @@ def course_review(appointment_id: int):
         flash(" ".join(str(problem) for problem in problems) or "Choose a decision.", "error")
         return redirect(url_for(".appointment", appointment_id=appointment.id))
     try:
-        review = outcomes.record_review(
+        review = reviews.record_review(
             appointment,
             ReviewDecision(form.decision.data),
             note=form.note.data or "",
@@ -95,7 +95,7 @@ def course_review(appointment_id: int):
     except DomainError as error:
         flash(error.message, "error")
     else:
-        label = outcomes.DECISION_LABELS[ReviewDecision(review.decision)]
+        label = reviews.DECISION_LABELS[ReviewDecision(review.decision)]
         message = f"Mid-course review recorded: {label.lower()}."
         if review.decision == ReviewDecision.STOP:
             message += (

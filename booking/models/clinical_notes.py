@@ -173,6 +173,9 @@ class CourseReview(Model):
     note: Mapped[str] = mapped_column(EncryptedText, default="")
     # Credits unused when the course was stopped, which the clinic should refund.
     refundable_credits: Mapped[int] = mapped_column(Integer, default=0)
+    # Their share of what was paid for the course (booking.clinic.payments.ledger), which
+    # reception refunds through the ledger's record_refund.
+    refundable_pence: Mapped[int] = mapped_column(Integer, default=0)
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("staff_users.id", ondelete="SET NULL")

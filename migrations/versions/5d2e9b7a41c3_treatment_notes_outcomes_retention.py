@@ -4,7 +4,7 @@ mid-course review; clinical records kept until their retention period ends
 Clinical content is sealed (EncryptedText stores Fernet tokens in a text column).
 
 Revision ID: 5d2e9b7a41c3
-Revises: 184f41c94e1c
+Revises: 2e4e2dabe4a7
 Create Date: 2026-12-07 05:20:00
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision = "5d2e9b7a41c3"
-down_revision = "184f41c94e1c"
+down_revision = "2e4e2dabe4a7"
 branch_labels = None
 depends_on = None
 
@@ -147,6 +147,7 @@ def upgrade():
         sa.Column("decision", sa.String(length=20), nullable=False),
         sa.Column("note", sa.Text(), nullable=False),
         sa.Column("refundable_credits", sa.Integer(), nullable=False),
+        sa.Column("refundable_pence", sa.Integer(), nullable=False),
         sa.Column("decided_at", WHEN, nullable=False),
         sa.Column("decided_by_id", sa.Integer(), nullable=True),
         sa.CheckConstraint(

@@ -29,29 +29,20 @@ from booking.models import (
     Appointment,
     AppointmentStatus,
     Course,
-    CourseReview,
     OutcomeCheckpoint,
     OutcomeRecord,
     RecordMethod,
-    ReviewDecision,
-    Role,
     StaffUser,
 )
 
 MOST_ACTIVITIES = 3
 LONGEST_ACTIVITY = 80
-LONGEST_REVIEW_NOTE = 1000
 OUTCOME_SALT = "outcome-scores"
 
 CHECKPOINT_LABELS = {
     OutcomeCheckpoint.FIRST: "First session",
     OutcomeCheckpoint.MIDDLE: "Middle session",
     OutcomeCheckpoint.LAST: "Last session",
-}
-DECISION_LABELS = {
-    ReviewDecision.CONTINUE: "Continue the course as planned",
-    ReviewDecision.CHANGE_PLAN: "Change the treatment plan",
-    ReviewDecision.STOP: "Stop the course",
 }
 
 
@@ -372,70 +363,3 @@ def chart_svg(points: list[OutcomePoint], *, title_id: str = "outcome-chart-titl
         )
     parts.append("</svg>")
     return "".join(parts)
-
-
-# The mid-course review ----------------------------------------------------------------------
-
-
-def review_of(course: Course) -> CourseReview | None:
-    return db.session.scalar(select(CourseReview).where(CourseReview.course_id == course.id))
-
-
-def review_due(appointment: Appointment) -> bool:
-    """Whether this is the middle session of a course whose review is not made yet."""
-    course = appointment.course
-    return (
-        course is not None
-        and checkpoint_of(appointment) == OutcomeCheckpoint.MIDDLE
-        and review_of(course) is None
-    )
-
-
-def record_review(
-    appointment: Appointment,
-    decision: ReviewDecision,
-    *,
-    note: str,
-    staff_user: StaffUser,
-    now: datetime | None = None,
-) -> CourseReview:
-    """The practitioner's mid-course decision; "stop" marks the unused credits refundable."""
-    note = (note or "").strip()
-    if len(note) > LONGEST_REVIEW_NOTE:
-        raise DomainError(f"Please keep the note to {LONGEST_REVIEW_NOTE} characters or fewer.")
-    if (
-        staff_user.role != Role.PRACTITIONER
-        or staff_user.practitioner_id != appointment.practitioner_id
-    ):
-        raise DomainError("The practitioner of this session makes the mid-course review.")
-    with unit_of_work() as session:
-        appointment = lock_or_refuse(
-            Appointment, appointment.id, "This appointment no longer exists."
-        )
-        if appointment.course is None:
-            raise DomainError("This appointment is not part of a course.")
-        course = lock_or_refuse(Course, appointment.course.id, "This course no longer exists.")
-        if checkpoint_of(appointment) != OutcomeCheckpoint.MIDDLE:
-            raise DomainError("The review is made at the middle session of the course.")
-        if review_of(course) is not None:
-            raise DomainError("The review of this course has already been recorded.")
-        review = CourseReview(
-            course_id=course.id,
-            patient_id=course.patient_id,
-            appointment_id=appointment.id,
-            decision=decision.value,
-            note=note,
-            refundable_credits=course.credits_remaining if decision == ReviewDecision.STOP else 0,
-            decided_at=now or utcnow(),
-            decided_by_id=staff_user.id,
-        )
-        session.add(review)
-        session.flush()
-        audit.record(
-            staff_user,
-            "course.reviewed",
-            course,
-            decision=decision.value,
-            refundable_credits=review.refundable_credits,
-        )
-    return review
