@@ -4,7 +4,7 @@ mid-course review; clinical records kept until their retention period ends
 Clinical content is sealed (EncryptedText stores Fernet tokens in a text column).
 
 Revision ID: 5d2e9b7a41c3
-Revises: 2e4e2dabe4a7
+Revises: 5e2a9c7d41b3
 Create Date: 2026-12-07 05:20:00
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision = "5d2e9b7a41c3"
-down_revision = "2e4e2dabe4a7"
+down_revision = "5e2a9c7d41b3"
 branch_labels = None
 depends_on = None
 
