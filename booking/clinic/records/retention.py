@@ -83,7 +83,10 @@ ADULT_AGE = 18
 
 
 def date_of_birth(patient_id: int) -> date | None:
-    """The date of birth from the patient's newest intake form, if they gave one."""
+    """The patient's date of birth: on their record, else from their newest intake form."""
+    on_record = db.session.scalar(select(Patient.date_of_birth).where(Patient.id == patient_id))
+    if on_record is not None:
+        return on_record
     sealed = db.session.scalar(
         select(IntakeForm.date_of_birth)
         .where(IntakeForm.patient_id == patient_id)
@@ -131,7 +134,13 @@ def schedule_clinical_erasure(
         last_treatment_at=last_treatment_at(patient.id),
         erase_after=retention_ends(patient.id, now=now),
         kept_identity=json.dumps(
-            {"name": patient.name, "email": patient.email, "phone": patient.phone}
+            {
+                "name": patient.name,
+                "email": patient.email,
+                "phone": patient.phone,
+                "date_of_birth": _day(date_of_birth(patient.id)),
+                "address": getattr(patient, "address", "") or "",
+            }
         ),
     )
     db.session.add(erasure)
@@ -144,6 +153,10 @@ def schedule_clinical_erasure(
         retention_years=clinic_settings().clinical_retention_years,
     )
     return erasure
+
+
+def _day(value: date | None) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 def kept_identity(patient_id: int) -> dict[str, Any] | None:
