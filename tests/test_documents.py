@@ -11,19 +11,20 @@ import pytest
 import sqlalchemy as sa
 
 from booking.clinic.documents import vat
-from booking.clinic.documents.issuing import (
-    ClaimDetails,
-    Line,
-    issue,
-    issue_appointment_invoice,
-    issue_course_invoice,
+from booking.clinic.documents.from_ledger import (
+    issue_credit_note,
+    issue_invoice,
+    issue_receipt,
+    refund_with_credit_note,
 )
+from booking.clinic.documents.issuing import ClaimDetails, Line, issue
 from booking.clinic.documents.numbering import reference
 from booking.clinic.documents.pdf import VAT_EXEMPT_WORDING, latin1, render
 from booking.clinic.documents.sending import email_document
 from booking.clinic.errors import DomainError
 from booking.clinic.localtime import local_to_utc
 from booking.clinic.outbox import send_due
+from booking.clinic.payments.ledger import record_payment, record_refund
 from booking.clinic.settings import clinic_settings, forget_clinic_settings
 from booking.clinic.transaction import unit_of_work
 from booking.extensions import db
@@ -33,6 +34,7 @@ from booking.models import (
     ClinicSettings,
     Document,
     DocumentKind,
+    LedgerEntry,
     OutboxMessage,
     Patient,
     StaffUser,
@@ -75,8 +77,8 @@ def set_vat(number: str | None, rate: int | None) -> None:
 
 
 def test_each_kind_of_document_has_its_own_series_and_prefix(visit, reception):
-    first = issue_appointment_invoice(visit, claim=ClaimDetails(), staff_user=reception)
-    second = issue_appointment_invoice(visit, claim=ClaimDetails(), staff_user=reception)
+    first = issue_invoice(visit, claim=ClaimDetails(), staff_user=reception)
+    second = issue_invoice(visit, claim=ClaimDetails(), staff_user=reception)
     receipt = issue(
         DocumentKind.RECEIPT,
         patient=visit.patient,
@@ -102,11 +104,11 @@ def test_each_kind_of_document_has_its_own_series_and_prefix(visit, reception):
 
 def test_a_rolled_back_issue_gives_its_number_back(visit, reception):
     with pytest.raises(DomainError), unit_of_work():
-        issue_appointment_invoice(visit, claim=ClaimDetails(), staff_user=reception)
+        issue_invoice(visit, claim=ClaimDetails(), staff_user=reception)
         raise DomainError("The payment it went with was refused.")
     db.session.expire_all()
 
-    kept = issue_appointment_invoice(visit, claim=ClaimDetails(), staff_user=reception)
+    kept = issue_invoice(visit, claim=ClaimDetails(), staff_user=reception)
 
     assert kept.number == 1
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Document)) == 1
@@ -114,10 +116,8 @@ def test_a_rolled_back_issue_gives_its_number_back(visit, reception):
 
 def test_a_refused_claim_detail_takes_no_number(visit, reception):
     with pytest.raises(DomainError, match="The insurer's name is too long"):
-        issue_appointment_invoice(
-            visit, claim=ClaimDetails(insurer="x" * 121), staff_user=reception
-        )
-    assert issue_appointment_invoice(visit, claim=ClaimDetails(), staff_user=reception).number == 1
+        issue_invoice(visit, claim=ClaimDetails(insurer="x" * 121), staff_user=reception)
+    assert issue_invoice(visit, claim=ClaimDetails(), staff_user=reception).number == 1
 
 
 def test_documents_issued_at_once_are_numbered_1_to_n_with_no_gap(app, visit, reception):
@@ -129,7 +129,7 @@ def test_documents_issued_at_once_are_numbered_1_to_n_with_no_gap(app, visit, re
         from booking.models import Appointment
 
         with unit_of_work():
-            document = issue_appointment_invoice(
+            document = issue_invoice(
                 db.session.get(Appointment, appointment_id),
                 claim=ClaimDetails(),
                 staff_user=db.session.get(StaffUser, staff_id),
@@ -151,7 +151,7 @@ def test_documents_issued_at_once_are_numbered_1_to_n_with_no_gap(app, visit, re
 
 
 def test_an_issued_document_keeps_the_details_it_was_issued_with(visit, reception):
-    document = issue_appointment_invoice(
+    document = issue_invoice(
         visit,
         claim=ClaimDetails(insurer="Bupa", membership_number="BU 1234", authorisation_code="A9"),
         staff_user=reception,
@@ -177,7 +177,7 @@ def test_an_issued_document_keeps_the_details_it_was_issued_with(visit, receptio
 
 
 def test_the_invoice_pdf_names_everything_an_insurer_asks_for(visit, reception):
-    document = issue_appointment_invoice(
+    document = issue_invoice(
         visit,
         claim=ClaimDetails(
             insurer="AXA Health", membership_number="AX-998877", authorisation_code="PRE-42"
@@ -209,9 +209,7 @@ def test_the_invoice_pdf_names_everything_an_insurer_asks_for(visit, reception):
 def test_with_vat_set_the_document_shows_net_rate_vat_gross_and_the_number(visit, reception):
     set_vat("GB123456789", 2000)
 
-    document = issue_appointment_invoice(
-        visit, claim=ClaimDetails(), staff_user=reception, now=ISSUED_AT
-    )
+    document = issue_invoice(visit, claim=ClaimDetails(), staff_user=reception, now=ISSUED_AT)
 
     # £65.00 including VAT at 20%: £54.17 net and £10.83 VAT.
     assert (document.net_pence, document.vat_pence, document.gross_pence) == (5417, 1083, 6500)
@@ -233,7 +231,7 @@ def test_vat_splits_a_vat_inclusive_price_to_the_nearest_penny():
 
 def test_a_course_invoice_lists_the_course_and_its_sessions(demo, make_course, reception):
     course = make_course()
-    document = issue_course_invoice(course, claim=ClaimDetails(), staff_user=reception)
+    document = issue_invoice(course, claim=ClaimDetails(), staff_user=reception)
 
     text = pdf_text(render(document))
     # The description wraps in its column: read the words in order.
@@ -248,10 +246,10 @@ def test_nothing_is_invoiced_for_a_cancelled_or_unpriced_appointment(
 ):
     cancelled = make_appointment(at(TREATMENT_DAY, 11), status="cancelled", price_pence=6500)
     free = make_appointment(at(TREATMENT_DAY, 12), price_pence=0)
-    with pytest.raises(DomainError, match="cancelled"):
-        issue_appointment_invoice(cancelled, claim=ClaimDetails(), staff_user=reception)
-    with pytest.raises(DomainError, match="no price"):
-        issue_appointment_invoice(free, claim=ClaimDetails(), staff_user=reception)
+    with pytest.raises(DomainError, match="Nothing is charged"):
+        issue_invoice(cancelled, claim=ClaimDetails(), staff_user=reception)
+    with pytest.raises(DomainError, match="Nothing is charged"):
+        issue_invoice(free, claim=ClaimDetails(), staff_user=reception)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Document)) == 0
 
 
@@ -263,12 +261,132 @@ def test_without_a_unicode_font_names_print_in_their_nearest_latin_letters(
     from booking.clinic.documents import pdf
 
     monkeypatch.setattr(pdf, "FONT_FAMILIES", (("None", Path("/nowhere.ttf"), Path("/no.ttf")),))
-    document = issue_appointment_invoice(visit, claim=ClaimDetails(), staff_user=reception)
+    document = issue_invoice(visit, claim=ClaimDetails(), staff_user=reception)
 
     text = pdf_text(render(document))
     assert "Patient Zoë Lukasiewicz" in text
     assert "£65.00" in text
     assert latin1("Ørsted 東京") == "Orsted ??"
+
+
+# Receipts and credit notes from the ledger ---------------------------------------------------
+
+
+@pytest.fixture
+def registered(visit):
+    """Colette's registration and Zoë's date of birth and address, as insurers ask."""
+    with unit_of_work():
+        visit.practitioner.professional_body = "HCPC"
+        visit.practitioner.registration_number = "PH123456"
+        visit.patient.date_of_birth = date(1985, 4, 2)
+        visit.patient.address = "1 Rose Street, London"
+        visit.patient.postcode = "NW1 1AA"
+    return visit
+
+
+def test_a_receipt_names_the_registration_the_patient_and_the_payment(registered, reception):
+    paid = record_payment(registered, 6500, "card", reception, now=ISSUED_AT)
+
+    receipt = issue_receipt(paid.entry.id, claim=ClaimDetails(), staff_user=reception)
+
+    assert receipt.reference == "REC-000001" and receipt.ledger_entry_id == paid.entry.id
+    lines = pdf_text(render(receipt)).splitlines()
+    assert "Receipt REC-000001" in lines
+    assert "Patient Zoë Łukasiewicz" in lines
+    assert "Date of birth 2 April 1985" in lines
+    assert "Address 1 Rose Street, London" in lines and "NW1 1AA" in lines
+    assert "Practitioner Colette Assor" in lines
+    assert "Professional body HCPC" in lines
+    assert "Registration number PH123456" in lines
+    assert "10 March 2026 Massage Colette Assor £65.00" in lines
+    assert "Amount paid £65.00" in lines
+    assert "Paid by card on 10 March 2026" in lines
+    assert not any(line.startswith("Still to pay") for line in lines)
+
+
+def test_asking_twice_for_a_payments_receipt_gives_the_same_receipt(visit, reception):
+    paid = record_payment(visit, 6500, "cash", reception)
+
+    first = issue_receipt(paid.entry.id, claim=ClaimDetails(), staff_user=reception)
+    second = issue_receipt(paid.entry.id, claim=ClaimDetails(), staff_user=reception)
+
+    assert first.id == second.id
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Document)) == 1
+
+
+def test_an_invoice_shows_what_has_been_paid_and_what_is_left(visit, reception):
+    record_payment(visit, 2000, "cash", reception)
+
+    invoice = issue_invoice(visit, claim=ClaimDetails(), staff_user=reception)
+
+    lines = pdf_text(render(invoice)).splitlines()
+    assert "Total £65.00" in lines
+    assert "Amount paid £20.00" in lines
+    assert "Still to pay £45.00" in lines
+
+
+def test_a_refund_issues_a_credit_note_that_names_the_receipt(registered, reception):
+    paid = record_payment(registered, 6500, "card", reception, now=ISSUED_AT)
+    receipt = issue_receipt(
+        paid.entry.id, claim=ClaimDetails(insurer="Bupa"), staff_user=reception, now=ISSUED_AT
+    )
+
+    refund, credit = refund_with_credit_note(registered, 2000, "card", reception, now=ISSUED_AT)
+
+    assert credit.reference == "CN-000001"
+    assert credit.original_id == receipt.id and credit.ledger_entry_id == refund.id
+    lines = pdf_text(render(credit)).splitlines()
+    assert "Credit note CN-000001" in lines
+    assert "Credit for REC-000001 of 10 March 2026" in lines
+    assert "Registration number PH123456" in lines
+    assert "Insurer Bupa" in lines
+    assert "Refunded £20.00" in lines
+    assert "Refunded by card on 10 March 2026" in lines
+    assert issue_credit_note(refund.id, staff_user=reception).id == credit.id
+
+
+def test_a_refused_refund_leaves_no_credit_note_and_takes_no_number(visit, reception):
+    record_payment(visit, 2000, "card", reception)
+
+    with pytest.raises(DomainError, match="cannot be refunded"):
+        refund_with_credit_note(visit, 5000, "card", reception)
+    _, credit = refund_with_credit_note(visit, 2000, "card", reception)
+
+    assert credit.reference == "CN-000001"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(LedgerEntry)) == 2
+
+
+def test_the_desk_issues_a_receipt_and_a_credit_note_from_the_appointment_page(
+    visit, reception, receptionist_client
+):
+    client = receptionist_client
+    paid = record_payment(visit, 6500, "card", reception)
+    refund = record_refund(visit, 1000, "card", reception)
+    html = client.get(f"/diary/appointments/{visit.id}").get_data(as_text=True)
+    receipt_url = f"/diary/payments/{paid.entry.id}/receipt"
+    assert receipt_url in html and f"/diary/payments/{refund.id}/credit-note" in html
+
+    form = client.get(receipt_url).get_data(as_text=True)
+    issued = client.post(
+        receipt_url,
+        data={"csrf_token": csrf_token(form), "insurer": "WPA", "membership_number": "W-77"},
+    )
+    assert issued.status_code == 302
+    receipt = db.session.scalar(sa.select(Document).filter_by(kind="receipt"))
+    assert "Insurer WPA" in pdf_text(client.get(f"/diary/documents/{receipt.id}/pdf").data)
+    again = client.get(receipt_url)
+    assert again.status_code == 302 and again.headers["Location"].endswith(
+        f"/diary/documents/{receipt.id}"
+    )
+
+    credited = client.post(
+        f"/diary/payments/{refund.id}/credit-note", data={"csrf_token": csrf_token(html)}
+    )
+    assert credited.status_code == 302
+    credit = db.session.scalar(sa.select(Document).filter_by(kind="credit_note"))
+    assert credit.original_id == receipt.id
+    page = client.get(f"/diary/appointments/{visit.id}").get_data(as_text=True)
+    assert "REC-000001" in page and "CN-000001" in page
 
 
 # Email --------------------------------------------------------------------------------------
@@ -277,7 +395,7 @@ def test_without_a_unicode_font_names_print_in_their_nearest_latin_letters(
 def test_emailing_a_document_delivers_its_pdf_to_the_patient(
     mail_app, smtp_server, visit, reception
 ):
-    document = issue_appointment_invoice(
+    document = issue_invoice(
         visit, claim=ClaimDetails(insurer="Bupa"), staff_user=reception, now=ISSUED_AT
     )
 
@@ -308,7 +426,7 @@ def test_a_patient_without_an_email_address_is_not_emailed(demo, make_appointmen
         patient=Patient(name="No Email", phone="07700900001"),
         price_pence=6500,
     )
-    document = issue_appointment_invoice(appointment, claim=ClaimDetails(), staff_user=reception)
+    document = issue_invoice(appointment, claim=ClaimDetails(), staff_user=reception)
 
     with pytest.raises(DomainError, match="no email address"):
         email_document(document.id, staff_user=reception)
@@ -391,7 +509,7 @@ def test_a_control_character_in_a_claim_detail_is_refused(visit, receptionist_cl
 
 
 def test_documents_are_for_the_front_desk_only(app, visit, reception, practitioner_client):
-    document = issue_appointment_invoice(visit, claim=ClaimDetails(), staff_user=reception)
+    document = issue_invoice(visit, claim=ClaimDetails(), staff_user=reception)
 
     anonymous = app.test_client().get(f"/diary/documents/{document.id}/pdf")
     assert anonymous.status_code == 302 and "/staff/sign-in" in anonymous.headers["Location"]

@@ -15,7 +15,7 @@ from booking.clinic.appointments import (
     record_attendance,
     set_staff_note,
 )
-from booking.clinic.documents.listing import documents_for
+from booking.clinic.documents.listing import panel as documents_panel
 from booking.clinic.localtime import local_to_utc, to_local, wall_time_exists
 from booking.clinic.offerings import practitioners_offering
 from booking.clinic.patients import search_patients
@@ -156,7 +156,7 @@ def _render_appointment(appointment: Appointment, status: int = 200, **forms):
         appointment=appointment,
         course_places=grid.course_positions([appointment]),
         status_labels=grid.STATUS_LABELS,
-        documents=documents_for(appointment_id=appointment.id),
+        documents=documents_panel(appointment),
         record=appointment_record(appointment),
         **context,
     ), status

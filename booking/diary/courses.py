@@ -11,7 +11,7 @@ from booking.auth.access import FRONT_DESK, staff_required
 from booking.clinic import DomainError, courses, credits
 from booking.clinic import course_products as catalogue
 from booking.clinic.appointments import PatientDetails
-from booking.clinic.documents.listing import documents_for
+from booking.clinic.documents.listing import panel as documents_panel
 from booking.clinic.money import parse_price_pence
 from booking.clinic.payments import ledger
 from booking.clinic.tokens import course_token
@@ -233,7 +233,7 @@ def _course_page(course: Course, paid_form, credit_form, status: int = 200):
         credit_form=credit_form,
         patient_link=courses_public_link(course),
         payment_hint=PAYMENT_REFERENCE_HINT,
-        documents=documents_for(course_id=course.id),
+        documents=documents_panel(course),
     ), status
 
 

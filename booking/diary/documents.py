@@ -15,22 +15,33 @@ from wtforms.validators import Length
 from booking.auth.access import FRONT_DESK, staff_required
 from booking.clinic import DomainError, access_log
 from booking.clinic.documents import vat
-from booking.clinic.documents.issuing import (
-    ClaimDetails,
-    Line,
-    appointment_line,
-    course_line,
-    issue_appointment_invoice,
-    issue_course_invoice,
+from booking.clinic.documents.from_ledger import (
+    document_for_entry,
+    issue_credit_note,
+    issue_invoice,
+    issue_receipt,
+    lines_due,
 )
+from booking.clinic.documents.issuing import ClaimDetails, Line
 from booking.clinic.documents.pdf import TITLES, render
 from booking.clinic.documents.sending import email_document, filename
+from booking.clinic.money import format_money_exact
+from booking.clinic.payments import ledger
 from booking.clinic.settings import clinic_settings
 from booking.diary import blueprint
 from booking.diary.forms import ConfirmForm
 from booking.diary.signed_in import signed_in_staff
 from booking.extensions import db
-from booking.models import Appointment, Course, Document, DocumentKind, Patient, Role
+from booking.models import (
+    Appointment,
+    Course,
+    Document,
+    DocumentKind,
+    LedgerEntry,
+    LedgerEntryKind,
+    Patient,
+    Role,
+)
 from booking.validators import Form
 
 CORRECT_BELOW = "Please correct the highlighted answers below."
@@ -76,8 +87,10 @@ class _Issuing:
     """What the issue page shows: whose document, its line, where "Back" goes."""
 
     what: str
-    line: Line
+    lines: list[Line]
     back: str
+    button: str = "Issue invoice"
+    paid: str = ""
 
 
 def _issue_page(form: ClaimForm, page: _Issuing, problem: str | None = None, status: int = 200):
@@ -85,8 +98,10 @@ def _issue_page(form: ClaimForm, page: _Issuing, problem: str | None = None, sta
         "diary/document_issue.html",
         form=form,
         what=page.what,
-        line=page.line,
+        lines=page.lines,
         back=page.back,
+        button=page.button,
+        paid=page.paid,
         problem=problem,
         vat_registered=bool(clinic_settings().vat_number),
     ), status
@@ -115,14 +130,12 @@ def appointment_invoice(appointment_id: int):
         abort(404)
     page = _Issuing(
         what=f"an invoice for {appointment.patient.name}",
-        line=appointment_line(appointment),
+        lines=lines_due(appointment),
         back=url_for(".appointment", appointment_id=appointment.id),
     )
     return _issue_view(
         page,
-        lambda claim: issue_appointment_invoice(
-            appointment, claim=claim, staff_user=signed_in_staff()
-        ),
+        lambda claim: issue_invoice(appointment, claim=claim, staff_user=signed_in_staff()),
     )
 
 
@@ -134,13 +147,67 @@ def course_invoice(course_id: int):
         abort(404)
     page = _Issuing(
         what=f"an invoice for {course.patient.name}",
-        line=course_line(course),
+        lines=lines_due(course),
         back=url_for(".course", course_id=course.id),
     )
     return _issue_view(
         page,
-        lambda claim: issue_course_invoice(course, claim=claim, staff_user=signed_in_staff()),
+        lambda claim: issue_invoice(course, claim=claim, staff_user=signed_in_staff()),
     )
+
+
+def _entry_or_404(entry_id: int) -> LedgerEntry:
+    entry = db.session.get(LedgerEntry, entry_id)
+    if entry is None:
+        abort(404)
+    return entry
+
+
+def _back_to(entry: LedgerEntry) -> str:
+    if entry.appointment_id is not None:
+        return url_for(".appointment", appointment_id=entry.appointment_id)
+    return url_for(".course", course_id=entry.course_id)
+
+
+@blueprint.route("/payments/<int:entry_id>/receipt", methods=["GET", "POST"])
+@staff_required(*FRONT_DESK)
+def payment_receipt(entry_id: int):
+    entry = _entry_or_404(entry_id)
+    if entry.kind != LedgerEntryKind.PAYMENT:
+        abort(404)
+    existing = document_for_entry(entry.id)
+    if existing is not None:
+        flash(f"This payment already has its receipt, {existing.reference}.", "success")
+        return redirect(url_for(".document", document_id=existing.id))
+    target = entry.appointment if entry.appointment is not None else entry.course
+    if target is None:
+        abort(404)
+    page = _Issuing(
+        what=f"a receipt for {entry.patient.name}",
+        lines=lines_due(target),
+        back=_back_to(entry),
+        button="Issue receipt",
+        paid=f"{format_money_exact(entry.amount_pence)} by {ledger.method_label(entry.method)}",
+    )
+    return _issue_view(
+        page,
+        lambda claim: issue_receipt(entry.id, claim=claim, staff_user=signed_in_staff()),
+    )
+
+
+@blueprint.post("/payments/<int:entry_id>/credit-note")
+@staff_required(*FRONT_DESK)
+def refund_credit_note(entry_id: int):
+    entry = _entry_or_404(entry_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        document = issue_credit_note(entry.id, staff_user=signed_in_staff())
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(_back_to(entry))
+    flash(f"Credit note {document.reference} issued.", "success")
+    return redirect(url_for(".document", document_id=document.id))
 
 
 @blueprint.get("/documents/<int:document_id>")

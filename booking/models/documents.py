@@ -83,6 +83,11 @@ class Document(Model):
     )
     # A credit note names the document it corrects.
     original_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), index=True)
+    # A receipt's payment, a credit note's refund (booking.models.payments): one document
+    # each, so asking again for the same payment's receipt gives the same document.
+    ledger_entry_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ledger_entries.id"), unique=True
+    )
 
     # The clinic as at issue.
     clinic_name: Mapped[str] = mapped_column(String(120))

@@ -1,4 +1,4 @@
-"""The desk issues a numbered document and emails it, in a real Chromium (issue 20)."""
+"""The desk issues a numbered receipt and emails it, in a real Chromium (issue 20)."""
 
 import re
 from datetime import date, time
@@ -8,8 +8,10 @@ import sqlalchemy as sa
 
 from booking.clinic.localtime import local_to_utc
 from booking.clinic.outbox import send_due
+from booking.clinic.payments.ledger import record_payment
+from booking.clinic.transaction import unit_of_work
 from booking.extensions import db
-from booking.models import Document
+from booking.models import Document, StaffUser
 from tests.factories import make_appointment, make_patient
 from tests.fixtures_mail import attachments
 from tests.pdf_text import pdf_text
@@ -26,13 +28,18 @@ def sign_in(page, password: str) -> None:
     page.wait_for_url(re.compile(r"/diary/$"))
 
 
-def test_the_receptionist_issues_an_invoice_downloads_it_and_emails_it(
+def test_the_receptionist_issues_a_receipt_downloads_it_and_emails_it(
     desktop_page, demo, mail_app, smtp_server, axe, screenshot
 ):
     patient = make_patient("Zoë Łukasiewicz", email="zoe@example.org")
     appointment = make_appointment(
         local_to_utc(date(2026, 3, 10), time(10), LONDON), patient=patient, price_pence=6500
     )
+    with unit_of_work():
+        appointment.practitioner.professional_body = "HCPC"
+        appointment.practitioner.registration_number = "PH123456"
+    reception = db.session.scalar(sa.select(StaffUser).filter_by(email=RECEPTIONIST_EMAIL))
+    record_payment(appointment, 6500, "card", reception)
     appointment_id = appointment.id
     # Ends the read, keeping this thread's objects (and the settings on `g`) attached.
     db.session.rollback()
@@ -40,30 +47,31 @@ def test_the_receptionist_issues_an_invoice_downloads_it_and_emails_it(
     sign_in(page, demo)
 
     page.goto(f"/diary/appointments/{appointment_id}")
-    page.get_by_role("link", name="Issue invoice").click()
+    page.get_by_role("link", name="Issue receipt").click()
     page.get_by_label("Insurer or cash plan").fill("Vitality")
     page.get_by_label("Membership or policy number").fill("VT-5566")
     axe(page, label="the issue page")
-    page.get_by_role("button", name="Issue invoice").click()
+    page.get_by_role("button", name="Issue receipt").click()
     page.wait_for_url(re.compile(r"/diary/documents/\d+$"))
-    assert page.get_by_role("heading", name="Invoice INV-000001").is_visible()
+    assert page.get_by_role("heading", name="Receipt REC-000001").is_visible()
     screenshot(page, "document")
     axe(page, label="the document page")
 
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Download the PDF").click()
     download = download_info.value
-    assert download.suggested_filename == "INV-000001.pdf"
+    assert download.suggested_filename == "REC-000001.pdf"
     text = pdf_text(open(download.path(), "rb").read())
     assert "Patient Zoë Łukasiewicz" in text and "Membership number VT-5566" in text
+    assert "Registration number PH123456" in text and "Amount paid £65.00" in text
 
     page.get_by_role("button", name="Email to the patient").click()
-    assert page.get_by_text("INV-000001 is queued for sending to zoe@example.org").is_visible()
+    assert page.get_by_text("REC-000001 is queued for sending to zoe@example.org").is_visible()
 
     db.session.rollback()
     assert send_due().sent == 1
     [message] = smtp_server.to("zoe@example.org")
     [pdf] = attachments(message)
-    assert pdf.get_filename() == "INV-000001.pdf"
+    assert pdf.get_filename() == "REC-000001.pdf"
     assert "Total £65.00" in pdf_text(pdf.get_content()).splitlines()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Document)) == 1

@@ -26,6 +26,7 @@ from booking.models import (
     Document,
     DocumentKind,
     DocumentLine,
+    LedgerEntry,
     Patient,
     Practitioner,
     StaffUser,
@@ -99,6 +100,7 @@ def issue(
     appointment: Appointment | None = None,
     course: Course | None = None,
     original: Document | None = None,
+    ledger_entry: LedgerEntry | None = None,
     now: datetime | None = None,
 ) -> Document:
     """Write one document of `kind` with the next number, copying every detail as it is now.
@@ -115,8 +117,14 @@ def issue(
     now = now or utcnow()
     with unit_of_work():
         settings = clinic_settings()
+        # A credit note corrects its original at the VAT the original charged.
+        vat_number, vat_rate = (
+            (original.vat_number, original.vat_rate_basis_points)
+            if original is not None
+            else (settings.vat_number, settings.vat_rate_basis_points)
+        )
         gross = sum(line.amount_pence for line in lines)
-        split = split_gross(gross, settings.vat_rate_basis_points)
+        split = split_gross(gross, vat_rate)
         body, registration = practitioner_registration(practitioner)
         number = take_next_number(kind)
         document = Document(
@@ -130,12 +138,13 @@ def issue(
             appointment_id=appointment.id if appointment is not None else None,
             course_id=course.id if course is not None else None,
             original_id=original.id if original is not None else None,
+            ledger_entry_id=ledger_entry.id if ledger_entry is not None else None,
             clinic_name=settings.name,
             clinic_address=settings.address,
             clinic_phone=settings.phone or "",
             clinic_email=settings.email or "",
-            vat_number=settings.vat_number,
-            vat_rate_basis_points=settings.vat_rate_basis_points,
+            vat_number=vat_number,
+            vat_rate_basis_points=vat_rate,
             practitioner_name=practitioner.name if practitioner is not None else "",
             practitioner_body=body,
             practitioner_registration=registration,
@@ -204,57 +213,3 @@ def course_practitioner(course: Course) -> Practitioner | None:
     if len(practitioners) == 1:
         return next(iter(practitioners.values()))
     return None
-
-
-def issue_appointment_invoice(
-    appointment: Appointment,
-    *,
-    claim: ClaimDetails,
-    staff_user: StaffUser,
-    paid_pence: int = 0,
-    now: datetime | None = None,
-) -> Document:
-    """An invoice for one appointment's price (what is due for it)."""
-    if appointment.course_id is not None and not appointment.price_pence:
-        raise DomainError(
-            "This session is part of a course: issue the invoice for the course instead."
-        )
-    if appointment.status == AppointmentStatus.CANCELLED:
-        raise DomainError("This appointment was cancelled, so there is nothing to invoice.")
-    if appointment.price_pence <= 0:
-        raise DomainError("This appointment has no price, so there is nothing to invoice.")
-    return issue(
-        DocumentKind.INVOICE,
-        patient=appointment.patient,
-        practitioner=appointment.practitioner,
-        lines=[appointment_line(appointment)],
-        staff_user=staff_user,
-        claim=claim,
-        paid_pence=paid_pence,
-        appointment=appointment,
-        now=now,
-    )
-
-
-def issue_course_invoice(
-    course: Course,
-    *,
-    claim: ClaimDetails,
-    staff_user: StaffUser,
-    paid_pence: int = 0,
-    now: datetime | None = None,
-) -> Document:
-    """An invoice for a course's price."""
-    if course.price_pence <= 0:
-        raise DomainError("This course has no price, so there is nothing to invoice.")
-    return issue(
-        DocumentKind.INVOICE,
-        patient=course.patient,
-        practitioner=course_practitioner(course),
-        lines=[course_line(course)],
-        staff_user=staff_user,
-        claim=claim,
-        paid_pence=paid_pence,
-        course=course,
-        now=now,
-    )

@@ -229,7 +229,8 @@ def _totals(page: _Page, document: Document, kind: DocumentKind) -> None:
         _total(page, "Refunded", money(document.paid_pence), bold=True)
     else:
         _total(page, "Amount paid", money(document.paid_pence), bold=True)
-        if document.balance_pence > 0:
+        # A receipt shows the payment it is for; an invoice what is left to pay.
+        if kind == DocumentKind.INVOICE and document.balance_pence > 0:
             _total(page, "Still to pay", money(document.balance_pence))
     page.gap()
     if document.method:
