@@ -389,6 +389,33 @@ def test_the_desk_issues_a_receipt_and_a_credit_note_from_the_appointment_page(
     assert "REC-000001" in page and "CN-000001" in page
 
 
+def test_a_refund_at_the_desk_issues_its_credit_note(visit, reception, receptionist_client):
+    client = receptionist_client
+    record_payment(visit, 6500, "card", reception)
+    url = f"/diary/appointments/{visit.id}/payments"
+    page = client.get(url).get_data(as_text=True)
+    assert "Issue receipt" in page
+
+    refunded = client.post(
+        f"/diary/appointments/{visit.id}/refunds",
+        data={
+            "csrf_token": csrf_token(page),
+            "refund-amount": "25",
+            "refund-method": "card",
+            "refund-reference": "",
+        },
+    )
+
+    assert refunded.status_code == 302, refunded.get_data(as_text=True)[:2000]
+    [credit] = db.session.scalars(sa.select(Document).filter_by(kind="credit_note")).all()
+    assert credit.reference == "CN-000001" and credit.paid_pence == 2500
+    after = client.get(refunded.headers["Location"]).get_data(as_text=True)
+    assert "Credit note CN-000001 issued." in after
+    assert "Refunded £25.00" in pdf_text(render(credit)).splitlines()
+    patient_page = client.get(f"/diary/patients/{visit.patient_id}").get_data(as_text=True)
+    assert "CN-000001" in patient_page
+
+
 # Email --------------------------------------------------------------------------------------
 
 

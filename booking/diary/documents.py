@@ -7,6 +7,7 @@ documents; opening one or its PDF is recorded as a read of the patient's record.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, url_for
 from wtforms import BooleanField, StringField
@@ -23,6 +24,7 @@ from booking.clinic.documents.from_ledger import (
     lines_due,
 )
 from booking.clinic.documents.issuing import ClaimDetails, Line
+from booking.clinic.documents.listing import documents_for
 from booking.clinic.documents.pdf import TITLES, render
 from booking.clinic.documents.sending import email_document, filename
 from booking.clinic.money import format_money_exact
@@ -73,6 +75,11 @@ class VatForm(Form):
     registered = BooleanField("The clinic is registered for VAT and charges it on treatments")
     number = StringField("VAT registration number", validators=[Length(max=40)])
     rate = StringField("VAT rate (%)", validators=[Length(max=10)])
+
+
+@blueprint.app_context_processor
+def _document_helpers() -> dict[str, Any]:
+    return {"patient_documents": lambda patient_id: documents_for(patient_id=patient_id)}
 
 
 def _document_or_404(document_id: int) -> Document:

@@ -15,6 +15,8 @@ from wtforms.validators import DataRequired, Length
 
 from booking.auth.access import ALL_STAFF, FRONT_DESK, require_practitioner_access, staff_required
 from booking.clinic import DomainError, access_log
+from booking.clinic.documents.from_ledger import refund_with_credit_note
+from booking.clinic.documents.listing import documents_by_entry
 from booking.clinic.money import format_money_exact, parse_amount_pence
 from booking.clinic.payments import fees, ledger
 from booking.diary import blueprint
@@ -110,6 +112,8 @@ def money_summary(target: ledger.Target) -> dict[str, Any]:
         "paid": paid,
         "owed": price + fees_ - paid,
         "entries": ledger.entries_for(target),
+        # The receipt or credit note of each payment or refund, by entry id.
+        "documents": documents_by_entry(target),
     }
 
 
@@ -178,13 +182,18 @@ def _give_refund(target: ledger.Target):
     if amount is None:
         return _render_payments(target, refund_form=form, problem=CORRECT_BELOW, status=422)
     try:
-        entry = ledger.record_refund(
+        # The refund and its numbered credit note, both or neither.
+        entry, credit_note = refund_with_credit_note(
             target, amount, form.method.data, signed_in_staff(), reference=form.reference.data
         )
     except DomainError as error:
         return _render_payments(target, refund_form=form, problem=error.message, status=409)
     owed = ledger.amount_owed(target)
-    flash(f"{ledger.describe_refund(entry)} {ledger.describe_owed(owed)}", "success")
+    flash(
+        f"{ledger.describe_refund(entry)} {ledger.describe_owed(owed)} "
+        f"Credit note {credit_note.reference} issued.",
+        "success",
+    )
     return redirect(_page_of(target))
 
 

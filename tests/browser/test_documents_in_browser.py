@@ -8,10 +8,9 @@ import sqlalchemy as sa
 
 from booking.clinic.localtime import local_to_utc
 from booking.clinic.outbox import send_due
-from booking.clinic.payments.ledger import record_payment
 from booking.clinic.transaction import unit_of_work
 from booking.extensions import db
-from booking.models import Document, StaffUser
+from booking.models import Document
 from tests.factories import make_appointment, make_patient
 from tests.fixtures_mail import attachments
 from tests.pdf_text import pdf_text
@@ -28,7 +27,7 @@ def sign_in(page, password: str) -> None:
     page.wait_for_url(re.compile(r"/diary/$"))
 
 
-def test_the_receptionist_issues_a_receipt_downloads_it_and_emails_it(
+def test_the_receptionist_takes_a_card_payment_in_one_click_and_emails_its_receipt(
     desktop_page, demo, mail_app, smtp_server, axe, screenshot
 ):
     patient = make_patient("Zoë Łukasiewicz", email="zoe@example.org")
@@ -38,8 +37,6 @@ def test_the_receptionist_issues_a_receipt_downloads_it_and_emails_it(
     with unit_of_work():
         appointment.practitioner.professional_body = "HCPC"
         appointment.practitioner.registration_number = "PH123456"
-    reception = db.session.scalar(sa.select(StaffUser).filter_by(email=RECEPTIONIST_EMAIL))
-    record_payment(appointment, 6500, "card", reception)
     appointment_id = appointment.id
     # Ends the read, keeping this thread's objects (and the settings on `g`) attached.
     db.session.rollback()
@@ -47,6 +44,9 @@ def test_the_receptionist_issues_a_receipt_downloads_it_and_emails_it(
     sign_in(page, demo)
 
     page.goto(f"/diary/appointments/{appointment_id}")
+    # One click takes the card payment; the payment's receipt is one more.
+    page.get_by_role("button", name=re.compile(r"^Take £65\.00 by card")).click()
+    page.wait_for_load_state()
     page.get_by_role("link", name="Issue receipt").click()
     page.get_by_label("Insurer or cash plan").fill("Vitality")
     page.get_by_label("Membership or policy number").fill("VT-5566")

@@ -67,3 +67,16 @@ def panel(target: Appointment | Course) -> DocumentsPanel:
         if entry.kind in (LedgerEntryKind.PAYMENT, LedgerEntryKind.REFUND)
     ]
     return DocumentsPanel(documents, money, ledger.amount_due(target))
+
+
+def documents_by_entry(target: Appointment | Course) -> dict[int, Document]:
+    """The receipt or credit note of each of the target's payments and refunds."""
+    if isinstance(target, Appointment):
+        documents = documents_for(appointment_id=target.id)
+    else:
+        documents = documents_for(course_id=target.id)
+    return {
+        document.ledger_entry_id: document
+        for document in documents
+        if document.ledger_entry_id is not None
+    }
