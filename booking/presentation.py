@@ -50,7 +50,7 @@ def format_price_note(appointment) -> str:
         return "One session of your course"
     if appointment.status == "cancelled":
         return "Nothing to pay: this appointment is cancelled"
-    if appointment.status == "booked":
+    if appointment.status in ("booked", "arrived"):
         return f"{format_money(appointment.price_pence)}, to pay at the clinic on the day"
     return format_money(appointment.price_pence)
 

@@ -25,6 +25,7 @@ from booking.clinic import (
     courses,
     credits,
     notifications,
+    refusals,
     submissions,
     transaction,
 )
@@ -34,7 +35,7 @@ from booking.clinic.errors import (
     ChangedMeanwhile,
     SlotTaken,
 )
-from booking.clinic.localtime import OUT_OF_REACH, within_reach
+from booking.clinic.localtime import OUT_OF_REACH, to_local, within_reach
 from booking.clinic.offerings import offers, practitioners_offering
 from booking.clinic.patients import PatientDetails, find_or_create_patient, lock_bookable
 from booking.clinic.payments import fees
@@ -95,7 +96,12 @@ def _free_practitioner(
     by_staff: bool,
     ignore_appointment_id: int | None = None,
 ) -> Practitioner:
-    """The first candidate free at `starts_at`, or a DomainError saying why none is."""
+    """The first candidate free at `starts_at`, or a DomainError saying why none is.
+
+    With one candidate the refusal names the real reason (outside hours, off the grid,
+    away, taken: `booking.clinic.refusals`); of several, each may have its own, so
+    the time is simply not free.
+    """
     if starts_at <= now:
         raise DomainError("That time has already passed. Please choose another time.")
     for practitioner in candidates:
@@ -109,6 +115,17 @@ def _free_practitioner(
             ignore_minimum_notice=by_staff,
         ):
             return practitioner
+    if len(candidates) == 1:
+        reason, taken = refusals.why_not_free(
+            candidates[0],
+            session_type,
+            starts_at,
+            now=now,
+            settings=settings,
+            by_staff=by_staff,
+            ignore_appointment_id=ignore_appointment_id,
+        )
+        raise SlotTaken(reason) if taken else DomainError(reason)
     raise SlotTaken()
 
 
@@ -316,6 +333,11 @@ def _require_booked(appointment: Appointment) -> None:
     if appointment.status != AppointmentStatus.BOOKED:
         if appointment.status == AppointmentStatus.CANCELLED:
             raise DomainError("This appointment has already been cancelled.")
+        if appointment.status == AppointmentStatus.ARRIVED:
+            raise DomainError(
+                "The patient has arrived, so this appointment can no longer be changed. "
+                "If they were marked arrived by mistake, clear the attendance first."
+            )
         raise DomainError("This appointment has already taken place.")
 
 
@@ -474,7 +496,9 @@ def record_attendance(
     now: datetime | None = None,
     charge_fee: bool = False,
 ) -> Appointment:
-    """Mark an appointment attended or a no-show (or back to booked to undo a mistake).
+    """Mark a patient arrived, an appointment attended or a no-show (or back to booked
+    to undo a mistake). Arrived may be marked from the appointment's day on; attended
+    and no-show once it has started.
 
     For a course session, a no-show uses its credit only if the clinic's settings
     say so; undoing the no-show takes the credit again, never twice. With `charge_fee`
@@ -483,11 +507,12 @@ def record_attendance(
     """
     now = now or utcnow()
     if status not in (
+        AppointmentStatus.ARRIVED,
         AppointmentStatus.ATTENDED,
         AppointmentStatus.NO_SHOW,
         AppointmentStatus.BOOKED,
     ):
-        raise DomainError("Choose attended or no-show.")
+        raise DomainError("Choose arrived, attended or no-show.")
     with unit_of_work():
         previous = _record_attendance(appointment, status, staff_user, now)
         if status == AppointmentStatus.NO_SHOW and charge_fee:
@@ -506,7 +531,11 @@ def _record_attendance(
     lock_or_refuse(Appointment, appointment.id, GONE_MESSAGE)
     if appointment.status == AppointmentStatus.CANCELLED:
         raise DomainError("A cancelled appointment cannot be marked attended or no-show.")
-    if status != AppointmentStatus.BOOKED and appointment.starts_at > now:
+    if status == AppointmentStatus.ARRIVED:
+        zone = clinic_settings().zone
+        if to_local(appointment.starts_at, zone).date() > to_local(now, zone).date():
+            raise DomainError("A patient can be marked arrived only on the day of their visit.")
+    elif status != AppointmentStatus.BOOKED and appointment.starts_at > now:
         raise DomainError("Attendance can only be recorded once the appointment has started.")
     previous = appointment.status
     appointment.status = status.value

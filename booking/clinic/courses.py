@@ -259,7 +259,10 @@ def progress(course: Course, *, now: datetime | None = None) -> CourseProgress:
     by_status: dict[str, list[Appointment]] = {}
     for appointment in course.appointments:
         by_status.setdefault(appointment.status, []).append(appointment)
-    booked = by_status.get(AppointmentStatus.BOOKED.value, [])
+    # Arrived is still waiting for its outcome, as booked is.
+    booked = by_status.get(AppointmentStatus.BOOKED.value, []) + by_status.get(
+        AppointmentStatus.ARRIVED.value, []
+    )
     return CourseProgress(
         credits_remaining=course.credits_remaining,
         sessions_total=course.sessions_total,

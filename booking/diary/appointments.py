@@ -6,7 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from wtforms.fields.choices import SelectChoice
 
 from booking.auth.access import ALL_STAFF, FRONT_DESK, require_practitioner_access, staff_required
-from booking.clinic import DomainError, access_log
+from booking.clinic import DomainError, access_log, rebooking
 from booking.clinic.appointments import (
     PatientDetails,
     book_appointment,
@@ -24,6 +24,7 @@ from booking.diary import blueprint, grid
 from booking.diary.forms import (
     AttendanceForm,
     CancelForm,
+    ConfirmForm,
     MoveForm,
     PhoneBookingForm,
     StaffNoteForm,
@@ -33,7 +34,7 @@ from booking.diary.record_status import appointment_record
 from booking.diary.signed_in import signed_in_staff
 from booking.extensions import db
 from booking.models import Appointment, AppointmentSource, AppointmentStatus, Patient, Practitioner
-from booking.presentation import parse_start
+from booking.presentation import format_start, parse_start
 from booking.validators import site_path, typed_cleanly, whole_number
 
 
@@ -267,3 +268,48 @@ def appointment_note(appointment_id: int):
     else:
         flash("The staff note has been saved.", "success")
     return redirect(url_for(".appointment", appointment_id=appointment.id))
+
+
+@blueprint.route("/appointments/<int:appointment_id>/again", methods=["GET", "POST"])
+@staff_required(*FRONT_DESK)
+def appointment_again(appointment_id: int):
+    """Book again: a review of the proposed time (click one), then Confirm (click two)."""
+    appointment = appointment_or_404(appointment_id)
+    form = ConfirmForm()
+    chosen = parse_start(request.values.get("start"))
+    problem, status = None, 200
+    if form.validate_on_submit():
+        if chosen is None:
+            abort(400)
+        try:
+            booked = rebooking.book_again(appointment, chosen, staff_user=signed_in_staff())
+        except DomainError as error:
+            problem, status = error.message, 409
+        else:
+            flash(
+                f"Booked {booked.patient.name} again with {booked.practitioner.name}. "
+                + _what_the_patient_is_sent(booked),
+                "success",
+            )
+            return redirect(url_for(".appointment", appointment_id=booked.id))
+    elif form.is_submitted():
+        problem, status = "The form had expired, so nothing was done. Please try again.", 400
+    weeks = request.args.get("weeks", type=whole_number)
+    try:
+        if chosen is not None:
+            proposal = rebooking.chosen_time(appointment, chosen)
+        elif weeks is not None:
+            proposal = rebooking.same_time_in(appointment, weeks)
+        else:
+            proposal = rebooking.next_free_time(appointment)
+    except DomainError as error:
+        proposal = rebooking.Proposal(None, error.message)
+        status = 422
+    return render_template(
+        "diary/appointment_again.html",
+        appointment=appointment,
+        proposal=proposal,
+        form=form,
+        problem=problem,
+        format_start=format_start,
+    ), status

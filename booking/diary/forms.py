@@ -103,6 +103,7 @@ class AttendanceForm(Form):
     status = SelectField(
         "Attendance",
         choices=[
+            SelectChoice("arrived", "Arrived"),
             SelectChoice("attended", "Attended"),
             SelectChoice("no_show", "No-show"),
             SelectChoice("booked", "Not yet recorded"),

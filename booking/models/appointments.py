@@ -20,7 +20,12 @@ if TYPE_CHECKING:
 
 
 # Statuses that hold the practitioner's time; only cancelled appointments free it.
-LIVE_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.ATTENDED, AppointmentStatus.NO_SHOW)
+LIVE_STATUSES = (
+    AppointmentStatus.BOOKED,
+    AppointmentStatus.ARRIVED,
+    AppointmentStatus.ATTENDED,
+    AppointmentStatus.NO_SHOW,
+)
 
 
 def new_uid() -> str:

@@ -12,6 +12,8 @@ from sqlalchemy import CheckConstraint
 
 class AppointmentStatus(enum.StrEnum):
     BOOKED = "booked"
+    # In the waiting room: reception marked them in; attended or no-show follows.
+    ARRIVED = "arrived"
     ATTENDED = "attended"
     NO_SHOW = "no_show"
     CANCELLED = "cancelled"

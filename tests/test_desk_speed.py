@@ -1,0 +1,260 @@
+"""Reception at the speed of a call: attendance in one click from the grid (with arrived),
+book again in two clicks, and refusals that name their real reason."""
+
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from html import unescape
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from booking.clinic import DomainError
+from booking.clinic.appointments import (
+    book_appointment,
+    cancel_appointment,
+    move_appointment,
+    record_attendance,
+)
+from booking.extensions import db
+from booking.models import (
+    Appointment,
+    AppointmentStatus,
+    Practitioner,
+    SessionType,
+    StaffUser,
+)
+from tests.factories import make_appointment, make_course, make_patient
+from tests.forms import csrf_token
+
+LONDON = ZoneInfo("Europe/London")
+# A Tuesday long past whatever day the tests run: its appointments have all started.
+PAST_TUESDAY = date(2026, 12, 1)
+
+
+def at(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), LONDON).astimezone(UTC)
+
+
+def coming_tuesday() -> date:
+    """A Tuesday at least two days ahead, so its morning is bookable at any hour today."""
+    day = datetime.now(LONDON).date() + timedelta(days=2)
+    while day.weekday() != 1:
+        day += timedelta(days=1)
+    return day
+
+
+def get(model, **filters):
+    return db.session.scalar(sa.select(model).filter_by(**filters))
+
+
+def desk_user() -> StaffUser:
+    return get(StaffUser, email="reception@clinic.example")
+
+
+@pytest.fixture
+def desk(app, demo, sign_in):
+    client = app.test_client()
+    assert sign_in(client, desk_user(), password=demo).status_code == 302
+    return client
+
+
+def text(response) -> str:
+    return unescape(response.get_data(as_text=True))
+
+
+# Attendance ----------------------------------------------------------------------------------
+
+
+def attendance_form(html: str, appointment_id: int) -> dict:
+    """The one-click attendance form of an appointment on the grid: its action and fields."""
+    action = f"/diary/appointments/{appointment_id}/attendance"
+    found = re.search(rf'<form method="post" action="{action}".*?</form>', html, re.S)
+    assert found, f"no attendance buttons for appointment {appointment_id}"
+    form = found.group(0)
+    return {
+        "action": action,
+        "token": re.search(r'name="attendance-csrf_token" value="([^"]+)"', form).group(1),
+        "back": unescape(re.search(r'name="back" value="([^"]*)"', form).group(1)),
+        "buttons": re.findall(r'name="attendance-status" value="([^"]+)"', form),
+    }
+
+
+def click(desk, form: dict, value: str):
+    assert value in form["buttons"], form["buttons"]
+    return desk.post(
+        form["action"],
+        data={
+            "attendance-csrf_token": form["token"],
+            "back": form["back"],
+            "attendance-status": value,
+        },
+    )
+
+
+def test_attendance_is_one_click_from_the_grid_and_can_be_corrected(desk):
+    appointment = make_appointment(at(PAST_TUESDAY, 10), patient="Grid Attender")
+    day_url = f"/diary/day/{PAST_TUESDAY.isoformat()}"
+    form = attendance_form(text(desk.get(day_url)), appointment.id)
+    assert form["buttons"] == ["arrived", "attended", "no_show"]
+
+    marked = click(desk, form, "attended")  # the one click
+
+    assert marked.status_code == 302 and marked.headers["Location"].startswith(day_url)
+    db.session.expire_all()
+    assert db.session.get(Appointment, appointment.id).status == AppointmentStatus.ATTENDED
+    form = attendance_form(text(desk.get(day_url)), appointment.id)
+    assert form["buttons"] == ["booked"]  # "Undo": a mistake is one click to correct
+    click(desk, form, "booked")
+    db.session.expire_all()
+    assert db.session.get(Appointment, appointment.id).status == AppointmentStatus.BOOKED
+    click(desk, attendance_form(text(desk.get(day_url)), appointment.id), "no_show")
+    db.session.expire_all()
+    assert db.session.get(Appointment, appointment.id).status == AppointmentStatus.NO_SHOW
+
+
+def test_a_patient_is_marked_arrived_on_the_day_and_the_time_stays_theirs(app, demo):
+    day = coming_tuesday()
+    appointment = book_appointment(
+        session_type=get(SessionType, slug="massage"),
+        starts_at=at(day, 10),
+        practitioner=get(Practitioner, slug="colette-assor"),
+        patient=make_patient("Early Arriver"),
+        staff_user=desk_user(),
+    )
+    with pytest.raises(DomainError, match="only on the day of their visit"):
+        record_attendance(
+            appointment,
+            AppointmentStatus.ARRIVED,
+            staff_user=desk_user(),
+            now=at(day, 9) - timedelta(days=1),
+        )
+    record_attendance(
+        appointment, AppointmentStatus.ARRIVED, staff_user=desk_user(), now=at(day, 9, 50)
+    )
+    db.session.expire_all()
+    appointment = db.session.get(Appointment, appointment.id)
+    assert appointment.status == AppointmentStatus.ARRIVED  # the database takes the new value
+
+    with pytest.raises(DomainError, match="The patient has arrived"):
+        cancel_appointment(appointment, staff_user=desk_user())
+    with pytest.raises(DomainError, match="The patient has arrived"):
+        move_appointment(appointment, starts_at=at(day, 11), staff_user=desk_user())
+    with pytest.raises(DomainError, match="That time has just been taken"):
+        book_appointment(
+            session_type=get(SessionType, slug="massage"),
+            starts_at=at(day, 10),
+            practitioner=get(Practitioner, slug="colette-assor"),
+            patient=make_patient("Second Caller"),
+            staff_user=desk_user(),
+        )
+    record_attendance(
+        appointment, AppointmentStatus.ATTENDED, staff_user=desk_user(), now=at(day, 10, 50)
+    )
+    assert db.session.get(Appointment, appointment.id).status == AppointmentStatus.ATTENDED
+
+
+def test_an_arrived_course_session_still_waits_for_its_outcome(app, demo):
+    from booking.clinic import courses
+
+    course = make_course(staff_user=desk_user())
+    appointment = make_appointment(
+        at(PAST_TUESDAY, 10), session="full-combination", patient=course.patient, course=course
+    )
+    record_attendance(appointment, AppointmentStatus.ARRIVED, staff_user=desk_user())
+    progress = courses.progress(db.session.get(type(course), course.id))
+    assert [a.id for a in progress.awaiting_outcome] == [appointment.id]
+
+
+# Book again ----------------------------------------------------------------------------------
+
+
+def test_same_time_next_week_is_two_clicks_from_the_appointment(desk):
+    day = coming_tuesday()
+    patient = make_patient("Weekly Patient")
+    appointment = make_appointment(at(day, 10), patient=patient)
+    page = text(desk.get(f"/diary/appointments/{appointment.id}"))
+    link = re.search(r'href="([^"]+)">Same time next week<', page).group(1)
+
+    review = text(desk.get(link))  # click one
+    next_week = day + timedelta(weeks=1)
+    assert f"{next_week.day} " in review and "at 10:00" in review
+    assert "Confirm booking" in review
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 1
+    start = re.search(r'name="start" value="([^"]+)"', review).group(1)
+    booked = desk.post(link, data={"csrf_token": csrf_token(review), "start": start})  # two
+
+    assert booked.status_code == 302
+    again = db.session.scalar(sa.select(Appointment).where(Appointment.id != appointment.id))
+    assert again.patient_id == patient.id and again.starts_at == at(next_week, 10)
+    assert again.practitioner.slug == "colette-assor" and again.session_type.slug == "massage"
+    assert "Booked Weekly Patient again" in text(desk.get(booked.headers["Location"]))
+
+
+def test_book_again_on_a_taken_time_names_the_clash_and_offers_that_days_free_times(desk):
+    day = coming_tuesday()
+    appointment = make_appointment(at(day, 10), patient="Fortnightly Patient")
+    make_appointment(at(day + timedelta(weeks=2), 10), patient="Already There")
+
+    review = text(desk.get(f"/diary/appointments/{appointment.id}/again?weeks=2"))
+
+    assert "That time has just been taken" in review
+    assert "Colette Assor has an appointment from 10:00 to 10:45" in review
+    assert "Confirm booking" not in review
+    assert ">10:45<" in review and ">09:00<" in review  # that day's free times to pick
+
+
+def test_the_next_free_time_is_offered_after_the_appointment(desk):
+    day = coming_tuesday()
+    appointment = make_appointment(at(day, 9), patient="Next Free")
+    make_appointment(at(day, 9, 45), minutes=60, patient="Blocking")
+    review = text(desk.get(f"/diary/appointments/{appointment.id}/again"))
+    assert "at 10:45" in review and "Confirm booking" in review
+
+
+def test_book_again_for_a_silly_number_of_weeks_says_what_is_allowed(desk):
+    appointment = make_appointment(at(coming_tuesday(), 10))
+    page = desk.get(f"/diary/appointments/{appointment.id}/again?weeks=500")
+    assert page.status_code == 422
+    assert "Choose between 1 and 52 weeks." in text(page)
+
+
+# Refusals name their reason ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("hour", "minute", "reason"),
+    [
+        (
+            19,
+            0,
+            "19:00 is outside Colette Assor's working hours on Tuesdays (09:00–13:00 and "
+            "14:00–18:00)",
+        ),
+        (15, 7, "15:07 is not on the booking grid: appointments start every 15 minutes"),
+    ],
+)
+def test_a_refused_phone_booking_names_the_real_reason(app, demo, hour, minute, reason):
+    with pytest.raises(DomainError) as refusal:
+        book_appointment(
+            session_type=get(SessionType, slug="massage"),
+            starts_at=at(coming_tuesday(), hour, minute),
+            practitioner=get(Practitioner, slug="colette-assor"),
+            patient=make_patient(),
+            staff_user=desk_user(),
+        )
+    assert refusal.value.message.startswith(reason)
+    assert "taken" not in refusal.value.message
+
+
+def test_a_move_into_closed_hours_or_the_past_says_so(app, demo):
+    day = coming_tuesday()
+    appointment = make_appointment(at(day, 10))
+    with pytest.raises(DomainError, match="19:00 is outside Colette Assor's working hours"):
+        move_appointment(appointment, starts_at=at(day, 19), staff_user=desk_user())
+    with pytest.raises(DomainError, match="That time has already passed"):
+        move_appointment(appointment, starts_at=at(PAST_TUESDAY, 10), staff_user=desk_user())
+    with pytest.raises(DomainError, match="does not work on Sundays"):
+        move_appointment(
+            appointment, starts_at=at(day + timedelta(days=5), 10), staff_user=desk_user()
+        )
