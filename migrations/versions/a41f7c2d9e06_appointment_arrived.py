@@ -5,7 +5,7 @@ constraint that keeps a practitioner's live appointments apart already counts ev
 status but cancelled, so an arrived appointment keeps its time.
 
 Revision ID: a41f7c2d9e06
-Revises: 5e2a9c7d41b3
+Revises: 5d2e9b7a41c3
 Create Date: 2026-12-07 05:45:00
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'a41f7c2d9e06'
-down_revision = '5e2a9c7d41b3'
+down_revision = '5d2e9b7a41c3'
 branch_labels = None
 depends_on = None
 
