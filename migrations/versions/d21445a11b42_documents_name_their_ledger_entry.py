@@ -4,7 +4,7 @@ One document per entry (unique), so asking twice for a payment's receipt gives t
 same receipt and never a second number.
 
 Revision ID: d21445a11b42
-Revises: 5e2a9c7d41b3
+Revises: a41f7c2d9e06
 Create Date: 2026-12-07 05:40:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = "d21445a11b42"
-down_revision = "5e2a9c7d41b3"
+down_revision = "a41f7c2d9e06"
 branch_labels = None
 depends_on = None
 
