@@ -258,3 +258,51 @@ def test_a_move_into_closed_hours_or_the_past_says_so(app, demo):
         move_appointment(
             appointment, starts_at=at(day + timedelta(days=5), 10), staff_user=desk_user()
         )
+
+
+# Moving by picking a free time ----------------------------------------------------------------
+
+
+def test_moving_shows_the_days_free_times_and_a_review_before_saving(desk):
+    day = coming_tuesday()
+    appointment = make_appointment(at(day, 10), patient="Mover")
+    make_appointment(at(day, 11), minutes=120, patient="Late Morning")
+    page = text(desk.get(f"/diary/appointments/{appointment.id}/move"))
+    times = re.findall(r'class="button button-small" href="[^"]+">(\d\d:\d\d)<', page)
+    # Its own time is free to it; 11:00-13:00 is taken; the afternoon is open.
+    assert "10:00" in times and "10:15" in times and "14:00" in times
+    assert "11:00" not in times and "12:00" not in times
+    link = unescape(re.search(r'href="([^"]+)">14:00<', page).group(1))
+
+    review = text(desk.get(link))  # the same page a drop on the grid opens
+    assert "Check the change" in review and "Move to 14:00" in review
+    assert db.session.get(Appointment, appointment.id).starts_at == at(day, 10)  # not yet
+    form = dict(re.findall(r'name="(move-[a-z_]+)" (?:type="hidden" )?value="([^"]*)"', review))
+    form.update(
+        re.findall(r'<input id="(move-[a-z_]+)" name="[^"]+" type="hidden" value="([^"]*)"', review)
+    )
+    saved = desk.post(f"/diary/appointments/{appointment.id}/move", data=form)
+    assert saved.status_code == 302, saved.get_data(as_text=True)[:2000]
+    db.session.expire_all()
+    assert db.session.get(Appointment, appointment.id).starts_at == at(day, 14)
+
+
+def test_a_drop_on_a_taken_time_names_the_reason_and_offers_the_free_times(desk):
+    day = coming_tuesday()
+    appointment = make_appointment(at(day, 10), patient="Dropper")
+    make_appointment(at(day, 15), patient="Afternoon")
+    start = at(day, 15).strftime("%Y%m%dT%H%MZ")
+    colette = get(Practitioner, slug="colette-assor").id
+    review = desk.get(
+        f"/diary/appointments/{appointment.id}/move?start={start}&practitioner={colette}"
+    )
+    assert review.status_code == 409
+    assert "Colette Assor has an appointment from 15:00 to 15:45" in text(review)
+
+
+def test_the_grid_marks_future_appointments_draggable_onto_free_slots(desk):
+    day = coming_tuesday()
+    appointment = make_appointment(at(day, 10), patient="Draggable")
+    html = text(desk.get(f"/diary/day/{day.isoformat()}"))
+    assert f'draggable="true" data-move-url="/diary/appointments/{appointment.id}/move"' in html
+    assert 'data-start="' in html and "js/diary-drag.js" in html

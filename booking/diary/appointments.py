@@ -1,12 +1,12 @@
 """Phone bookings and the appointment page: move, cancel, attendance and the staff note."""
 
-from datetime import date, time
+from datetime import date, time, timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from wtforms.fields.choices import SelectChoice
 
 from booking.auth.access import ALL_STAFF, FRONT_DESK, require_practitioner_access, staff_required
-from booking.clinic import DomainError, access_log, rebooking
+from booking.clinic import DomainError, access_log, availability, rebooking, refusals
 from booking.clinic.appointments import (
     PatientDetails,
     book_appointment,
@@ -16,10 +16,11 @@ from booking.clinic.appointments import (
     set_staff_note,
 )
 from booking.clinic.documents.listing import panel as documents_panel
-from booking.clinic.localtime import local_to_utc, to_local, wall_time_exists
+from booking.clinic.localtime import local_to_utc, to_local, wall_time_exists, within_reach
 from booking.clinic.offerings import practitioners_offering
 from booking.clinic.patients import search_patients
 from booking.clinic.settings import clinic_settings
+from booking.database import utcnow
 from booking.diary import blueprint, grid
 from booking.diary.forms import (
     AttendanceForm,
@@ -313,3 +314,67 @@ def appointment_again(appointment_id: int):
         problem=problem,
         format_start=format_start,
     ), status
+
+
+@blueprint.get("/appointments/<int:appointment_id>/move")
+@staff_required(*FRONT_DESK)
+def appointment_move_pick(appointment_id: int):
+    """Moving by picking: the free times of a day and practitioner as buttons, then a review.
+
+    With ?start= (a button, or an appointment dropped on a free slot of the grid) it shows
+    the change from and to, with one button that saves it through the move form's POST.
+    """
+    appointment = appointment_or_404(appointment_id)
+    settings = clinic_settings()
+    offering = practitioners_offering(appointment.session_type)
+    chosen_id = request.args.get("practitioner", type=whole_number) or appointment.practitioner_id
+    practitioner = next((p for p in offering if p.id == chosen_id), None)
+    if practitioner is None:
+        abort(404)
+    now = utcnow()
+    start = parse_start(request.args.get("start"))
+    today = to_local(now, settings.zone).date()
+    try:
+        day = date.fromisoformat(request.args.get("day", ""))
+    except ValueError:
+        day = None
+    if start is not None:
+        day = to_local(start, settings.zone).date()
+    if day is None or not within_reach(day):
+        day = max(to_local(appointment.starts_at, settings.zone).date(), today)
+    free = availability.practitioner_free_starts(
+        practitioner,
+        appointment.session_type,
+        day,
+        day,
+        now=now,
+        settings=settings,
+        ignore_appointment_id=appointment.id,
+        ignore_minimum_notice=True,
+    ).get(day, [])
+    problem = None
+    if start is not None and start not in free:
+        problem, _ = refusals.why_not_free(
+            practitioner,
+            appointment.session_type,
+            start,
+            now=now,
+            settings=settings,
+            by_staff=True,
+            ignore_appointment_id=appointment.id,
+        )
+    move_form = _move_form(appointment)
+    return render_template(
+        "diary/appointment_move.html",
+        appointment=appointment,
+        practitioner=practitioner,
+        offering=offering,
+        day=day,
+        free=free,
+        start=start,
+        problem=problem,
+        move_form=move_form,
+        format_start=format_start,
+        previous_day=day - timedelta(days=1),
+        next_day=day + timedelta(days=1),
+    ), (409 if problem else 200)
