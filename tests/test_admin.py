@@ -68,6 +68,7 @@ def settings_answers() -> dict:
             "slot_step_minutes",
             "buffer_minutes",
             "reminder_hours_before",
+            "cancellation_undo_minutes",
             "what_to_bring",
             "directions",
             "waiting_list_offer_minutes",

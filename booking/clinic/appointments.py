@@ -488,6 +488,67 @@ def _cancel(
     return late
 
 
+UNDO_EXPIRED_MESSAGE = (
+    "It is too late to undo this cancellation online. To book again, choose a new time "
+    "or call us on {phone}."
+)
+UNDO_SLOT_TAKEN_MESSAGE = (
+    "Sorry: someone else booked that time after you cancelled, so we could not put your "
+    "appointment back. Your cancellation stands and nothing has been charged. Please "
+    "choose another time, or call us on {phone} and we will help."
+)
+
+
+class UndoTooLate(DomainError):
+    """The few minutes to undo a cancellation online have passed."""
+
+
+def undo_cancellation(appointment: Appointment, *, now: datetime | None = None) -> Appointment:
+    """Put back an appointment the patient cancelled online a few minutes ago.
+
+    Only while the time is still free: if someone has booked it since, SlotTaken with a
+    kind message, and the cancellation stands (the database's guarantee, the exclusion
+    constraint or SQLite's write lock, settles a race with that booking). A course
+    session takes its credit again, if the course still has one. The patient is sent the
+    appointment as booked again, with an invitation that puts it back in their calendar.
+    """
+    now = now or utcnow()
+    with unit_of_work():
+        settings = clinic_settings()
+        appointment = lock_or_refuse(Appointment, appointment.id, GONE_MESSAGE)
+        if appointment.status == AppointmentStatus.BOOKED:
+            return appointment  # a second tap on "Undo": the first put it back
+        if not change_policy.can_undo_cancellation(appointment, now=now, settings=settings):
+            raise UndoTooLate(UNDO_EXPIRED_MESSAGE.format(phone=settings.phone))
+        taken = UNDO_SLOT_TAKEN_MESSAGE.format(phone=settings.phone)
+        try:
+            _free_practitioner(
+                [appointment.practitioner],
+                appointment.session_type,
+                appointment.starts_at,
+                now=now,
+                settings=settings,
+                by_staff=True,  # the patient held this time: no new minimum notice
+            )
+        except SlotTaken:
+            raise SlotTaken(taken) from None
+        appointment.status = AppointmentStatus.BOOKED.value
+        appointment.cancelled_at = None
+        appointment.cancelled_by = None
+        appointment.cancellation_reason = ""
+        appointment.sequence += 1
+        if appointment.course_id is not None:
+            credits.settle_credit(
+                appointment, uses_credit=True, reason="Cancellation undone: credit used"
+            )
+        try:
+            transaction.flush()  # the exclusion constraint speaks here on PostgreSQL
+        except SlotTaken:
+            raise SlotTaken(taken) from None
+        notifications.appointment_restored(appointment)
+    return appointment
+
+
 def record_attendance(
     appointment: Appointment,
     status: AppointmentStatus,

@@ -7,7 +7,7 @@ page and email that promises an online change asks here, so the promise is the p
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from booking.models import Appointment, AppointmentStatus, ClinicSettings
+from booking.models import Appointment, AppointmentStatus, CancelledBy, ClinicSettings
 
 
 @dataclass(frozen=True)
@@ -30,3 +30,31 @@ def online_changes(
 def within_notice(appointment: Appointment, *, now: datetime, settings: ClinicSettings) -> bool:
     """Inside the notice period: too late for the patient to change it online."""
     return now > appointment.starts_at - timedelta(hours=settings.cancellation_notice_hours)
+
+
+def undo_until(appointment: Appointment, *, settings: ClinicSettings) -> datetime | None:
+    """Until when the patient may undo their own online cancellation; None if they may not.
+
+    Only a cancellation the patient made, of a time still to come, within the clinic's
+    few minutes (`cancellation_undo_minutes`, 0 for no undo). Whether the time is still
+    free is for the undo itself to find out.
+    """
+    if (
+        appointment.status != AppointmentStatus.CANCELLED
+        or appointment.cancelled_by != CancelledBy.PATIENT
+        or appointment.cancelled_at is None
+        or settings.cancellation_undo_minutes <= 0
+    ):
+        return None
+    until = min(
+        appointment.cancelled_at + timedelta(minutes=settings.cancellation_undo_minutes),
+        appointment.starts_at,
+    )
+    return until
+
+
+def can_undo_cancellation(
+    appointment: Appointment, *, now: datetime, settings: ClinicSettings
+) -> bool:
+    until = undo_until(appointment, settings=settings)
+    return until is not None and now <= until

@@ -46,6 +46,7 @@ SETTINGS_NUMBERS = {
     "buffer_minutes": ("The gap between appointments", 0, 60, "minutes"),
     "reminder_hours_before": ("The reminder time", 1, 168, "hours"),
     "waiting_list_offer_minutes": ("How long a waiting-list offer is open", 10, 2880, "minutes"),
+    "cancellation_undo_minutes": ("The time to undo a cancellation", 0, 60, "minutes"),
 }
 
 
@@ -73,6 +74,7 @@ class SettingsValues:
     practitioners_read_all_records: bool = False
     waiting_list_offer_minutes: int = 120
     waiting_list_courses_first: bool = True
+    cancellation_undo_minutes: int = 10
 
 
 def settings_values(settings: ClinicSettings) -> SettingsValues:

@@ -54,6 +54,8 @@ class Kind:
     RECEPTION_BOOKED = "reception_booked"
     RECEPTION_MOVED = "reception_moved"
     RECEPTION_CANCELLED = "reception_cancelled"
+    RESTORED = "restored"
+    RECEPTION_RESTORED = "reception_restored"
     COURSE_REQUESTED = "course_requested"
     RECEPTION_COURSE_REQUESTED = "reception_course_requested"
     COURSE_ACTIVATED = "course_activated"
@@ -276,6 +278,24 @@ def appointment_cancelled(appointment: Appointment, *, by_staff: bool | None = N
     )
     if patient_cancelled:
         _tell_reception(appointment, Kind.RECEPTION_CANCELLED, f"Cancelled online: {when}")
+
+
+def appointment_restored(appointment: Appointment) -> None:
+    """Queue "booked again" after the patient undid their cancellation, and tell reception.
+
+    The invitation (REQUEST, a higher SEQUENCE than the cancellation's) puts the event
+    back in the patient's calendar. Nothing already queued is withdrawn: the messages
+    before it stay true of the moment they describe.
+    """
+    when = _when(appointment)
+    _tell_patient(
+        appointment,
+        Kind.RESTORED,
+        f"Booked again: your appointment on {when}",
+        _appointment_context(appointment),
+        ics_method="REQUEST",
+    )
+    _tell_reception(appointment, Kind.RECEPTION_RESTORED, f"Cancellation undone online: {when}")
 
 
 def appointment_reminder(appointment: Appointment) -> None:

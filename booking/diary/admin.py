@@ -80,6 +80,10 @@ class SettingsForm(Form):
     reminder_hours_before = _whole_number(
         "Send the reminder this many hours before", "Enter the reminder time in whole hours."
     )
+    cancellation_undo_minutes = _whole_number(
+        "A patient may undo an online cancellation for (minutes)",
+        "Enter the time to undo a cancellation in whole minutes.",
+    )
     late_cancellation_uses_credit = BooleanField(
         "A late cancellation uses one of the patient's course credits"
     )

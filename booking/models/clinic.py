@@ -45,6 +45,7 @@ class ClinicSettings(Model):
             name="vat_rate_range",
         ),
         CheckConstraint("no_show_fee_pence >= 0", name="no_show_fee_not_negative"),
+        CheckConstraint("cancellation_undo_minutes between 0 and 60", name="undo_minutes_range"),
         CheckConstraint(
             "late_cancellation_fee_pence >= 0", name="late_cancellation_fee_not_negative"
         ),
@@ -69,6 +70,8 @@ class ClinicSettings(Model):
     buffer_minutes: Mapped[int] = mapped_column(Integer, default=0)
     reminder_hours_before: Mapped[int] = mapped_column(Integer, default=24)
     late_cancellation_uses_credit: Mapped[bool] = mapped_column(Boolean, default=True)
+    # How long after cancelling online a patient may undo it (0: no undo).
+    cancellation_undo_minutes: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
     no_show_uses_credit: Mapped[bool] = mapped_column(Boolean, default=True)
     what_to_bring: Mapped[str] = mapped_column(Text, default="")
     directions: Mapped[str] = mapped_column(Text, default="")

@@ -3,8 +3,13 @@
 from flask import flash, make_response, redirect, render_template, request, url_for
 
 from booking.clinic import DomainError
-from booking.clinic.appointments import cancel_appointment, move_appointment, too_late_message
-from booking.clinic.change_policy import online_changes
+from booking.clinic.appointments import (
+    cancel_appointment,
+    move_appointment,
+    too_late_message,
+    undo_cancellation,
+)
+from booking.clinic.change_policy import can_undo_cancellation, online_changes, undo_until
 from booking.clinic.settings import clinic_settings
 from booking.database import utcnow
 from booking.extensions import db, limiter
@@ -39,6 +44,11 @@ def manage(token: str):
         form=AppointmentChangeForm(),
         changeable=_changeable(appointment, now),
         upcoming=appointment.starts_at > now,
+        undo_until=(
+            undo_until(appointment, settings=clinic_settings())
+            if can_undo_cancellation(appointment, now=now, settings=clinic_settings())
+            else None
+        ),
     )
 
 
@@ -84,6 +94,25 @@ def manage_cancel(token: str):
                 flash(error.message, "error")
         else:
             flash(CANCELLED_MESSAGE, "success")
+    return redirect(url_for(".manage", token=token))
+
+
+RESTORED_MESSAGE = "Your appointment is booked again. We have emailed you to confirm."
+
+
+@blueprint.post("/manage/<token>/undo-cancel")
+@limiter.limit("20 per hour")
+def manage_undo_cancel(token: str):
+    """Undo the patient's own cancellation of a few minutes ago, if the time is still free."""
+    appointment = appointment_from_token_or_404(token)
+    form = AppointmentChangeForm()
+    if form.validate_on_submit():
+        try:
+            undo_cancellation(appointment)
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            flash(RESTORED_MESSAGE, "success")
     return redirect(url_for(".manage", token=token))
 
 

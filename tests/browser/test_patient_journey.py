@@ -135,3 +135,35 @@ def test_a_course_session_is_reviewed_with_its_safety_questions_and_booked_once(
     assert course.credits_remaining == 9
     assert len([a for a in course.appointments if a.is_live]) == 1
     assert course.patient.health_consent_at is not None
+
+
+def test_a_patient_cancels_and_undoes_it_on_a_320_pixel_phone(phone_page, demo, axe):
+    from booking.clinic.appointments import PatientDetails, book_appointment
+    from booking.clinic.tokens import manage_token
+    from booking.models import Practitioner, SessionType
+    from tests.test_booking import next_weekday, start_at
+
+    appointment = book_appointment(
+        session_type=db.session.scalar(sa.select(SessionType).filter_by(slug="massage")),
+        starts_at=start_at(next_weekday(1, at_least_days=5), 10),
+        practitioner=db.session.scalar(sa.select(Practitioner).filter_by(slug="colette-assor")),
+        patient=PatientDetails("Una Undo", "una@example.org", "07700900123"),
+    )
+    appointment_id = appointment.id
+    page = phone_page
+    page.set_viewport_size(SMALL_PHONE)
+    page.goto(f"/manage/{manage_token(appointment)}")
+    page.get_by_role("link", name="Cancel this appointment").tap()
+    page.get_by_role("heading", name=re.compile("Cancel")).first.wait_for()
+    page.get_by_role("button", name="Yes, cancel it").tap()
+    page.get_by_text("This appointment was cancelled").wait_for()
+    undo = page.get_by_role("button", name="Undo the cancellation")
+    assert undo.is_visible()
+    axe(page, label="the cancelled page with its undo")
+    assert page.evaluate("document.documentElement.scrollWidth") <= SMALL_PHONE["width"]
+
+    undo.tap()
+    page.get_by_text("Your appointment is booked again").wait_for()
+    assert page.get_by_role("link", name="Cancel this appointment").is_visible()
+    db.session.rollback()
+    assert db.session.get(Appointment, appointment_id).status == "booked"
