@@ -1,7 +1,7 @@
 """Clinic setting: how many minutes a patient has to undo an online cancellation
 
 Revision ID: 6023c759caea
-Revises: 5e2a9c7d41b3
+Revises: d21445a11b42
 Create Date: 2026-12-07 06:30:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '6023c759caea'
-down_revision = '5e2a9c7d41b3'
+down_revision = 'd21445a11b42'
 branch_labels = None
 depends_on = None
 
