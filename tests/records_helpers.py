@@ -1,6 +1,7 @@
 """Helpers for the clinical record's tests: answers to the questionnaire, as a form sends them."""
 
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from booking.clinic.records.intake import (
     HistoryAnswer,
@@ -11,6 +12,14 @@ from booking.clinic.records.intake import (
 # Clinical text the tests type, to look for in the database afterwards.
 PROBLEM = "Shooting pain down my left leg since gardening"
 PACEMAKER_DETAILS = "Pacemaker fitted in 2019 after palpitations"
+
+
+def ten_oclock(days_ahead: int) -> datetime:
+    """10:00 in London, `days_ahead` days from today: inside any grid's hours whatever the
+    hour the test runs at, and never across midnight or a clock change's missing hour."""
+    london = ZoneInfo("Europe/London")
+    day = datetime.now(UTC).astimezone(london).date() + timedelta(days=days_ahead)
+    return datetime.combine(day, time(10), tzinfo=london).astimezone(UTC)
 
 
 def answers(**yes: str) -> IntakeAnswers:
@@ -43,4 +52,4 @@ def form_data(**yes: str) -> dict[str, str]:
     return data
 
 
-__all__ = ["PACEMAKER_DETAILS", "PROBLEM", "answers", "date", "form_data"]
+__all__ = ["PACEMAKER_DETAILS", "PROBLEM", "answers", "date", "form_data", "ten_oclock"]

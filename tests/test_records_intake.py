@@ -12,9 +12,9 @@ from booking.clinic.tokens import intake_token
 from booking.extensions import db
 from booking.models import ConsentTreatment, IntakeForm, RecordMethod, TreatmentConsent
 from tests.forms import csrf_token
-from tests.records_helpers import PACEMAKER_DETAILS, PROBLEM, answers, form_data
+from tests.records_helpers import PACEMAKER_DETAILS, PROBLEM, answers, form_data, ten_oclock
 
-SOON = datetime.now(UTC).replace(microsecond=0) + timedelta(days=10)
+SOON = ten_oclock(10)
 
 
 def test_answers_keep_their_version_and_a_new_version_changes_nothing_old(

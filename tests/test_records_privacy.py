@@ -4,7 +4,7 @@ Also: every read is audited, and a plain SQL dump of the record's tables holds n
 clinical text in the clear.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -13,7 +13,7 @@ from booking.clinic.localtime import to_local
 from booking.clinic.records import consent, intake, red_flags
 from booking.extensions import db
 from booking.models import AccessEvent, ConsentTreatment, Practitioner, RecordMethod
-from tests.records_helpers import PACEMAKER_DETAILS, PROBLEM, answers
+from tests.records_helpers import PACEMAKER_DETAILS, PROBLEM, answers, ten_oclock
 
 RECORD_TABLES = ("intake_forms", "treatment_consents", "red_flag_checks")
 # What the patient told us: none of it may reach a receptionist, another practitioner, or
@@ -29,7 +29,7 @@ CLINICAL_TEXT = (
 
 @pytest.fixture
 def scene(app, demo, make_appointment, make_staff, sign_in):
-    start = datetime.now(UTC).replace(microsecond=0, second=0, minute=0) + timedelta(days=3)
+    start = ten_oclock(3)
     appointment = make_appointment(start, practitioner="colette-assor", session="acupuncture")
     intake.submit_intake(
         appointment.patient,
@@ -124,7 +124,7 @@ def test_a_missing_intake_and_consent_show_on_the_block_for_everyone(
 ):
     from booking.clinic.settings import clinic_settings
 
-    start = datetime.now(UTC).replace(microsecond=0, second=0, minute=0) + timedelta(days=4)
+    start = ten_oclock(4)
     make_appointment(start, session="massage")
     day = to_local(start, clinic_settings().zone).date().isoformat()
     page = receptionist_client.get(f"/diary/day/{day}").text

@@ -3,7 +3,6 @@ consents on a 375 px phone; the practitioner sees the flagged answer and the con
 before treating; the receptionist is refused the answers."""
 
 import re
-from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -12,7 +11,7 @@ from booking.extensions import db
 from booking.models import Practitioner
 from tests.factories import make_appointment
 from tests.fixtures_staff import STAFF_PASSWORD
-from tests.records_helpers import PACEMAKER_DETAILS, PROBLEM
+from tests.records_helpers import PACEMAKER_DETAILS, PROBLEM, ten_oclock
 
 RECEPTIONIST_EMAIL = "reception@clinic.example"
 
@@ -41,7 +40,7 @@ def test_a_new_patient_answers_and_consents_on_a_phone_and_the_practitioner_sees
     colette = db.session.scalar(sa.select(Practitioner).filter_by(slug="colette-assor"))
     practitioner = make_staff("practitioner", practitioner=colette)
     practitioner_email = practitioner.email
-    start = datetime.now(UTC).replace(microsecond=0, second=0, minute=0) + timedelta(days=5)
+    start = ten_oclock(5)
     appointment = make_appointment(start, session="acupuncture-cupping", patient="Ada Byron")
     appointment_id, patient_id = appointment.id, appointment.patient_id
     link = f"/intake/{intake_token(appointment)}"
