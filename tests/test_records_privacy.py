@@ -71,7 +71,8 @@ def _urls(appointment, start):
         f"/diary/day/{day.isoformat()}": set(),
         f"/diary/week/colette-assor/{monday.isoformat()}": set(),
         f"/diary/patients/{appointment.patient_id}": set(),
-        f"/diary/patients/{appointment.patient_id}/export.json": set(),
+        # The patient's subject-access export holds their clinical record: an admin's job.
+        f"/diary/patients/{appointment.patient_id}/export.json": {"admin"},
     }
 
 
