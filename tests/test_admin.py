@@ -72,6 +72,7 @@ def settings_answers() -> dict:
             "what_to_bring",
             "directions",
             "waiting_list_offer_minutes",
+            "clinical_retention_years",
         )
     }
     # An unticked box is simply not sent.

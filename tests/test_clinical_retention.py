@@ -268,3 +268,17 @@ def test_the_pdfs_are_staff_only_and_audited(treated, app, sign_in, receptionist
         sa.select(AccessEvent.action).where(AccessEvent.patient_id == course.patient_id)
     ).all()
     assert "patient.gp_letter_read" in actions and "patient.record_pdf_read" in actions
+
+
+def test_the_admin_sets_the_retention_period_but_not_below_eight_years(admin_client):
+    from booking.models import ClinicSettings
+    from tests.test_admin import post_settings
+
+    refused = post_settings(admin_client, clinical_retention_years="5")
+    assert refused.status_code == 422
+    assert "How long clinical records are kept must be between 8 and 100 years" in (
+        refused.get_data(as_text=True)
+    )
+    assert post_settings(admin_client, clinical_retention_years="10").status_code == 302
+    db.session.rollback()
+    assert db.session.get(ClinicSettings, 1).clinical_retention_years == 10

@@ -249,3 +249,21 @@ def test_the_desk_opens_the_patients_form_marked_as_given_at_the_desk(
         receptionist_client.get(f"/diary/appointments/{sessions[1].id}/outcome-form").status_code
         == 404
     )
+
+
+def test_the_diary_prompts_the_practitioner_on_the_day_of_the_middle_session(
+    practitioner_client, receptionist_client, course
+):
+    sessions = course_with_sessions(course, attended=4)
+    middle = sessions[4]
+    day = middle.starts_at.date().isoformat()  # 10:00 UTC is the same day in London
+    html = practitioner_client.get(f"/diary/day/{day}").get_data(as_text=True)
+    assert 'id="reviews-due"' in html and f"/diary/appointments/{middle.id}" in html
+    assert 'id="reviews-due"' not in receptionist_client.get(f"/diary/day/{day}").get_data(
+        as_text=True
+    )
+    reviews.record_review(
+        middle, ReviewDecision.CONTINUE, note="", staff_user=practitioner_client.user
+    )
+    html = practitioner_client.get(f"/diary/day/{day}").get_data(as_text=True)
+    assert 'id="reviews-due"' not in html

@@ -47,6 +47,8 @@ SETTINGS_NUMBERS = {
     "reminder_hours_before": ("The reminder time", 1, 168, "hours"),
     "waiting_list_offer_minutes": ("How long a waiting-list offer is open", 10, 2880, "minutes"),
     "cancellation_undo_minutes": ("The time to undo a cancellation", 0, 60, "minutes"),
+    # UK practice keeps an adult's record at least eight years after the last treatment.
+    "clinical_retention_years": ("How long clinical records are kept", 8, 100, "years"),
 }
 
 
@@ -75,6 +77,7 @@ class SettingsValues:
     waiting_list_offer_minutes: int = 120
     waiting_list_courses_first: bool = True
     cancellation_undo_minutes: int = 10
+    clinical_retention_years: int = 8
 
 
 def settings_values(settings: ClinicSettings) -> SettingsValues:

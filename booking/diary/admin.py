@@ -91,6 +91,10 @@ class SettingsForm(Form):
     practitioners_read_all_records = BooleanField(
         "Every practitioner may read every patient's clinical record"
     )
+    clinical_retention_years = _whole_number(
+        "Keep an erased patient's clinical record for (years after the last treatment)",
+        "Enter the number of years.",
+    )
     waiting_list_offer_minutes = _whole_number(
         "A time offered from the waiting list is held for (minutes)",
         "Enter how long an offer is held, in whole minutes.",

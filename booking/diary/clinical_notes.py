@@ -206,7 +206,24 @@ def note_template(session_type_id: int):
 
 @blueprint.app_context_processor
 def inject_clinical_panel():
-    return {"clinical_panel": clinical_panel, "course_stopped": course_stopped}
+    return {
+        "clinical_panel": clinical_panel,
+        "course_stopped": course_stopped,
+        "reviews_due": reviews_due,
+    }
+
+
+def reviews_due(appointments: list[Appointment]) -> list[Appointment]:
+    """Of the diary's appointments, the signed-in practitioner's middle sessions of a
+    course whose mid-course review is not made yet: the diary's prompt."""
+    staff_user = signed_in_staff()
+    return [
+        appointment
+        for appointment in appointments
+        if appointment.course_id is not None
+        and notes.may_write(appointment, staff_user)
+        and reviews.review_due(appointment)
+    ]
 
 
 def course_stopped(course: Course) -> CourseReview | None:
