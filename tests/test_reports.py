@@ -325,3 +325,31 @@ def test_takings_by_method_are_payments_less_refunds_in_the_range(clinic, make_a
     assert money.net_pence == 11500
     assert money.fees_charged_pence == 3000
     assert _dashboard(practitioner_id=clinic["other"].id).money is None
+
+
+def test_the_figures_are_aggregates_whose_statements_do_not_grow_with_the_data(
+    clinic, make_appointment
+):
+    from tests.queries import counting_queries
+
+    with counting_queries() as few:
+        small = _dashboard()
+    for day in range(10):
+        make_appointment(
+            local(date(2026, 10, 19) + timedelta(days=day), 16),
+            practitioner=clinic["other"],
+            session=clinic["session"],
+        )
+    with counting_queries() as more:
+        larger = _dashboard()
+    assert larger.attendance.appointments == small.attendance.appointments + 10
+    # The same statements over appointments whatever their number (a session reloading
+    # objects expired by the commits above may add plain reads of other rows).
+    assert len(more.matching("from appointments")) == len(few.matching("from appointments")) <= 3
+    # No statement reads appointments row by row: every one over them aggregates.
+    for statement in more.matching("from appointments"):
+        assert (
+            "count(" in statement.lower()
+            or "sum(" in statement.lower()
+            or ("distinct" in statement.lower())
+        ), statement

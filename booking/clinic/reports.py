@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Float, and_, case, func, literal, or_, select
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -38,6 +39,7 @@ from booking.clinic.payments.ledger import method_label
 from booking.clinic.working_time import working_minutes
 from booking.extensions import db
 from booking.models import (
+    LIVE_STATUSES,
     Appointment,
     AppointmentSource,
     AppointmentStatus,
@@ -218,15 +220,24 @@ def week_starts(day_span: DayRange) -> list[date]:
 
 
 def _week_index(mondays: list[date], zone: ZoneInfo) -> ColumnElement[int]:
-    """CASE giving each appointment its week's position, by the weeks' UTC starts."""
-    whens = [
-        (Appointment.starts_at >= local_day_bounds(monday, zone)[0], index)
-        for index, monday in reversed(list(enumerate(mondays)))
-        if index > 0
-    ]
-    if not whens:
-        return literal(0)
-    return case(*whens, else_=0)
+    """Each appointment's week by its start against the weeks' UTC starts.
+
+    A CASE nested as a binary search: six comparisons a row for a year of weeks rather
+    than up to fifty-three, each boundary the instant of a local Monday's midnight.
+    """
+    bounds = [local_day_bounds(monday, zone)[0] for monday in mondays]
+
+    def between(low: int, high: int) -> ColumnElement[int]:
+        # The weeks low..high-1: a row here starts at or after bounds[low].
+        if high - low == 1:
+            return literal(low)
+        middle = (low + high) // 2
+        return case(
+            (Appointment.starts_at < bounds[middle], between(low, middle)),
+            else_=between(middle, high),
+        )
+
+    return between(0, len(bounds))
 
 
 def _in_range(day_span: DayRange, practitioner_id: int | None) -> list[ColumnElement[bool]]:
@@ -281,30 +292,27 @@ def appointment_groups(
 
 
 def patient_mix(day_span: DayRange, practitioner_id: int | None) -> PatientMix:
-    """Patients seen in the range whose first held appointment ever is in it, and the rest."""
-    firsts = (
-        select(
-            Appointment.patient_id.label("patient_id"),
-            func.min(Appointment.starts_at).label("first_at"),
-        )
-        .where(Appointment.is_live)
-        .group_by(Appointment.patient_id)
-        .subquery()
-    )
+    """Patients seen in the range, split by whether they had a held appointment before it."""
+    earlier = aliased(Appointment)
     seen = (
         select(Appointment.patient_id.label("patient_id"))
         .where(Appointment.is_live, *_in_range(day_span, practitioner_id))
         .distinct()
         .subquery()
     )
-    new = func.sum(case((firsts.c.first_at >= day_span.starts_at, 1), else_=0))
-    row = db.session.execute(
-        select(new, func.count()).select_from(
-            seen.join(firsts, firsts.c.patient_id == seen.c.patient_id)
+    came_before = (
+        select(earlier.id)
+        .where(
+            earlier.patient_id == seen.c.patient_id,
+            earlier.status.in_([status.value for status in LIVE_STATUSES]),
+            earlier.starts_at < day_span.starts_at,
         )
-    ).one()
-    new_count, total = int(row[0] or 0), int(row[1] or 0)
-    return PatientMix(new=new_count, returning=total - new_count)
+        .exists()
+    )
+    returning = func.sum(case((came_before, 1), else_=0))
+    row = db.session.execute(select(func.count(), returning).select_from(seen)).one()
+    total, returning_count = int(row[0] or 0), int(row[1] or 0)
+    return PatientMix(new=total - returning_count, returning=returning_count)
 
 
 def course_figures(day_span: DayRange, *, now: datetime) -> CourseFigures:
