@@ -353,3 +353,64 @@ def test_the_figures_are_aggregates_whose_statements_do_not_grow_with_the_data(
             or "sum(" in statement.lower()
             or ("distinct" in statement.lower())
         ), statement
+
+
+def test_outcome_change_across_the_courses_that_finished_in_the_range(
+    clinic, make_patient, make_appointment
+):
+    import json
+
+    from booking.models import OutcomeRecord
+
+    admin = clinic["admin"]
+    product = CourseProduct(
+        name="Three", session_type=clinic["session"], sessions_count=3, price_pence=15000
+    )
+    db.session.add(product)
+    db.session.commit()
+
+    def course_with_scores(first_day, last_day, first_scores, last_scores, practitioner):
+        patient = make_patient()
+        course = courses.activate_course(
+            courses.request_course(product, patient, now=local(first_day, 8)),
+            "card",
+            admin,
+            now=local(first_day, 8),
+        )
+        for day, checkpoint, (pain, activity) in (
+            (first_day, "first", first_scores),
+            (last_day, "last", last_scores),
+        ):
+            visit = make_appointment(
+                local(day, 15),
+                practitioner=practitioner,
+                session=clinic["session"],
+                patient=patient,
+                course_id=course.id,
+            )
+            db.session.add(
+                OutcomeRecord(
+                    course_id=course.id,
+                    patient_id=patient.id,
+                    appointment_id=visit.id,
+                    checkpoint=checkpoint,
+                    method="desk",
+                    answers=json.dumps(
+                        {"pain": pain, "activities": [{"name": "Walking", "score": activity}]}
+                    ),
+                )
+            )
+        db.session.commit()
+
+    ada, other = clinic["ada"], clinic["other"]
+    course_with_scores(date(2026, 9, 1), date(2026, 10, 20), (8, 2), (3, 7), ada)  # -5, +5
+    course_with_scores(date(2026, 9, 2), date(2026, 10, 28), (6, 4), (5, 5), other)  # -1, +1
+    course_with_scores(date(2026, 9, 3), date(2026, 11, 20), (9, 1), (1, 9), ada)  # after
+    outcomes = _dashboard().outcomes
+    assert outcomes.courses == 2
+    assert (outcomes.pain_first, outcomes.pain_last) == (7.0, 4.0)
+    assert outcomes.pain_change == -3.0
+    assert outcomes.pain_improved == 1  # only the first fell by two points or more
+    assert outcomes.activity_change == 3.0
+    own = _dashboard(practitioner_id=other.id).outcomes
+    assert (own.courses, own.pain_first, own.pain_last) == (1, 6.0, 5.0)

@@ -17,11 +17,15 @@ Definitions (the dashboard's text says the same):
 - new patient: one whose first held appointment at the clinic is in the range.
 - course sales: courses paid for in the range; credits still owed: unused credits on
   active courses not yet expired, valued at the course's price per credit, today.
+- outcome change: over courses whose last-session scores were given at a session in the
+  range, the mean pain (0-10) at the first and last sessions and the mean change of the
+  activities scored both times; the patients' own reports, not proof of what caused it.
 - takings: payments recorded in the range less refunds, by payment method (the ledger,
   booking.clinic.payments); fees charged for missed appointments are shown apart, as
   they are owed, not taken.
 """
 
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -48,6 +52,8 @@ from booking.models import (
     CourseStatus,
     LedgerEntry,
     LedgerEntryKind,
+    OutcomeCheckpoint,
+    OutcomeRecord,
     PaymentMethod,
     Practitioner,
 )
@@ -194,6 +200,27 @@ class Money:
         return sum(row.net_pence for row in self.takings)
 
 
+@dataclass(frozen=True)
+class OutcomeChange:
+    """Scores patients gave at the first and last sessions of the courses that finished."""
+
+    courses: int
+    pain_first: float | None  # mean, 0-10
+    pain_last: float | None
+    pain_improved: int  # courses whose pain fell by MEANINGFUL_CHANGE points or more
+    activity_change: float | None  # mean change of the activities scored both times
+
+    @property
+    def pain_change(self) -> float | None:
+        if self.pain_first is None or self.pain_last is None:
+            return None
+        return self.pain_last - self.pain_first
+
+
+# Two points on a 0-10 pain scale: the change usually taken as one a patient notices.
+MEANINGFUL_CHANGE = 2
+
+
 @dataclass
 class Dashboard:
     range: DayRange
@@ -205,6 +232,7 @@ class Dashboard:
     sources: dict[str, int]
     courses: CourseFigures | None
     money: Money | None
+    outcomes: OutcomeChange
     # Filled in by the money and outcome sections when those parts of the clinic exist.
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -382,6 +410,49 @@ def money_figures(day_span: DayRange) -> Money:
     return Money(takings=takings, fees_charged_pence=int(fees or 0))
 
 
+def outcome_change(day_span: DayRange, practitioner_id: int | None) -> OutcomeChange:
+    """Courses whose last-session scores were given at a session in the range.
+
+    The scores are sealed (clinical content), so the database finds the pairs and Python
+    opens them: two records a finished course, never a row per appointment.
+    """
+    first, last = aliased(OutcomeRecord), aliased(OutcomeRecord)
+    statement = (
+        select(first.answers, last.answers)
+        .join(last, last.course_id == first.course_id)
+        .join(Appointment, Appointment.id == last.appointment_id)
+        .where(
+            first.checkpoint == OutcomeCheckpoint.FIRST.value,
+            last.checkpoint == OutcomeCheckpoint.LAST.value,
+            *_in_range(day_span, practitioner_id),
+        )
+    )
+    pains: list[tuple[int, int]] = []
+    activity_changes: list[int] = []
+    for first_answers, last_answers in db.session.execute(statement):
+        try:
+            before, after = json.loads(first_answers), json.loads(last_answers)
+            pains.append((int(before["pain"]), int(after["pain"])))
+            later = {item["name"]: int(item["score"]) for item in after.get("activities", [])}
+            activity_changes += [
+                later[item["name"]] - int(item["score"])
+                for item in before.get("activities", [])
+                if item["name"] in later
+            ]
+        except (ValueError, KeyError, TypeError):
+            continue  # a record that cannot be read is left out, not guessed
+    count = len(pains)
+    return OutcomeChange(
+        courses=count,
+        pain_first=sum(p for p, _ in pains) / count if count else None,
+        pain_last=sum(p for _, p in pains) / count if count else None,
+        pain_improved=sum(1 for p, q in pains if p - q >= MEANINGFUL_CHANGE),
+        activity_change=(
+            sum(activity_changes) / len(activity_changes) if activity_changes else None
+        ),
+    )
+
+
 def _utilisation(
     day_span: DayRange,
     groups: list[Any],
@@ -415,7 +486,8 @@ def _attendance(groups: list[Any]) -> Attendance:
     counts = {"all": 0, "attended": 0, "no_show": 0, "unmarked": 0, "cancelled": 0, "late": 0}
     for row in groups:
         counts["all"] += row.count
-        if row.status == AppointmentStatus.ATTENDED.value:
+        # Arrived: in the waiting room, so not a no-show whatever follows.
+        if row.status in (AppointmentStatus.ATTENDED.value, AppointmentStatus.ARRIVED.value):
             counts["attended"] += row.count
         elif row.status == AppointmentStatus.NO_SHOW.value:
             counts["no_show"] += row.count
@@ -469,4 +541,5 @@ def dashboard(
         sources=sources,
         courses=course_figures(day_span, now=now) if practitioner_id is None else None,
         money=money_figures(day_span) if practitioner_id is None else None,
+        outcomes=outcome_change(day_span, practitioner_id),
     )

@@ -77,6 +77,17 @@ def _charts(figures: Dashboard) -> dict[str, object]:
             [Bar(row.label.capitalize(), row.net_pence) for row in figures.money.takings],
             show=lambda pence: format_money_exact(round(pence)),
         )
+    outcomes = figures.outcomes
+    if outcomes.courses:
+        charts["outcomes"] = row_chart(
+            "Mean pain at the first and last sessions of the courses that finished",
+            [
+                Bar("First session", outcomes.pain_first or 0.0),
+                Bar("Last session", outcomes.pain_last or 0.0),
+            ],
+            maximum=10.0,
+            show=lambda value: f"{value:.1f} of 10",
+        )
     return charts | {
         "weeks": column_chart("Appointments per week", weeks, label_every=label_every),
         "utilisation": row_chart(
