@@ -12,6 +12,7 @@ from booking.clinic.local_wording import (
 )
 from booking.clinic.localtime import to_local, within_reach
 from booking.clinic.money import format_money, format_money_exact
+from booking.clinic.payments.fees import policy_sentences
 
 # How a start time travels in a URL (booking steps, the diary's empty slots): UTC, minutes.
 START_FORMAT = "%Y%m%dT%H%MZ"
@@ -86,6 +87,8 @@ def format_local_short(instant: datetime) -> str:
 def register_filters(app: Flask) -> None:
     app.add_template_filter(format_money, "money")
     app.add_template_filter(format_money_exact, "money_exact")
+    # The no-show and late-cancellation fees in the patient's words ([] when none are set).
+    app.add_template_global(policy_sentences, "missed_appointment_fees")
     app.add_template_filter(format_duration, "duration")
     app.add_template_filter(format_validity, "validity")
     app.add_template_filter(format_price_note, "price_note")

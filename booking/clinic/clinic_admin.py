@@ -78,6 +78,9 @@ class SettingsValues:
     waiting_list_courses_first: bool = True
     cancellation_undo_minutes: int = 10
     clinical_retention_years: int = 8
+    # Fees for missed appointments in pence (booking.clinic.payments.fees); 0 is none.
+    no_show_fee_pence: int = 0
+    late_cancellation_fee_pence: int = 0
 
 
 def settings_values(settings: ClinicSettings) -> SettingsValues:
@@ -157,6 +160,12 @@ def _tidy_settings(values: SettingsValues) -> dict[str, Any]:
     tidy["no_show_uses_credit"] = bool(tidy["no_show_uses_credit"])
     tidy["practitioners_read_all_records"] = bool(tidy["practitioners_read_all_records"])
     tidy["waiting_list_courses_first"] = bool(tidy["waiting_list_courses_first"])
+    for name, label in (
+        ("no_show_fee_pence", "The no-show fee"),
+        ("late_cancellation_fee_pence", "The late cancellation fee"),
+    ):
+        if tidy[name] is None or not 0 <= tidy[name] <= HIGHEST_PRICE_PENCE:
+            raise DomainError(f"{label} must be between £0 (no fee) and £10,000.")
     return tidy
 
 

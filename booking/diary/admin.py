@@ -26,7 +26,7 @@ from booking.clinic.clinic_admin import (
     save_settings,
     settings_values,
 )
-from booking.clinic.money import parse_price_pence, price_as_typed
+from booking.clinic.money import parse_amount_pence, parse_price_pence, price_as_typed
 from booking.clinic.settings import clinic_settings
 from booking.diary import blueprint
 from booking.diary.signed_in import signed_in_staff
@@ -41,6 +41,23 @@ CORRECT_BELOW = "Please correct the highlighted answers below."
 def _whole_number(label: str, message: str) -> IntegerField:
     # Only "is it a number" here: the clinic's limits live in the domain module.
     return IntegerField(label, validators=[InputRequired(message)])
+
+
+class PenceField(StringField):
+    """Money typed in pounds ("30", "30.00", "£30"), held as pence; a message when unreadable."""
+
+    def process_formdata(self, valuelist) -> None:
+        if not valuelist:
+            return
+        try:
+            self.data = parse_amount_pence(valuelist[0])
+        except DomainError as error:
+            raise ValueError(error.message) from None
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        return price_as_typed(self.data) if isinstance(self.data, int) else ""
 
 
 class StepField(SelectField):
@@ -102,6 +119,8 @@ class SettingsForm(Form):
     waiting_list_courses_first = BooleanField(
         "Offer freed times to patients with a course in progress first"
     )
+    no_show_fee_pence = PenceField("No-show fee (£)")
+    late_cancellation_fee_pence = PenceField("Late cancellation fee (£)")
     what_to_bring = TextAreaField("What to bring")
     directions = TextAreaField("Directions")
 

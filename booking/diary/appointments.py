@@ -6,7 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from wtforms.fields.choices import SelectChoice
 
 from booking.auth.access import ALL_STAFF, FRONT_DESK, require_practitioner_access, staff_required
-from booking.clinic import DomainError, access_log, availability, rebooking, refusals
+from booking.clinic import DomainError, access_log, availability, change_policy, rebooking, refusals
 from booking.clinic.appointments import (
     PatientDetails,
     book_appointment,
@@ -17,8 +17,10 @@ from booking.clinic.appointments import (
 )
 from booking.clinic.documents.listing import panel as documents_panel
 from booking.clinic.localtime import local_to_utc, to_local, wall_time_exists, within_reach
+from booking.clinic.money import format_money_exact
 from booking.clinic.offerings import practitioners_offering
 from booking.clinic.patients import search_patients
+from booking.clinic.payments import fees
 from booking.clinic.settings import clinic_settings
 from booking.database import utcnow
 from booking.diary import blueprint, grid
@@ -159,9 +161,31 @@ def _render_appointment(appointment: Appointment, status: int = 200, **forms):
         course_places=grid.course_positions([appointment]),
         status_labels=grid.STATUS_LABELS,
         documents=documents_panel(appointment),
+        **_fee_choices(appointment),
         record=appointment_record(appointment),
         **context,
     ), status
+
+
+def _fee_charged(appointment: Appointment) -> str:
+    """ " A no-show fee of £30.00 was added to the patient's balance." when one stands."""
+    standing = [fee for fee in fees.fees_on(appointment) if not fee.is_waived]
+    return "".join(
+        f" A {fees.FEE_LABELS[fee.fee_kind or ''].lower()} of "
+        f"{format_money_exact(fee.amount_pence)} was added to the patient's balance."
+        for fee in standing
+    )
+
+
+def _fee_choices(appointment: Appointment) -> dict:
+    """What the attendance and cancel forms offer: the fees set, and whether it is late."""
+    settings = clinic_settings()
+    return {
+        "no_show_fee": settings.no_show_fee_pence,
+        "late_cancellation_fee": settings.late_cancellation_fee_pence,
+        "cancelling_late": appointment.status == AppointmentStatus.BOOKED
+        and change_policy.within_notice(appointment, now=utcnow(), settings=settings),
+    }
 
 
 def _what_the_patient_is_sent(appointment) -> str:
@@ -223,12 +247,14 @@ def appointment_cancel(appointment_id: int):
             reason=form.reason.data,
             staff_user=signed_in_staff(),
             seen_sequence=whole_number(form.sequence.data),
+            charge_fee=bool(form.charge_fee.data),
         )
     except DomainError as error:
         flash(error.message, "error")
     else:
         flash(
-            f"The appointment has been cancelled. {_what_the_patient_is_sent(appointment)}",
+            f"The appointment has been cancelled.{_fee_charged(appointment)} "
+            f"{_what_the_patient_is_sent(appointment)}",
             "success",
         )
     return redirect(url_for(".appointment", appointment_id=appointment.id))
@@ -243,12 +269,19 @@ def appointment_attendance(appointment_id: int):
         abort(400)
     try:
         record_attendance(
-            appointment, AppointmentStatus(form.status.data), staff_user=signed_in_staff()
+            appointment,
+            AppointmentStatus(form.status.data),
+            staff_user=signed_in_staff(),
+            # "yes" only from the "Mark no-show and charge the fee" button: staff confirmed it.
+            charge_fee=request.form.get("charge_fee") == "yes",
         )
     except DomainError as error:
         flash(error.message, "error")
     else:
-        flash(f"Marked {grid.STATUS_LABELS[appointment.status].lower()}.", "success")
+        flash(
+            f"Marked {grid.STATUS_LABELS[appointment.status].lower()}.{_fee_charged(appointment)}",
+            "success",
+        )
     return redirect(
         site_path(request.form.get("back"), under="/diary/")
         or url_for(".appointment", appointment_id=appointment.id)

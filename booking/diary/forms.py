@@ -1,6 +1,7 @@
 """Forms for the staff screens."""
 
 from wtforms import (
+    BooleanField,
     DateField,
     HiddenField,
     SelectField,
@@ -97,6 +98,8 @@ class CancelForm(Form):
         "Reason", validators=[DataRequired("Give a reason."), Length(max=300, message="Up to 300.")]
     )
     sequence = HiddenField()
+    # Ticked by staff to confirm the clinic's late cancellation fee (shown only when late).
+    charge_fee = BooleanField("Charge the late cancellation fee")
 
 
 class AttendanceForm(Form):
