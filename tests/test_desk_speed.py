@@ -306,3 +306,78 @@ def test_the_grid_marks_future_appointments_draggable_onto_free_slots(desk):
     html = text(desk.get(f"/diary/day/{day.isoformat()}"))
     assert f'draggable="true" data-move-url="/diary/appointments/{appointment.id}/move"' in html
     assert 'data-start="' in html and "js/diary-drag.js" in html
+
+
+# Finding a patient from the header ------------------------------------------------------------
+
+
+def header_search(desk, query: str):
+    page = desk.get(f"/diary/day/{PAST_TUESDAY.isoformat()}").get_data(as_text=True)
+    assert 'class="header-search"' in page and 'action="/diary/patients"' in page
+    return desk.post("/diary/patients", data={"csrf_token": csrf_token(page), "query": query})
+
+
+@pytest.mark.parametrize(
+    "query", ["zoe oneill", "ZOË O'NEILL", "  Zoe   O Neill ", "07700900555", "zoe.o@exam"]
+)
+def test_the_header_search_ignores_accents_case_and_spacing_and_shows_the_next_visit(desk, query):
+    zoe = make_patient("Zoë O'Neill", email="zoe.o@example.org", phone="07700 900555")
+    make_patient("Zack Other", phone="07700 900556")
+    make_appointment(at(PAST_TUESDAY, 10), patient=zoe)
+    upcoming = make_appointment(at(coming_tuesday(), 11), patient=zoe)
+
+    found = header_search(desk, query)
+
+    assert found.status_code == 200
+    html = text(found)
+    assert "Found 1" in html and "Zoë O'Neill" in html and "Zack Other" not in html
+    assert f'href="/diary/appointments/{upcoming.id}"' in html
+    assert "Massage with Colette Assor" in html
+
+
+def test_a_corrected_name_is_found_by_its_new_spelling(app, demo):
+    from booking.clinic.patients import ContactDetails, change_contact_details, search_patients
+
+    patient = make_patient("Jose Pena", phone="07700 900777")
+    change_contact_details(
+        patient,
+        ContactDetails(name="José Peña", email=patient.email, phone="07700 900777"),
+        staff_user=desk_user(),
+    )
+    assert [p.id for p in search_patients("pena jose")] == []
+    assert [p.id for p in search_patients("josé peña")] == [patient.id]
+    assert [p.id for p in search_patients("jose pena")] == [patient.id]
+
+
+# The grid and the week of everyone -------------------------------------------------------------
+
+
+def test_the_grid_block_shows_phone_new_patient_course_place_and_a_note_marker(desk):
+    day = coming_tuesday()
+    newcomer = make_patient("First Timer", phone="07700 900321")
+    make_appointment(at(day, 10), patient=newcomer, staff_note="Prefers the ground floor")
+    regular = make_patient("Old Hand")
+    make_appointment(at(PAST_TUESDAY, 10), patient=regular)
+    make_appointment(at(day, 14), patient=regular)
+    course = make_course(staff_user=desk_user())
+    make_appointment(at(day, 15), session="full-combination", patient=course.patient, course=course)
+    html = text(desk.get(f"/diary/day/{day.isoformat()}"))
+    block = html[html.index("First Timer") : html.index("First Timer") + 600]
+    assert "07700 900321" in block and "New patient" in block and ">Note<" in block
+    regular_block = html[html.index("Old Hand") : html.index("Old Hand") + 400]
+    assert "New patient" not in regular_block and ">Note<" not in regular_block
+    assert "Course 1 of 10" in html
+    assert "Prefers the ground floor" not in html  # a marker, never the note itself
+
+
+def test_the_week_of_everyone_shows_each_practitioner_on_the_days_they_work(desk):
+    day = coming_tuesday()
+    monday = day - timedelta(days=day.weekday())
+    make_appointment(at(day, 10), patient="Colette Patient")
+    make_appointment(at(day, 11), practitioner="sam-okafor", patient="Sam Patient")
+    html = text(desk.get(f"/diary/week-all/{monday.isoformat()}"))
+    assert "Colette Patient" in html and "Sam Patient" in html
+    headers = re.findall(r'<span class="column-practitioner">([^<]+)</span>', html)
+    # Colette works Monday to Saturday, Sam Tuesday to Thursday.
+    assert headers.count("Colette Assor") == 6 and headers.count("Sam Okafor") == 3
+    assert desk.get(f"/diary/week-all/{day.isoformat()}").status_code == 302

@@ -13,7 +13,6 @@ A patient's record is health data. Three rules follow from that:
   say who the patient was emptied, in one transaction.
 """
 
-import re
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
@@ -39,6 +38,7 @@ from booking.models import (
     StaffUser,
     Testimonial,
 )
+from booking.models.patients import searchable
 
 SEARCH_LIMIT = 30
 SEARCH_LONGEST = 254  # the longest email address a patient can have
@@ -93,28 +93,46 @@ class Erasure:
 
 
 def search_patients(text: str, *, limit: int = SEARCH_LIMIT) -> list[Patient]:
-    """Patients whose name or email contains `text`, or whose phone contains its digits."""
-    text = " ".join(text.split()).lower()
+    """Patients whose name, email or phone contains `text`, ignoring accents, case and
+    spacing ("zoe oneill" finds Zoë O'Neill; "07700900101" finds 07700 900101)."""
     # Longer than any name, email or phone: nothing can match, and SQLite refuses a
     # LIKE pattern of some tens of thousands of characters as too complex.
-    if len(text) < 2 or len(text) > SEARCH_LONGEST:
+    if len(text) > SEARCH_LONGEST:
         return []
-    pattern = f"%{_escape_like(text)}%"
-    conditions = [
-        func.lower(Patient.name).like(pattern, escape="\\"),
-        Patient.email.like(pattern, escape="\\"),
-    ]
-    digits = re.sub(r"\D", "", text)
-    if len(digits) >= 4:
-        stored_digits = func.replace(
-            func.replace(func.replace(Patient.phone, " ", ""), "-", ""), "+", ""
-        )
-        conditions.append(stored_digits.like(f"%{digits}%"))
+    folded = searchable(text)
+    if len(folded) < 2:
+        return []
+    pattern = f"%{_escape_like(folded)}%"
     return list(
         db.session.scalars(
-            select(Patient).where(or_(*conditions)).order_by(Patient.name, Patient.id).limit(limit)
+            select(Patient)
+            .where(Patient.search_text.like(pattern, escape="\\"))
+            .order_by(Patient.name, Patient.id)
+            .limit(limit)
         )
     )
+
+
+def next_appointments(
+    patient_ids: list[int], *, now: datetime | None = None
+) -> dict[int, Appointment]:
+    """Each patient's next live appointment from now, for search results: one query."""
+    if not patient_ids:
+        return {}
+    now = now or utcnow()
+    rows = db.session.scalars(
+        select(Appointment)
+        .where(
+            Appointment.patient_id.in_(patient_ids),
+            Appointment.is_live,
+            Appointment.starts_at >= now,
+        )
+        .order_by(Appointment.starts_at)
+    )
+    found: dict[int, Appointment] = {}
+    for appointment in rows:
+        found.setdefault(appointment.patient_id, appointment)
+    return found
 
 
 def _escape_like(text: str) -> str:

@@ -12,6 +12,7 @@ from booking.clinic.localtime import (
     OUT_OF_REACH,
     local_to_utc,
     local_today,
+    to_local,
     wall_time_exists,
     within_reach,
 )
@@ -99,6 +100,7 @@ def _day_context(day: date) -> dict:
         "appointments": appointments,
         "cancelled": grid.cancelled_appointments(practitioners, day, zone) if practitioners else [],
         "course_places": grid.course_positions(appointments),
+        "first_visits": grid.first_visits(appointments),
         "record_marks": record_marks(appointments),
         "status_labels": grid.STATUS_LABELS,
         "now": utcnow(),
@@ -195,6 +197,60 @@ def week(slug: str, day: str):
         rows=rows,
         columns=columns,
         course_places=grid.course_positions(appointments),
+        first_visits=grid.first_visits(appointments),
+        record_marks=record_marks(appointments),
+        status_labels=grid.STATUS_LABELS,
+        now=utcnow(),
+        format_start=format_start,
+    )
+
+
+@blueprint.get("/week-all/<day>")
+@staff_required()
+def week_all(day: str):
+    """The week for every practitioner: a column per practitioner on each day they work."""
+    shown = parse_day_or_404(day)
+    monday = shown - timedelta(days=shown.weekday())
+    if monday != shown:
+        return redirect(url_for(".week_all", day=monday.isoformat()))
+    settings = clinic_settings()
+    zone, step = settings.zone, settings.slot_step_minutes
+    days = [monday + timedelta(days=offset) for offset in range(7)]
+    practitioners = visible_practitioners()
+    appointments = grid.live_appointments(practitioners, days[0], days[-1], zone)
+    blocks = grid.time_off_blocks(practitioners, days[0], days[-1], zone)
+    rows = grid.row_times(grid.opening_minutes(practitioners, days, appointments, zone), step)
+    booked_on = {(a.practitioner_id, to_local(a.starts_at, zone).date()) for a in appointments}
+    columns = [
+        grid.Column(
+            practitioner,
+            one_day,
+            grid.build_column(
+                practitioner,
+                one_day,
+                rows,
+                step=step,
+                zone=zone,
+                appointments=appointments,
+                blocks=blocks,
+            ),
+        )
+        for one_day in days
+        for practitioner in practitioners
+        if (practitioner.id, one_day) in booked_on
+        or any(hours.weekday == one_day.weekday() for hours in practitioner.working_hours)
+    ]
+    today = local_today(utcnow(), zone)
+    return render_template(
+        "diary/week_all.html",
+        monday=monday,
+        previous_week=monday - timedelta(days=7),
+        next_week=monday + timedelta(days=7),
+        this_week=today - timedelta(days=today.weekday()),
+        rows=rows,
+        columns=columns,
+        course_places=grid.course_positions(appointments),
+        first_visits=grid.first_visits(appointments),
         record_marks=record_marks(appointments),
         status_labels=grid.STATUS_LABELS,
         now=utcnow(),

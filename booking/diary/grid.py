@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from booking.clinic.busy_time import BUSY_LABEL, busy_times_by_practitioner
 from booking.clinic.localtime import local_day_bounds, local_to_utc, to_local, wall_time_exists
@@ -165,6 +165,20 @@ def course_positions(appointments: list[Appointment]) -> dict[int, tuple[int, in
         counters[course_id] += 1
         places[appointment_id] = (counters[course_id], totals.get(course_id, counters[course_id]))
     return places
+
+
+def first_visits(appointments: list[Appointment]) -> set[int]:
+    """The appointments that are their patient's first live visit: "new patient" on the grid."""
+    patient_ids = {a.patient_id for a in appointments}
+    if not patient_ids:
+        return set()
+    first = (
+        select(Appointment.patient_id, func.min(Appointment.starts_at).label("first_start"))
+        .where(Appointment.patient_id.in_(patient_ids), Appointment.is_live)
+        .group_by(Appointment.patient_id)
+    )
+    earliest = {row.patient_id: row.first_start for row in db.session.execute(first)}
+    return {a.id for a in appointments if a.is_live and earliest.get(a.patient_id) == a.starts_at}
 
 
 def opening_minutes(

@@ -19,7 +19,7 @@ from booking.clinic import DomainError, access_log, postal
 from booking.clinic import course_products as course_catalogue
 from booking.clinic import patients as patient_records
 from booking.clinic.localtime import local_today
-from booking.clinic.patients import search_patients
+from booking.clinic.patients import next_appointments, search_patients
 from booking.clinic.settings import clinic_settings
 from booking.database import utcnow
 from booking.diary import blueprint, grid
@@ -129,6 +129,7 @@ def patients():
         "diary/patients.html",
         form=form,
         found=found,
+        next_visits=next_appointments([patient.id for patient in found]),
         searched=searched,
         recent=recent,
         no_match=no_patient_matches(form.query.data or ""),

@@ -1,8 +1,11 @@
 """Patients: only what the clinic needs to book and reach them."""
 
+import re
+import unicodedata
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Date, String, Text
+from sqlalchemy import Date, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from booking.database import UTCDateTime, utcnow
@@ -26,7 +29,29 @@ class Patient(Model):
     postcode: Mapped[str] = mapped_column(String(10), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Name, email and phone digits folded by `searchable` ("Zoë O'Neill" -> "zoeoneill"),
+    # kept up to date on every insert and update below, so a search ignores accents,
+    # case and spacing the same way on SQLite and PostgreSQL with a plain LIKE.
+    search_text: Mapped[str] = mapped_column(String(420), default="", index=True)
 
     @property
     def initials(self) -> str:
         return "".join(part[0].upper() for part in self.name.split() if part) or "?"
+
+
+def searchable(text: str | None) -> str:
+    """Text folded for search: accents off, case folded, only letters, digits, @ and dots."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    return re.sub(r"[^a-z0-9@.]", "", plain.replace("ß", "ss"))
+
+
+def patient_search_text(name: str | None, email: str | None, phone: str | None) -> str:
+    digits = re.sub(r"\D", "", phone or "")
+    return f"{searchable(name)}|{searchable(email)}|{digits}"[:420]
+
+
+@event.listens_for(Patient, "before_insert")
+@event.listens_for(Patient, "before_update")
+def _keep_search_text(_mapper: Any, _connection: Any, patient: Patient) -> None:
+    patient.search_text = patient_search_text(patient.name, patient.email, patient.phone)
