@@ -4,7 +4,7 @@ Filled here for the patients already on file, with the same folding the applicat
 applies on every insert and update (copied, as a migration must stand on its own).
 
 Revision ID: e83b5d0c7f21
-Revises: d21445a11b42
+Revises: 6023c759caea
 Create Date: 2026-12-07 05:50:00
 
 """
@@ -17,7 +17,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'e83b5d0c7f21'
-down_revision = 'd21445a11b42'
+down_revision = '6023c759caea'
 branch_labels = None
 depends_on = None
 
