@@ -27,6 +27,7 @@ from booking.models.enums import (
     AppointmentSource,
     AppointmentStatus,
     CancelledBy,
+    CheckoutStatus,
     ConsentTreatment,
     CourseSource,
     CourseStatus,
@@ -37,6 +38,7 @@ from booking.models.enums import (
     OfferStatus,
     OutboxStatus,
     PaymentMethod,
+    ProviderEventOutcome,
     RecordMethod,
     Role,
     TestimonialStatus,
@@ -44,6 +46,7 @@ from booking.models.enums import (
 )
 from booking.models.imports import ImportedRecord
 from booking.models.messages import OutboxAttachment, OutboxMessage, ScheduledJob
+from booking.models.online_payments import OnlineCheckout, PaymentProviderEvent
 from booking.models.own_calendars import BusyTime, CalendarConnection, CalendarKind
 from booking.models.patients import Patient
 from booking.models.payments import ONLINE_RECORDER, CashUp, LedgerEntry
@@ -67,6 +70,7 @@ __all__ = [
     "CalendarKind",
     "CancelledBy",
     "CashUp",
+    "CheckoutStatus",
     "ClinicSettings",
     "ClinicalErasure",
     "CourseReview",
@@ -98,13 +102,16 @@ __all__ = [
     "LedgerEntryKind",
     "ONLINE_RECORDER",
     "OutboxMessage",
+    "OnlineCheckout",
     "OutboxStatus",
     "Passkey",
     "Patient",
     "PaymentMethod",
+    "PaymentProviderEvent",
     "Practitioner",
     "RecordMethod",
     "RedFlagCheck",
+    "ProviderEventOutcome",
     "RecoveryCode",
     "Role",
     "ScheduledJob",

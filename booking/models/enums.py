@@ -45,6 +45,24 @@ class CourseSource(enum.StrEnum):
     STAFF = "staff"
 
 
+class CheckoutStatus(enum.StrEnum):
+    """A hosted payment page: being created, open for payment, paid, or expired unpaid."""
+
+    CREATING = "creating"
+    OPEN = "open"
+    PAID = "paid"
+    EXPIRED = "expired"
+
+
+class ProviderEventOutcome(enum.StrEnum):
+    """What became of a payment provider's webhook event."""
+
+    PROCESSED = "processed"
+    IGNORED = "ignored"
+    # A refund reported before its payment: applied when the payment is recorded.
+    DEFERRED = "deferred"
+
+
 class OutboxStatus(enum.StrEnum):
     PENDING = "pending"
     SENT = "sent"

@@ -1,0 +1,382 @@
+"""Paying for a course online: start the hosted page, hear back by webhook, refund.
+
+The flow, with the provider behind `booking.clinic.payments.provider`:
+
+1. `start_course_checkout` notes a checkout row (its random uid is the Idempotency-Key),
+   then asks the provider for a hosted page and sends the patient there. A retry after
+   a timeout uses the same key, so the provider answers with the same page.
+2. The provider calls our webhook, signed. `handle_event` records each event id once
+   (a repeated delivery changes nothing; two at the same moment: the database's unique
+   index lets one through), records the payment in the ledger and activates the course
+   through `courses.activate_course`, the one way a course becomes active.
+3. Refunds, from the diary (`refund_online_payment`) or made in the provider's dashboard
+   (their webhook), are recorded in the ledger once per provider refund id. A refund
+   reported before its payment is put aside and applied when the payment arrives.
+"""
+
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from booking.clinic import courses
+from booking.clinic.errors import DomainError
+from booking.clinic.payments import online_ledger
+from booking.clinic.payments.provider import (
+    CheckoutRequest,
+    PaymentProvider,
+    ProviderEvent,
+    online_provider,
+)
+from booking.clinic.transaction import end_read, in_unit_of_work, lock, unit_of_work
+from booking.database import utcnow
+from booking.extensions import db
+from booking.models import (
+    CheckoutStatus,
+    Course,
+    CourseStatus,
+    OnlineCheckout,
+    PaymentProviderEvent,
+    ProviderEventOutcome,
+    StaffUser,
+)
+
+log = logging.getLogger(__name__)
+
+# How long the hosted page takes payment (the provider's shortest is 30 minutes).
+CHECKOUT_LIFETIME = timedelta(hours=1)
+# An open page is offered again only if the patient has this long left on it.
+REUSE_MARGIN = timedelta(minutes=10)
+NOT_OFFERED = "Online payment is not available. Please pay at the clinic or call us."
+PAID_EVENTS = {"checkout.session.completed", "checkout.session.async_payment_succeeded"}
+REFUND_EVENTS = {"charge.refunded", "refund.created", "refund.updated", "charge.refund.updated"}
+# A refund in one of these states has left (or is leaving) the clinic's account.
+REFUND_COUNTS = {"succeeded", "pending"}
+
+
+def _provider() -> PaymentProvider:
+    provider = online_provider()
+    if provider is None:
+        raise DomainError(NOT_OFFERED)
+    return provider
+
+
+# Paying ------------------------------------------------------------------------------------
+
+
+def start_course_checkout(
+    course: Course,
+    *,
+    success_url: str,
+    cancel_url: str,
+    now: datetime | None = None,
+) -> str:
+    """The hosted page's address where the patient pays for `course` (reused while open)."""
+    provider = _provider()
+    now = now or utcnow()
+    with unit_of_work():
+        course = lock(Course, course.id) or _gone()
+        if course.status == CourseStatus.ACTIVE:
+            raise DomainError("This course is already paid for: you can book your sessions.")
+        if course.status != CourseStatus.AWAITING_PAYMENT:
+            raise DomainError("This course was cancelled, so it cannot be paid for.")
+        if course.price_pence <= 0:
+            raise DomainError(NOT_OFFERED)
+        checkout = _reusable_checkout(course, now)
+        if checkout is not None and checkout.status == CheckoutStatus.OPEN:
+            if checkout.checkout_url:
+                return checkout.checkout_url
+        if checkout is None:
+            checkout = OnlineCheckout(
+                course=course,
+                amount_pence=course.price_pence,
+                status=CheckoutStatus.CREATING.value,
+                created_at=now,
+                expires_at=now + CHECKOUT_LIFETIME,
+            )
+            db.session.add(checkout)
+        db.session.flush()
+        request = CheckoutRequest(
+            description=f"{course.product.name} ({course.sessions_total} sessions)",
+            amount_pence=checkout.amount_pence,
+            success_url=success_url,
+            cancel_url=cancel_url,
+            metadata={"course": course.uid, "checkout": checkout.uid},
+            idempotency_key=checkout.uid,
+            customer_email=course.patient.email,
+            expires_at=int(checkout.expires_at.timestamp()) if checkout.expires_at else None,
+        )
+        checkout_id = checkout.id
+    # The call waits on the network: no transaction is held open meanwhile.
+    end_read()
+    session = provider.create_checkout(request)
+    with unit_of_work():
+        checkout = lock(OnlineCheckout, checkout_id) or _gone()
+        if checkout.status == CheckoutStatus.CREATING:
+            checkout.status = CheckoutStatus.OPEN.value
+        checkout.provider_session_id = session.id
+        checkout.checkout_url = session.url
+    return session.url or ""
+
+
+def _reusable_checkout(course: Course, now: datetime) -> OnlineCheckout | None:
+    candidates = db.session.scalars(
+        select(OnlineCheckout)
+        .where(
+            OnlineCheckout.course_id == course.id,
+            OnlineCheckout.status.in_([CheckoutStatus.CREATING, CheckoutStatus.OPEN]),
+            OnlineCheckout.amount_pence == course.price_pence,
+        )
+        .order_by(OnlineCheckout.id.desc())
+    )
+    for checkout in candidates:
+        if checkout.expires_at is not None and checkout.expires_at > now + REUSE_MARGIN:
+            return checkout
+    return None
+
+
+def _gone() -> Any:
+    raise DomainError("This course is no longer there. Please call the clinic.")
+
+
+@dataclass(frozen=True)
+class CheckoutState:
+    """What the success page may say: paid only once the webhook has recorded it."""
+
+    course: Course
+    confirmed: bool
+
+
+def checkout_state(course: Course, session_id: str | None) -> CheckoutState | None:
+    """How the payment the patient came back from stands (None if it is not this course's)."""
+    if not session_id:
+        return None
+    checkout = db.session.scalar(
+        select(OnlineCheckout).where(OnlineCheckout.provider_session_id == session_id[:255])
+    )
+    if checkout is None or checkout.course_id != course.id:
+        return None
+    return CheckoutState(course=course, confirmed=checkout.status == CheckoutStatus.PAID)
+
+
+# Webhook events ----------------------------------------------------------------------------
+
+
+def handle_event(event: ProviderEvent, *, now: datetime | None = None) -> str:
+    """Apply one verified event once; returns what became of it (for the log and tests).
+
+    A second delivery of the same event id, even at the same moment, changes nothing.
+    """
+    now = now or utcnow()
+    if in_unit_of_work():
+        raise RuntimeError("handle_event runs its own unit of work")
+    try:
+        with unit_of_work():
+            if _seen(event.id):
+                return "duplicate"
+            record = PaymentProviderEvent(
+                event_id=event.id[:255],
+                type=event.type[:100],
+                outcome=ProviderEventOutcome.IGNORED.value,
+                received_at=now,
+            )
+            db.session.add(record)
+            # The unique index now makes a simultaneous second delivery wait for this one.
+            db.session.flush()
+            record.outcome = _apply(event, record, now=now)
+            return record.outcome
+    except IntegrityError:
+        # The same event, delivered twice at once: the other delivery recorded it.
+        db.session.rollback()
+        if _seen(event.id):
+            return "duplicate"
+        raise
+
+
+def _seen(event_id: str) -> bool:
+    found = db.session.scalar(
+        select(PaymentProviderEvent.id).where(PaymentProviderEvent.event_id == event_id[:255])
+    )
+    return found is not None
+
+
+def _apply(event: ProviderEvent, record: PaymentProviderEvent, *, now: datetime) -> str:
+    data = event.data
+    if event.type in PAID_EVENTS:
+        if data.get("payment_status") != "paid":
+            # Paid by a slower method: its async_payment_succeeded event follows.
+            return ProviderEventOutcome.IGNORED.value
+        return _checkout_paid(data, now=now)
+    if event.type == "checkout.session.expired":
+        checkout = _checkout_for_session(data)
+        if checkout is not None and checkout.status != CheckoutStatus.PAID:
+            checkout.status = CheckoutStatus.EXPIRED.value
+            return ProviderEventOutcome.PROCESSED.value
+        return ProviderEventOutcome.IGNORED.value
+    if event.type in REFUND_EVENTS:
+        intent, refunds = _refunds_in(event)
+        if intent is None or not refunds:
+            return ProviderEventOutcome.IGNORED.value
+        checkout = _paid_checkout_for_intent(intent)
+        if checkout is None:
+            if _known_intent_elsewhere(intent):
+                return ProviderEventOutcome.IGNORED.value
+            # Reported before its payment: kept until the payment is recorded.
+            record.payment_intent = intent[:255]
+            record.deferred_refunds = json.dumps(refunds)
+            return ProviderEventOutcome.DEFERRED.value
+        _record_refunds(checkout, refunds, staff_user=None, now=now)
+        return ProviderEventOutcome.PROCESSED.value
+    return ProviderEventOutcome.IGNORED.value
+
+
+def _checkout_for_session(data: Mapping[str, Any]) -> OnlineCheckout | None:
+    session_id = str(data.get("id") or "")
+    checkout_uid = str((data.get("metadata") or {}).get("checkout") or "")
+    found = db.session.scalar(
+        select(OnlineCheckout.id).where(
+            (OnlineCheckout.provider_session_id == session_id[:255])
+            | (OnlineCheckout.uid == checkout_uid[:64])
+        )
+    )
+    return lock(OnlineCheckout, found) if found is not None else None
+
+
+def _checkout_paid(data: Mapping[str, Any], *, now: datetime) -> str:
+    checkout = _checkout_for_session(data)
+    if checkout is None:
+        # Not a page this clinic started (another integration on the same account).
+        return ProviderEventOutcome.IGNORED.value
+    if checkout.status == CheckoutStatus.PAID:
+        return ProviderEventOutcome.IGNORED.value
+    intent = data.get("payment_intent")
+    if isinstance(intent, Mapping):
+        intent = intent.get("id")
+    intent = str(intent or data.get("id"))[:255]
+    amount = int(data.get("amount_total") or checkout.amount_pence)
+    checkout.status = CheckoutStatus.PAID.value
+    checkout.paid_at = now
+    checkout.payment_intent = intent
+    checkout.provider_session_id = checkout.provider_session_id or str(data.get("id"))[:255]
+    online_ledger.record_payment(checkout, reference=intent, amount_pence=amount, now=now)
+    try:
+        courses.activate_course(checkout.course, intent, None, now=now)
+    except DomainError:
+        # Cancelled while the patient paid: the money is recorded against the course,
+        # and the diary shows it, for staff to refund.
+        log.warning("online payment for a course that is no longer awaiting payment")
+    _apply_deferred_refunds(checkout, intent, now=now)
+    return ProviderEventOutcome.PROCESSED.value
+
+
+def _paid_checkout_for_intent(intent: str) -> OnlineCheckout | None:
+    found = db.session.scalar(
+        select(OnlineCheckout.id).where(
+            OnlineCheckout.payment_intent == intent[:255],
+            OnlineCheckout.status == CheckoutStatus.PAID,
+        )
+    )
+    return lock(OnlineCheckout, found) if found is not None else None
+
+
+def _known_intent_elsewhere(intent: str) -> bool:
+    """Whether the ledger knows this payment though no page of ours took it (never here)."""
+    return False
+
+
+def _refunds_in(event: ProviderEvent) -> tuple[str | None, list[list[Any]]]:
+    """The payment and its refunds ([[refund id, pence], ...]) an event reports."""
+    data = event.data
+    if data.get("object") == "refund":
+        items: Iterable[Mapping[str, Any]] = [data]
+        intent = data.get("payment_intent")
+    else:
+        items = (data.get("refunds") or {}).get("data") or []
+        intent = data.get("payment_intent")
+    refunds = [
+        [str(item["id"]), int(item["amount"])]
+        for item in items
+        if item.get("id") and item.get("status") in REFUND_COUNTS
+    ]
+    return (str(intent) if intent else None), refunds
+
+
+def _apply_deferred_refunds(checkout: OnlineCheckout, intent: str, *, now: datetime) -> None:
+    waiting = db.session.scalars(
+        select(PaymentProviderEvent).where(
+            PaymentProviderEvent.payment_intent == intent,
+            PaymentProviderEvent.outcome == ProviderEventOutcome.DEFERRED,
+        )
+    )
+    for event in waiting:
+        _record_refunds(checkout, json.loads(event.deferred_refunds or "[]"), None, now=now)
+        event.outcome = ProviderEventOutcome.PROCESSED.value
+        event.deferred_refunds = None
+
+
+def _record_refunds(
+    checkout: OnlineCheckout,
+    refunds: Iterable[list[Any]],
+    staff_user: StaffUser | None,
+    *,
+    now: datetime,
+) -> None:
+    for refund_id, amount in refunds:
+        online_ledger.record_refund(
+            checkout,
+            reference=str(refund_id),
+            amount_pence=int(amount),
+            staff_user=staff_user,
+            now=now,
+        )
+
+
+# Refunds from the diary --------------------------------------------------------------------
+
+
+def refundable_pence(checkout: OnlineCheckout) -> int:
+    """What is left to refund of an online payment."""
+    return online_ledger.refundable_pence(checkout)
+
+
+def refund_online_payment(
+    checkout: OnlineCheckout,
+    amount_pence: int,
+    *,
+    staff_user: StaffUser,
+    request_key: str,
+    now: datetime | None = None,
+) -> int:
+    """Refund part or all of an online payment through the provider, then the ledger.
+
+    `request_key` comes from the form, so sending the same form twice makes one refund
+    (the provider answers the repeated call with the first refund).
+    """
+    provider = _provider()
+    now = now or utcnow()
+    if checkout.status != CheckoutStatus.PAID or not checkout.payment_intent:
+        raise DomainError("Only an online payment that went through can be refunded.")
+    if amount_pence <= 0:
+        raise DomainError("Enter an amount to refund, more than £0.00.")
+    left = refundable_pence(checkout)
+    if amount_pence > left:
+        raise DomainError("That is more than is left to refund of this payment.")
+    checkout_id = checkout.id
+    intent = checkout.payment_intent
+    end_read()
+    refund = provider.refund(
+        intent, amount_pence, idempotency_key=f"refund-{checkout.uid}-{request_key}"
+    )
+    if refund.status not in REFUND_COUNTS:
+        raise DomainError(
+            f"Stripe did not make the refund (it says {refund.status}). Nothing was recorded."
+        )
+    with unit_of_work():
+        checkout = lock(OnlineCheckout, checkout_id) or _gone()
+        _record_refunds(checkout, [[refund.id, refund.amount_pence]], staff_user, now=now)
+    return refund.amount_pence

@@ -1,0 +1,60 @@
+"""Online payment's own bookkeeping: the hosted checkout pages started, the webhook events seen.
+
+The money itself (payments and refunds) lives in the payments ledger; these tables only
+remember which provider page belongs to which course, and which provider events have
+been handled, so a repeated event changes nothing.
+"""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from booking.database import UTCDateTime, utcnow
+from booking.extensions import Model
+from booking.models.courses import Course
+from booking.models.enums import CheckoutStatus, ProviderEventOutcome, one_of
+
+
+class OnlineCheckout(Model):
+    """One hosted payment page started for a course."""
+
+    __tablename__ = "online_checkouts"
+    __table_args__ = (
+        one_of("status", CheckoutStatus, "status_known"),
+        CheckConstraint("amount_pence > 0", name="amount_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Random; the Idempotency-Key of the call that creates the page, so a retried call
+    # after a timeout gets the same page rather than a second one.
+    uid: Mapped[str] = mapped_column(String(64), unique=True, default=lambda: uuid.uuid4().hex)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    amount_pence: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default=CheckoutStatus.CREATING.value)
+    provider_session_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    checkout_url: Mapped[str | None] = mapped_column(String(2000))
+    payment_intent: Mapped[str | None] = mapped_column(String(255), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    course: Mapped[Course] = relationship()
+
+
+class PaymentProviderEvent(Model):
+    """A webhook event handled (or put aside until its payment is known), once per event id."""
+
+    __tablename__ = "payment_provider_events"
+    __table_args__ = (one_of("outcome", ProviderEventOutcome, "outcome_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(255), unique=True)
+    type: Mapped[str] = mapped_column(String(100))
+    outcome: Mapped[str] = mapped_column(String(20))
+    payment_intent: Mapped[str | None] = mapped_column(String(255), index=True)
+    # Only for an event put aside: the refunds it reported, as JSON [[id, pence], ...].
+    # Amounts and the provider's ids, nothing about the patient.
+    deferred_refunds: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
