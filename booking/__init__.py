@@ -11,20 +11,40 @@ from booking.extensions import csrf, db, limiter, login_manager, mail, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-        "base-uri 'none'",
-        "object-src 'none'",
-    ]
-)
+
+def content_security_policy(form_targets: str = "") -> str:
+    """The policy; `form_targets` are origins besides our own a form may lead to."""
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            "font-src 'self'",
+            "connect-src 'self'",
+            f"form-action 'self' {form_targets}".strip(),
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+            "object-src 'none'",
+        ]
+    )
+
+
+CONTENT_SECURITY_POLICY = content_security_policy()
+
+
+def _policy_for(app: Flask) -> str:
+    """With online payment on, the pay button's form may end on the hosted payment page.
+
+    Browsers apply form-action to where a form's redirects lead too, so the one origin
+    of the hosted page (checkout.stripe.com) is added there, and nowhere else: the page
+    opens at the top level, never in a frame, and loads nothing into ours.
+    """
+    from booking.clinic.payments.provider import online_payment_configured
+
+    if not online_payment_configured():
+        return CONTENT_SECURITY_POLICY
+    return content_security_policy(app.config["STRIPE_CHECKOUT_ORIGIN"])
 
 
 # "same-origin": a link or form that leaves the site sends no Referer at all, so a patient's
@@ -247,7 +267,7 @@ def _register_security_headers(app: Flask) -> None:
         # keep Flask's revalidating default.
         if request.endpoint != "static" and "Cache-Control" not in headers:
             headers["Cache-Control"] = "no-store"
-        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers.setdefault("Content-Security-Policy", _policy_for(app))
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", REFERRER_POLICY)
         headers.setdefault("X-Frame-Options", "DENY")

@@ -24,6 +24,7 @@ from werkzeug.routing import BuildError
 from booking.clinic import calendar
 from booking.clinic.channels import sender_for
 from booking.clinic.local_wording import format_local_date, format_local_time
+from booking.clinic.payments.provider import online_payment_configured
 from booking.clinic.records.consent import ConsentStatus, appointment_consent, overall
 from booking.clinic.records.intake import intake_status
 from booking.clinic.records.outcomes import outcome_url
@@ -347,7 +348,11 @@ def _course_key(course: Course, kind: str) -> str:
 def course_requested(course: Course) -> None:
     """Queue the patient's acknowledgement of a course request and the reception notice."""
     db.session.flush()  # the course's uid is given on flush
-    context = {"course": course, "course_url": course_url(course)}
+    context = {
+        "course": course,
+        "course_url": course_url(course),
+        "pay_online": online_payment_configured(),
+    }
     email = course.patient.email
     if email:
         queue_message(

@@ -10,6 +10,7 @@ from booking.public import (  # noqa: E402,F401
     manage,
     outcomes,
     pages,
+    payments,
     records,
     replies,
     waiting_list,

@@ -17,6 +17,7 @@ from wtforms.validators import InputRequired
 from booking.clinic import DomainError, course_plans, course_products, courses
 from booking.clinic.appointments import PatientDetails, book_appointment
 from booking.clinic.localtime import local_today
+from booking.clinic.payments.provider import online_provider
 from booking.clinic.settings import clinic_settings
 from booking.clinic.tokens import course_token, course_uid_from_token, manage_token
 from booking.database import utcnow
@@ -30,7 +31,8 @@ from booking.public.booking import (
     parse_day,
     picker_context,
 )
-from booking.public.forms import CourseRequestForm, CourseSessionForm
+from booking.public.checkout import pay_for_course
+from booking.public.forms import ConfirmForm, CourseRequestForm, CourseSessionForm
 from booking.public.safety import safety_stop
 from booking.validators import DayInReach, Form
 
@@ -109,6 +111,8 @@ def course_request(product_id: int):
         except DomainError as error:
             problem, status = error.message, 409
         else:
+            if request.form.get("pay") == "online" and online_provider() is not None:
+                return pay_for_course(course)
             flash(
                 "Thank you: your course is reserved. We have emailed you this page's link.",
                 "success",
@@ -117,7 +121,11 @@ def course_request(product_id: int):
     elif form.is_submitted():
         problem, status = "Please correct the highlighted answers below.", 422
     return render_template(
-        "public/course_request.html", form=form, product=product, problem=problem
+        "public/course_request.html",
+        form=form,
+        product=product,
+        problem=problem,
+        pay_online=online_provider() is not None,
     ), status
 
 
@@ -131,6 +139,8 @@ def course(token: str):
         token=token,
         progress=courses.progress(course, now=now),
         manage_token=manage_token,
+        pay_online=online_provider() is not None,
+        pay_form=ConfirmForm(),
     )
 
 
