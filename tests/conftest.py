@@ -23,6 +23,7 @@ pytest_plugins = [
     "tests.fixtures_browser",
     "tests.fixtures_caldav",
     "tests.fixtures_factories",
+    "tests.fixtures_stripe",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
