@@ -40,7 +40,7 @@ def _policy_for(app: Flask) -> str:
     of the hosted page (checkout.stripe.com) is added there, and nowhere else: the page
     opens at the top level, never in a frame, and loads nothing into ours.
     """
-    from booking.clinic.payments.provider import online_payment_configured
+    from booking.clinic.payments.configured import online_payment_configured
 
     if not online_payment_configured():
         return CONTENT_SECURITY_POLICY

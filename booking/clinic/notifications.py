@@ -24,7 +24,7 @@ from werkzeug.routing import BuildError
 from booking.clinic import calendar
 from booking.clinic.channels import sender_for
 from booking.clinic.local_wording import format_local_date, format_local_time
-from booking.clinic.payments.provider import online_payment_configured
+from booking.clinic.payments.configured import online_payment_configured
 from booking.clinic.records.consent import ConsentStatus, appointment_consent, overall
 from booking.clinic.records.intake import intake_status
 from booking.clinic.records.outcomes import outcome_url

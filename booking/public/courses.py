@@ -17,7 +17,7 @@ from wtforms.validators import InputRequired
 from booking.clinic import DomainError, course_plans, course_products, courses
 from booking.clinic.appointments import PatientDetails, book_appointment
 from booking.clinic.localtime import local_today
-from booking.clinic.payments.provider import online_provider
+from booking.clinic.payments.configured import online_provider
 from booking.clinic.settings import clinic_settings
 from booking.clinic.tokens import course_token, course_uid_from_token, manage_token
 from booking.database import utcnow

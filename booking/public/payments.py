@@ -9,7 +9,8 @@ import logging
 from flask import abort, render_template, request
 
 from booking.clinic.payments import online
-from booking.clinic.payments.provider import BadSignature, online_provider
+from booking.clinic.payments.configured import online_provider
+from booking.clinic.payments.provider import BadSignature
 from booking.extensions import csrf, limiter
 from booking.public import blueprint
 from booking.public.checkout import pay_for_course

@@ -27,12 +27,8 @@ from sqlalchemy.exc import IntegrityError
 from booking.clinic import courses
 from booking.clinic.errors import DomainError
 from booking.clinic.payments import online_ledger
-from booking.clinic.payments.provider import (
-    CheckoutRequest,
-    PaymentProvider,
-    ProviderEvent,
-    online_provider,
-)
+from booking.clinic.payments.configured import online_provider
+from booking.clinic.payments.provider import CheckoutRequest, PaymentProvider, ProviderEvent
 from booking.clinic.transaction import end_read, in_unit_of_work, lock, unit_of_work
 from booking.database import utcnow
 from booking.extensions import db

@@ -3,15 +3,13 @@
 The provider hosts the card page (so no card number ever reaches the clinic's server),
 tells us by a signed webhook when money moved, and refunds on request. Everything the
 domain needs from it is here; `booking.clinic.payments.stripe_checkout` speaks Stripe's
-protocol behind it, and `online_provider()` returns None when no keys are configured,
-which means nothing online shows anywhere and patients pay at the desk.
+protocol behind it, and `booking.clinic.payments.configured.online_provider()` returns
+None when no keys are configured: nothing online shows and patients pay at the desk.
 """
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-
-from flask import current_app
 
 from booking.clinic.errors import DomainError
 
@@ -89,18 +87,3 @@ class PaymentProvider(Protocol):
     def refund(self, payment_intent: str, amount_pence: int, *, idempotency_key: str) -> Refund: ...
 
     def verify_event(self, payload: bytes, signature_header: str | None) -> ProviderEvent: ...
-
-
-def online_payment_configured() -> bool:
-    """Whether the clinic takes payment online: both keys set. Otherwise nothing shows."""
-    config = current_app.config
-    return bool(config.get("STRIPE_SECRET_KEY")) and bool(config.get("STRIPE_WEBHOOK_SECRET"))
-
-
-def online_provider() -> PaymentProvider | None:
-    """The configured provider, or None when the clinic takes no payment online."""
-    if not online_payment_configured():
-        return None
-    from booking.clinic.payments.stripe_checkout import StripeCheckout
-
-    return StripeCheckout.from_config(current_app.config)
