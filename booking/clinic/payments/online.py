@@ -24,7 +24,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from booking.clinic import courses
 from booking.clinic.errors import DomainError
 from booking.clinic.payments import online_ledger
 from booking.clinic.payments.configured import online_provider
@@ -259,13 +258,10 @@ def _checkout_paid(data: Mapping[str, Any], *, now: datetime) -> str:
     checkout.paid_at = now
     checkout.payment_intent = intent
     checkout.provider_session_id = checkout.provider_session_id or str(data.get("id"))[:255]
+    # The ledger activates a course awaiting payment once it is paid in full, through
+    # courses.activate_course, in this same transaction. A course paid at the desk or
+    # cancelled meanwhile keeps its state; the money shows against it for staff to refund.
     online_ledger.record_payment(checkout, reference=intent, amount_pence=amount, now=now)
-    try:
-        courses.activate_course(checkout.course, intent, None, now=now)
-    except DomainError:
-        # Cancelled while the patient paid: the money is recorded against the course,
-        # and the diary shows it, for staff to refund.
-        log.warning("online payment for a course that is no longer awaiting payment")
     _apply_deferred_refunds(checkout, intent, now=now)
     return ProviderEventOutcome.PROCESSED.value
 
@@ -376,3 +372,17 @@ def refund_online_payment(
         checkout = lock(OnlineCheckout, checkout_id) or _gone()
         _record_refunds(checkout, [[refund.id, refund.amount_pence]], staff_user, now=now)
     return refund.amount_pence
+
+
+def paid_checkouts(course: Course) -> list[OnlineCheckout]:
+    """The course's online payments that went through, oldest first."""
+    return list(
+        db.session.scalars(
+            select(OnlineCheckout)
+            .where(
+                OnlineCheckout.course_id == course.id,
+                OnlineCheckout.status == CheckoutStatus.PAID,
+            )
+            .order_by(OnlineCheckout.id)
+        )
+    )

@@ -1,17 +1,42 @@
 """Where online payment meets the payments ledger: record a payment, a refund, read what is left.
 
-Kept apart so the webhook's logic does not depend on how the ledger names things.
+Every amount goes through `booking.clinic.payments.ledger`, keyed by the provider's own
+id (the payment intent for a payment, the refund's id for a refund), which the ledger
+records once: asking again changes nothing. Paying a course in full activates it there,
+through `courses.activate_course`.
 """
 
+import logging
 from datetime import datetime
 
-from booking.models import OnlineCheckout, StaffUser
+from sqlalchemy import func, select
+
+from booking.clinic.payments import ledger
+from booking.extensions import db
+from booking.models import (
+    LedgerEntry,
+    LedgerEntryKind,
+    OnlineCheckout,
+    PaymentMethod,
+    StaffUser,
+)
+
+log = logging.getLogger(__name__)
 
 
 def record_payment(
     checkout: OnlineCheckout, *, reference: str, amount_pence: int, now: datetime
 ) -> None:
     """Record the online payment against the course (once per provider reference)."""
+    ledger.record_payment(
+        checkout.course,
+        amount_pence,
+        PaymentMethod.ONLINE,
+        None,
+        reference=reference,
+        provider_reference=reference,
+        now=now,
+    )
 
 
 def record_refund(
@@ -23,7 +48,34 @@ def record_refund(
     now: datetime,
 ) -> None:
     """Record a refund of the online payment (once per provider refund id)."""
+    already = db.session.scalar(
+        select(LedgerEntry.id).where(LedgerEntry.provider_reference == reference[:255])
+    )
+    if already is not None:
+        return
+    if amount_pence > refundable_pence(checkout):
+        # The provider has refunded more than the ledger shows as paid online (a refund
+        # also recorded by hand): nothing is recorded twice; staff see it in the dashboard.
+        log.warning("an online refund larger than what is left of the payment was not recorded")
+        return
+    ledger.record_refund(
+        checkout.course,
+        amount_pence,
+        PaymentMethod.ONLINE,
+        staff_user,
+        reference=reference,
+        provider_reference=reference,
+        now=now,
+    )
 
 
 def refundable_pence(checkout: OnlineCheckout) -> int:
-    return checkout.amount_pence
+    """What is left to refund of the course's online payments (never more than was paid)."""
+    online = db.session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.amount_pence), 0)).where(
+            LedgerEntry.course_id == checkout.course_id,
+            LedgerEntry.method == PaymentMethod.ONLINE,
+            LedgerEntry.kind.in_([LedgerEntryKind.PAYMENT, LedgerEntryKind.REFUND]),
+        )
+    )
+    return max(0, min(int(online or 0), ledger.amount_paid(checkout.course)))
