@@ -81,6 +81,7 @@ from booking.diary import (  # noqa: E402,F401
     documents,
     imports,
     moderation,
+    online_refunds,
     outbox,
     outcomes,
     patients,
