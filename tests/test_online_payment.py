@@ -29,6 +29,7 @@ from booking.models import (
     CourseProduct,
     CourseStatus,
     CreditEntry,
+    LedgerEntry,
     OnlineCheckout,
     OutboxMessage,
     PaymentProviderEvent,
@@ -69,6 +70,11 @@ def the_course() -> Course:
     course = db.session.scalar(sa.select(Course).order_by(Course.id.desc()))
     assert course is not None
     return course
+
+
+def ledger_entries() -> list[LedgerEntry]:
+    db.session.rollback()
+    return list(db.session.scalars(sa.select(LedgerEntry).order_by(LedgerEntry.id)))
 
 
 def the_checkout() -> OnlineCheckout:
@@ -265,6 +271,10 @@ def test_a_signed_completion_activates_the_course_once(client, demo, stripe_webh
     checkout = the_checkout()
     assert checkout.status == CheckoutStatus.PAID
     assert checkout.payment_intent == session["payment_intent"]
+    (entry,) = ledger_entries()
+    assert (entry.kind, entry.method, entry.amount_pence) == ("payment", "online", 95000)
+    assert entry.course_id == course.id and entry.recorded_by_name == "Online"
+    assert entry.provider_reference == session["payment_intent"]
 
     # The same delivery again (Stripe retries) changes nothing.
     again = stripe_webhooks.deliver(payload, header)
@@ -272,6 +282,7 @@ def test_a_signed_completion_activates_the_course_once(client, demo, stripe_webh
     assert count(CreditEntry, CreditEntry.course_id == course.id) == 1
     assert count(OutboxMessage, OutboxMessage.kind == "course_activated") == 1
     assert count(PaymentProviderEvent) == 1
+    assert len(ledger_entries()) == 1
     # Another event for the same payment (async success) changes nothing either.
     also = stripe_webhooks.send_event("checkout.session.async_payment_succeeded", session)
     assert also.status == 200
@@ -406,6 +417,23 @@ def test_two_different_events_for_one_payment_at_once_activate_the_course_once(
     assert count(CreditEntry, CreditEntry.course_id == course.id) == 1
 
 
+def test_a_refund_made_in_the_dashboard_reaches_the_ledger_once(client, demo, stripe_webhooks):
+    course, session = _paid_session(client, stripe_webhooks)
+    assert stripe_webhooks.send_event("checkout.session.completed", session).status == 200
+    # Made outside the clinic's pages (Stripe's dashboard): reported by charge.refunded.
+    stripe_webhooks._create_refund({"payment_intent": session["payment_intent"], "amount": "2500"})
+    charge = stripe_webhooks.charge_for(session["payment_intent"])
+    payload, header = _signed(stripe_webhooks, "charge.refunded", charge)
+    assert stripe_webhooks.deliver(payload, header).status == 200
+    assert stripe_webhooks.deliver(payload, header).status == 200
+    refund = charge["refunds"]["data"][0]
+    assert stripe_webhooks.send_event("refund.updated", refund).status == 200
+    entries = ledger_entries()
+    assert [(e.kind, e.amount_pence) for e in entries] == [("payment", 95000), ("refund", -2500)]
+    assert entries[1].provider_reference == refund["id"]
+    assert the_course().status == CourseStatus.ACTIVE  # a refund does not end the course
+
+
 def test_a_course_paid_at_the_desk_meanwhile_is_not_given_credits_twice(
     client, demo, stripe_webhooks, make_staff
 ):
@@ -439,6 +467,15 @@ def test_a_refund_reported_before_its_payment_is_applied_once_the_payment_arrive
     assert stripe_webhooks.send_event("checkout.session.completed", session).status == 200
     assert the_course().status == CourseStatus.ACTIVE
     assert db.session.get(PaymentProviderEvent, early.id).outcome == ProviderEventOutcome.PROCESSED
+    payment, refunded = ledger_entries()
+    assert (payment.kind, payment.amount_pence) == ("payment", course.price_pence)
+    assert (refunded.kind, refunded.amount_pence) == ("refund", -1000)
+    assert refunded.provider_reference == "re_test_early"
+    # The same refund reported again, now in the charge's list, changes nothing.
+    charge = dict(stripe_webhooks.charge_for(intent))
+    charge["refunds"] = {"object": "list", "data": [refund]}
+    assert stripe_webhooks.send_event("charge.refunded", charge).status == 200
+    assert len(ledger_entries()) == 2
 
 
 def test_success_url_placeholder_is_filled_by_the_hosted_page(client, demo, stripe_webhooks):
@@ -459,3 +496,109 @@ def test_success_url_placeholder_is_filled_by_the_hosted_page(client, demo, stri
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None
+
+
+# Refunds from the diary --------------------------------------------------------------------
+
+
+def _paid_course(client, standin) -> tuple[Course, dict]:
+    course, session = _paid_session(client, standin)
+    assert standin.send_event("checkout.session.completed", session).status == 200
+    return the_course(), session
+
+
+def _refund_page(staff, checkout: OnlineCheckout) -> str:
+    course_page = staff.get(f"/diary/courses/{checkout.course_id}").get_data(as_text=True)
+    assert f"/diary/online-payments/{checkout.id}" in course_page
+    return staff.get(f"/diary/online-payments/{checkout.id}").get_data(as_text=True)
+
+
+def _key(page: str) -> str:
+    found = re.search(r'name="request_key" type="hidden" value="([0-9a-f]{32})"', page)
+    assert found, "no refund key in the page"
+    return found[1]
+
+
+def test_reception_refunds_part_then_the_rest_through_stripe_and_the_ledger(
+    client, demo, stripe_webhooks, receptionist_client
+):
+    course, session = _paid_course(client, stripe_webhooks)
+    checkout = the_checkout()
+    page = _refund_page(receptionist_client, checkout)
+    assert "£950.00" in page and 'value="950.00"' in page  # all of it offered first
+    key = _key(page)
+    url = f"/diary/online-payments/{checkout.id}"
+    form = {"csrf_token": csrf_token(page), "request_key": key, "amount": "100.50"}
+    response = receptionist_client.post(url, data=form)
+    assert response.status_code == 302
+    (call,) = stripe_webhooks.api_calls("/v1/refunds")
+    assert call.form == {"payment_intent": session["payment_intent"], "amount": "10050"}
+    assert call.headers["idempotency-key"] == f"refund-{checkout.uid}-{key}"
+    assert call.headers["authorization"] == f"Bearer {stripe_webhooks.secret_key}"
+    payment, refund = ledger_entries()
+    assert (refund.kind, refund.method, refund.amount_pence) == ("refund", "online", -10050)
+    assert refund.recorded_by_id == receptionist_client.user.id
+    refund_id = refund.provider_reference
+    assert refund_id in stripe_webhooks.refunds
+
+    # The same form sent again (a double click): Stripe answers with the same refund.
+    again = receptionist_client.post(url, data=form)
+    assert again.status_code == 302
+    assert len(ledger_entries()) == 2
+    assert stripe_webhooks.charge_for(session["payment_intent"])["amount_refunded"] == 10050
+    # Its webhook, arriving later, changes nothing either.
+    refund_object = stripe_webhooks.refunds[refund_id]
+    assert stripe_webhooks.send_event("refund.created", refund_object).status == 200
+    assert len(ledger_entries()) == 2
+
+    shown = receptionist_client.get(url).get_data(as_text=True)
+    assert "£849.50" in shown and "£100.50" in shown
+    rest = {"csrf_token": csrf_token(shown), "request_key": _key(shown), "amount": "849.50"}
+    assert receptionist_client.post(url, data=rest).status_code == 302
+    assert sum(e.amount_pence for e in ledger_entries()) == 0
+    done = receptionist_client.get(url).get_data(as_text=True)
+    assert "refunded in full" in done and 'name="amount"' not in done
+
+
+def test_a_refund_stripe_refuses_is_shown_plainly_and_nothing_is_recorded(
+    client, demo, stripe_webhooks, receptionist_client
+):
+    _course, _session = _paid_course(client, stripe_webhooks)
+    checkout = the_checkout()
+    page = _refund_page(receptionist_client, checkout)
+    stripe_webhooks.fail_next(400, "Charge ch_123 has been charged back; it cannot be refunded.")
+    form = {"csrf_token": csrf_token(page), "request_key": _key(page), "amount": "50"}
+    response = receptionist_client.post(f"/diary/online-payments/{checkout.id}", data=form)
+    assert response.status_code == 409
+    text = response.get_data(as_text=True)
+    assert "Stripe refused to make the refund: Charge ch_123 has been charged back" in text
+    assert 'value="50"' in text  # the form keeps what was typed
+    assert len(ledger_entries()) == 1
+
+
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        ("950.01", "more than is left to refund"),
+        ("0", "more than £0.00"),
+        ("ten pounds", "is not a price we can read"),
+    ],
+)
+def test_a_refund_amount_that_cannot_be_made_is_refused_before_stripe_is_asked(
+    client, demo, stripe_webhooks, receptionist_client, amount, message
+):
+    _paid_course(client, stripe_webhooks)
+    checkout = the_checkout()
+    page = _refund_page(receptionist_client, checkout)
+    form = {"csrf_token": csrf_token(page), "request_key": _key(page), "amount": amount}
+    response = receptionist_client.post(f"/diary/online-payments/{checkout.id}", data=form)
+    assert response.status_code in (409, 422)
+    assert message in response.get_data(as_text=True)
+    assert stripe_webhooks.api_calls("/v1/refunds") == []
+    assert len(ledger_entries()) == 1
+
+
+def test_practitioners_cannot_refund(client, demo, stripe_webhooks, practitioner_client):
+    _paid_course(client, stripe_webhooks)
+    checkout = the_checkout()
+    assert practitioner_client.get(f"/diary/online-payments/{checkout.id}").status_code == 403
