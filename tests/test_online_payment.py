@@ -37,6 +37,7 @@ from booking.models import (
 )
 from tests.at_once import race
 from tests.forms import csrf_token
+from tests.test_courses import SAFE_ANSWERS
 
 
 def count(model, *conditions) -> int:
@@ -58,6 +59,7 @@ def request_course_online(client, *, pay: str | None = "online", email="ada@exam
         "name": "Ada Online",
         "email": email,
         "phone": "07700 900200",
+        **SAFE_ANSWERS,
         "csrf_token": csrf_token(page),
     }
     if pay:
