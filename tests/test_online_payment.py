@@ -512,6 +512,10 @@ def _paid_course(client, standin) -> tuple[Course, dict]:
 def _refund_page(staff, checkout: OnlineCheckout) -> str:
     course_page = staff.get(f"/diary/courses/{checkout.course_id}").get_data(as_text=True)
     assert f"/diary/online-payments/{checkout.id}" in course_page
+    # The ledger's payment history of the course leads there too.
+    history = staff.get(f"/diary/courses/{checkout.course_id}/payments").get_data(as_text=True)
+    (link,) = re.findall(r'href="(/diary/ledger-entries/\d+/online-payment)"', history)
+    assert staff.get(link).location.endswith(f"/diary/online-payments/{checkout.id}")
     return staff.get(f"/diary/online-payments/{checkout.id}").get_data(as_text=True)
 
 

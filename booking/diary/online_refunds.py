@@ -45,6 +45,16 @@ def _paid_checkout_or_404(checkout_id: int) -> OnlineCheckout:
     return checkout
 
 
+@blueprint.get("/ledger-entries/<int:entry_id>/online-payment")
+@staff_required(*FRONT_DESK)
+def online_payment_of_entry(entry_id: int):
+    """From a payment in the ledger's history to its online payment's refund page."""
+    checkout = online.checkout_for_entry(entry_id)
+    if checkout is None:
+        abort(404)
+    return redirect(url_for(".online_payment", checkout_id=checkout.id))
+
+
 @blueprint.route("/online-payments/<int:checkout_id>", methods=["GET", "POST"])
 @staff_required(*FRONT_DESK)
 def online_payment(checkout_id: int):

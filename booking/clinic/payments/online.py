@@ -35,6 +35,7 @@ from booking.models import (
     CheckoutStatus,
     Course,
     CourseStatus,
+    LedgerEntry,
     OnlineCheckout,
     PaymentProviderEvent,
     ProviderEventOutcome,
@@ -384,5 +385,20 @@ def paid_checkouts(course: Course) -> list[OnlineCheckout]:
                 OnlineCheckout.status == CheckoutStatus.PAID,
             )
             .order_by(OnlineCheckout.id)
+        )
+    )
+
+
+def checkout_for_entry(entry_id: int) -> OnlineCheckout | None:
+    """The paid checkout a ledger entry (an online payment) records, if any."""
+    reference = db.session.scalar(
+        select(LedgerEntry.provider_reference).where(LedgerEntry.id == entry_id)
+    )
+    if not reference:
+        return None
+    return db.session.scalar(
+        select(OnlineCheckout).where(
+            OnlineCheckout.payment_intent == reference,
+            OnlineCheckout.status == CheckoutStatus.PAID,
         )
     )
