@@ -1,7 +1,7 @@
 """Online payment: hosted checkout pages started for courses, provider webhook events seen
 
 Revision ID: 31624933c0e0
-Revises: 6023c759caea
+Revises: e83b5d0c7f21
 Create Date: 2026-12-07 05:20:00
 
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "31624933c0e0"
-down_revision = "6023c759caea"
+down_revision = "e83b5d0c7f21"
 branch_labels = None
 depends_on = None
 
