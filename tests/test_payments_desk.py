@@ -294,3 +294,43 @@ def test_date_of_birth_and_address_are_checked_and_kept(receptionist_client, vis
     assert (patient.address, patient.postcode) == ("1 High Road\nLondon", "NW6 2LS")
     html = page(receptionist_client, url)
     assert "25 March 1980" in html and "NW6 2LS" in html
+
+
+@pytest.mark.parametrize(
+    ("body", "number", "message"),
+    [
+        ("", "PH123456", "Say which professional body"),
+        ("HCPC", "", "Enter the registration number with HCPC"),
+        ("HCPC", "PH 12<3>", "A registration number has letters and digits"),
+        ("HCPC", "-PH123", "A registration number has letters and digits"),
+        ("x" * 121, "PH1", "Up to 120 characters"),
+    ],
+)
+def test_registration_details_are_checked(admin_client, demo, body, number, message):
+    from booking.models import Practitioner
+    from tests.test_team import get, post_form, practitioner_form
+
+    sam = get(Practitioner, slug="sam-okafor")
+    form = practitioner_form(sam, professional_body=body, registration_number=number)
+    response = post_form(admin_client, f"/diary/practitioners/{sam.id}", form)
+    assert response.status_code in (409, 422)
+    assert message in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Practitioner, sam.id).registration_number == ""
+
+
+def test_registration_details_are_saved_and_audited(admin_client, demo):
+    from booking.models import AuditEvent, Practitioner
+    from tests.test_team import get, post_form, practitioner_form
+
+    sam = get(Practitioner, slug="sam-okafor")
+    form = practitioner_form(sam, professional_body=" HCPC ", registration_number="ph 123456")
+    response = post_form(admin_client, f"/diary/practitioners/{sam.id}", form)
+    assert response.status_code == 302
+    db.session.expire_all()
+    sam = db.session.get(Practitioner, sam.id)
+    assert (sam.professional_body, sam.registration_number) == ("HCPC", "PH 123456")
+    page = admin_client.get(f"/diary/practitioners/{sam.id}").get_data(as_text=True)
+    assert 'value="PH 123456"' in page
+    changed = get(AuditEvent, action="practitioner.changed")
+    assert changed.details["changes"]["registration_number"] == ["", "PH 123456"]

@@ -6,6 +6,7 @@ practitioner account is tied to exactly one practitioner, and the clinic never l
 last administrator.
 """
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -56,6 +57,9 @@ class PractitionerDetails:
     active: bool = True
     position: int = 0
     session_types: tuple[SessionType, ...] = ()
+    # For receipts insurers and cash plans accept: e.g. "HCPC" and "PH123456".
+    professional_body: str = ""
+    registration_number: str = ""
 
 
 # Practitioners ------------------------------------------------------------------------------
@@ -95,6 +99,30 @@ def next_position() -> int:
     return 0 if highest is None else highest + 1
 
 
+_REGISTRATION_NUMBER = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9 ./-]{0,58}[A-Za-z0-9])?")
+
+
+def check_registration(body: str, number: str) -> tuple[str, str]:
+    """(professional body, registration number), tidied; a DomainError saying what to fix.
+
+    Both or neither: a number means nothing to an insurer without the body that issued it.
+    """
+    body = " ".join((body or "").split())
+    number = " ".join((number or "").split()).upper()
+    if len(body) > 120:
+        raise DomainError("Keep the professional body to 120 characters or fewer.")
+    if number and not _REGISTRATION_NUMBER.fullmatch(number):
+        raise DomainError(
+            "A registration number has letters and digits (with spaces, dots, slashes or "
+            "hyphens between them), at most 60 characters, for example PH123456."
+        )
+    if number and not body:
+        raise DomainError("Say which professional body the registration number is with.")
+    if body and not number:
+        raise DomainError(f"Enter the registration number with {body}, or leave both empty.")
+    return body, number
+
+
 def _clean_practitioner(details: PractitionerDetails) -> PractitionerDetails:
     name = " ".join(details.name.split())
     if not name:
@@ -102,7 +130,10 @@ def _clean_practitioner(details: PractitionerDetails) -> PractitionerDetails:
     email = (details.email or "").strip().lower() or None
     if details.position < 0:
         raise DomainError("The position in lists must be 0 or more.")
+    body, number = check_registration(details.professional_body, details.registration_number)
     return PractitionerDetails(
+        professional_body=body,
+        registration_number=number,
         name=name,
         title=" ".join(details.title.split()),
         bio=details.bio.strip(),
@@ -119,6 +150,8 @@ def _describe_practitioner(practitioner: Practitioner) -> dict[str, Any]:
         "name": practitioner.name,
         "title": practitioner.title,
         "email": practitioner.email,
+        "professional_body": practitioner.professional_body,
+        "registration_number": practitioner.registration_number,
         "active": practitioner.active,
         "position": practitioner.position,
         "session_types": sorted(t.slug for t in practitioner.session_types),
@@ -136,6 +169,8 @@ def add_practitioner(details: PractitionerDetails, *, staff_user: StaffUser) -> 
             title=details.title,
             bio=details.bio,
             email=details.email,
+            professional_body=details.professional_body,
+            registration_number=details.registration_number,
             active=details.active,
             position=details.position,
             session_types=list(details.session_types),
@@ -185,6 +220,8 @@ def _change_practitioner(
     practitioner.title = details.title
     practitioner.bio = details.bio
     practitioner.email = details.email
+    practitioner.professional_body = details.professional_body
+    practitioner.registration_number = details.registration_number
     practitioner.active = details.active
     practitioner.position = details.position
     practitioner.session_types = list(details.session_types)

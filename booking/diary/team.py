@@ -66,6 +66,16 @@ class PractitionerForm(Form):
             DeliverableEmail(),
         ],
     )
+    professional_body = StringField(
+        "Professional body (optional)",
+        filters=[_strip],
+        validators=[Length(max=120, message="Up to 120 characters.")],
+    )
+    registration_number = StringField(
+        "Registration number (optional)",
+        filters=[_strip],
+        validators=[Length(max=60, message="Up to 60 characters.")],
+    )
     position = IntegerField(
         "Position in lists",
         validators=[
@@ -173,6 +183,8 @@ def practitioner(practitioner_id: int | None):
             title=form.title.data or "",
             bio=form.bio.data or "",
             email=form.email.data or None,
+            professional_body=form.professional_body.data or "",
+            registration_number=form.registration_number.data or "",
             active=form.active.data,
             position=form.position.data,
             session_types=tuple(session_types[i] for i in form.session_type_ids.data or []),
