@@ -229,6 +229,24 @@ def test_vat_splits_a_vat_inclusive_price_to_the_nearest_penny():
     assert vat.format_rate(1750) == "17.5%"
 
 
+@pytest.mark.parametrize(
+    ("number", "rate", "message"),
+    [
+        ("GB12345678", "20", "does not look like a UK VAT number"),
+        ("DE123456789", "20", "does not look like a UK VAT number"),
+        ("GB123456789", "twenty", "as a percentage"),
+        ("GB123456789", "0", "more than 0%"),
+        ("GB123456789", "150", "at most 100%"),
+        ("GB123456789", "20.555", "as a percentage"),
+    ],
+)
+def test_a_vat_number_or_rate_we_cannot_use_is_refused(app, make_staff, number, rate, message):
+    admin = make_staff("admin")
+    with pytest.raises(DomainError, match=message):
+        vat.save_vat_setting(registered=True, number=number, rate=rate, staff_user=admin)
+    assert clinic_settings().vat_number is None
+
+
 def test_a_course_invoice_lists_the_course_and_its_sessions(demo, make_course, reception):
     course = make_course()
     document = issue_invoice(course, claim=ClaimDetails(), staff_user=reception)
@@ -311,6 +329,23 @@ def test_asking_twice_for_a_payments_receipt_gives_the_same_receipt(visit, recep
     second = issue_receipt(paid.entry.id, claim=ClaimDetails(), staff_user=reception)
 
     assert first.id == second.id
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Document)) == 1
+
+
+def test_two_desks_asking_for_one_payments_receipt_at_once_get_one_receipt(app, visit, reception):
+    paid = record_payment(visit, 6500, "card", reception)
+    entry_id, staff_id = paid.entry.id, reception.id
+    db.session.remove()
+
+    def attempt(number: int) -> str:
+        receipt = issue_receipt(
+            entry_id, claim=ClaimDetails(), staff_user=db.session.get(StaffUser, staff_id)
+        )
+        return receipt.reference
+
+    outcomes = race(app, 4, attempt)
+
+    assert outcomes == ["REC-000001"] * 4
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Document)) == 1
 
 
