@@ -4,7 +4,7 @@ Every PDF is read back with poppler's pdftotext and checked field by field; the 
 goes through the outbox worker to the real SMTP server of tests/fixtures_mail.py.
 """
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -27,6 +27,7 @@ from booking.clinic.outbox import send_due
 from booking.clinic.payments.ledger import record_payment, record_refund
 from booking.clinic.settings import clinic_settings, forget_clinic_settings
 from booking.clinic.transaction import unit_of_work
+from booking.database import utcnow
 from booking.extensions import db
 from booking.models import (
     AccessEvent,
@@ -465,6 +466,9 @@ def test_emailing_a_document_delivers_its_pdf_to_the_patient(
     again = email_document(document.id, staff_user=reception)
     assert emailed.queued and not again.queued  # a double click queues one message
     assert send_due().sent == 1
+    # Asked again later (the patient lost it), it goes again.
+    later = email_document(document.id, staff_user=reception, now=utcnow() + timedelta(minutes=2))
+    assert later.queued
 
     [message] = smtp_server.to("zoe@example.org")
     assert message["Subject"] == "Your invoice INV-000001"
@@ -478,7 +482,7 @@ def test_emailing_a_document_delivers_its_pdf_to_the_patient(
         db.session.scalar(
             sa.select(sa.func.count()).select_from(AuditEvent).filter_by(action="document.emailed")
         )
-        == 1
+        == 2
     )
 
 
