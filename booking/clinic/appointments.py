@@ -145,6 +145,7 @@ def add_appointment(
     staff_user: StaffUser | None = None,
     patient_note: str = "",
     course: Course | None = None,
+    warning_sign_assessed: bool = False,
 ) -> Appointment:
     """Check one appointment and add it to the caller's unit of work.
 
@@ -179,6 +180,7 @@ def add_appointment(
         ends_at=starts_at + timedelta(minutes=session_type.duration_minutes),
         source=source,
         patient_note=patient_note.strip(),
+        warning_sign_assessed=warning_sign_assessed,
         # A course session was paid for with the course.
         price_pence=0 if course is not None else session_type.price_pence,
     )
@@ -202,6 +204,7 @@ def book_appointment(
     now: datetime | None = None,
     course: Course | None = None,
     submission_key: str | None = None,
+    warning_sign_assessed: bool = False,
 ) -> Appointment:
     """Book one appointment; `practitioner=None` means the first practitioner free then.
 
@@ -211,6 +214,8 @@ def book_appointment(
 
     With `submission_key` (the random key of the patient's form) a second send of the
     same form books nothing and returns the appointment the first send booked.
+    `warning_sign_assessed` flags it for the practitioner: the patient has a warning
+    sign a doctor has already assessed, they say.
     """
     now = now or utcnow()
     try:
@@ -230,6 +235,7 @@ def book_appointment(
                 staff_user=staff_user,
                 now=now,
                 course=course,
+                warning_sign_assessed=warning_sign_assessed,
             )
             if submission_key is not None:
                 claimed.appointment_id = appointment.id
@@ -268,6 +274,7 @@ def _book(
     staff_user: StaffUser | None,
     now: datetime,
     course: Course | None,
+    warning_sign_assessed: bool,
 ) -> Appointment:
     """The body of book_appointment, inside its unit of work."""
     by_staff = staff_user is not None
@@ -302,6 +309,7 @@ def _book(
         staff_user=staff_user,
         patient_note=patient_note,
         course=course,
+        warning_sign_assessed=warning_sign_assessed,
     )
     notifications.appointment_booked(appointment, by_staff=by_staff)
     if by_staff:

@@ -206,6 +206,7 @@ def book_plan(
     staff_user: StaffUser | None = None,
     health_consent: bool = False,
     submission_key: str | None = None,
+    warning_sign_assessed: bool = False,
 ) -> list[Appointment]:
     """Book the accepted sessions of a plan in one transaction: all of them or none.
 
@@ -223,7 +224,15 @@ def book_plan(
             claimed = None
             if submission_key is not None:
                 claimed = submissions.claim(submission_key, "course_plan")
-            booked = _book_plan(course, practitioner, starts, now, staff_user, health_consent)
+            booked = _book_plan(
+                course,
+                practitioner,
+                starts,
+                now,
+                staff_user,
+                health_consent,
+                warning_sign_assessed=warning_sign_assessed,
+            )
             if claimed is not None:
                 claimed.course_id = course.id
     except submissions.AlreadySubmitted:
@@ -245,6 +254,8 @@ def _book_plan(
     now: datetime,
     staff_user: StaffUser | None,
     health_consent: bool,
+    *,
+    warning_sign_assessed: bool = False,
 ) -> list[Appointment]:
     """The body of book_plan, inside its unit of work."""
     course = lock_or_refuse(Course, course.id, COURSE_GONE_MESSAGE)
@@ -272,6 +283,7 @@ def _book_plan(
                     now=now,
                     staff_user=staff_user,
                     course=course,
+                    warning_sign_assessed=warning_sign_assessed,
                 )
             )
         except SlotTaken as error:

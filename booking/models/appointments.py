@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
@@ -67,6 +67,11 @@ class Appointment(Model):
     # The patient's own words about their problem: health data, never in feeds or logs.
     patient_note: Mapped[str] = mapped_column(Text, default="")
     staff_note: Mapped[str] = mapped_column(Text, default="")
+    # The patient answered yes to a warning-sign question when booking online and said a
+    # doctor has already assessed it: the practitioner checks with them before treating.
+    warning_sign_assessed: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     price_pence: Mapped[int] = mapped_column(Integer, default=0)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_by: Mapped[str | None] = mapped_column(String(20))  # a CancelledBy

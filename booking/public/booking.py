@@ -27,7 +27,7 @@ from booking.models import Appointment, AppointmentSource, Practitioner, Session
 from booking.presentation import format_start, parse_start
 from booking.public import blueprint
 from booking.public.forms import PatientDetailsForm
-from booking.public.safety import safety_stop
+from booking.public.safety import safety_stop, warning_sign_assessed
 
 DAYS_SHOWN = 14
 ANY = "any"
@@ -265,6 +265,7 @@ def book_details(slug: str):
                 source=AppointmentSource.ONLINE,
                 now=now,
                 submission_key=submission_key,
+                warning_sign_assessed=warning_sign_assessed(form),
             )
         except DomainError as error:
             problem, status = error.message, 409

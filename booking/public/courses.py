@@ -33,7 +33,7 @@ from booking.public.booking import (
 )
 from booking.public.checkout import pay_for_course
 from booking.public.forms import ConfirmForm, CourseRequestForm, CourseSessionForm
-from booking.public.safety import safety_stop
+from booking.public.safety import safety_stop, warning_sign_assessed
 from booking.validators import DayInReach, Form
 
 SKIP = "skip"
@@ -217,6 +217,7 @@ def course_book_review(token: str):
                 health_consent=True,
                 now=now,
                 submission_key=submission_key,
+                warning_sign_assessed=warning_sign_assessed(form),
             )
         except DomainError as error:
             message, status = error.message, 409
@@ -318,6 +319,7 @@ def course_plan(token: str):
                     now=now,
                     health_consent=True,
                     submission_key=submission_key,
+                    warning_sign_assessed=warning_sign_assessed(confirm),
                 )
                 flash(
                     f"{len(booked)} sessions are booked. We have emailed you the dates "

@@ -4,7 +4,7 @@ import re
 
 from wtforms import BooleanField, HiddenField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from booking.clinic import submissions
 from booking.validators import DeliverableEmail, Form, VisibleName
@@ -93,8 +93,17 @@ class SafetyAnswersForm(RedFlagQuestions):
     """The two safety questions and the health-data consent.
 
     Asked before every online booking: a single appointment, a course request, and each
-    course session (or plan) a patient books for themselves.
+    course session (or plan) a patient books for themselves. A "yes" to the second may be
+    one a doctor has already assessed (a history of cancer, say): then the booking goes
+    ahead, flagged for the practitioner (`warning_sign_assessed`).
     """
+
+    doctor_assessed = RadioField(
+        "If you answered yes to the question above: has a doctor already assessed this and "
+        "said you may have treatment for your back?",
+        choices=YES_NO,
+        validators=[Optional()],
+    )
 
     consent = BooleanField(
         "I agree that the clinic may store the health information I give here, to arrange and "

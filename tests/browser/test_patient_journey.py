@@ -167,3 +167,40 @@ def test_a_patient_cancels_and_undoes_it_on_a_320_pixel_phone(phone_page, demo, 
     assert page.get_by_role("link", name="Cancel this appointment").is_visible()
     db.session.rollback()
     assert db.session.get(Appointment, appointment_id).status == "booked"
+
+
+def test_a_warning_sign_a_doctor_has_assessed_books_on_a_320_pixel_phone(phone_page, demo, axe):
+    page = phone_page
+    page.set_viewport_size(SMALL_PHONE)
+    page.goto("/book/massage/times?practitioner=any")
+    page.locator("ul.time-list a.time").first.tap()
+    page.wait_for_url(re.compile(r"/book/massage/details"))
+    details_url = page.url
+    page.get_by_label("Full name").fill("Cora Checked")
+    page.get_by_label("Email address").fill("cora@example.org")
+    page.get_by_label("Phone number").fill("07700 900124")
+    questions = page.locator("fieldset").all()
+    questions[0].get_by_label("No", exact=True).check()
+    questions[1].get_by_label("Yes", exact=True).check()
+    page.get_by_label(re.compile("I agree that the clinic may store")).check()
+    # Without the doctor's assessment: the stop page, which says how to go on.
+    page.get_by_role("button", name="Book this appointment").tap()
+    page.get_by_role("heading", name="Please speak to a doctor before booking").wait_for()
+    assert "already assessed this" in page.locator("main").inner_text()
+    assert page.get_by_role("link", name="call NHS 111").get_attribute("href") == "tel:111"
+    axe(page, label="the speak-to-a-doctor page")
+    assert page.evaluate("document.documentElement.scrollWidth") <= SMALL_PHONE["width"]
+
+    page.goto(details_url)
+    page.get_by_label("Full name").fill("Cora Checked")
+    page.get_by_label("Email address").fill("cora@example.org")
+    page.get_by_label("Phone number").fill("07700 900124")
+    questions = page.locator("fieldset").all()
+    questions[0].get_by_label("No", exact=True).check()
+    questions[1].get_by_label("Yes", exact=True).check()
+    questions[2].get_by_label("Yes", exact=True).check()
+    page.get_by_label(re.compile("I agree that the clinic may store")).check()
+    page.get_by_role("button", name="Book this appointment").tap()
+    page.get_by_role("heading", name="You are booked").wait_for()
+    db.session.rollback()
+    assert db.session.scalar(sa.select(Appointment)).warning_sign_assessed is True
