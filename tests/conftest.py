@@ -147,6 +147,23 @@ def app(_migrated_app):
         db.session.remove()
 
 
+def restore_rate_limiter(enabled: bool) -> None:
+    """Put the shared limiter back as it was: it is one object for every app a test
+    builds, and building one with limits on (any production app) switches it on for
+    every later test in the process, whose sign-ins then meet "Too many attempts"
+    depending on the order the tests ran in."""
+    if limiter.enabled != enabled:
+        limiter.enabled = enabled
+        limiter.reset()
+
+
+@pytest.fixture(autouse=True)
+def _rate_limiter_left_as_found():
+    enabled = limiter.enabled
+    yield
+    restore_rate_limiter(enabled)
+
+
 @pytest.fixture
 def client(app):
     return app.test_client()

@@ -242,3 +242,23 @@ def test_behind_a_trusted_proxy_the_visitors_address_is_used():
     assert answer.get_data(as_text=True) == "203.0.113.9"
     direct = create_app("testing").test_client()
     assert direct.application.config["TRUSTED_PROXIES"] == 0
+
+
+def test_building_a_production_app_leaves_the_tests_rate_limits_as_they_were(
+    app, monkeypatch, database_url, make_staff, sign_in
+):
+    """Found with the clock a year ahead: after the production app above, later tests'
+    sign-ins met 429. The suite's autouse fixture restores the shared limiter."""
+    from booking import create_app
+    from booking.extensions import limiter
+    from tests.conftest import restore_rate_limiter
+
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    before = limiter.enabled
+    create_app("production")
+    assert limiter.enabled is True  # the leak: one limiter shared by every app
+    restore_rate_limiter(before)
+    user = make_staff()
+    answers = {sign_in(app.test_client(), user).status_code for _ in range(12)}
+    assert answers == {302}
