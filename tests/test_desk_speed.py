@@ -381,3 +381,129 @@ def test_the_week_of_everyone_shows_each_practitioner_on_the_days_they_work(desk
     # Colette works Monday to Saturday, Sam Tuesday to Thursday.
     assert headers.count("Colette Assor") == 6 and headers.count("Sam Okafor") == 3
     assert desk.get(f"/diary/week-all/{day.isoformat()}").status_code == 302
+
+
+# Duplicate patients ---------------------------------------------------------------------------
+
+
+def test_a_phone_booking_for_a_new_patient_with_an_email_on_file_offers_that_patient(desk):
+    ada = make_patient("Ada Lovelace", email="ada@example.org", phone="07700 900123")
+    day = coming_tuesday()
+    colette = get(Practitioner, slug="colette-assor")
+    url = f"/diary/book?practitioner={colette.id}&start={at(day, 10).strftime('%Y%m%dT%H%MZ')}"
+    page = desk.get(url).get_data(as_text=True)
+    typed = {
+        "csrf_token": csrf_token(page),
+        "patient_id": "new",
+        "session_type_id": str(get(SessionType, slug="massage").id),
+        "name": "Ada King",
+        "email": "ADA@example.org",
+        "phone": "",
+        "action": "book",
+    }
+
+    warned = desk.post(url, data=typed)
+
+    assert warned.status_code == 409
+    html = text(warned)
+    assert (
+        f"Already on file with this email or phone: Ada Lovelace (patient number {ada.id})" in html
+    )
+    assert f'value="{ada.id}"' in html and 'name="different_person"' in html
+    assert 'value="Ada King"' in html  # what was typed is kept
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 0
+
+    chosen = desk.post(url, data={**typed, "patient_id": str(ada.id)})
+    assert chosen.status_code == 302
+    assert get(Appointment, patient_id=ada.id) is not None
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(type(ada))) == 1
+
+
+def test_a_different_person_sharing_a_phone_is_added_when_the_receptionist_says_so(desk):
+    make_patient("Parent Shared", phone="07700 900999")
+    day = coming_tuesday()
+    colette = get(Practitioner, slug="colette-assor")
+    url = f"/diary/book?practitioner={colette.id}&start={at(day, 11).strftime('%Y%m%dT%H%MZ')}"
+    page = desk.get(url).get_data(as_text=True)
+    typed = {
+        "csrf_token": csrf_token(page),
+        "patient_id": "new",
+        "session_type_id": str(get(SessionType, slug="massage").id),
+        "name": "Child Shared",
+        "phone": "07700900999",
+        "action": "book",
+    }
+    assert desk.post(url, data=typed).status_code == 409
+    booked = desk.post(url, data={**typed, "different_person": "1"})
+    assert booked.status_code == 302
+    assert get(Appointment, starts_at=at(day, 11)).patient.name == "Child Shared"
+
+
+def test_a_course_sale_for_a_phone_on_file_offers_to_sell_to_that_patient(desk):
+    ravi = make_patient("Ravi Menon", phone="07700 900108")
+    page = desk.get("/diary/courses").get_data(as_text=True)
+    product = re.search(r'<option[^>]*value="(\d+)"', page[page.index('name="product_id"') :])
+    sold = desk.post(
+        "/diary/courses/sell",
+        data={
+            "csrf_token": csrf_token(page),
+            "product_id": product.group(1),
+            "name": "R Menon",
+            "phone": "07700 900 108",
+            "method": "card",
+            "payment_reference": "card 1234",
+        },
+    )
+    assert sold.status_code == 409
+    html = text(sold)
+    assert f"/diary/patients/{ravi.id}/courses/new" in html and "Sell to Ravi Menon" in html
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(type(ravi))) == 1
+
+
+def test_an_administrator_merges_a_duplicate_with_everything_it_had(app, demo, admin_client):
+    from booking.clinic.patients import search_patients
+    from booking.clinic.waiting_list import Wish, add_caller
+    from booking.models import AuditEvent, Course, Patient, WaitingListEntry
+
+    survivor = make_patient("Maria Novak", email="maria@example.org")
+    duplicate = make_patient("Maria Nowak", email="", phone="07700 900103")
+    day = coming_tuesday()
+    visit = book_appointment(
+        session_type=get(SessionType, slug="massage"),
+        starts_at=at(day, 10),
+        practitioner=get(Practitioner, slug="colette-assor"),
+        patient=duplicate,
+        staff_user=desk_user(),
+    )
+    course = make_course(patient=duplicate, staff_user=desk_user())
+    add_caller(
+        duplicate,
+        Wish(get(SessionType, slug="massage"), None, "01234", "m", day),
+        staff_user=desk_user(),
+    )
+    review = admin_client.get(f"/diary/patients/{survivor.id}/merge?other={duplicate.id}")
+    assert review.status_code == 200 and "Maria Nowak" in text(review)
+
+    merged = admin_client.post(
+        f"/diary/patients/{survivor.id}/merge",
+        data={"csrf_token": csrf_token(review.get_data(as_text=True)), "other": duplicate.id},
+    )
+
+    assert merged.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Patient, duplicate.id) is None
+    kept = db.session.get(Patient, survivor.id)
+    assert kept.phone == "07700 900103" and kept.email == "maria@example.org"
+    assert db.session.get(Appointment, visit.id).patient_id == survivor.id
+    assert db.session.get(Course, course.id).patient_id == survivor.id
+    assert get(WaitingListEntry, patient_id=survivor.id) is not None
+    merges = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "patient.merged")
+    ).all()
+    assert len(merges) == 1 and merges[0].subject_id == survivor.id
+    assert [p.id for p in search_patients("900103")] == [survivor.id]
+
+
+def test_a_receptionist_cannot_merge_patients(desk):
+    one, two = make_patient(), make_patient()
+    assert desk.get(f"/diary/patients/{one.id}/merge?other={two.id}").status_code == 403

@@ -6,7 +6,15 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from wtforms.fields.choices import SelectChoice
 
 from booking.auth.access import ALL_STAFF, FRONT_DESK, require_practitioner_access, staff_required
-from booking.clinic import DomainError, access_log, availability, change_policy, rebooking, refusals
+from booking.clinic import (
+    DomainError,
+    access_log,
+    availability,
+    change_policy,
+    duplicates,
+    rebooking,
+    refusals,
+)
 from booking.clinic.appointments import (
     PatientDetails,
     book_appointment,
@@ -89,6 +97,23 @@ def book():
             form.patient_id.data = str(found[0].id)
     elif form.validate_on_submit():
         patient: Patient | PatientDetails
+        on_file = (
+            duplicates.patients_on_file(form.email.data, form.phone.data)
+            if form.wants_new_patient() and not request.form.get("different_person")
+            else []
+        )
+        if on_file:
+            # Offer the record already held rather than make a second one.
+            return render_template(
+                "diary/book.html",
+                form=form,
+                practitioner=practitioner,
+                starts_at=starts_at,
+                found=on_file,
+                on_file=True,
+                problem=duplicates.on_file_warning(on_file),
+                day=to_local(starts_at, clinic_settings().zone).date(),
+            ), 409
         if form.wants_new_patient():
             patient = PatientDetails(
                 name=form.name.data, email=form.email.data or None, phone=form.phone.data or None

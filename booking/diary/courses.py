@@ -8,7 +8,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from booking.auth.access import FRONT_DESK, staff_required
-from booking.clinic import DomainError, courses, credits
+from booking.clinic import DomainError, courses, credits, duplicates
 from booking.clinic import course_products as catalogue
 from booking.clinic.appointments import PatientDetails
 from booking.clinic.documents.listing import panel as documents_panel
@@ -169,10 +169,27 @@ def course_sell():
         elif not (form.email.data or "").strip() and not (form.phone.data or "").strip():
             form.phone.errors.append("Enter an email address or a phone number.")
         else:
-            details = PatientDetails(
-                name=form.name.data, email=form.email.data or None, phone=form.phone.data or None
+            on_file = (
+                []
+                if request.form.get("different_person")
+                else duplicates.patients_on_file(form.email.data, form.phone.data)
             )
-            return _sell(form, details)
+            if not on_file:
+                details = PatientDetails(
+                    name=form.name.data,
+                    email=form.email.data or None,
+                    phone=form.phone.data or None,
+                )
+                return _sell(form, details)
+            return render_template(
+                "diary/courses.html",
+                courses=courses.courses_for_desk(None),
+                status=None,
+                status_labels=STATUS_LABELS,
+                form=form,
+                on_file=on_file,
+                on_file_warning=duplicates.on_file_warning(on_file),
+            ), 409
     return render_template(
         "diary/courses.html",
         courses=courses.courses_for_desk(None),

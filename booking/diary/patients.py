@@ -9,8 +9,8 @@ import json
 import time
 from datetime import date
 
-from flask import Response, abort, flash, redirect, render_template, url_for
-from sqlalchemy import select
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import func, select
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
@@ -18,17 +18,18 @@ from booking.auth.access import FRONT_DESK, staff_required
 from booking.clinic import DomainError, access_log, postal
 from booking.clinic import course_products as course_catalogue
 from booking.clinic import patients as patient_records
+from booking.clinic.duplicates import merge_patients
 from booking.clinic.localtime import local_today
 from booking.clinic.patients import next_appointments, search_patients
 from booking.clinic.settings import clinic_settings
 from booking.database import utcnow
 from booking.diary import blueprint, grid
-from booking.diary.forms import PatientSearchForm, no_patient_matches
+from booking.diary.forms import ConfirmForm, PatientSearchForm, no_patient_matches
 from booking.diary.signed_in import signed_in_staff
 from booking.extensions import db
 from booking.models import Appointment, Course, Patient, Role
 from booking.public.forms import phone_number
-from booking.validators import DeliverableEmail, Form, VisibleName
+from booking.validators import DeliverableEmail, Form, VisibleName, whole_number
 
 CORRECT_BELOW = "Please correct the highlighted answers below."
 FORM_EXPIRED = "The form had expired. Please try again."
@@ -262,3 +263,43 @@ def patient_erase(patient_id: int):
         "success",
     )
     return redirect(url_for(".patient", patient_id=patient.id))
+
+
+@blueprint.route("/patients/<int:patient_id>/merge", methods=["GET", "POST"])
+@staff_required(Role.ADMIN)
+def patient_merge(patient_id: int):
+    """Merge a duplicate record into this one: a review of both, then one button."""
+    survivor = _patient_or_404(patient_id)
+    other_id = whole_number(request.values.get("other"))
+    duplicate = db.session.get(Patient, other_id) if other_id else None
+    form = ConfirmForm()
+    problem, status = None, 200
+    if duplicate is None:
+        problem, status = "Enter the patient number of the duplicate record.", 422
+    elif duplicate.id == survivor.id:
+        problem, status = "That is this patient: enter the duplicate's patient number.", 422
+    elif form.validate_on_submit():
+        try:
+            moved = merge_patients(survivor, duplicate, staff_user=signed_in_staff())
+        except DomainError as error:
+            problem, status = error.message, 409
+        else:
+            rows = sum(count for name, count in moved.items() if name != "audit_events")
+            flash(f"Merged: {rows} records moved to {survivor.name}.", "success")
+            return redirect(url_for(".patient", patient_id=survivor.id))
+    counts = {}
+    if duplicate is not None:
+        for who in (survivor, duplicate):
+            counts[who.id] = db.session.scalar(
+                select(func.count())
+                .select_from(Appointment)
+                .where(Appointment.patient_id == who.id)
+            )
+    return render_template(
+        "diary/patient_merge.html",
+        survivor=survivor,
+        duplicate=duplicate,
+        counts=counts,
+        form=form,
+        problem=problem,
+    ), status
