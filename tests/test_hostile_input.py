@@ -369,6 +369,8 @@ PUBLIC_PAGES = [
 ]
 STAFF_PAGES = [
     "/staff/password",
+    "/diary/exports",
+    "/diary/import",
     "/diary/book?practitioner={colette}&start={start}",
     "/diary/appointments/{appointment}",
     "/diary/appointments/{appointment}/intake",

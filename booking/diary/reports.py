@@ -190,7 +190,9 @@ def export_everything():
     if not full_form.validate():
         form = ExportForm(formdata=None)
         form.first_day.data, form.last_day.data = _default_range()
-        return _exports_page(form, full_form, "The page had expired: please try again.", 422)
+        expired = bool(full_form.csrf_token.errors)
+        problem = "The page had expired: please try again." if expired else CORRECT_BELOW
+        return _exports_page(form, full_form, problem, 422)
     result = full_export.export_everything(
         include_clinical=bool(full_form.include_clinical.data), staff_user=signed_in_staff()
     )
