@@ -3,7 +3,7 @@
 Every amount goes through `booking.clinic.payments.ledger`, keyed by the provider's own
 id (the payment intent for a payment, the refund's id for a refund), which the ledger
 records once: asking again changes nothing. Paying a course in full activates it there,
-through `courses.activate_course`.
+through `courses.activate_course`; a refund issues its credit note in the same unit of work.
 """
 
 import logging
@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
+from booking.clinic.documents.from_ledger import refund_with_credit_note
 from booking.clinic.payments import ledger
 from booking.extensions import db
 from booking.models import (
@@ -58,7 +59,8 @@ def record_refund(
         # also recorded by hand): nothing is recorded twice; staff see it in the dashboard.
         log.warning("an online refund larger than what is left of the payment was not recorded")
         return
-    ledger.record_refund(
+    # Its credit note is issued with it, as for a refund at the desk.
+    refund_with_credit_note(
         checkout.course,
         amount_pence,
         PaymentMethod.ONLINE,
