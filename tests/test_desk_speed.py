@@ -507,3 +507,86 @@ def test_an_administrator_merges_a_duplicate_with_everything_it_had(app, demo, a
 def test_a_receptionist_cannot_merge_patients(desk):
     one, two = make_patient(), make_patient()
     assert desk.get(f"/diary/patients/{one.id}/merge?other={two.id}").status_code == 403
+
+
+# The communications log ------------------------------------------------------------------------
+
+
+def test_the_patient_and_appointment_pages_say_in_plain_words_what_was_sent(desk):
+    from booking.clinic import outbox
+    from booking.models import OutboxMessage
+
+    jane = make_patient("Jane Doe", email="jane.doe@example.com")
+    day = coming_tuesday()
+    visit = book_appointment(
+        session_type=get(SessionType, slug="massage"),
+        starts_at=at(day, 10),
+        practitioner=get(Practitioner, slug="colette-assor"),
+        patient=jane,
+        staff_user=desk_user(),
+    )
+    queued = text(desk.get(f"/diary/patients/{jane.id}"))
+    assert "Confirmation email to j…@example.com: queued on" in queued
+    assert "jane.doe@example.com: queued" not in queued
+
+    message = get(OutboxMessage, appointment_id=visit.id, kind="confirmation")
+    message.last_error = "ConnectionRefusedError: [Errno 111] Connection refused"
+    message.attempts = 1
+    db.session.commit()
+    failing = text(desk.get(f"/diary/appointments/{visit.id}"))
+    assert "not sent yet: the mail server refused the connection; will try again on" in failing
+    assert "Errno 111" not in failing
+
+    message.status, message.sent_at, message.last_error = "sent", at(day, 9, 2), ""
+    db.session.commit()
+    local = at(day, 9, 2).astimezone(LONDON)
+    sent = text(desk.get(f"/diary/patients/{jane.id}"))
+    assert (
+        f"Confirmation email sent to j…@example.com on {local:%a} {local.day} {local:%b} at 09:02"
+        in sent
+    )
+
+    page = desk.get(f"/diary/patients/{jane.id}").get_data(as_text=True)
+    resent = desk.post(
+        f"/diary/messages/{message.id}/resend",
+        data={"csrf_token": csrf_token(page), "back": f"/diary/patients/{jane.id}"},
+    )
+    assert resent.status_code == 302 and resent.headers["Location"].endswith(
+        f"/diary/patients/{jane.id}"
+    )
+    copies = db.session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.dedupe_key.like(f"resend:{message.id}:%"))
+    ).all()
+    assert len(copies) == 1 and copies[0].status == "pending"
+    assert copies[0].recipient == "jane.doe@example.com" and copies[0].appointment_id == visit.id
+    assert outbox.MAX_ATTEMPTS > 0
+
+
+def test_the_outbox_shows_sent_mail_and_finds_a_patients_messages_by_post(desk):
+    from booking.models import OutboxMessage
+
+    maria = make_patient("María Núñez", email="maria.n@example.com")
+    other = make_patient("Other Person", email="other@example.com")
+    for patient, hour in ((maria, 10), (other, 11)):
+        book_appointment(
+            session_type=get(SessionType, slug="massage"),
+            starts_at=at(coming_tuesday(), hour),
+            practitioner=get(Practitioner, slug="colette-assor"),
+            patient=patient,
+            staff_user=desk_user(),
+        )
+    for message in db.session.scalars(sa.select(OutboxMessage)):
+        message.status, message.sent_at = "sent", at(PAST_TUESDAY, 12)
+    db.session.commit()
+    page = desk.get("/diary/outbox")
+    html = text(page)
+    assert "Sent (2 most recent)" in html and "m…@example.com" in html
+
+    found = desk.post(
+        "/diary/outbox",
+        data={"csrf_token": csrf_token(page.get_data(as_text=True)), "query": "maria nunez"},
+    )
+    results = text(found)
+    section = results[results.index("A patient's messages") : results.index("Failed (")]
+    assert "María Núñez" in section and "Confirmation email sent to m…@example.com" in section
+    assert "Other Person" not in section

@@ -37,6 +37,7 @@ from booking.models import (
     Patient,
     StaffUser,
     Testimonial,
+    WaitingListEntry,
 )
 from booking.models.patients import searchable
 
@@ -288,12 +289,27 @@ def _patient_messages(patient: Patient) -> ColumnElement[bool]:
     others who share it.
     """
     appointment_ids = select(Appointment.id).where(Appointment.patient_id == patient.id)
-    conditions = [OutboxMessage.appointment_id.in_(appointment_ids)]
+    conditions: list[ColumnElement[bool]] = [OutboxMessage.appointment_id.in_(appointment_ids)]
     for course_uid in db.session.scalars(select(Course.uid).where(Course.patient_id == patient.id)):
         conditions.append(
             OutboxMessage.dedupe_key.like(f"course:{_escape_like(course_uid)}:%", escape="\\")
         )
+    # The waiting list's messages carry the entry's or the offer's uid.
+    entries = db.session.scalars(
+        select(WaitingListEntry).where(WaitingListEntry.patient_id == patient.id)
+    ).all()
+    for entry in entries:
+        conditions.append(
+            OutboxMessage.dedupe_key.like(f"waiting:{_escape_like(entry.uid)}:%", escape="\\")
+        )
+        for offer in entry.offers:
+            conditions.append(OutboxMessage.dedupe_key == f"waiting-offer:{offer.uid}")
     return or_(*conditions)
+
+
+def messages_about(patient: Patient) -> ColumnElement[bool]:
+    """The outbox messages to or about this patient (the communications log)."""
+    return _patient_messages(patient)
 
 
 def _is_to_patient(message: OutboxMessage) -> bool:

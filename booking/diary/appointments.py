@@ -11,6 +11,7 @@ from booking.clinic import (
     access_log,
     availability,
     change_policy,
+    communications,
     duplicates,
     rebooking,
     refusals,
@@ -188,6 +189,7 @@ def _render_appointment(appointment: Appointment, status: int = 200, **forms):
         documents=documents_panel(appointment),
         **_fee_choices(appointment),
         record=appointment_record(appointment),
+        messages=communications.appointment_log(appointment),
         **context,
     ), status
 

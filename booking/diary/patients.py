@@ -15,7 +15,7 @@ from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from booking.auth.access import FRONT_DESK, staff_required
-from booking.clinic import DomainError, access_log, postal
+from booking.clinic import DomainError, access_log, communications, postal
 from booking.clinic import course_products as course_catalogue
 from booking.clinic import patients as patient_records
 from booking.clinic.duplicates import merge_patients
@@ -184,6 +184,7 @@ def _render_patient(
         erase_form=erase_form or EraseForm(formdata=None),
         problem=problem,
         erase_problem=erase_problem,
+        messages=communications.patient_log(patient),
     ), status
 
 
