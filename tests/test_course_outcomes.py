@@ -267,3 +267,19 @@ def test_the_diary_prompts_the_practitioner_on_the_day_of_the_middle_session(
     )
     html = practitioner_client.get(f"/diary/day/{day}").get_data(as_text=True)
     assert 'id="reviews-due"' not in html
+
+
+def test_hostile_answers_on_the_patients_form_are_refused_and_store_nothing(client, course):
+    sessions = course_with_sessions(course)
+    url = f"/outcomes/{outcomes.outcome_token(sessions[0])}"
+    for answers in (
+        {"pain": "7", "activity_1": "Stairs\x00", "score_1": "3"},
+        {"pain": "11"},
+        {"pain": "-1"},
+        {"pain": "7", "activity_1": "x" * 500, "score_1": "3"},
+        {"pain": "7", "activity_1": "Stairs", "score_1": "99999999999999999999"},
+    ):
+        response = _answer(client, url, **answers)
+        assert response.status_code == 422, answers
+    db.session.rollback()
+    assert db.session.scalar(sa.select(OutcomeRecord)) is None

@@ -223,3 +223,29 @@ def test_the_receptionist_sees_whether_a_note_exists_but_not_its_content(
     assert "Secret clinical words" not in html
     assert f"/diary/appointments/{visit.id}/treatment-note" not in html
     assert colette() is not None
+
+
+def test_a_control_character_in_a_note_is_refused_with_the_form_kept(practitioner_client, visit):
+    response = _save(practitioner_client, visit, subjective="Ache\x00 in the knee", plan="Kept")
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Please correct the highlighted answers below." in html and "Kept" in html
+    db.session.rollback()
+    assert db.session.scalar(sa.select(TreatmentNote)) is None
+
+
+def test_a_forged_amendment_section_is_refused(practitioner_client, visit):
+    _save(practitioner_client, visit, action="sign", subjective="Knee")
+    page = _note_page(practitioner_client, visit).get_data(as_text=True)
+    response = practitioner_client.post(
+        f"/diary/appointments/{visit.id}/treatment-note/amend",
+        data={
+            "csrf_token": csrf_token(page),
+            "section": "status",
+            "text": "draft",
+            "reason": "x",
+        },
+    )
+    assert response.status_code == 422
+    db.session.rollback()
+    assert db.session.scalar(sa.select(TreatmentNote)).status == "signed"
