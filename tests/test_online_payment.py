@@ -435,6 +435,10 @@ def test_a_refund_made_in_the_dashboard_reaches_the_ledger_once(client, demo, st
     assert [(e.kind, e.amount_pence) for e in entries] == [("payment", 95000), ("refund", -2500)]
     assert entries[1].provider_reference == refund["id"]
     assert the_course().status == CourseStatus.ACTIVE  # a refund does not end the course
+    # One credit note for the one refund, however often Stripe reported it.
+    [credit_note] = db.session.scalars(sa.select(Document).filter_by(kind="credit_note")).all()
+    assert credit_note.ledger_entry_id == entries[1].id and credit_note.paid_pence == 2500
+    assert (credit_note.reference, credit_note.method) == ("CN-000001", "online payment")
 
 
 def test_a_course_paid_at_the_desk_meanwhile_is_not_given_credits_twice(
