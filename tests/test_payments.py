@@ -411,3 +411,51 @@ def test_a_date_of_birth_is_neither_in_the_future_nor_absurdly_old():
         check_date_of_birth(date(2026, 12, 8), today=today)
     with pytest.raises(DomainError, match="more than 120 years"):
         check_date_of_birth(date(1900, 1, 1), today=today)
+
+
+# Races --------------------------------------------------------------------------------------
+
+
+def test_two_desks_taking_the_same_payment_at_once_record_it_once(app, visit, make_staff):
+    from tests.at_once import race
+
+    desks = [make_staff("receptionist").id, make_staff("receptionist").id]
+    visit_id = visit.id
+    db.session.remove()
+
+    def attempt(number: int) -> str:
+        from booking.models import Appointment, StaffUser
+
+        appointment = db.session.get(Appointment, visit_id)
+        ledger.record_payment(appointment, 6500, "card", db.session.get(StaffUser, desks[number]))
+        return "paid"
+
+    outcomes = race(app, 2, attempt)
+    assert sorted(outcomes) == [
+        "Nothing is owed for this appointment, so no payment was recorded.",
+        "paid",
+    ]
+    assert db.session.scalar(sa.select(sa.func.count(LedgerEntry.id))) == 1
+
+
+def test_one_online_payment_delivered_twice_at_once_is_recorded_once(app, visit):
+    from tests.at_once import race
+
+    visit_id = visit.id
+    db.session.remove()
+
+    def attempt(number: int) -> str:
+        from booking.models import Appointment
+
+        result = ledger.record_payment(
+            db.session.get(Appointment, visit_id),
+            6500,
+            "online",
+            None,
+            provider_reference="pi_race",
+        )
+        return "recorded" if result.recorded else "already"
+
+    outcomes = race(app, 2, attempt)
+    assert sorted(outcomes) == ["already", "recorded"]
+    assert db.session.scalar(sa.select(sa.func.count(LedgerEntry.id))) == 1
