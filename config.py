@@ -97,6 +97,8 @@ class Config:
     WTF_CSRF_TIME_LIMIT = 4 * 3600
     # A manage-my-booking link stays valid this long after it was issued.
     MANAGE_TOKEN_MAX_AGE_DAYS = int(os.environ.get("MANAGE_TOKEN_MAX_AGE_DAYS", "400"))
+    # A "My bookings" link (sent to a patient's email) opens their list this long.
+    MY_BOOKINGS_LINK_MINUTES = int(os.environ.get("MY_BOOKINGS_LINK_MINUTES", "30"))
     CONTENT_DIR = os.environ.get("CONTENT_DIR", str(BASE_DIR / "booking" / "content"))
     # How many reverse proxies in front of the app set X-Forwarded-For/-Proto (0: none).
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))

@@ -336,6 +336,10 @@ def intake_url(appointment: Appointment) -> str | None:
     return _public_url("public.intake_questions", token=intake_token(appointment))
 
 
+def my_bookings_url(token: str) -> str | None:
+    return _public_url("public.my_bookings_list", token=token)
+
+
 def course_url(course: Course) -> str | None:
     """The patient's signed link to their course page, if the site has one."""
     return _public_url("public.course", token=course_token(course))

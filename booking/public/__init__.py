@@ -8,6 +8,7 @@ from booking.public import (  # noqa: E402,F401
     booking,
     courses,
     manage,
+    my_bookings,
     outcomes,
     pages,
     payments,

@@ -204,3 +204,37 @@ def test_a_warning_sign_a_doctor_has_assessed_books_on_a_320_pixel_phone(phone_p
     page.get_by_role("heading", name="You are booked").wait_for()
     db.session.rollback()
     assert db.session.scalar(sa.select(Appointment)).warning_sign_assessed is True
+
+
+def test_my_bookings_on_a_320_pixel_phone(phone_page, demo, axe):
+    from booking.clinic import my_bookings
+    from booking.clinic.appointments import PatientDetails, book_appointment
+    from booking.models import Practitioner, SessionType
+    from tests.test_booking import next_weekday, start_at
+
+    book_appointment(
+        session_type=db.session.scalar(sa.select(SessionType).filter_by(slug="massage")),
+        starts_at=start_at(next_weekday(1, at_least_days=5), 10),
+        practitioner=db.session.scalar(sa.select(Practitioner).filter_by(slug="colette-assor")),
+        patient=PatientDetails("Mina Patel", "mina@example.org", "07700900123"),
+    )
+    page = phone_page
+    page.set_viewport_size(SMALL_PHONE)
+    page.goto("/")
+    page.get_by_role("button", name=re.compile("Menu")).or_(
+        page.get_by_role("link", name=re.compile("Menu"))
+    ).first.tap()
+    page.get_by_role("link", name="My bookings").tap()
+    page.get_by_role("heading", name="My bookings").wait_for()
+    axe(page, label="the My bookings form")
+    page.get_by_label("Email address").fill("mina@example.org")
+    page.get_by_role("button", name="Email me my link").tap()
+    page.get_by_role("heading", name="Check your email").wait_for()
+    axe(page, label="the check-your-email page")
+
+    page.goto(f"/my-bookings/{my_bookings.link_token('mina@example.org')}")
+    assert "Massage" in page.locator("main").inner_text()
+    axe(page, label="the bookings list")
+    assert page.evaluate("document.documentElement.scrollWidth") <= SMALL_PHONE["width"]
+    page.get_by_role("link", name=re.compile("View, move or cancel")).first.tap()
+    page.get_by_role("heading", name="Your appointment").wait_for()

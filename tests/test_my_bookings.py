@@ -1,0 +1,127 @@
+"""My bookings: a short-lived emailed link to every appointment and course, telling nobody
+whether an address is known."""
+
+import base64
+import re
+import time
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from booking.clinic import my_bookings
+from booking.clinic.appointments import PatientDetails, book_appointment, cancel_appointment
+from booking.database import utcnow
+from booking.extensions import db
+from booking.models import CourseProduct, OutboxMessage, Practitioner, SessionType
+from tests.forms import csrf_token
+from tests.test_booking import next_weekday, start_at
+
+EMAIL = "mina.patel@example.org"
+
+
+def get(model, **filters):
+    return db.session.scalar(sa.select(model).filter_by(**filters))
+
+
+def book(slot, email=EMAIL, name="Mina Patel"):
+    return book_appointment(
+        session_type=get(SessionType, slug="full-combination"),
+        starts_at=slot,
+        practitioner=get(Practitioner, slug="colette-assor"),
+        patient=PatientDetails(name, email, "07700900123"),
+    )
+
+
+def link_messages() -> list[OutboxMessage]:
+    db.session.expire_all()
+    return list(
+        db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == "my_bookings"))
+    )
+
+
+def ask(client, email: str):
+    page = client.get("/my-bookings").get_data(as_text=True)
+    started = time.monotonic()
+    response = client.post("/my-bookings", data={"email": email, "csrf_token": csrf_token(page)})
+    return response, time.monotonic() - started
+
+
+def test_a_patient_gets_a_link_to_every_booking_and_course(client, demo, make_course):
+    day = next_weekday(1, at_least_days=5)
+    kept = book(start_at(day, 10))
+    dropped = book(start_at(day + timedelta(days=7), 10))
+    cancel_appointment(dropped, reason="Online")
+    course = make_course(get(CourseProduct), patient=kept.patient)
+    past = book(start_at(day, 14))
+    past.starts_at -= timedelta(days=30)
+    past.ends_at -= timedelta(days=30)
+    db.session.commit()
+
+    response, _ = ask(client, "  Mina.Patel@Example.org ")
+    assert response.status_code == 200
+    assert "Check your email" in response.get_data(as_text=True)
+    [message] = link_messages()
+    assert message.recipient == EMAIL
+    link = re.search(r"https?://\S+/my-bookings/(\S+)", message.text_body)
+    token = link.group(1)
+    # The link names nobody: no email, not even encoded.
+    assert "mina" not in token.lower()
+    assert b"mina" not in base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).lower()
+
+    page = client.get(f"/my-bookings/{token}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    coming, _, rest = html.partition("Past appointments")
+    assert coming.count("View, move or cancel") == 1 and "(cancelled)" in coming
+    assert "/manage/" in coming and "/course/" in coming
+    assert course.product.name in coming
+    assert "Full combination session" in rest
+
+
+def test_an_unknown_address_gets_the_same_answer_in_the_same_time(client, demo):
+    book(start_at(next_weekday(1, at_least_days=5), 10))
+    known, known_seconds = ask(client, EMAIL)
+    unknown, unknown_seconds = ask(client, "nobody.here@example.org")
+    assert known.status_code == unknown.status_code == 200
+    assert known.get_data(as_text=True) == unknown.get_data(as_text=True)
+    assert len(link_messages()) == 1  # only to the address the clinic knows
+    floor = 0.4
+    assert known_seconds >= floor and unknown_seconds >= floor
+    assert abs(known_seconds - unknown_seconds) < 0.25
+
+
+def test_the_link_expires_and_a_forged_one_opens_nothing(client, demo):
+    book(start_at(next_weekday(1, at_least_days=5), 10))
+    token = my_bookings.link_token(EMAIL)
+    assert my_bookings.email_from_token(token) == EMAIL
+    later = utcnow() + timedelta(minutes=31)
+    assert my_bookings.email_from_token(token, now=later) is None
+    for forged in (token[:-3] + "abc", "x" * 120, "%00", EMAIL):
+        response = client.get(f"/my-bookings/{forged}")
+        assert response.status_code in (400, 404, 410)
+        assert "Mina" not in response.get_data(as_text=True)
+
+
+def test_asking_twice_in_a_few_minutes_sends_one_email(client, demo):
+    book(start_at(next_weekday(1, at_least_days=5), 10))
+    ask(client, EMAIL)
+    ask(client, EMAIL)
+    assert len(link_messages()) == 1
+
+
+def test_asking_is_rate_limited_per_address(rate_limited_client, demo):
+    client = rate_limited_client
+    page = client.get("/my-bookings").get_data(as_text=True)
+    codes = [
+        client.post(
+            "/my-bookings", data={"email": f"p{n}@example.org", "csrf_token": csrf_token(page)}
+        ).status_code
+        for n in range(6)
+    ]
+    assert codes[:5] == [200] * 5 and codes[5] == 429
+
+
+def test_a_bad_address_is_sent_back_with_its_message(client, demo):
+    response, _ = ask(client, "not-an-email")
+    assert response.status_code == 422
+    assert "Error" in response.get_data(as_text=True).split("</title>")[0]
