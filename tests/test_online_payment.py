@@ -168,22 +168,35 @@ def test_pressing_pay_again_offers_the_same_page(client, demo, stripe_standin):
     assert count(OnlineCheckout) == 1
 
 
-def test_a_refused_call_is_shown_plainly_and_the_retry_uses_the_same_idempotency_key(
+def test_a_failed_call_is_made_once_more_with_the_same_idempotency_key(
     client, demo, stripe_standin
 ):
     stripe_standin.fail_next(500, "An unknown error occurred")
     response = request_course_online(client)
+    assert response.status_code == 303  # the second try made the page
+    first, second = stripe_standin.api_calls()
+    assert first.headers["idempotency-key"] == second.headers["idempotency-key"]
+    assert first.form == second.form
+    assert count(OnlineCheckout) == 1 and the_checkout().status == CheckoutStatus.OPEN
+
+
+def test_a_refused_call_is_shown_plainly_and_a_later_try_starts_afresh(
+    client, demo, stripe_standin
+):
+    stripe_standin.fail_next(400, "Invalid currency: gbq")
+    response = request_course_online(client)
     assert response.status_code == 302
     page = client.get(response.location).get_data(as_text=True)
-    assert "Stripe refused to start the online payment: An unknown error occurred" in page
+    assert "Stripe refused to start the online payment: Invalid currency: gbq" in page
+    assert len(stripe_standin.api_calls()) == 1  # a refusal is not sent twice
     course = the_course()
     assert course.status == CourseStatus.AWAITING_PAYMENT
     token = course_token(course)
     retry = client.post(f"/course/{token}/pay", data={"csrf_token": csrf_token(page)})
     assert retry.status_code == 303
     first, second = stripe_standin.api_calls()
-    assert first.headers["idempotency-key"] == second.headers["idempotency-key"]
-    assert count(OnlineCheckout) == 1 and the_checkout().status == CheckoutStatus.OPEN
+    assert first.headers["idempotency-key"] != second.headers["idempotency-key"]
+    assert the_checkout().status == CheckoutStatus.OPEN
 
 
 def test_an_unreachable_provider_is_a_plain_message_not_an_error_page(
@@ -239,6 +252,35 @@ def test_the_success_page_waits_for_the_webhook_before_saying_paid(client, demo,
     confirmed = client.get(back).get_data(as_text=True)
     assert "Payment received" in confirmed and "We are confirming" not in confirmed
     assert the_course().status == CourseStatus.ACTIVE
+
+
+def test_the_request_page_the_email_and_the_diary_agree_on_what_happens_next(
+    client, demo, stripe_standin, mail_app, receptionist_client
+):
+    page = client.get(f"/courses/{product().id}/request").get_data(as_text=True)
+    response = request_course_online(client, pay="clinic")
+    assert response.status_code == 302
+    course = the_course()
+    course_page = client.get(response.location).get_data(as_text=True)
+    diary = receptionist_client.get(f"/diary/courses/{course.id}").get_data(as_text=True)
+    messages = db.session.scalars(sa.select(OutboxMessage)).all()
+    patient_mail = next(m for m in messages if m.kind == "course_requested")
+    reception_mail = next(m for m in messages if m.kind == "reception_course_requested")
+    said = {
+        "request page": page,
+        "course page": course_page,
+        "patient's email": patient_mail.text_body,
+        "reception's email": reception_mail.text_body,
+        "diary": diary,
+    }
+    for where, text in said.items():
+        flat = " ".join(text.split())
+        assert "We do not call you to ask for payment" in flat or "we do not call them" in flat, (
+            where
+        )
+        assert "by phone" in flat and "reception" in flat, where
+        assert "online" in flat or "by card on Stripe" in flat, where
+    assert "We will be in touch about payment" not in patient_mail.text_body
 
 
 def test_the_cancel_page_keeps_the_course_and_offers_another_go(client, demo, stripe_standin):

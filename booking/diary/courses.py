@@ -14,6 +14,7 @@ from booking.clinic.appointments import PatientDetails
 from booking.clinic.documents.listing import panel as documents_panel
 from booking.clinic.money import parse_price_pence
 from booking.clinic.payments import ledger, online
+from booking.clinic.payments.configured import online_payment_configured
 from booking.clinic.tokens import course_token
 from booking.diary import blueprint
 from booking.diary.forms import DESK_METHODS
@@ -252,6 +253,7 @@ def _course_page(course: Course, paid_form, credit_form, status: int = 200):
         payment_hint=PAYMENT_REFERENCE_HINT,
         documents=documents_panel(course),
         online_payments=online.paid_checkouts(course),
+        online_payment_offered=online_payment_configured(),
     ), status
 
 

@@ -4,7 +4,8 @@ The flow, with the provider behind `booking.clinic.payments.provider`:
 
 1. `start_course_checkout` notes a checkout row (its random uid is the Idempotency-Key),
    then asks the provider for a hosted page and sends the patient there. A retry after
-   a timeout uses the same key, so the provider answers with the same page.
+   a timeout uses the same key, so the provider answers with the same page; pressing Pay
+   again while that page is open offers it again.
 2. The provider calls our webhook, signed. `handle_event` records each event id once
    (a repeated delivery changes nothing; two at the same moment: the database's unique
    index lets one through), records the payment in the ledger and activates the course
@@ -16,10 +17,10 @@ The flow, with the provider behind `booking.clinic.payments.provider`:
 
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -27,7 +28,12 @@ from sqlalchemy.exc import IntegrityError
 from booking.clinic.errors import DomainError
 from booking.clinic.payments import online_ledger
 from booking.clinic.payments.configured import online_provider
-from booking.clinic.payments.provider import CheckoutRequest, PaymentProvider, ProviderEvent
+from booking.clinic.payments.provider import (
+    CheckoutRequest,
+    PaymentProvider,
+    ProviderError,
+    ProviderEvent,
+)
 from booking.clinic.transaction import end_read, in_unit_of_work, lock, unit_of_work
 from booking.database import utcnow
 from booking.extensions import db
@@ -43,6 +49,7 @@ from booking.models import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # How long the hosted page takes payment (the provider's shortest is 30 minutes).
 CHECKOUT_LIFETIME = timedelta(hours=1)
@@ -84,9 +91,8 @@ def start_course_checkout(
         if course.price_pence <= 0:
             raise DomainError(NOT_OFFERED)
         checkout = _reusable_checkout(course, now)
-        if checkout is not None and checkout.status == CheckoutStatus.OPEN:
-            if checkout.checkout_url:
-                return checkout.checkout_url
+        if checkout is not None and checkout.checkout_url:
+            return checkout.checkout_url
         if checkout is None:
             checkout = OnlineCheckout(
                 course=course,
@@ -110,7 +116,7 @@ def start_course_checkout(
         checkout_id = checkout.id
     # The call waits on the network: no transaction is held open meanwhile.
     end_read()
-    session = provider.create_checkout(request)
+    session = _once_more_if_unsure(lambda: provider.create_checkout(request))
     with unit_of_work():
         checkout = lock(OnlineCheckout, checkout_id) or _gone()
         if checkout.status == CheckoutStatus.CREATING:
@@ -120,12 +126,27 @@ def start_course_checkout(
     return session.url or ""
 
 
+def _once_more_if_unsure(call: Callable[[], T]) -> T:
+    """Make the call; if it may not have been made, once more with the same idempotency key.
+
+    The provider answers a repeated key with the first call's result, so a page or a
+    refund is never made twice. A row left 'creating' after two failures is not reused
+    (the next try builds new return addresses, which the same key would refuse).
+    """
+    try:
+        return call()
+    except ProviderError as error:
+        if not error.retryable:
+            raise
+        return call()
+
+
 def _reusable_checkout(course: Course, now: datetime) -> OnlineCheckout | None:
     candidates = db.session.scalars(
         select(OnlineCheckout)
         .where(
             OnlineCheckout.course_id == course.id,
-            OnlineCheckout.status.in_([CheckoutStatus.CREATING, CheckoutStatus.OPEN]),
+            OnlineCheckout.status == CheckoutStatus.OPEN,
             OnlineCheckout.amount_pence == course.price_pence,
         )
         .order_by(OnlineCheckout.id.desc())
@@ -362,8 +383,9 @@ def refund_online_payment(
     checkout_id = checkout.id
     intent = checkout.payment_intent
     end_read()
-    refund = provider.refund(
-        intent, amount_pence, idempotency_key=f"refund-{checkout.uid}-{request_key}"
+    key = f"refund-{checkout.uid}-{request_key}"
+    refund = _once_more_if_unsure(
+        lambda: provider.refund(intent, amount_pence, idempotency_key=key)
     )
     if refund.status not in REFUND_COUNTS:
         raise DomainError(

@@ -15,7 +15,15 @@ from booking.clinic.errors import DomainError
 
 
 class ProviderError(DomainError):
-    """The provider refused a call or could not be reached; the message is fit for staff."""
+    """The provider refused a call or could not be reached; the message is fit for staff.
+
+    `retryable`: the call may not have been made (no answer, or the provider's own error);
+    sending it again with the same idempotency key is safe and may succeed.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = False):
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class BadSignature(Exception):

@@ -223,10 +223,14 @@ class StripeCheckout:
         except urllib.error.HTTPError as error:
             message = _error_message(error)
             log.warning("Stripe refused to %s: HTTP %s", doing, error.code)
-            raise ProviderError(f"Stripe refused to {doing}: {message}") from None
+            # Stripe's advice: retry its own errors (5xx) and conflicts with the same key.
+            retryable = error.code >= 500 or error.code == 409
+            raise ProviderError(
+                f"Stripe refused to {doing}: {message}", retryable=retryable
+            ) from None
         except (OSError, ValueError):
             log.warning("Stripe could not be reached to %s", doing)
-            raise ProviderError(UNREACHABLE) from None
+            raise ProviderError(UNREACHABLE, retryable=True) from None
 
 
 def _error_message(error: urllib.error.HTTPError) -> str:
