@@ -55,3 +55,15 @@ def test_a_card_payment_in_one_click_from_the_grid(desktop_page, demo, axe, scre
 
     page.goto(f"/diary/appointments/{appointment_id}")
     assert page.get_by_text("Nothing left to pay.").first.is_visible()
+    page.get_by_role("link", name=re.compile("^Other payments")).click()
+    assert page.get_by_role("heading", name="Give a refund").is_visible()
+    axe(page, label="the payments page")
+
+    # The payment was taken today: the day's takings show it under card, and the cash-up.
+    page.get_by_role("link", name="Takings").click()
+    card_row = page.locator("#takings-by-method tr", has_text="Card")
+    assert "£65.00" in card_row.inner_text()
+    page.get_by_label("Cash counted (£)").fill("12.50")
+    page.get_by_role("button", name="Record the count").click()
+    assert "£12.50 more than the cash recorded" in page.get_by_role("status").inner_text()
+    axe(page, label="the takings page")
