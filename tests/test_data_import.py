@@ -423,3 +423,49 @@ def test_an_upload_larger_than_the_site_allows_is_refused_politely(clinic, admin
     data = b"id,name\r\n" + b"1,x\r\n" * (app.config["MAX_CONTENT_LENGTH"] // 4)
     response = _post(admin_client, data, action="check")
     assert response.status_code == 413
+
+
+def test_a_time_in_the_practitioners_time_off_is_a_warning_and_still_imported(clinic, make_staff):
+    from booking.models import TimeOff
+
+    db.session.add(
+        TimeOff(
+            practitioner=clinic,
+            starts_at=datetime(2027, 3, 9, 9, 0, tzinfo=UTC),
+            ends_at=datetime(2027, 3, 9, 13, 0, tzinfo=UTC),
+            reason="Training",
+        )
+    )
+    db.session.commit()
+    data = csv_bytes(
+        [
+            ["id", "name", "email", "appointment_id", "starts_at", "practitioner", "session_type"],
+            [
+                "t1",
+                "Tess Off",
+                "tess@example.org",
+                "y1",
+                "2027-03-09 10:00",
+                "Colette Assor",
+                "Massage",
+            ],
+        ]
+    )
+    upload, mapping, report = _check(data, "generic")
+    assert any("time off" in reason for reason in _reasons(report, 2))
+    imports.import_rows(
+        upload,
+        "generic",
+        mapping,
+        checked_digest=upload.digest,
+        staff_user=make_staff("admin"),
+        now=NOW,
+    )
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count(Appointment.id)).where(
+                Appointment.starts_at == datetime(2027, 3, 9, 10, 0, tzinfo=UTC)
+            )
+        )
+        == 1
+    )
