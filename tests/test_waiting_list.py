@@ -416,3 +416,14 @@ def test_a_receptionist_cannot_wish_for_a_day_past_the_booking_horizon(app, demo
     with pytest.raises(waiting_list.DomainError) as refusal:
         add_caller(make_patient(), wish(far), staff_user=desk_user())
     assert "We take bookings up to 90 days ahead" in refusal.value.message
+
+
+def test_an_erased_patient_leaves_the_waiting_list(app, full_morning):
+    from booking.clinic.patients import erase_patient
+
+    day, ten = full_morning
+    entry = wait("Erased Waiter", day)
+    erase_patient(entry.patient, typed_name="Erased Waiter", staff_user=desk_user())
+    assert db.session.get(WaitingListEntry, entry.id).status == WaitingStatus.REMOVED
+    cancel_appointment(ten, staff_user=desk_user())
+    assert offer_free_times() == []

@@ -38,6 +38,7 @@ from booking.models import (
     StaffUser,
     Testimonial,
     WaitingListEntry,
+    WaitingStatus,
 )
 from booking.models.patients import searchable
 
@@ -544,6 +545,16 @@ def _erase(patient: Patient, typed_name: str, staff_user: StaffUser, now: dateti
             .values(recipient="", text_body="", html_body=None, ics=None, last_error=""),
             execution_options={"synchronize_session": False},
         )
+    )
+    # Nobody is offered times any more: an erased record waits for nothing.
+    db.session.execute(
+        update(WaitingListEntry)
+        .where(
+            WaitingListEntry.patient_id == patient.id,
+            WaitingListEntry.status == WaitingStatus.WAITING.value,
+        )
+        .values(status=WaitingStatus.REMOVED.value, ended_at=now),
+        execution_options={"synchronize_session": False},
     )
     replies = 0
     if email:
