@@ -172,3 +172,30 @@ def test_a_raw_dump_of_the_record_tables_holds_no_clinical_text(scene, backend):
         assert text not in dump
     # The answers are there, sealed: the database holds Fernet tokens.
     assert dump.count("gAAAAA") >= 6
+
+
+def test_the_patients_booking_note_is_sealed_and_the_migration_seals_old_notes(
+    app, demo, make_appointment
+):
+    import flask_migrate
+
+    note = "Numb left foot since Tuesday"
+    appointment = make_appointment(ten_oclock(6), patient_note=note)
+    raw = "SELECT patient_note FROM appointments WHERE id = :id"
+
+    def stored() -> str:
+        db.session.rollback()
+        with db.engine.connect() as connection:
+            return connection.execute(sa.text(raw), {"id": appointment.id}).scalar_one()
+
+    assert note not in stored() and stored().startswith("gAAAAA")
+    # Before the migration notes were plain; going back opens them, coming forward seals.
+    db.session.remove()
+    flask_migrate.downgrade(revision="9dfd7ea5ea7f")
+    try:
+        assert stored() == note
+    finally:
+        flask_migrate.upgrade()
+    assert note not in stored()
+    db.session.expire_all()
+    assert db.session.get(type(appointment), appointment.id).patient_note == note

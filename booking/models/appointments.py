@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
 from booking.database import UTCDateTime, utcnow
+from booking.encryption import EncryptedText
 from booking.extensions import Model
 from booking.models.clinic import Practitioner, SessionType
 from booking.models.enums import AppointmentSource, AppointmentStatus, CancelledBy, one_of
@@ -64,8 +65,9 @@ class Appointment(Model):
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(20), default=AppointmentStatus.BOOKED.value)
     source: Mapped[str] = mapped_column(String(20), default=AppointmentSource.ONLINE.value)
-    # The patient's own words about their problem: health data, never in feeds or logs.
-    patient_note: Mapped[str] = mapped_column(Text, default="")
+    # The patient's own words about their problem: health data, never in feeds or logs,
+    # sealed in the database like the rest of the clinical record.
+    patient_note: Mapped[str] = mapped_column(EncryptedText, default="")
     staff_note: Mapped[str] = mapped_column(Text, default="")
     # The patient answered yes to a warning-sign question when booking online and said a
     # doctor has already assessed it: the practitioner checks with them before treating.
