@@ -334,3 +334,20 @@ def test_registration_details_are_saved_and_audited(admin_client, demo):
     assert 'value="PH 123456"' in page
     changed = get(AuditEvent, action="practitioner.changed")
     assert changed.details["changes"]["registration_number"] == ["", "PH 123456"]
+
+
+def test_a_part_payment_from_the_appointment_page_itself(receptionist_client, visit):
+    html = page(receptionist_client, f"/diary/appointments/{visit.id}")
+    assert 'name="payment-amount"' in html and 'value="65.00"' in html
+    response = receptionist_client.post(
+        f"/diary/appointments/{visit.id}/payments",
+        data={
+            "csrf_token": csrf_token(html),
+            "payment-amount": "25",
+            "payment-method": "cash",
+            "payment-reference": "",
+        },
+        follow_redirects=True,
+    )
+    assert "£25.00 paid by cash" in response.get_data(as_text=True)
+    assert "£40.00 still to pay." in response.get_data(as_text=True)

@@ -34,6 +34,11 @@ def test_a_card_payment_in_one_click_from_the_grid(desktop_page, demo, axe, scre
     page = desktop_page
     sign_in(page, demo)
 
+    page.goto(f"/diary/appointments/{appointment_id}")
+    page.get_by_text("Another method or a part payment").click()
+    assert page.get_by_label("Amount (£)").input_value() == "65.00"
+    axe(page, label="the appointment page with money owed")
+
     page.goto(f"/diary/day/{VISIT_DAY.isoformat()}")
     button = page.get_by_role("button", name="Take £65.00 by card from Amara Okoye")
     assert button.is_visible()
