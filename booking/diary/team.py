@@ -5,7 +5,8 @@ sent with `Cache-Control: no-store`: it is never put in the session cookie or a 
 message, and reloading cannot show it again.
 """
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_wtf.file import FileField
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
@@ -15,7 +16,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from booking.auth.access import staff_required
-from booking.clinic import DomainError, team
+from booking.clinic import DomainError, practitioner_photos, team
 from booking.database import utcnow
 from booking.diary import blueprint, local_day_iso
 from booking.diary.forms import ConfirmForm
@@ -230,6 +231,35 @@ def practitioner(practitioner_id: int | None):
             else None
         ),
     ), status
+
+
+class PhotoForm(Form):
+    photo = FileField("Photo")
+
+
+@blueprint.post("/practitioners/<int:practitioner_id>/photo")
+@staff_required(Role.ADMIN)
+def practitioner_photo_upload(practitioner_id: int):
+    """Upload (or, with remove=1, take away) a practitioner's photo for the public pages."""
+    existing = _practitioner_or_404(practitioner_id)
+    # Photos from a phone are larger than any other form; the rest of the site keeps 1 MB.
+    request.max_content_length = practitioner_photos.MAX_UPLOAD_BYTES + 64 * 1024
+    form = PhotoForm()
+    if form.validate_on_submit():
+        try:
+            if request.form.get("remove"):
+                practitioner_photos.remove_photo(existing, staff_user=signed_in_staff())
+                flash("The photo has been removed.", "success")
+            else:
+                upload = form.photo.data
+                data = upload.read() if upload is not None and hasattr(upload, "read") else b""
+                practitioner_photos.set_photo(existing, data, staff_user=signed_in_staff())
+                flash("The new photo has been saved, without its camera details.", "success")
+        except DomainError as error:
+            flash(error.message, "error")
+    else:
+        flash("The photo could not be sent. Please try again.", "error")
+    return redirect(url_for(".practitioner", practitioner_id=existing.id))
 
 
 # Staff accounts -----------------------------------------------------------------------------

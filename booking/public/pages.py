@@ -1,9 +1,10 @@
 """The clinic's information pages."""
 
-from flask import abort, current_app, render_template
+from flask import abort, current_app, render_template, send_file
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from booking.clinic import DomainError, practitioner_photos
 from booking.extensions import db
 from booking.models import CourseProduct, Practitioner, SessionType, Treatment
 from booking.public import blueprint
@@ -51,7 +52,8 @@ def when_not_to_book():
 @blueprint.get("/contact")
 @cached_page
 def contact():
-    return _render_page("contact")
+    # The clinic's own directions (its settings) follow the page: one place to change them.
+    return _render_page("contact", finding_us=True)
 
 
 @blueprint.get("/treatments-and-prices")
@@ -78,3 +80,38 @@ def treatments_and_prices():
         courses=courses,
         practitioners=practitioners,
     )
+
+
+def _public_practitioner_or_404(slug: str) -> Practitioner:
+    practitioner = db.session.scalar(select(Practitioner).where(Practitioner.slug == slug))
+    if practitioner is None or not practitioner.active:
+        abort(404)
+    return practitioner
+
+
+@blueprint.get("/practitioners/<slug>")
+def practitioner_profile(slug: str):
+    """One practitioner: their photo, title and biography, and a way to book them."""
+    practitioner = _public_practitioner_or_404(slug)
+    return render_template(
+        "public/practitioner_profile.html",
+        practitioner=practitioner,
+        session_types=[t for t in practitioner.session_types if t.active and t.bookable_online],
+    )
+
+
+@blueprint.get("/practitioners/<slug>/photo.jpg")
+def practitioner_photo(slug: str):
+    """The photo as re-encoded on upload (booking.clinic.practitioner_photos): JPEG only."""
+    practitioner = _public_practitioner_or_404(slug)
+    if not practitioner.photo_filename:
+        abort(404)
+    try:
+        path = practitioner_photos.path_of(practitioner.photo_filename)
+    except DomainError:
+        abort(404)
+    if not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype="image/jpeg", max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -238,3 +238,34 @@ def test_my_bookings_on_a_320_pixel_phone(phone_page, demo, axe):
     assert page.evaluate("document.documentElement.scrollWidth") <= SMALL_PHONE["width"]
     page.get_by_role("link", name=re.compile("View, move or cancel")).first.tap()
     page.get_by_role("heading", name="Your appointment").wait_for()
+
+
+def test_practitioner_photos_and_biography_on_a_320_pixel_phone(
+    app, phone_page, demo, make_staff, axe, tmp_path
+):
+    from booking.clinic import practitioner_photos
+    from booking.models import Practitioner
+    from tests.test_practitioner_photos import jpeg_with_gps
+
+    saved, app.instance_path = app.instance_path, str(tmp_path)
+    try:
+        colette = db.session.scalar(sa.select(Practitioner).filter_by(slug="colette-assor"))
+        colette.bio = "Colette has treated back pain for twelve years."
+        db.session.commit()
+        practitioner_photos.set_photo(colette, jpeg_with_gps(), staff_user=make_staff("admin"))
+        page = phone_page
+        page.set_viewport_size(SMALL_PHONE)
+        page.goto("/book/massage")
+        photo = page.locator("img.practitioner-photo").first
+        photo.wait_for()
+        loaded = "(img) => img.complete && img.naturalWidth > 0"
+        assert page.evaluate(loaded, photo.element_handle())
+        axe(page, label="the practitioner choice with photos")
+        assert page.evaluate("document.documentElement.scrollWidth") <= SMALL_PHONE["width"]
+        page.get_by_role("link", name="About Colette Assor").tap()
+        page.get_by_role("heading", name="Colette Assor", exact=True).wait_for()
+        assert "twelve years" in page.locator("main").inner_text()
+        axe(page, label="the practitioner's page")
+        assert page.evaluate("document.documentElement.scrollWidth") <= SMALL_PHONE["width"]
+    finally:
+        app.instance_path = saved
