@@ -41,12 +41,13 @@ def test_rotation_reseals_every_value_so_the_old_key_can_go(
         patients[0], [consent.ConsentTreatment.MASSAGE], method=RecordMethod.ONLINE
     )
     before = _tokens()
-    assert len(before) == 5 * 5 + 1  # five sealed columns per questionnaire, one per check
+    # Five sealed columns per questionnaire, one per check, the appointment's booking note.
+    assert len(before) == 5 * 5 + 1 + 1
 
     monkeypatch.setitem(app.config, "CLINICAL_RECORD_KEYS", f"{new},{old}")
     result = app.test_cli_runner().invoke(args=["records", "rotate-key", "--batch-size", "2"])
     assert result.exit_code == 0, result.output
-    assert f"Re-sealed {len(before)} values in 6 rows of" in result.output
+    assert f"Re-sealed {len(before)} values in 7 rows of" in result.output
 
     after = _tokens()
     assert after.keys() == before.keys()
