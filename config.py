@@ -99,6 +99,9 @@ class Config:
     MANAGE_TOKEN_MAX_AGE_DAYS = int(os.environ.get("MANAGE_TOKEN_MAX_AGE_DAYS", "400"))
     # A "My bookings" link (sent to a patient's email) opens their list this long.
     MY_BOOKINGS_LINK_MINUTES = int(os.environ.get("MY_BOOKINGS_LINK_MINUTES", "30"))
+    # Live future online bookings one email/phone, and one client address, may hold.
+    ONLINE_HOLDS_PER_CONTACT = int(os.environ.get("ONLINE_HOLDS_PER_CONTACT", "4"))
+    ONLINE_HOLDS_PER_ADDRESS = int(os.environ.get("ONLINE_HOLDS_PER_ADDRESS", "8"))
     CONTENT_DIR = os.environ.get("CONTENT_DIR", str(BASE_DIR / "booking" / "content"))
     # How many reverse proxies in front of the app set X-Forwarded-For/-Proto (0: none).
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))

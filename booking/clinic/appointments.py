@@ -24,6 +24,7 @@ from booking.clinic import (
     change_policy,
     courses,
     credits,
+    holds,
     notifications,
     refusals,
     submissions,
@@ -205,6 +206,7 @@ def book_appointment(
     course: Course | None = None,
     submission_key: str | None = None,
     warning_sign_assessed: bool = False,
+    hold_limits: holds.HoldLimits | None = None,
 ) -> Appointment:
     """Book one appointment; `practitioner=None` means the first practitioner free then.
 
@@ -215,7 +217,8 @@ def book_appointment(
     With `submission_key` (the random key of the patient's form) a second send of the
     same form books nothing and returns the appointment the first send booked.
     `warning_sign_assessed` flags it for the practitioner: the patient has a warning
-    sign a doctor has already assessed, they say.
+    sign a doctor has already assessed, they say. With `hold_limits` (a patient booking
+    online) the caps on live bookings per contact and per address apply.
     """
     now = now or utcnow()
     try:
@@ -236,6 +239,7 @@ def book_appointment(
                 now=now,
                 course=course,
                 warning_sign_assessed=warning_sign_assessed,
+                hold_limits=hold_limits,
             )
             if submission_key is not None:
                 claimed.appointment_id = appointment.id
@@ -275,6 +279,7 @@ def _book(
     now: datetime,
     course: Course | None,
     warning_sign_assessed: bool,
+    hold_limits: holds.HoldLimits | None = None,
 ) -> Appointment:
     """The body of book_appointment, inside its unit of work."""
     by_staff = staff_user is not None
@@ -298,6 +303,8 @@ def _book(
     else:
         candidates = practitioners_offering(session_type)
     if isinstance(patient, PatientDetails):
+        if hold_limits is not None and course is None:
+            holds.check(patient, hold_limits, now=now)
         patient = find_or_create_patient(patient, consent_at=now if health_consent else None)
     appointment = add_appointment(
         session_type=session_type,
@@ -311,6 +318,8 @@ def _book(
         course=course,
         warning_sign_assessed=warning_sign_assessed,
     )
+    if hold_limits is not None:
+        appointment.client_key = hold_limits.client_key
     notifications.appointment_booked(appointment, by_staff=by_staff)
     if by_staff:
         audit.record(

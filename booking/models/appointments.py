@@ -71,6 +71,9 @@ class Appointment(Model):
     staff_note: Mapped[str] = mapped_column(Text, default="")
     # The patient answered yes to a warning-sign question when booking online and said a
     # doctor has already assessed it: the practitioner checks with them before treating.
+    # For online bookings, a keyed hash of the client's address (never the address itself):
+    # caps how many live bookings one address can hold (booking.clinic.holds).
+    client_key: Mapped[str | None] = mapped_column(String(64), index=True)
     warning_sign_assessed: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()
     )

@@ -8,10 +8,11 @@ nothing about the patient ever does.
 from datetime import date, datetime, timedelta
 
 from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask_limiter.util import get_remote_address
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from booking.clinic import DomainError, availability
+from booking.clinic import DomainError, availability, holds
 from booking.clinic.appointments import PatientDetails, book_appointment
 from booking.clinic.localtime import local_today, to_local, within_reach
 from booking.clinic.offerings import practitioners_offering
@@ -266,6 +267,7 @@ def book_details(slug: str):
                 now=now,
                 submission_key=submission_key,
                 warning_sign_assessed=warning_sign_assessed(form),
+                hold_limits=holds.HoldLimits(client_key=holds.client_key(get_remote_address())),
             )
         except DomainError as error:
             problem, status = error.message, 409

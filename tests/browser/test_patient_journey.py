@@ -269,3 +269,27 @@ def test_practitioner_photos_and_biography_on_a_320_pixel_phone(
         assert page.evaluate("document.documentElement.scrollWidth") <= SMALL_PHONE["width"]
     finally:
         app.instance_path = saved
+
+
+def test_the_cap_on_online_holds_gives_the_number_on_a_320_pixel_phone(app, phone_page, demo, axe):
+    saved = app.config["ONLINE_HOLDS_PER_ADDRESS"]
+    app.config["ONLINE_HOLDS_PER_ADDRESS"] = 0  # this connection has used its share already
+    try:
+        page = phone_page
+        page.set_viewport_size(SMALL_PHONE)
+        page.goto("/book/massage/times?practitioner=any")
+        page.locator("ul.time-list a.time").first.tap()
+        page.wait_for_url(re.compile(r"/book/massage/details"))
+        page.get_by_label("Full name").fill("Many Holds")
+        page.get_by_label("Email address").fill("many@example.org")
+        page.get_by_label("Phone number").fill("07700 900125")
+        fill_safety_answers(page)
+        page.get_by_role("button", name="Book this appointment").tap()
+        problem = page.locator(".form-errors")
+        problem.wait_for()
+        assert "Please call us on" in problem.inner_text()
+        assert page.get_by_label("Full name").input_value() == "Many Holds"  # form kept
+        axe(page, label="the details page refusing another hold")
+        assert page.evaluate("document.documentElement.scrollWidth") <= SMALL_PHONE["width"]
+    finally:
+        app.config["ONLINE_HOLDS_PER_ADDRESS"] = saved

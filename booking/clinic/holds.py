@@ -1,0 +1,85 @@
+"""Limits on what one person, or one address, can hold online without a word with the clinic.
+
+Online booking asks for no account, so made-up contacts could otherwise fill a diary.
+A patient booking online may hold at most ONLINE_HOLDS_PER_CONTACT live future
+appointments under one email or phone number, and one client address at most
+ONLINE_HOLDS_PER_ADDRESS; beyond that they are asked to phone. The address is kept on
+the appointment only as a keyed hash (`client_key`). Course sessions, paid for in
+advance, and bookings staff make are not counted against these limits.
+"""
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import Select, func, or_, select
+
+from booking.clinic.errors import DomainError
+from booking.clinic.patients import PatientDetails
+from booking.clinic.settings import clinic_settings
+from booking.extensions import db
+from booking.models import Appointment, AppointmentStatus, Patient
+
+
+@dataclass(frozen=True)
+class HoldLimits:
+    """What an online booking is counted by: its contact details and its client address."""
+
+    client_key: str | None
+
+
+def client_key(address: str | None) -> str | None:
+    """A keyed hash of a client address: the same address gives the same key, and no more."""
+    if not address:
+        return None
+    secret = str(current_app.config["SECRET_KEY"]).encode("utf-8")
+    return hmac.new(secret, b"client:" + address.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _live_future() -> Select[int]:
+    return (
+        select(func.count())
+        .select_from(Appointment)
+        .where(
+            Appointment.status == AppointmentStatus.BOOKED.value,
+            Appointment.course_id.is_(None),
+            Appointment.source == "online",
+        )
+    )
+
+
+def check(details: PatientDetails, limits: HoldLimits, *, now: datetime) -> None:
+    """Refuse, with the clinic's number, a booking over either limit; inside the unit of work."""
+    phone = clinic_settings().phone
+    per_contact = int(current_app.config["ONLINE_HOLDS_PER_CONTACT"])
+    per_address = int(current_app.config["ONLINE_HOLDS_PER_ADDRESS"])
+    contact = []
+    if details.email:
+        contact.append(Patient.email == details.email.strip().lower())
+    if details.phone:
+        contact.append(Patient.phone == details.phone.strip())
+    if contact:
+        held = db.session.scalar(
+            _live_future()
+            .join(Patient, Patient.id == Appointment.patient_id)
+            .where(Appointment.ends_at > now, or_(*contact))
+        )
+        if (held or 0) >= per_contact:
+            raise DomainError(
+                f"You already have {held} appointments booked online with these contact "
+                f"details, the most we hold online for one person. To book another, please "
+                f"call us on {phone} and we will gladly help."
+            )
+    if limits.client_key:
+        held = db.session.scalar(
+            _live_future().where(
+                Appointment.ends_at > now, Appointment.client_key == limits.client_key
+            )
+        )
+        if (held or 0) >= per_address:
+            raise DomainError(
+                "A lot of appointments have been booked online from this connection, so we "
+                f"cannot hold another here. Please call us on {phone} to book."
+            )
