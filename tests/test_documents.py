@@ -527,6 +527,9 @@ def test_reception_issues_an_invoice_downloads_it_and_emails_it(
     page = client.get(f"/diary/documents/{document.id}")
     html = page.get_data(as_text=True)
     assert "Invoice INV-000001" in html and "Vitality" in html
+    # Nothing is sent until the button is pressed, and the page does not say otherwise.
+    assert "Sent to" not in html
+    assert "Sends it to zoe@example.org, with the PDF attached." in html
 
     pdf = client.get(f"/diary/documents/{document.id}/pdf")
     assert pdf.status_code == 200
