@@ -120,6 +120,9 @@ PRACTITIONERS: list[dict[str, Any]] = [
         "for two years from 1996 and completed a degree in Traditional Chinese Medicine "
         "acupuncture in 1999. She is a member of the British Acupuncture Council.",
         "position": 0,
+        # Printed on her receipts and invoices, as insurers and cash plans ask (invented).
+        "professional_body": "British Acupuncture Council",
+        "registration_number": "DEMO-0001",
         # Monday to Friday 09:00-18:00 with a lunch hour, Saturday morning.
         "hours": [(d, time(9), time(13)) for d in range(5)]
         + [(d, time(14), time(18)) for d in range(5)]
@@ -182,6 +185,8 @@ def _seed_demo_rows() -> str | None:
                 title=data["title"],
                 bio=data["bio"],
                 position=data["position"],
+                professional_body=data.get("professional_body", ""),
+                registration_number=data.get("registration_number", ""),
             )
             practitioner.working_hours = [
                 WorkingHours(weekday=day, starts_at=start, ends_at=end)

@@ -116,6 +116,12 @@ def test_seed_demo_is_idempotent(app):
     assert not receptionist.password_hash.startswith(first_password)
     full = db.session.scalar(sa.select(SessionType).filter_by(slug="full-combination"))
     assert full.duration_minutes == 90 and len(full.treatments) == 4
+    # A newcomer's first receipt names a registration, as insurers and cash plans ask.
+    colette = db.session.scalar(sa.select(Practitioner).filter_by(slug="colette-assor"))
+    assert (colette.professional_body, colette.registration_number) == (
+        "British Acupuncture Council",
+        "DEMO-0001",
+    )
 
 
 def test_seed_demo_command_prints_the_password_once(app):
