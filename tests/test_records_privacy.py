@@ -120,6 +120,17 @@ def test_the_practitioner_sees_the_flag_on_the_diary_block_and_reception_does_no
     assert "Intake missing" not in reception_day and "Consent missing" not in reception_day
 
 
+def test_the_patients_booking_note_is_for_the_practitioner_not_reception(
+    app, demo, make_appointment, receptionist_client, practitioner_client
+):
+    note = "Sharp pain when I sit, worse since my fall"
+    appointment = make_appointment(ten_oclock(5), practitioner="colette-assor", patient_note=note)
+    url = f"/diary/appointments/{appointment.id}"
+    reception_page = receptionist_client.get(url).text
+    assert note not in reception_page and "on file, for the practitioner" in reception_page
+    assert note in practitioner_client.get(url).text
+
+
 def test_a_missing_intake_and_consent_show_on_the_block_for_everyone(
     app, demo, make_appointment, receptionist_client
 ):
