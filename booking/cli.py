@@ -210,6 +210,8 @@ def _seed_demo_rows() -> str | None:
                 position=position,
                 treatments=[treatments[part] for part in parts],
                 practitioners=[practitioners[p] for p in offered_by],
+                # The demo clinic's usual treatment for sciatica.
+                recommended=slug == "full-combination",
             )
             db.session.add(session_type)
         session_types[slug] = session_type

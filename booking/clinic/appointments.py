@@ -416,7 +416,7 @@ def _move(
     appointment.ends_at = starts_at + timedelta(minutes=appointment.session_type.duration_minutes)
     appointment.practitioner = target
     appointment.sequence += 1
-    notifications.appointment_moved(appointment, by_staff=by_staff)
+    notifications.appointment_moved(appointment, by_staff=by_staff, moved_from=before[0])
     if by_staff:
         audit.record(
             staff_user,

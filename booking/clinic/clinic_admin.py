@@ -219,6 +219,7 @@ class SessionTypeValues:
     active: bool = True
     bookable_online: bool = True
     position: int = 0
+    recommended: bool = False
 
 
 def session_types() -> list[SessionType]:
@@ -293,6 +294,7 @@ def _describe(session_type: SessionType) -> dict[str, Any]:
         "practitioners": sorted(p.name for p in session_type.practitioners),
         "active": session_type.active,
         "bookable_online": session_type.bookable_online,
+        "recommended": session_type.recommended,
         "position": session_type.position,
     }
 
@@ -348,6 +350,7 @@ def _save_session_type(
     session_type.practitioners = sorted(practitioners, key=lambda p: (p.position, p.id))
     session_type.active = bool(values.active)
     session_type.bookable_online = bool(values.bookable_online)
+    session_type.recommended = bool(values.recommended)
     session_type.position = values.position
     if created:
         db.session.add(session_type)

@@ -14,6 +14,7 @@ the same message twice.
 
 import hashlib
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -241,19 +242,27 @@ def _withdraw_unsent_reminders(appointment: Appointment) -> None:
     )
 
 
-def appointment_moved(appointment: Appointment, *, by_staff: bool | None = None) -> None:
+def appointment_moved(
+    appointment: Appointment, *, by_staff: bool | None = None, moved_from: datetime | None = None
+) -> None:
     """Queue the updated invitation (REQUEST with a higher SEQUENCE).
 
-    Reception is told only when the caller says the patient moved it online
-    (`by_staff=False`): the appointment itself does not record who moved it.
+    The message names the old time (`moved_from`) as well as the new, so nobody turns up
+    at the time they remember. Reception is told only when the caller says the patient
+    moved it online (`by_staff=False`): the appointment itself does not record who moved it.
     """
     _withdraw_unsent_reminders(appointment)
     when = _when(appointment)
+    was = (
+        f"{format_local_date(moved_from)} at {format_local_time(moved_from)}"
+        if moved_from is not None
+        else None
+    )
     _tell_patient(
         appointment,
         Kind.MOVED,
         f"Moved: your appointment is now on {when}",
-        _appointment_context(appointment),
+        {**_appointment_context(appointment), "moved_from": was},
         ics_method="REQUEST",
     )
     if by_staff is False:

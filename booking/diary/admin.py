@@ -181,6 +181,9 @@ class SessionTypeForm(Form):
     practitioners = CheckboxesField("Practitioners who offer it", coerce=int)
     active = BooleanField("Active (shown on the public pages)", default=True)
     bookable_online = BooleanField("Patients may book it online", default=True)
+    recommended = BooleanField(
+        "Recommended: shown first in the booking choice, marked as the one we suggest"
+    )
     position = IntegerField(
         "Position in lists (lower comes first)",
         default=0,
@@ -199,6 +202,7 @@ class SessionTypeForm(Form):
             practitioner_ids=list(self.practitioners.data or []),
             active=self.active.data,
             bookable_online=self.bookable_online.data,
+            recommended=bool(self.recommended.data),
             position=self.position.data,
         )
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Table,
     Text,
     Time,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -206,6 +207,8 @@ class SessionType(Model):
     price_pence: Mapped[int] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     bookable_online: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The session the clinic suggests to a patient who is not sure: shown first, and marked.
+    recommended: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     position: Mapped[int] = mapped_column(Integer, default=0)
 
     treatments: Mapped[list[Treatment]] = relationship(

@@ -47,7 +47,8 @@ def bookable_session_types() -> list[SessionType]:
         db.session.scalars(
             select(SessionType)
             .where(SessionType.active.is_(True), SessionType.bookable_online.is_(True))
-            .order_by(SessionType.position, SessionType.name)
+            # The session the clinic recommends first, then the clinic's own order.
+            .order_by(SessionType.recommended.desc(), SessionType.position, SessionType.name)
             .options(selectinload(SessionType.treatments))  # is_combination, "Includes"
         )
     )

@@ -293,3 +293,15 @@ def test_the_cap_on_online_holds_gives_the_number_on_a_320_pixel_phone(app, phon
         assert page.evaluate("document.documentElement.scrollWidth") <= SMALL_PHONE["width"]
     finally:
         app.config["ONLINE_HOLDS_PER_ADDRESS"] = saved
+
+
+def test_the_recommended_session_is_first_and_marked_on_a_320_pixel_phone(phone_page, demo, axe):
+    page = phone_page
+    page.set_viewport_size(SMALL_PHONE)
+    page.goto("/book")
+    first = page.locator("a.choice-card").first
+    assert "Recommended" in first.inner_text()
+    assert "Full combination session" in first.inner_text()
+    assert first.bounding_box()["y"] < SMALL_PHONE["height"] * 2
+    axe(page, label="the session choice with its recommendation")
+    assert page.evaluate("document.documentElement.scrollWidth") <= SMALL_PHONE["width"]
