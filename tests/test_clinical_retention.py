@@ -13,6 +13,7 @@ from booking.clinic import jobs
 from booking.clinic.patients import erase_patient, export_record
 from booking.clinic.records import notes, outcomes, retention
 from booking.clinic.records.documents import gp_letter_pdf, patient_record_pdf
+from booking.clinic.transaction import unit_of_work
 from booking.extensions import db
 from booking.models import (
     AuditEvent,
@@ -120,6 +121,16 @@ def test_a_receptionists_export_leaves_the_clinical_record_out(treated, make_sta
     record = export_record(course.patient, staff_user=make_staff("receptionist"))
     assert record["clinical_record"]["included"] is False
     assert "lower back" not in json.dumps(record)
+
+
+def test_a_receptionists_export_leaves_out_what_the_patient_wrote_when_booking(treated, make_staff):
+    course, sessions, _ = treated
+    with unit_of_work():
+        sessions[0].patient_note = "numb left foot since Tuesday"
+    receptionist = export_record(course.patient, staff_user=make_staff("receptionist"))
+    assert "numb left foot" not in json.dumps(receptionist)
+    admin = export_record(course.patient, staff_user=make_staff("admin"))
+    assert "numb left foot" in json.dumps(admin)
 
 
 def test_erasure_keeps_the_clinical_record_until_retention_ends_then_the_worker_erases_it(

@@ -378,6 +378,9 @@ def _export_record(patient: Patient, staff_user: StaffUser) -> dict[str, Any]:
         )
         if _is_to_patient(message)
     ]
+    # What the patient told us when booking is health information: only those who may
+    # read their clinical record see it in an export.
+    notes_readable = may_read_record(staff_user, patient.id)
     appointment_uids: dict[int | None, str] = {
         appointment.id: appointment.uid for appointment in appointments
     }
@@ -410,7 +413,7 @@ def _export_record(patient: Patient, staff_user: StaffUser) -> dict[str, Any]:
                 "practitioner": appointment.practitioner.name,
                 "booked": appointment.source,
                 "course_reference": appointment.course.uid if appointment.course else None,
-                "patient_note": appointment.patient_note,
+                "patient_note": appointment.patient_note if notes_readable else None,
                 "staff_note": appointment.staff_note,
                 "price_pence": appointment.price_pence,
                 "cancelled_at_utc": _instant(appointment.cancelled_at),
