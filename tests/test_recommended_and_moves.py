@@ -44,3 +44,29 @@ def test_the_move_email_says_the_old_time_and_the_new(app, demo):
     assert "moved from" in moved.text_body and "at 10:00" in moved.text_body
     assert "15:00" in moved.text_body
     assert "moved from" in moved.html_body and "at 10:00" in moved.html_body
+
+
+def test_a_course_session_inside_the_notice_period_is_not_offered_as_changeable(
+    client, demo, make_course
+):
+    from datetime import timedelta
+
+    from booking.clinic.tokens import course_token
+    from booking.database import utcnow
+    from booking.models import CourseProduct
+
+    course = make_course(db.session.scalar(sa.select(CourseProduct)))
+    soon = book_appointment(
+        session_type=course.session_type,
+        starts_at=start_at(next_weekday(1, at_least_days=5), 10),
+        practitioner=db.session.scalar(sa.select(Practitioner).filter_by(slug="colette-assor")),
+        course=course,
+    )
+    page = client.get(f"/course/{course_token(course)}").get_data(as_text=True)
+    assert "Change or cancel" in page
+    # Inside the clinic's notice period the course page says to call instead.
+    soon.starts_at = utcnow() + timedelta(hours=3)
+    soon.ends_at = soon.starts_at + timedelta(minutes=90)
+    db.session.commit()
+    page = client.get(f"/course/{course_token(course)}").get_data(as_text=True)
+    assert "Change or cancel" not in page and "to change it now, call us" in page

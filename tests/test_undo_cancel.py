@@ -54,6 +54,9 @@ def cancel_online(client, appointment) -> str:
     """The patient's cancel through the review page; the manage page they land on."""
     link = f"/manage/{manage_token(appointment)}"
     review = client.get(f"{link}/cancel").get_data(as_text=True)
+    # The review says the undo exists, and for how long, before the patient decides.
+    minutes = clinic_settings().cancellation_undo_minutes
+    assert (f"For {minutes} minutes you can undo the cancellation" in review) == bool(minutes)
     data = {"csrf_token": csrf_token(review), "sequence": appointment.sequence}
     assert client.post(f"{link}/cancel", data=data).status_code == 302
     return client.get(link).get_data(as_text=True)
