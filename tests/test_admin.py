@@ -80,6 +80,7 @@ def settings_answers() -> dict:
         "late_cancellation_uses_credit",
         "no_show_uses_credit",
         "waiting_list_courses_first",
+        "first_course_session_before_payment",
     ):
         if getattr(settings, name):
             answers[name] = "y"

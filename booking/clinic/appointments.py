@@ -51,6 +51,7 @@ from booking.models import (
     CancelledBy,
     ClinicSettings,
     Course,
+    CourseStatus,
     FeeKind,
     Patient,
     Practitioner,
@@ -187,8 +188,10 @@ def add_appointment(
     )
     db.session.add(appointment)
     transaction.flush()
-    if course is not None:
+    if course is not None and course.status != CourseStatus.AWAITING_PAYMENT:
         credits.spend_credit(course, appointment, staff_user=staff_user)
+    # The first session of an unpaid course (the clinic's setting, checked above with the
+    # course locked) holds no credit yet: it takes one when the course is paid.
     return appointment
 
 

@@ -18,7 +18,7 @@ from booking.clinic import (
     notifications,
     submissions,
 )
-from booking.clinic.courses import booking_problem, last_valid_day
+from booking.clinic.courses import last_valid_day, plan_problem
 from booking.clinic.credits import COURSE_GONE_MESSAGE
 from booking.clinic.errors import SlotTaken
 from booking.clinic.localtime import local_to_utc, local_today, to_local
@@ -121,7 +121,7 @@ def propose_plan(
     weekdays = tuple(sorted(set(weekdays)))
     if not 1 <= len(weekdays) <= 2 or any(not 0 <= day <= 6 for day in weekdays):
         raise DomainError("Choose one day a week, or two.")
-    problem = booking_problem(course, now=now)
+    problem = plan_problem(course, now=now)
     if problem:
         raise DomainError(problem)
     session_type = course.session_type
@@ -262,7 +262,7 @@ def _book_plan(
     patient = lock_bookable(course.patient)
     if health_consent and patient.health_consent_at is None:
         patient.health_consent_at = now
-    problem = booking_problem(course, now=now)
+    problem = plan_problem(course, now=now)
     if problem:
         raise DomainError(problem)
     if len(starts) > course.credits_remaining:

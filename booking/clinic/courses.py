@@ -133,9 +133,45 @@ def _activate(
     course.paid_at = now
     course.expires_at = expiry_for(now, course.product.validity_days, settings.zone)
     credits.change_credits(course, course.sessions_total, "Course paid", staff_user=staff_user)
+    _count_sessions_booked_before_payment(course, staff_user)
     if staff_user is not None:
         audit.record(staff_user, "course.paid", course, reference=course.payment_reference or "")
     notifications.course_activated(course)
+
+
+# The sessions of an unpaid course that hold its credit once it is paid: the first
+# session, booked before payment, whether still to come, under way or attended.
+_HOLDING_CREDIT = (
+    AppointmentStatus.BOOKED.value,
+    AppointmentStatus.ARRIVED.value,
+    AppointmentStatus.ATTENDED.value,
+)
+
+
+def _count_sessions_booked_before_payment(course: Course, staff_user: StaffUser | None) -> None:
+    """The session booked before payment takes its credit now, so the course adds up.
+
+    A course of ten whose first session was booked unpaid ends with nine credits and
+    one session holding a credit, never eleven sessions. A missed first session uses
+    its credit only if the clinic's settings say a no-show does.
+    """
+    statuses = list(_HOLDING_CREDIT)
+    if clinic_settings().no_show_uses_credit:
+        statuses.append(AppointmentStatus.NO_SHOW.value)
+    sessions = db.session.scalars(
+        select(Appointment)
+        .where(Appointment.course_id == course.id, Appointment.status.in_(statuses))
+        .order_by(Appointment.starts_at)
+    )
+    for appointment in sessions:
+        if credits.credits_held(appointment) == 0:
+            credits.change_credits(
+                course,
+                -1,
+                "Session booked before the course was paid",
+                appointment=appointment,
+                staff_user=staff_user,
+            )
 
 
 def activate_course(
@@ -179,13 +215,65 @@ def _expiry_day(expires_at: datetime, zone: ZoneInfo | None = None) -> date:
     return to_local(expires_at, zone or clinic_settings().zone).date()
 
 
-def booking_problem(course: Course, *, now: datetime) -> str | None:
-    """Why the course cannot book a session now, in words for the patient; None if it can."""
-    if course.status == CourseStatus.AWAITING_PAYMENT:
-        return (
-            "This course is waiting for payment. Please pay at the clinic or call us, "
-            "and you can then book your sessions here."
+def how_to_pay(*, online: bool | None = None) -> str:
+    """How a patient pays for a course, in a sentence: online where the clinic takes it."""
+    if online is None:
+        from booking.clinic.payments.configured import online_payment_configured
+
+        online = online_payment_configured()
+    phone = clinic_settings().phone
+    if online:
+        return f"Pay online on your course page, or at the clinic, or call us on {phone}."
+    return f"Pay at the clinic, or call us on {phone} to pay by card."
+
+
+def unpaid_sessions(course: Course) -> list[Appointment]:
+    """The sessions of a course booked while it is unpaid and not cancelled (at most one)."""
+    if course.status != CourseStatus.AWAITING_PAYMENT:
+        return []
+    return list(
+        db.session.scalars(
+            select(Appointment).where(
+                Appointment.course_id == course.id,
+                Appointment.status != AppointmentStatus.CANCELLED.value,
+            )
         )
+    )
+
+
+def first_session_before_payment(course: Course) -> bool:
+    """Whether this unpaid course may book its first session now (the clinic's setting)."""
+    return (
+        course.status == CourseStatus.AWAITING_PAYMENT
+        and clinic_settings().first_course_session_before_payment
+        and not unpaid_sessions(course)
+    )
+
+
+def awaiting_payment_problem(course: Course) -> str:
+    """Why an unpaid course books no more sessions, with how to pay."""
+    if unpaid_sessions(course):
+        return (
+            "Your first session is booked. The other sessions of this course can be "
+            f"booked once it is paid. {how_to_pay()}"
+        )
+    return (
+        "This course is waiting for payment. You can book your sessions here once it is "
+        f"paid. {how_to_pay()}"
+    )
+
+
+def booking_problem(course: Course, *, now: datetime) -> str | None:
+    """Why the course cannot book a session now, in words for the patient; None if it can.
+
+    An unpaid course books nothing, unless the clinic lets a new patient book the first
+    session before paying: then one session, whose credit is taken when the course is
+    paid (`_count_sessions_booked_before_payment`).
+    """
+    if course.status == CourseStatus.AWAITING_PAYMENT:
+        if first_session_before_payment(course):
+            return None
+        return awaiting_payment_problem(course)
     if course.status == CourseStatus.CANCELLED:
         return "This course has been cancelled, so it cannot be used to book."
     if course.expires_at is not None and course.expires_at <= now:
@@ -194,6 +282,16 @@ def booking_problem(course: Course, *, now: datetime) -> str | None:
     if course.credits_remaining <= 0:
         return NO_CREDITS_MESSAGE
     return None
+
+
+def plan_problem(course: Course, *, now: datetime) -> str | None:
+    """Why the remaining sessions cannot be planned in one go; None if they can.
+
+    Planning needs a paid course, even where the first session may be booked unpaid.
+    """
+    if course.status == CourseStatus.AWAITING_PAYMENT:
+        return awaiting_payment_problem(course)
+    return booking_problem(course, now=now)
 
 
 def check_course_session_time(course: Course, starts_at: datetime) -> None:

@@ -96,7 +96,9 @@ def settle_credit(
     it and marking it again never counts a credit twice.
     """
     course = appointment.course
-    if course is None:
+    if course is None or course.status == CourseStatus.AWAITING_PAYMENT:
+        # An unpaid course has no credits yet: its session's credit is settled when it
+        # is paid (booking.clinic.courses._count_sessions_booked_before_payment).
         return
     held = credits_held(appointment)
     if uses_credit and held == 0:

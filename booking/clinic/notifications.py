@@ -145,6 +145,8 @@ def _appointment_context(appointment: Appointment) -> dict[str, Any]:
         "manage_url": manage_url(appointment),
         # At the first, middle and last session of a course: the patient's score form.
         "outcome_url": outcome_url(appointment),
+        # A first session booked before its course is paid says how to pay.
+        "pay_online": online_payment_configured(),
     }
 
 

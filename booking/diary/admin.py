@@ -119,6 +119,9 @@ class SettingsForm(Form):
     waiting_list_courses_first = BooleanField(
         "Offer freed times to patients with a course in progress first"
     )
+    first_course_session_before_payment = BooleanField(
+        "A new patient may book the first session of a course before paying for it"
+    )
     no_show_fee_pence = PenceField("No-show fee (£)")
     late_cancellation_fee_pence = PenceField("Late cancellation fee (£)")
     what_to_bring = TextAreaField("What to bring")

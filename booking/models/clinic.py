@@ -98,6 +98,11 @@ class ClinicSettings(Model):
     # patients with a course in progress are offered times before others.
     waiting_list_offer_minutes: Mapped[int] = mapped_column(Integer, default=120)
     waiting_list_courses_first: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A new patient may book the first session of a requested course before paying;
+    # the course's credit for it is taken when the course is paid (booking.clinic.courses).
+    first_course_session_before_payment: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     # How long an adult's clinical record is kept after their last treatment (UK practice: 8).
     clinical_retention_years: Mapped[int] = mapped_column(Integer, default=8)
 
