@@ -123,6 +123,20 @@ def test_mail_queued_during_an_smtp_outage_is_delivered_exactly_once_afterwards(
         assert message.last_error == ""
 
 
+def test_a_long_running_worker_still_sends_after_its_first_pass(mail_app, demo, smtp_server):
+    """`flask outbox run` keeps one app context for its whole life and removes the session
+    after each pass: mail queued later must still be sent (it failed with the settings
+    object of a removed session, DetachedInstanceError, so `make run` sent nothing)."""
+    book_online()
+    assert send_due().sent == 2
+    db.session.remove()  # the end of the worker's first pass
+    with mail_app.app_context():  # meanwhile the site takes another booking
+        book_online("Tom Hartley", "tom@example.org", next_tuesday_at_nine() + timedelta(hours=2))
+    report = send_due()
+    assert (report.sent, report.retrying, report.failed) == (2, 0, 0)
+    assert "tom@example.org" in [d.recipients[0] for d in smtp_server.deliveries]
+
+
 def test_every_attempt_keeps_the_same_message_id(mail_app, demo, smtp_server):
     queue_plain(1)
     [message] = rows()

@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 from flask import current_app, g, has_app_context
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
@@ -147,10 +147,13 @@ def _insert_defaults() -> None:
 
 def clinic_settings() -> ClinicSettings:
     """The settings row, created with defaults if the clinic has none yet (cached, see above)."""
+    session = db.session()
     if has_app_context() and "clinic_settings" in g:
         cached: ClinicSettings = g.clinic_settings
-        return cached
-    session = db.session()
+        # A long-lived app context (the outbox worker's loop) outlives its sessions: an
+        # object from a session since removed cannot load its columns, so read afresh.
+        if inspect(cached).session is session:
+            return cached
     cache = _cache()
     values = cache.values() if cache is not None else None
     if _IDENTITY in session.identity_map:
