@@ -17,12 +17,16 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table("appointments") as batch:
-        batch.add_column(sa.Column("client_key", sa.String(length=64), nullable=True))
-        batch.create_index(batch.f("ix_appointments_client_key"), ["client_key"], unique=False)
+    # Not batch mode, here and below: SQLite adds a column in place, where rebuilding the
+    # table would be refused while other tables' foreign keys point at it.
+    op.add_column("appointments", sa.Column("client_key", sa.String(length=64), nullable=True))
+    op.create_index(
+        op.f("ix_appointments_client_key"), "appointments", ["client_key"], unique=False
+    )
 
 
 def downgrade():
-    with op.batch_alter_table("appointments") as batch:
-        batch.drop_index(batch.f("ix_appointments_client_key"))
-        batch.drop_column("client_key")
+    # Not batch mode: SQLite (3.35+) drops a column in place, where rebuilding the table
+    # would be refused while other tables' foreign keys point at it.
+    op.drop_index(op.f("ix_appointments_client_key"), table_name="appointments")
+    op.drop_column("appointments", "client_key")

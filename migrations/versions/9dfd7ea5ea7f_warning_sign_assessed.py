@@ -17,17 +17,17 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table("appointments") as batch:
-        batch.add_column(
-            sa.Column(
-                "warning_sign_assessed",
-                sa.Boolean(),
-                nullable=False,
-                server_default=sa.false(),
-            )
-        )
+    # Not batch mode, here and below: SQLite adds a column in place, where rebuilding the
+    # table would be refused while other tables' foreign keys point at it.
+    op.add_column(
+        "appointments",
+        sa.Column(
+            "warning_sign_assessed", sa.Boolean(), nullable=False, server_default=sa.false()
+        ),
+    )
 
 
 def downgrade():
-    with op.batch_alter_table("appointments") as batch:
-        batch.drop_column("warning_sign_assessed")
+    # Not batch mode: SQLite (3.35+) drops a column in place, where rebuilding the table
+    # would be refused while other tables' foreign keys point at it.
+    op.drop_column("appointments", "warning_sign_assessed")

@@ -17,12 +17,15 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table("session_types") as batch:
-        batch.add_column(
-            sa.Column("recommended", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
+    # Not batch mode, here and below: SQLite adds a column in place, where rebuilding the
+    # table would be refused while other tables' foreign keys point at it.
+    op.add_column(
+        "session_types",
+        sa.Column("recommended", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
 
 
 def downgrade():
-    with op.batch_alter_table("session_types") as batch:
-        batch.drop_column("recommended")
+    # Not batch mode: SQLite (3.35+) drops a column in place, where rebuilding the table
+    # would be refused while other tables' foreign keys point at it.
+    op.drop_column("session_types", "recommended")
