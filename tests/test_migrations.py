@@ -14,3 +14,36 @@ def test_the_migrations_have_exactly_one_head():
     config.set_main_option("script_location", str(MIGRATIONS))
     heads = ScriptDirectory.from_config(config).get_heads()
     assert len(heads) == 1, f"several migration heads: {heads}"
+
+
+def test_an_existing_clinics_sqlite_database_upgrades_with_its_data(app, tmp_path):
+    """A migration that rebuilds a table others refer to (SQLite's batch mode) upgrades a
+    database full of bookings: `make run` on an existing demo stopped with "FOREIGN KEY
+    constraint failed" at DROP TABLE session_types."""
+    import sqlalchemy as sa
+    from flask_migrate import upgrade
+
+    from booking import create_app
+    from booking.cli import seed_demo
+    from booking.extensions import db
+    from booking.models import Appointment, SessionType
+
+    url = f"sqlite:///{tmp_path / 'clinic.sqlite3'}"
+    existing = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
+    with existing.app_context():
+        upgrade()
+        seed_demo(with_diary=True)
+        booked = db.session.scalar(sa.select(sa.func.count()).select_from(Appointment))
+        assert booked > 0
+        db.session.remove()
+        # The clinic as it was before session types could be recommended (e1886b806158).
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql("ALTER TABLE session_types DROP COLUMN recommended")
+            connection.exec_driver_sql("UPDATE alembic_version SET version_num = '982ef3632794'")
+        upgrade()
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == booked
+        assert all(not s.recommended for s in db.session.scalars(sa.select(SessionType)))
+        with db.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        db.session.remove()
+        db.engine.dispose()
