@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from booking.clinic import DomainError, courses, credits
-from booking.clinic.appointments import book_appointment, cancel_appointment
+from booking.clinic.appointments import book_appointment, cancel_appointment, undo_cancellation
 from booking.clinic.outbox import send_due
 from booking.clinic.settings import clinic_settings
 from booking.clinic.tokens import course_token
@@ -22,7 +22,9 @@ from booking.models import (
     CourseStatus,
     CreditEntry,
     OutboxMessage,
+    Practitioner,
 )
+from tests.at_once import race
 from tests.fixtures_mail import plain_text
 from tests.forms import csrf_token
 from tests.test_admin import post_settings
@@ -353,3 +355,49 @@ def test_the_page_the_email_and_the_diary_agree(
         text = flat(text)
         assert COUNTS in text or "counts as one of the course's" in text, where
         assert "not yet paid" in text.lower() or "once the course is paid" in text, where
+
+
+def test_an_undone_cancellation_cannot_make_a_second_unpaid_session(client, demo):
+    allow_first_session()
+    request_course(client)
+    course = the_course()
+    first = book_appointment(
+        session_type=course.session_type,
+        starts_at=local(next_weekday(1), 10),
+        practitioner=colette(),
+        course=course,
+    )
+    cancel_appointment(first, staff_user=None)  # the patient, online: undoable for a while
+    book_appointment(
+        session_type=course.session_type,
+        starts_at=local(next_weekday(3), 10),
+        practitioner=colette(),
+        course=the_course(),
+    )
+    with pytest.raises(DomainError, match="once it is paid"):
+        undo_cancellation(db.session.get(Appointment, first.id))
+    assert db.session.get(Appointment, first.id).status == AppointmentStatus.CANCELLED
+    assert count(Appointment, Appointment.status == AppointmentStatus.BOOKED.value) == 1
+
+
+def test_two_first_sessions_at_the_same_moment_book_one(app, client, demo):
+    allow_first_session()
+    request_course(client)
+    course = the_course()
+    course_id, colette_id = course.id, colette().id
+    starts = [local(next_weekday(1), 10), local(next_weekday(3), 10), local(next_weekday(4), 10)]
+    db.session.remove()
+
+    def attempt(number: int) -> str:
+        book_appointment(
+            session_type=db.session.get(Course, course_id).session_type,
+            starts_at=starts[number],
+            practitioner=db.session.get(Practitioner, colette_id),
+            course=db.session.get(Course, course_id),
+        )
+        return "booked"
+
+    outcomes = race(app, 3, attempt)
+    assert outcomes.count("booked") == 1, outcomes
+    assert all("once it is paid" in o for o in outcomes if o != "booked"), outcomes
+    assert count(Appointment, Appointment.course_id == course_id) == 1

@@ -523,6 +523,16 @@ class UndoTooLate(DomainError):
     """The few minutes to undo a cancellation online have passed."""
 
 
+def _check_unpaid_course_has_room(appointment: Appointment) -> None:
+    """An unpaid course holds one session at most: refuse to put back a second one."""
+    course = appointment.course
+    if course is None or course.status != CourseStatus.AWAITING_PAYMENT:
+        return
+    course = lock_or_refuse(Course, course.id, "This course no longer exists.")
+    if course.status == CourseStatus.AWAITING_PAYMENT and courses.unpaid_sessions(course):
+        raise DomainError(courses.awaiting_payment_problem(course))
+
+
 def undo_cancellation(appointment: Appointment, *, now: datetime | None = None) -> Appointment:
     """Put back an appointment the patient cancelled online a few minutes ago.
 
@@ -552,6 +562,7 @@ def undo_cancellation(appointment: Appointment, *, now: datetime | None = None) 
             )
         except SlotTaken:
             raise SlotTaken(taken) from None
+        _check_unpaid_course_has_room(appointment)
         appointment.status = AppointmentStatus.BOOKED.value
         appointment.cancelled_at = None
         appointment.cancelled_by = None
