@@ -29,6 +29,28 @@ def database_url(url: str) -> str:
     return url
 
 
+def _record_keys(value: str) -> str:
+    """CLINICAL_RECORD_KEYS as production needs it: one or more valid Fernet keys."""
+    from cryptography.fernet import Fernet
+
+    keys = [key.strip() for key in value.split(",") if key.strip()]
+    if not keys:
+        raise RuntimeError(
+            "CLINICAL_RECORD_KEYS must be set in production (clinical records and booking "
+            "notes are encrypted with it). Make one with: python -c "
+            '"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+        )
+    for number, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except ValueError:
+            raise RuntimeError(
+                f"CLINICAL_RECORD_KEYS: key {number} is not a Fernet key "
+                "(32 bytes, URL-safe base64, 44 characters)"
+            ) from None
+    return ",".join(keys)
+
+
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", "development-only-not-secret")
     SQLALCHEMY_DATABASE_URI = database_url(
@@ -163,6 +185,9 @@ class ProductionConfig(Config):
                 "SECRET_KEY must be set to a random value of at least 32 characters in production"
             )
         cls.SECRET_KEY = secret
+        # Every appointment's booking note and every clinical record is sealed with these:
+        # without them the first booking would fail, so production does not start at all.
+        cls.CLINICAL_RECORD_KEYS = _record_keys(os.environ.get("CLINICAL_RECORD_KEYS", ""))
         if cls.RATELIMIT_STORAGE_URI.startswith("memory://"):
             logging.getLogger("booking").warning(
                 "RATELIMIT_STORAGE_URI is memory://: each worker process counts on its own, "

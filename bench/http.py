@@ -44,7 +44,12 @@ from pathlib import Path
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from cryptography.fernet import Fernet
+
 from bench import percentile
+
+# Production refuses to start without record keys; a benchmark run makes its own.
+os.environ.setdefault("CLINICAL_RECORD_KEYS", Fernet.generate_key().decode())
 
 ROOT = Path(__file__).resolve().parent.parent
 LONDON = ZoneInfo("Europe/London")
@@ -445,6 +450,7 @@ def measure_clinic(backend: str, database_url: str, options, hello: Result, hell
     env = {
         "APP_ENV": "production",
         "SECRET_KEY": secrets.token_urlsafe(48),
+        "CLINICAL_RECORD_KEYS": os.environ["CLINICAL_RECORD_KEYS"],
         "DATABASE_URL": database_url,
         # The booking limit per visitor would turn this benchmark into a test of it.
         "RATELIMIT_ENABLED": "0",

@@ -11,9 +11,14 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from cryptography.fernet import Fernet
 from flask_migrate import upgrade
 
-from booking import create_app
+# Production refuses to start without record keys: the apps and servers the suite starts
+# in production mode (and their subprocesses, which inherit this) get one for the run.
+os.environ.setdefault("CLINICAL_RECORD_KEYS", Fernet.generate_key().decode())
+
+from booking import create_app  # noqa: E402 - after the environment it reads
 from booking.clinic.settings import forget_clinic_settings
 from booking.extensions import db, limiter
 

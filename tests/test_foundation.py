@@ -25,6 +25,18 @@ def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
         create_app("production")
 
 
+def test_production_refuses_to_start_without_valid_clinical_record_keys(monkeypatch):
+    from booking import create_app
+
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.delenv("CLINICAL_RECORD_KEYS", raising=False)
+    with pytest.raises(RuntimeError, match="CLINICAL_RECORD_KEYS must be set"):
+        create_app("production")
+    monkeypatch.setenv("CLINICAL_RECORD_KEYS", "not-a-key")
+    with pytest.raises(RuntimeError, match="key 1 is not a Fernet key"):
+        create_app("production")
+
+
 def test_production_sets_secure_cookies(monkeypatch, database_url):
     from booking import create_app
 
