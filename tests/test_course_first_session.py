@@ -6,11 +6,18 @@ pay; the payment (at the desk or online) activates the course once, and the firs
 session then holds one of its credits: ten sessions, nine left, never eleven.
 """
 
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 
 from booking.clinic import DomainError, courses, credits
-from booking.clinic.appointments import book_appointment, cancel_appointment, undo_cancellation
+from booking.clinic.appointments import (
+    book_appointment,
+    cancel_appointment,
+    record_attendance,
+    undo_cancellation,
+)
 from booking.clinic.outbox import send_due
 from booking.clinic.settings import clinic_settings
 from booking.clinic.tokens import course_token
@@ -335,6 +342,11 @@ def test_the_page_the_email_and_the_diary_agree(
         assert "The other sessions can be booked once the course is paid" in text or not on, where
         assert PHONE in text, where
     assert ("Course not yet paid" in flat(diary)) is on
+    reception = db.session.scalar(
+        sa.select(OutboxMessage).where(OutboxMessage.kind == "reception_course_requested")
+    )
+    assert ("Course not yet paid" in flat(reception.text_body)) is on
+    assert ("first session before paying" in flat(reception.text_body)) is on
     if not on:
         return
     first = book_first_online(client, course)[-1]
@@ -401,3 +413,42 @@ def test_two_first_sessions_at_the_same_moment_book_one(app, client, demo):
     assert outcomes.count("booked") == 1, outcomes
     assert all("once it is paid" in o for o in outcomes if o != "booked"), outcomes
     assert count(Appointment, Appointment.course_id == course_id) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "no_show_uses_credit", "left"),
+    [
+        (AppointmentStatus.ATTENDED, True, 9),
+        (AppointmentStatus.NO_SHOW, True, 9),
+        (AppointmentStatus.NO_SHOW, False, 10),
+    ],
+    ids=["attended", "missed, the clinic counts it", "missed, the clinic forgives it"],
+)
+def test_a_first_session_already_held_when_the_course_is_paid_counts_as_the_clinic_says(
+    client, demo, make_staff, status, no_show_uses_credit, left
+):
+    allow_first_session()
+    clinic_settings().no_show_uses_credit = no_show_uses_credit
+    db.session.commit()
+    receptionist = make_staff("receptionist")
+    request_course(client)
+    course = the_course()
+    first = book_appointment(
+        session_type=course.session_type,
+        starts_at=local(next_weekday(1), 10),
+        practitioner=colette(),
+        course=course,
+    )
+    after = first.starts_at + timedelta(hours=2)
+    record_attendance(first, status, staff_user=receptionist, now=after)
+    course = the_course()
+    assert course.credits_remaining == 0 and ledger_total(course) == 0  # unpaid: no credits
+    courses.activate_course(course, "card 99", receptionist, now=after)
+    course = the_course()
+    assert course.status == CourseStatus.ACTIVE
+    assert course.credits_remaining == left and ledger_total(course) == left
+    # Marking it again after payment keeps one credit at most.
+    record_attendance(
+        db.session.get(Appointment, first.id), status, staff_user=receptionist, now=after
+    )
+    assert the_course().credits_remaining == left
