@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,6 +89,9 @@ def _new_page(browser, live_server, **context_options):
         context.add_init_script(path=str(AXE_SCRIPT))
     page = context.new_page()
     page.set_default_timeout(15_000)
+    # Checks wait for what they look for as actions do: a bare is_visible() right after a
+    # click reads a page still loading, and failed on a loaded machine.
+    expect.set_options(timeout=15_000)
     page.csp_violations = []
     page.on(
         "console",

@@ -5,6 +5,7 @@ before treating; the receptionist is refused the answers."""
 import re
 
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from booking.clinic.tokens import intake_token
 from booking.extensions import db
@@ -49,13 +50,13 @@ def test_a_new_patient_answers_and_consents_on_a_phone_and_the_practitioner_sees
     # The patient, on their phone, from the link in the confirmation email.
     page = phone_page
     page.goto(link)
-    assert page.get_by_role("heading", name="Health questions before your visit").is_visible()
+    expect(page.get_by_role("heading", name="Health questions before your visit")).to_be_visible()
     axe(page, label="the questionnaire")
     _fits_the_screen(page)
     # Sent with nothing answered: the error summary comes first, focused, and links on.
     page.get_by_role("button", name="Save my answers").click()
     summary = page.locator("#error-summary")
-    assert summary.is_visible()
+    expect(summary).to_be_visible()
     assert page.evaluate("document.activeElement.id") == "error-summary"
     assert page.locator("#error-summary a[href='#epilepsy']").count() == 1
     axe(page, label="the questionnaire with errors")
@@ -73,7 +74,7 @@ def test_a_new_patient_answers_and_consents_on_a_phone_and_the_practitioner_sees
     page.get_by_role("button", name="Save my answers").click()
 
     page.wait_for_url(re.compile(r"/consent$"))
-    assert page.get_by_role("group", name="Cupping").is_visible()
+    expect(page.get_by_role("group", name="Cupping")).to_be_visible()
     assert "marks" in page.get_by_role("group", name="Cupping").inner_text()
     axe(page, label="the consent page")
     _fits_the_screen(page)
@@ -82,7 +83,7 @@ def test_a_new_patient_answers_and_consents_on_a_phone_and_the_practitioner_sees
     screenshot(page, "consent")
     page.get_by_role("button", name="Give my consent").click()
     page.wait_for_url(re.compile(r"/done$"))
-    assert page.get_by_role("heading", name="Thank you").is_visible()
+    expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
     axe(page, label="the thank-you page")
 
     # The practitioner, before treating: the flag and the consent on the appointment page.

@@ -5,6 +5,7 @@ from datetime import date, time
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from booking.clinic.localtime import local_to_utc
 from booking.extensions import db
@@ -41,7 +42,7 @@ def test_a_card_payment_in_one_click_from_the_grid(desktop_page, demo, axe, scre
 
     page.goto(f"/diary/day/{VISIT_DAY.isoformat()}")
     button = page.get_by_role("button", name="Take £65.00 by card from Amara Okoye")
-    assert button.is_visible()
+    expect(button).to_be_visible()
     axe(page, label="the day grid with a payment to take")
     button.click()
     page.wait_for_url(re.compile(rf"/diary/day/{VISIT_DAY.isoformat()}$"))
@@ -59,9 +60,9 @@ def test_a_card_payment_in_one_click_from_the_grid(desktop_page, demo, axe, scre
     ]
 
     page.goto(f"/diary/appointments/{appointment_id}")
-    assert page.get_by_text("Nothing left to pay.").first.is_visible()
+    expect(page.get_by_text("Nothing left to pay.").first).to_be_visible()
     page.get_by_role("link", name=re.compile("^Other payments")).click()
-    assert page.get_by_role("heading", name="Give a refund").is_visible()
+    expect(page.get_by_role("heading", name="Give a refund")).to_be_visible()
     axe(page, label="the payments page")
 
     # The payment was taken today: the day's takings show it under card, and the cash-up.

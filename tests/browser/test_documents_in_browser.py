@@ -5,6 +5,7 @@ from datetime import date, time
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from booking.clinic.localtime import local_to_utc
 from booking.clinic.outbox import send_due
@@ -53,7 +54,7 @@ def test_the_receptionist_takes_a_card_payment_in_one_click_and_emails_its_recei
     axe(page, label="the issue page")
     page.get_by_role("button", name="Issue receipt").click()
     page.wait_for_url(re.compile(r"/diary/documents/\d+$"))
-    assert page.get_by_role("heading", name="Receipt REC-000001").is_visible()
+    expect(page.get_by_role("heading", name="Receipt REC-000001")).to_be_visible()
     screenshot(page, "document")
     axe(page, label="the document page")
 
@@ -66,7 +67,7 @@ def test_the_receptionist_takes_a_card_payment_in_one_click_and_emails_its_recei
     assert "Registration number PH123456" in text and "Amount paid £65.00" in text
 
     page.get_by_role("button", name="Email to the patient").click()
-    assert page.get_by_text("REC-000001 is queued for sending to zoe@example.org").is_visible()
+    expect(page.get_by_text("REC-000001 is queued for sending to zoe@example.org")).to_be_visible()
 
     db.session.rollback()
     assert send_due().sent == 1

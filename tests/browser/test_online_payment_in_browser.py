@@ -9,6 +9,7 @@ button's form lead there (the fixture fails the test on any policy violation).
 import re
 
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from booking.extensions import db
 from booking.models import Course, CourseProduct, CourseStatus, LedgerEntry
@@ -33,7 +34,7 @@ def test_a_patient_buys_a_course_online_on_a_phone(
     # Stripe's hosted page (here the stand-in's), on another origin.
     page.wait_for_url(f"{stripe_webhooks.base_url}/c/pay/**")
     screenshot(page, "2-hosted-page")
-    assert page.get_by_role("heading", name="Pay £950.00").is_visible()
+    expect(page.get_by_role("heading", name="Pay £950.00")).to_be_visible()
     (call,) = stripe_webhooks.api_calls()
     assert call.form["line_items[0][price_data][unit_amount]"] == "95000"
     page.get_by_role("button", name="Pay").tap()
@@ -41,13 +42,13 @@ def test_a_patient_buys_a_course_online_on_a_phone(
     # Back on our site: the webhook arrived before the redirect, so it says paid.
     page.wait_for_url(re.compile(r"/course/[^/]+/paid\?session_id=cs_test_"))
     screenshot(page, "3-paid")
-    assert page.get_by_role("heading", name="Payment received").is_visible()
+    expect(page.get_by_role("heading", name="Payment received")).to_be_visible()
     axe(page)
     page.get_by_role("link", name="Go to my course and book").tap()
     page.wait_for_url(re.compile(r"/course/[^/?]+$"))
     screenshot(page, "4-course")
     assert page.locator(".credits-left").inner_text() == "10 of 10"
-    assert page.get_by_role("link", name="Book my next session").is_visible()
+    expect(page.get_by_role("link", name="Book my next session")).to_be_visible()
 
     db.session.rollback()
     course = db.session.scalar(sa.select(Course))
@@ -74,7 +75,7 @@ def test_a_patient_who_leaves_the_hosted_page_is_brought_back_kindly(
 
     page.wait_for_url(re.compile(r"/course/[^/]+/payment-cancelled$"))
     screenshot(page, "cancelled")
-    assert page.get_by_role("heading", name="No payment was taken").is_visible()
+    expect(page.get_by_role("heading", name="No payment was taken")).to_be_visible()
     axe(page)
     # Paying again from here reaches the same hosted page: no second session is made.
     page.get_by_role("button", name=re.compile(r"Pay £950 now")).tap()

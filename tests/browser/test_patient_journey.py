@@ -6,6 +6,7 @@ import time
 
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from booking.extensions import db
@@ -158,13 +159,13 @@ def test_a_patient_cancels_and_undoes_it_on_a_320_pixel_phone(phone_page, demo, 
     page.get_by_role("button", name="Yes, cancel it").tap()
     page.get_by_text("This appointment was cancelled").wait_for()
     undo = page.get_by_role("button", name="Undo the cancellation")
-    assert undo.is_visible()
+    expect(undo).to_be_visible()
     axe(page, label="the cancelled page with its undo")
     assert page.evaluate("document.documentElement.scrollWidth") <= SMALL_PHONE["width"]
 
     undo.tap()
     page.get_by_text("Your appointment is booked again").wait_for()
-    assert page.get_by_role("link", name="Cancel this appointment").is_visible()
+    expect(page.get_by_role("link", name="Cancel this appointment")).to_be_visible()
     db.session.rollback()
     assert db.session.get(Appointment, appointment_id).status == "booked"
 

@@ -32,6 +32,7 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import expect
 from redis import Redis
 
 from booking import models
@@ -188,10 +189,10 @@ def patient_books_manages_and_cancels(page) -> None:
         question.get_by_label("No", exact=True).check()
     page.get_by_label(re.compile("I agree that the clinic may store")).check()
     submit(page, page.get_by_role("button", name="Book this appointment"))
-    assert page.get_by_role("heading", name="You are booked").is_visible(), page.content()
+    expect(page.get_by_role("heading", name="You are booked")).to_be_visible()
 
     submit(page, page.get_by_role("link", name="Manage my booking"), re.compile(r"/manage/"))
-    assert page.get_by_role("heading", name="Your appointment").is_visible()
+    expect(page.get_by_role("heading", name="Your appointment")).to_be_visible()
     submit(page, page.get_by_role("link", name="Cancel this appointment"))
     submit(page, page.get_by_role("button", name="Yes, cancel it"))
     assert "Your appointment is cancelled." in flash_text(page)

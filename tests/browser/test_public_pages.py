@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 PHONE_WIDTH = 375
 INFORMATION_PAGES = ["/", "/sciatica", "/treatments-and-prices"]
@@ -24,7 +25,7 @@ def test_information_pages_fit_a_phone_and_offer_booking(phone_page, demo, axe, 
     screenshot(phone_page, "page")
 
     call_to_action = phone_page.get_by_role("link", name="Book an appointment").first
-    assert call_to_action.is_visible()
+    expect(call_to_action).to_be_visible()
     assert call_to_action.get_attribute("href") == "/book"
     # Nothing wider than the screen: the patient never scrolls sideways.
     assert page_width(phone_page) <= PHONE_WIDTH
@@ -40,7 +41,7 @@ def test_the_booking_steps_pass_axe_on_a_phone(phone_page, demo, axe, screenshot
     # Massage is offered by two practitioners, so the practitioner step shows.
     open_page(phone_page, "/book/massage")
     screenshot(phone_page, "2-practitioner")
-    assert phone_page.get_by_role("heading", name="Who would you like to see?").is_visible()
+    expect(phone_page.get_by_role("heading", name="Who would you like to see?")).to_be_visible()
     axe(phone_page)
     assert page_width(phone_page) <= PHONE_WIDTH
 
@@ -113,7 +114,7 @@ def test_a_patient_books_a_full_combination_session_on_a_phone(phone_page, demo,
     # The confirmation.
     page.wait_for_url(re.compile(r"/book/confirmed/"))
     screenshot(page, "7-confirmed")
-    assert page.get_by_role("heading", name="You are booked").is_visible()
+    expect(page.get_by_role("heading", name="You are booked")).to_be_visible()
     body = page.locator("main").inner_text()
     assert "Full combination session" in body
     assert chosen_time in body
@@ -124,7 +125,7 @@ def test_a_patient_books_a_full_combination_session_on_a_phone(phone_page, demo,
 def test_the_home_page_passes_axe_on_a_desktop(desktop_page, demo, axe, screenshot):
     open_page(desktop_page, "/")
     screenshot(desktop_page, "home")
-    assert desktop_page.get_by_role("link", name="Book an appointment").first.is_visible()
+    expect(desktop_page.get_by_role("link", name="Book an appointment").first).to_be_visible()
     axe(desktop_page)
 
 
@@ -156,10 +157,10 @@ def test_on_a_phone_the_header_is_compact_and_the_menu_opens_without_script(
     # The page, not the menu, fills the first screen.
     assert header["height"] <= 0.2 * 640
     nav = page.get_by_role("navigation", name="Main")
-    assert not nav.is_visible()
+    expect(nav).not_to_be_visible()
     page.get_by_role("link", name="Menu").tap()
     page.wait_for_url("**#site-menu")
-    assert nav.get_by_role("link", name="When not to book").is_visible()
+    expect(nav.get_by_role("link", name="When not to book")).to_be_visible()
     assert page_width(page) <= width
 
 
@@ -171,7 +172,7 @@ def test_choosing_a_day_on_a_phone_lands_on_its_times(phone_page, demo):
     page.wait_for_url("**#times")
     heading = page.locator("#times-heading").bounding_box()
     assert -1 <= heading["y"] < 640
-    assert page.locator("ul.time-list a.time").first.is_visible()
+    expect(page.locator("ul.time-list a.time").first).to_be_visible()
 
 
 def test_safety_questions_sit_inside_their_boxes_at_320_pixels(phone_page, demo):

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from booking.clinic.appointments import cancel_appointment
 from booking.clinic.waiting_list import Wish, add_caller, offer_free_times
@@ -90,7 +91,7 @@ def test_find_a_caller_from_the_header_and_book_them_again_next_week_in_two_clic
     with page.expect_navigation():
         page.keyboard.press("Enter")  # the search
     assert page.url.endswith("/diary/patients")
-    assert page.get_by_role("heading", name="Found 1").is_visible()
+    expect(page.get_by_role("heading", name="Found 1")).to_be_visible()
     screenshot(page, "found")
     opening = Clicks(page)
     opening.click(page.get_by_role("link", name=re.compile(r"at 10:00")))

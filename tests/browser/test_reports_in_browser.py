@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
+from playwright.sync_api import expect
 
 from booking.extensions import db
 from booking.models import StaffUser
@@ -54,10 +55,10 @@ def test_the_owner_reads_the_dashboard_and_its_tables(laptop_page, demo, axe, sc
     page.get_by_label("To", exact=True).fill("2026-11-01")
     page.get_by_role("button", name="Show").click()
     page.wait_for_url(re.compile(r"first_day=2026-10-19"))
-    assert page.get_by_role("heading", name="How the clinic is doing").is_visible()
+    expect(page.get_by_role("heading", name="How the clinic is doing")).to_be_visible()
     # Each chart is an image with a name, and its figures are in a table beside it.
-    assert page.get_by_role("img", name="Appointments per week").is_visible()
-    assert page.get_by_role("img", name="Utilisation per practitioner").is_visible()
+    expect(page.get_by_role("img", name="Appointments per week")).to_be_visible()
+    expect(page.get_by_role("img", name="Utilisation per practitioner")).to_be_visible()
     weeks = page.get_by_role("table", name="Appointments per week")
     assert weeks.get_by_role("row").count() == 3  # the heading and two weeks
     assert "33.3%" in page.locator("dl.figures").inner_text()  # one no-show of three marked

@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from booking.clinic.appointments import PatientDetails, book_appointment
 from booking.clinic.availability import practitioner_free_starts
@@ -288,7 +289,7 @@ def test_the_receptionist_moves_a_booking_and_marks_attendance_on_a_phone(
     assert page.locator(".status-badge").inner_text() == "Attended"
     # The button for the state it is already in is gone; the others remain.
     assert page.get_by_role("button", name="Mark attended").count() == 0
-    assert page.get_by_role("button", name="Mark no-show").is_visible()
+    expect(page.get_by_role("button", name="Mark no-show")).to_be_visible()
 
     attended = fresh(Appointment, past.id)
     assert attended.status == AppointmentStatus.ATTENDED.value
@@ -413,8 +414,8 @@ def test_the_receptionists_pages_pass_axe_on_a_phone(
         page.get_by_label("Name, email or phone").fill("priya")
         tap_and_load(page, page.get_by_role("button", name="Search"))
         screenshot(page, "patients-found")
-        assert page.get_by_role("heading", name="Found 1").is_visible()
-        assert page.get_by_role("link", name=booking.patient).is_visible()
+        expect(page.get_by_role("heading", name="Found 1")).to_be_visible()
+        expect(page.get_by_role("link", name=booking.patient)).to_be_visible()
         axe(page, label="the patient search results")
         assert page_width(page) <= PHONE_WIDTH
 
@@ -426,7 +427,7 @@ def test_the_patients_manage_page_passes_axe_on_a_phone(phone_page, demo, axe, s
     response = phone_page.goto(f"/manage/{token}")
     assert response is not None and response.ok
     screenshot(phone_page, "manage")
-    assert phone_page.get_by_role("heading", name="Your appointment").is_visible()
+    expect(phone_page.get_by_role("heading", name="Your appointment")).to_be_visible()
     assert booking.time in phone_page.locator("main").inner_text()
     axe(phone_page, label="the manage-my-booking page")
     assert page_width(phone_page) <= PHONE_WIDTH

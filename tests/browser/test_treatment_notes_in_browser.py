@@ -5,6 +5,7 @@ the note is signed and is refused its content."""
 import re
 
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from booking.clinic.records import outcomes
 from booking.extensions import db
@@ -52,7 +53,7 @@ def test_the_practitioner_signs_the_note_and_reads_the_chart_reception_is_refuse
     patient.get_by_label(re.compile("Your pain today")).select_option("3")
     patient.get_by_label(re.compile("Climbing stairs")).select_option("8")
     patient.get_by_role("button", name="Send my answers").click()
-    assert patient.get_by_role("heading", name="Thank you").is_visible()
+    expect(patient.get_by_role("heading", name="Thank you")).to_be_visible()
 
     # The practitioner writes the note from the template, then signs it.
     page = desktop_page
@@ -72,7 +73,7 @@ def test_the_practitioner_signs_the_note_and_reads_the_chart_reception_is_refuse
     assert "signed and locked" in page.locator(".flash").first.inner_text()
     assert "Signed by" in page.locator("#note-status").inner_text()
     assert page.get_by_role("button", name="Save and sign").count() == 0  # locked
-    assert page.get_by_role("button", name="Add amendment").is_visible()
+    expect(page.get_by_role("button", name="Add amendment")).to_be_visible()
     screenshot(page, "signed-note")
     axe(page, label="the signed note")
 

@@ -11,6 +11,7 @@ import time
 
 import pyotp
 import pytest
+from playwright.sync_api import expect
 
 from booking.clinic import second_factors
 from booking.extensions import db
@@ -118,7 +119,7 @@ def test_totp_passkey_recovery_code_and_a_replayed_cookie_in_chromium(
     page.get_by_label("Name for the passkey").fill("Test laptop")
     page.get_by_role("button", name="Add a passkey").click()
     page.wait_for_selector("text=The passkey is set up.")
-    assert page.get_by_text("Test laptop, added").is_visible()
+    expect(page.get_by_text("Test laptop, added")).to_be_visible()
     credentials = page.cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})
     assert len(credentials["credentials"]) == 1
 
@@ -129,7 +130,7 @@ def test_totp_passkey_recovery_code_and_a_replayed_cookie_in_chromium(
     thief_context.add_cookies(copied)
     thief.goto("/diary/patients")
     assert "/staff/sign-in" in thief.url
-    assert thief.get_by_role("heading", name="Staff sign-in").is_visible()
+    expect(thief.get_by_role("heading", name="Staff sign-in")).to_be_visible()
 
     # Sign in with the authenticator app's code (the next one: each code works once).
     password_step(page, user)
@@ -154,12 +155,12 @@ def test_totp_passkey_recovery_code_and_a_replayed_cookie_in_chromium(
     page.get_by_label("Code").fill(codes[0])
     page.get_by_role("button", name="Continue").click()
     page.wait_for_url("**/staff/account")
-    assert page.get_by_text("9 left").is_visible()
+    expect(page.get_by_text("9 left")).to_be_visible()
     sign_out(page)
     password_step(page, user)
     page.get_by_label("Code").fill(codes[0])
     page.get_by_role("button", name="Continue").click()
-    assert page.get_by_text("has been used already").is_visible()
+    expect(page.get_by_text("has been used already")).to_be_visible()
     screenshot(page, "3-recovery-code-used-twice")
 
 
@@ -218,4 +219,4 @@ def test_a_passkey_alone_signs_in_where_the_clinic_allows_it(new_context, make_s
     page.goto("/staff/sign-in")
     page.get_by_role("button", name="Sign in with a passkey").click()
     page.wait_for_url("**/diary/")
-    assert page.get_by_text(f"Signed in as {user.name}").is_visible()
+    expect(page.get_by_text(f"Signed in as {user.name}")).to_be_visible()
