@@ -185,6 +185,10 @@ def _start_worker(app, smtp_server) -> subprocess.Popen:
         **os.environ,
         "APP_ENV": "development",
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        # The same record key as the test app: the worker reads sealed booking notes
+        # when it queues reminders (without it, InvalidToken and no reminder at all).
+        "SECRET_KEY": app.config["SECRET_KEY"],
+        "CLINICAL_RECORD_KEYS": app.config.get("CLINICAL_RECORD_KEYS", ""),
         "MAIL_SERVER": smtp_server.host,
         "MAIL_PORT": str(smtp_server.port),
         "MAIL_TIMEOUT": "5",
