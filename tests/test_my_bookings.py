@@ -79,12 +79,21 @@ def test_a_patient_gets_a_link_to_every_booking_and_course(client, demo, make_co
 
 
 def test_an_unknown_address_gets_the_same_answer_in_the_same_time(client, demo):
-    book(start_at(next_weekday(1, at_least_days=5), 10))
+    day = next_weekday(1, at_least_days=5)
+    book(start_at(day, 10))
+    # A worker's first link email compiles its templates, which took a second on a loaded
+    # machine: warm up with another patient, as any running site already is.
+    book(start_at(day, 14), email="warm.up@example.org", name="Warm Up")
+    ask(client, "warm.up@example.org")
     known, known_seconds = ask(client, EMAIL)
     unknown, unknown_seconds = ask(client, "nobody.here@example.org")
     assert known.status_code == unknown.status_code == 200
     assert known.get_data(as_text=True) == unknown.get_data(as_text=True)
-    assert len(link_messages()) == 1  # only to the address the clinic knows
+    # Only to the addresses the clinic knows.
+    assert sorted(message.recipient for message in link_messages()) == [
+        EMAIL,
+        "warm.up@example.org",
+    ]
     floor = 0.4
     assert known_seconds >= floor and unknown_seconds >= floor
     assert abs(known_seconds - unknown_seconds) < 0.25
