@@ -91,33 +91,10 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        sqlite = connection.dialect.name == "sqlite"
-        if sqlite:
-            # A batch migration rebuilds a table (copy, drop, rename). With foreign keys on,
-            # dropping a table other rows refer to fails (or cascades), so an existing
-            # clinic's database could not be upgraded: they are off meanwhile (a PRAGMA
-            # only takes effect outside a transaction) and the result is checked.
-            _sqlite_pragma(connection, "PRAGMA foreign_keys=OFF")
-        try:
-            context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
+        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
-            with context.begin_transaction():
-                context.run_migrations()
-                if sqlite:
-                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
-                    if broken:
-                        raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")
-        finally:
-            if sqlite:
-                _sqlite_pragma(connection, "PRAGMA foreign_keys=ON")
-
-
-def _sqlite_pragma(connection, statement):
-    cursor = connection.connection.dbapi_connection.cursor()
-    try:
-        cursor.execute(statement)
-    finally:
-        cursor.close()
+        with context.begin_transaction():
+            context.run_migrations()
 
 
 if context.is_offline_mode():
