@@ -82,11 +82,7 @@ def desk_intake(appointment_id: int):
 def desk_consent(appointment_id: int):
     """The patient reads each treatment's wording and agrees; staff record who took it."""
     appointment = _booked_appointment_or_404(appointment_id)
-    wordings = [
-        consent.current_wording(status.treatment)
-        for status in consent.appointment_consent(appointment)
-        if status.status != consent.ConsentStatus.GIVEN
-    ]
+    wordings = consent.wordings_to_agree(appointment)
     if appointment.status != AppointmentStatus.BOOKED or not wordings:
         flash("Consent to this appointment's treatments is already on file.", "success")
         return _back(appointment)

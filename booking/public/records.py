@@ -34,14 +34,6 @@ def _appointment(uid: str | None) -> Appointment:
     return appointment
 
 
-def _consent_needed(appointment: Appointment) -> list[consent.ConsentWording]:
-    return [
-        consent.current_wording(status.treatment)
-        for status in consent.appointment_consent(appointment)
-        if status.status != consent.ConsentStatus.GIVEN
-    ]
-
-
 @blueprint.route("/intake/<token>", methods=["GET", "POST"])
 @limiter.limit("20 per hour", methods=["POST"])
 def intake_questions(token: str):
@@ -79,7 +71,7 @@ def intake_consent(token: str):
     appointment = _appointment(appointment_uid_from_intake_token(token))
     if not intake.intake_status(appointment.patient_id).complete:
         return redirect(url_for(".intake_questions", token=token))
-    wordings = _consent_needed(appointment)
+    wordings = consent.wordings_to_agree(appointment)
     if not wordings:
         return redirect(url_for(".intake_done", token=token))
     form = consent_form_class(wordings)()
@@ -114,7 +106,7 @@ def intake_done(token: str):
         "records/intake_done.html",
         appointment=appointment,
         complete=intake.intake_status(appointment.patient_id).complete,
-        consent_needed=bool(_consent_needed(appointment)),
+        consent_needed=bool(consent.wordings_to_agree(appointment)),
         token=token,
     )
 

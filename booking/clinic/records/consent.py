@@ -216,6 +216,17 @@ def appointment_consent(appointment: Appointment) -> list[TreatmentConsentStatus
     return consent_statuses(appointment.patient_id, treatments_of(appointment))
 
 
+def wordings_to_agree(appointment: Appointment) -> list[ConsentWording]:
+    """The current wording of each of the appointment's treatments not consented to yet
+    (missing or outdated): what the patient is asked to read and agree to, online or at
+    the desk."""
+    return [
+        current_wording(status.treatment)
+        for status in appointment_consent(appointment)
+        if status.status != ConsentStatus.GIVEN
+    ]
+
+
 def appointments_consent(appointments: list[Appointment]) -> dict[int, ConsentStatus]:
     """The one-word consent status of each appointment (for the diary grid), one query."""
     latest = _latest({a.patient_id for a in appointments})
