@@ -1,5 +1,7 @@
 """Treatment notes: template pre-fill, draft, sign and lock, amendments, least privilege."""
 
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 
@@ -249,3 +251,113 @@ def test_a_forged_amendment_section_is_refused(practitioner_client, visit):
     assert response.status_code == 422
     db.session.rollback()
     assert db.session.scalar(sa.select(TreatmentNote)).status == "signed"
+
+
+def test_a_note_cannot_be_signed_before_the_visit_has_started(
+    practitioner_client, make_appointment
+):
+    from booking.database import utcnow
+
+    starts_at = (utcnow() + timedelta(days=2)).replace(microsecond=0)
+    coming = make_appointment(starts_at, practitioner="colette-assor", session="massage")
+    response = _save(practitioner_client, coming, action="sign", subjective="Plan for Tuesday")
+    assert response.status_code == 409
+    html = response.get_data(as_text=True)
+    assert "has not started yet" in html and "The draft is kept" in html
+    db.session.rollback()
+    note = db.session.scalar(sa.select(TreatmentNote))
+    assert note.status == "draft" and note.subjective == "Plan for Tuesday"
+
+    # The page it answered with goes on from the saved draft: saving again is not refused
+    # as a change made in another window.
+    version = html.split('name="version" type="hidden" value="', 1)[1].split('"', 1)[0]
+    again = practitioner_client.post(
+        f"/diary/appointments/{coming.id}/treatment-note",
+        data={
+            "csrf_token": csrf_token(html),
+            "version": version,
+            "action": "save",
+            "subjective": "Plan for Tuesday, revised",
+        },
+    )
+    assert again.status_code == 302, again.get_data(as_text=True)
+
+    # The domain refuses up to the start and signs from the start itself.
+    user = practitioner_client.user
+    db.session.rollback()
+    note = db.session.scalar(sa.select(TreatmentNote))
+    with pytest.raises(DomainError, match="has not started yet"):
+        notes.sign_note(
+            coming,
+            staff_user=user,
+            seen_version=note.version,
+            now=starts_at - timedelta(minutes=1),
+        )
+    signed = notes.sign_note(coming, staff_user=user, seen_version=note.version, now=starts_at)
+    assert signed.is_signed
+
+
+def test_signing_drops_the_templates_headings_left_empty_and_the_draft_keeps_them(
+    practitioner_client, visit
+):
+    blank = notes.blank_content(visit)
+    subjective = blank.subjective.replace(
+        "Presenting complaint:", "Presenting complaint:\nAche in the left buttock since May"
+    ).replace("Pain today (0-10):", "Pain today (0-10): 6")
+    plan = blank.plan.replace("Home advice:", "Home advice:\n\n  Walk twenty minutes a day")
+    sections = {
+        "subjective": subjective,
+        "objective": blank.objective,  # every prompt left unanswered
+        "assessment": blank.assessment,
+        "plan": plan,
+        "advice": blank.advice,
+        "points": "BL25, GB30",
+    }
+    assert _save(practitioner_client, visit, **sections).status_code == 302
+    db.session.rollback()
+    draft = db.session.scalar(sa.select(TreatmentNote))
+    assert "Change since last visit:" in draft.subjective
+    assert draft.objective == blank.objective and draft.advice == blank.advice
+
+    assert _save(practitioner_client, visit, action="sign", **sections).status_code == 302
+    db.session.rollback()
+    note = db.session.scalar(sa.select(TreatmentNote))
+    assert note.is_signed
+    assert note.subjective == (
+        "Presenting complaint:\nAche in the left buttock since May\nPain today (0-10): 6"
+    )
+    assert note.objective == "" and note.assessment == "" and note.advice == ""
+    assert note.plan == "Home advice:\n\n  Walk twenty minutes a day"
+    assert note.points == "BL25, GB30"
+    html = _note_page(practitioner_client, visit).get_data(as_text=True)
+    assert "Change since last visit:" not in html and "Range of movement:" not in html
+
+
+def test_a_note_of_nothing_but_prompts_is_refused_as_empty(
+    admin_client, practitioner_client, visit
+):
+    # A clinic's own template counts as prompts too.
+    page = admin_client.get(f"/diary/session-types/{visit.session_type_id}/note-template")
+    admin_client.post(
+        f"/diary/session-types/{visit.session_type_id}/note-template",
+        data={
+            "csrf_token": csrf_token(page.get_data(as_text=True)),
+            "subjective": "Where it hurts today:",
+            "objective": "Muscle tone:",
+            "assessment": "",
+            "plan": "",
+            "advice": "",
+        },
+    )
+    response = _save(
+        practitioner_client,
+        visit,
+        action="sign",
+        subjective="Where it hurts today:\n\n",
+        objective="Muscle tone:",
+    )
+    assert response.status_code == 409
+    assert "This note is empty" in response.get_data(as_text=True)
+    db.session.rollback()
+    note = db.session.scalar(sa.select(TreatmentNote))
+    assert note.status == "draft" and note.subjective == "Where it hurts today:"

@@ -138,15 +138,19 @@ def treatment_note_save(appointment_id: int):
         note = notes.save_draft(
             appointment, form.content(), staff_user=staff_user, seen_version=seen
         )
-        if request.form.get("action") == "sign":
-            notes.sign_note(appointment, staff_user=staff_user, seen_version=note.version)
-            flash(
-                "The note is signed and locked. Corrections from now on are amendments.", "success"
-            )
-        else:
-            flash("The draft note has been saved. Sign it when it is complete.", "success")
     except DomainError as error:
         return _render_note(appointment, status=409, note_form=form, problem=error.message)
+    if request.form.get("action") != "sign":
+        flash("The draft note has been saved. Sign it when it is complete.", "success")
+        return redirect(url_for(".treatment_note", appointment_id=appointment.id))
+    try:
+        notes.sign_note(appointment, staff_user=staff_user, seen_version=note.version)
+    except DomainError as error:
+        # The draft was saved: the form goes on from its new version, so saving it again
+        # is not taken for a change made in another window.
+        form.version.data = str(note.version)
+        return _render_note(appointment, status=409, note_form=form, problem=error.message)
+    flash("The note is signed and locked. Corrections from now on are amendments.", "success")
     return redirect(url_for(".treatment_note", appointment_id=appointment.id))
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from booking.clinic import audit
 from booking.clinic.errors import ChangedMeanwhile, DomainError
+from booking.clinic.local_wording import format_local_datetime
 from booking.clinic.records.access import ClinicalRecordRefused, open_record
 from booking.clinic.transaction import lock_or_refuse, unit_of_work
 from booking.database import utcnow
@@ -313,13 +314,64 @@ def sign_note(
             raise ChangedMeanwhile(
                 "This note changed since you loaded the page. Check it again, then sign."
             )
-        if not any(getattr(note, name).strip() for name, _ in SECTIONS):
+        if now < locked.starts_at:
+            raise DomainError(
+                "This visit has not started yet: it starts on "
+                f"{format_local_datetime(locked.starts_at)}. The draft is kept; sign the "
+                "note once the visit has begun."
+            )
+        signed = without_empty_prompts(content_of(note), _prompt_lines(locked.session_type))
+        if not any(getattr(signed, name) for name, _ in SECTIONS):
             raise DomainError("This note is empty. Write what was found and done, then sign.")
+        # The signed note keeps what was written, not the template's unanswered prompts.
+        for name, _ in SECTIONS:
+            setattr(note, name, getattr(signed, name))
         note.status = NoteStatus.SIGNED.value
         note.signed_at = now
         note.signed_by_id = staff_user.id
         audit.record(staff_user, "note.signed", note)
     return note
+
+
+def _prompt_lines(session_type: SessionType) -> set[str]:
+    """Every heading a draft may have been pre-filled with: this session type's template
+    as it is now, and the clinic's defaults (a draft may predate a template change)."""
+    lines: set[str] = set()
+    for prompts in (template_prompts(session_type), DEFAULT_PROMPTS):
+        for text in prompts.values():
+            lines.update(line.strip() for line in text.splitlines() if line.strip())
+    return lines
+
+
+def without_empty_prompts(content: NoteContent, prompt_lines: set[str]) -> NoteContent:
+    """The note with each template heading that has no text under it left out.
+
+    A heading is a line that reads exactly as one of the template's prompts; its text is
+    every line up to the next heading. A heading answered on its own line ("Pain today
+    (0-10): 6") stays, and ends the heading before it like any other heading.
+    """
+    values = {}
+    for name, _ in SECTIONS:
+        values[name] = _drop_empty_headings(getattr(content, name), prompt_lines)
+    return NoteContent(**values)
+
+
+def _drop_empty_headings(text: str, prompt_lines: set[str]) -> str:
+    kept: list[str] = []
+    waiting: list[str] = []  # a heading, and any blank lines after it, until text comes
+    for line in text.splitlines():
+        if line.strip() in prompt_lines:
+            waiting = [line]  # the heading before it had nothing under it
+        elif not line.strip():
+            (waiting if waiting else kept).append(line)
+        elif any(line.strip().startswith(prompt) for prompt in prompt_lines):
+            waiting = []  # a heading answered on its own line: the one waiting had no text
+            kept.append(line)
+        else:
+            kept.extend(waiting)
+            waiting = []
+            kept.append(line)
+    return "\n".join(kept).strip()
 
 
 def amend_note(
