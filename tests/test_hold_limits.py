@@ -3,10 +3,12 @@
 import pytest
 import sqlalchemy as sa
 
-from booking.clinic.appointments import cancel_appointment
+from booking.clinic import holds
+from booking.clinic.appointments import PatientDetails, book_appointment, cancel_appointment
 from booking.clinic.settings import clinic_settings
 from booking.extensions import db
-from booking.models import Appointment
+from booking.models import Appointment, Practitioner, SessionType
+from tests.at_once import race
 from tests.test_booking import details_url, next_weekday, start_at, submit_details
 
 
@@ -69,3 +71,56 @@ def test_bookings_outside_the_online_form_are_not_capped(client, demo, small_cap
             patient=PatientDetails("Desk Caller", "desk@example.org", "07700900555"),
         )
     assert len(live()) == 4
+
+
+def test_bookings_racing_with_one_email_never_pass_the_cap(app, demo, small_caps):
+    """Six simultaneous bookings of six free times, one email: at most the cap are kept."""
+    session_type_id = db.session.scalar(sa.select(SessionType.id).filter_by(slug="massage"))
+    practitioner_id = db.session.scalar(sa.select(Practitioner.id).filter_by(slug="colette-assor"))
+    day = next_weekday(2)
+    times = [start_at(day, hour) for hour in (9, 10, 11, 14, 15, 16)]
+    db.session.remove()
+
+    def attempt(number: int) -> str:
+        book_appointment(
+            session_type=db.session.get(SessionType, session_type_id),
+            starts_at=times[number],
+            practitioner=db.session.get(Practitioner, practitioner_id),
+            # Each racer gives another address, so only the contact's cap can stop them.
+            patient=PatientDetails(f"Racer {number}", "racer@example.org", None),
+            hold_limits=holds.HoldLimits(client_key=f"address-{number}"),
+        )
+        return "booked"
+
+    outcomes = race(app, len(times), attempt)
+
+    assert outcomes.count("booked") == 2, outcomes
+    refusals = [outcome for outcome in outcomes if outcome != "booked"]
+    assert all("the most we hold online for one person" in r for r in refusals), outcomes
+    assert len(live()) == 2
+
+
+def test_bookings_racing_from_one_address_never_pass_its_cap(app, demo, small_caps):
+    """Six simultaneous bookings from one address with six contacts: at most its cap kept."""
+    session_type_id = db.session.scalar(sa.select(SessionType.id).filter_by(slug="massage"))
+    practitioner_id = db.session.scalar(sa.select(Practitioner.id).filter_by(slug="colette-assor"))
+    day = next_weekday(2)
+    times = [start_at(day, hour) for hour in (9, 10, 11, 14, 15, 16)]
+    db.session.remove()
+
+    def attempt(number: int) -> str:
+        book_appointment(
+            session_type=db.session.get(SessionType, session_type_id),
+            starts_at=times[number],
+            practitioner=db.session.get(Practitioner, practitioner_id),
+            patient=PatientDetails(f"Racer {number}", f"racer-{number}@example.org", None),
+            hold_limits=holds.HoldLimits(client_key="one-address"),
+        )
+        return "booked"
+
+    outcomes = race(app, len(times), attempt)
+
+    assert outcomes.count("booked") == 3, outcomes
+    refusals = [outcome for outcome in outcomes if outcome != "booked"]
+    assert all("booked online from this connection" in r for r in refusals), outcomes
+    assert len(live()) == 3

@@ -6,6 +6,10 @@ appointments under one email or phone number, and one client address at most
 ONLINE_HOLDS_PER_ADDRESS; beyond that they are asked to phone. The address is kept on
 the appointment only as a keyed hash (`client_key`). Course sessions, paid for in
 advance, and bookings staff make are not counted against these limits.
+
+The count and the insert after it are one step for each contact and address: bookings
+sharing either wait for each other (`transaction.serialise_on`), so simultaneous
+bookings cannot pass a cap together.
 """
 
 import hashlib
@@ -19,6 +23,7 @@ from sqlalchemy import Select, func, or_, select
 from booking.clinic.errors import DomainError
 from booking.clinic.patients import PatientDetails
 from booking.clinic.settings import clinic_settings
+from booking.clinic.transaction import serialise_on
 from booking.extensions import db
 from booking.models import Appointment, AppointmentStatus, Patient
 
@@ -34,8 +39,12 @@ def client_key(address: str | None) -> str | None:
     """A keyed hash of a client address: the same address gives the same key, and no more."""
     if not address:
         return None
+    return _keyed("client", address)
+
+
+def _keyed(kind: str, text: str) -> str:
     secret = str(current_app.config["SECRET_KEY"]).encode("utf-8")
-    return hmac.new(secret, b"client:" + address.encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.new(secret, f"{kind}:{text}".encode(), hashlib.sha256).hexdigest()
 
 
 def _live_future() -> Select[int]:
@@ -50,6 +59,20 @@ def _live_future() -> Select[int]:
     )
 
 
+def _lock_names(details: PatientDetails, limits: HoldLimits) -> list[str]:
+    # Keyed hashes of what is counted, never the contact itself. The phone by its digits
+    # only: two spellings of one number wait for each other, which costs nothing.
+    names = []
+    if details.email:
+        names.append("email:" + _keyed("email", details.email.strip().lower()))
+    digits = "".join(ch for ch in (details.phone or "") if ch.isdigit())
+    if digits:
+        names.append("phone:" + _keyed("phone", digits))
+    if limits.client_key:
+        names.append("address:" + limits.client_key)
+    return [f"online-holds:{name}" for name in names]
+
+
 def check(details: PatientDetails, limits: HoldLimits, *, now: datetime) -> None:
     """Refuse, with the clinic's number, a booking over either limit; inside the unit of work."""
     phone = clinic_settings().phone
@@ -60,6 +83,9 @@ def check(details: PatientDetails, limits: HoldLimits, *, now: datetime) -> None
         contact.append(Patient.email == details.email.strip().lower())
     if details.phone:
         contact.append(Patient.phone == details.phone.strip())
+    # Two bookings by one contact, or from one address, at the same moment would each
+    # count the other's booking as not there yet; the second waits here for the first.
+    serialise_on(*_lock_names(details, limits))
     if contact:
         held = db.session.scalar(
             _live_future()

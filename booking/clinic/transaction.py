@@ -23,11 +23,12 @@ the flush happened (an autoflush inside a query too), so the person who lost the
 reads a message instead of a server error.
 """
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, scoped_session
 
@@ -165,3 +166,30 @@ def lock_or_refuse(model: type[Row], key: Any, message: str) -> Row:
     if row is None:
         raise DomainError(message)
     return row
+
+
+def serialise_on(*names: str) -> None:
+    """Hold these names until the unit of work ends: a count-then-insert on no one row.
+
+    A rule that counts rows and then adds one (the caps on online bookings per contact
+    and per address) has no row to lock, so two transactions could each count, each
+    find room, and both insert. On PostgreSQL each name becomes a transaction-scoped
+    advisory lock (released at commit or rollback), taken in a fixed order so that two
+    units of work sharing several names never wait for each other in a circle; the
+    second one waits here, then counts what the first committed. On SQLite the unit of
+    work already holds the database's write lock from its start (BEGIN IMMEDIATE), which
+    orders every writer, so there is nothing more to take.
+    """
+    if not in_unit_of_work():
+        raise RuntimeError("serialise_on() only makes sense inside a unit of work")
+    session = _session()
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted({_advisory_key(name) for name in names}):
+        session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
+def _advisory_key(name: str) -> int:
+    """A name as PostgreSQL's signed 64-bit advisory lock key (a hash: no data in the lock)."""
+    digest = hashlib.blake2b(name.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
