@@ -109,31 +109,86 @@ def test_the_cycle_finder_finds_a_cycle():
     assert _cycle({"a": {"b"}, "b": set()}) is None
 
 
-DIARY = DOMAIN.parent / "diary"
-# The diary's shared modules; every other module of the blueprint holds views.
-DIARY_SHARED = {
-    "booking.diary",
-    "booking.diary.charts",
-    "booking.diary.forms",
-    "booking.diary.grid",
-    "booking.diary.record_status",
-    "booking.diary.signed_in",
-}
+PACKAGE = DOMAIN.parent
+BLUEPRINTS = ("booking.public", "booking.diary", "booking.feeds", "booking.auth")
+ROUTE_DECORATORS = {"route", "get", "post", "put", "patch", "delete"}
 
 
-def test_diary_view_modules_share_helpers_only_through_the_blueprints_small_modules():
+def _package_modules() -> dict[str, ast.Module]:
+    """Every module of booking/, by dotted name."""
+    modules = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        modules[".".join(parts)] = ast.parse(path.read_text(), filename=str(path))
+    return modules
+
+
+def _registers_routes(tree: ast.Module) -> bool:
+    """Whether a module declares views: a function decorated `@blueprint.get(...)` or alike."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef):
+            for decorator in node.decorator_list:
+                call = decorator.func if isinstance(decorator, ast.Call) else decorator
+                if isinstance(call, ast.Attribute) and call.attr in ROUTE_DECORATORS:
+                    return True
+    return False
+
+
+def _view_modules(modules: dict[str, ast.Module]) -> set[str]:
+    """The modules of the blueprints that hold views. A blueprint's package itself (its
+    __init__, which every view module imports the blueprint from) is not counted."""
+    return {
+        name
+        for name, tree in modules.items()
+        if name.startswith(tuple(f"{blueprint}." for blueprint in BLUEPRINTS))
+        and _registers_routes(tree)
+    }
+
+
+def _view_imports(modules: dict[str, ast.Module]) -> list[str]:
+    """Every import of a view module by another module, but for its blueprint's package,
+    which imports them all to register their views."""
+    views = _view_modules(modules)
     offences = []
-    for path in sorted(DIARY.glob("*.py")):
-        name = "booking.diary" if path.stem == "__init__" else f"booking.diary.{path.stem}"
-        if name in DIARY_SHARED:
-            continue
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
-                "booking.diary."
-            ):
-                if node.module not in DIARY_SHARED:
-                    offences.append(f"{name} imports {node.module}")
-    assert offences == []
+    for name, tree in modules.items():
+        for module, _names in _imports(tree, set(modules)):
+            if module in views and module != name and module.rsplit(".", 1)[0] != name:
+                offences.append(f"{name} imports {module}")
+    return sorted(set(offences))
+
+
+def test_the_view_finder_tells_views_from_the_helpers_they_share():
+    views = _view_modules(_package_modules())
+    assert {"booking.public.booking", "booking.diary.day", "booking.feeds.staff"} <= views
+    assert {"booking.public.picker", "booking.diary.signed_in", "booking.public.forms"}.isdisjoint(
+        views
+    )
+
+
+def test_no_module_imports_a_view_module():
+    """View modules share helpers through small modules of their blueprint (picker, links,
+    forms, signed_in...), never through each other: a helper in a view module drags that
+    module's views, and their imports, along, and is how cycles start."""
+    assert _view_imports(_package_modules()) == []
+
+
+def test_the_view_import_check_can_fail():
+    views = {
+        "booking.public": ast.parse("from booking.public import booking"),
+        "booking.public.booking": ast.parse(
+            "from booking.public import blueprint\n@blueprint.get('/')\ndef page(): ..."
+        ),
+        "booking.public.manage": ast.parse("from booking.public.booking import parse_day"),
+        "booking.public.courses": ast.parse("from booking.public import booking"),
+        "booking.diary.day": ast.parse("import booking.public.booking"),
+    }
+    assert _view_imports(views) == [
+        "booking.diary.day imports booking.public.booking",
+        "booking.public.courses imports booking.public.booking",
+        "booking.public.manage imports booking.public.booking",
+    ]
 
 
 def test_one_signed_in_staff_helper():

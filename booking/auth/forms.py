@@ -37,3 +37,7 @@ class ChangePasswordForm(Form):
 
 class ButtonForm(Form):
     """A form that is only a button (and its CSRF token)."""
+
+
+class RemoveForm(Form):
+    password = PasswordField("Your password", validators=[DataRequired("Enter your password.")])

@@ -18,13 +18,14 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from wtforms import BooleanField, IntegerField, PasswordField, SelectMultipleField, StringField
+from wtforms import BooleanField, IntegerField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from booking.auth import blueprint, session_cookie
 from booking.auth.access import staff_required
-from booking.auth.forms import ButtonForm
+from booking.auth.factors import factor_context
+from booking.auth.forms import ButtonForm, RemoveForm
 from booking.auth.session_cookie import current_staff_session
 from booking.clinic import DomainError, passkeys, second_factors
 from booking.clinic.settings import clinic_settings
@@ -43,10 +44,6 @@ class CodeForm(Form):
         "Code",
         validators=[DataRequired("Enter the code."), Length(max=40)],
     )
-
-
-class RemoveForm(Form):
-    password = PasswordField("Your password", validators=[DataRequired("Enter your password.")])
 
 
 class CheckboxesField(SelectMultipleField):
@@ -219,19 +216,6 @@ def _finish_enrolment_if_needed(method: str) -> None:
 @staff_required(while_enrolling=True)
 def enrol():
     return render_template("auth/enrol.html", **factor_context())
-
-
-def factor_context() -> dict:
-    account = _signed_in_staff()
-    factor = second_factors.totp_factor(account)
-    return {
-        "totp_confirmed": factor is not None and factor.confirmed_at is not None,
-        "passkeys": passkeys.passkeys_of(account),
-        "recovery_codes_left": second_factors.unused_recovery_codes(account),
-        "required": second_factors.must_use_second_factor(account),
-        "button": ButtonForm(),
-        "remove_form": RemoveForm(),
-    }
 
 
 @blueprint.post("/account/authenticator/begin")

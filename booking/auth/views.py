@@ -16,8 +16,8 @@ from flask_login import current_user
 from booking.auth import blueprint, session_cookie
 from booking.auth.access import staff_required
 from booking.auth.accounts import SignInThrottled, _account_for, authenticate, change_password
+from booking.auth.factors import factor_context
 from booking.auth.forms import ButtonForm, ChangePasswordForm, SignInForm
-from booking.auth.second_factor_views import factor_context
 from booking.auth.session_cookie import current_staff_session
 from booking.auth.throttle import counts_for
 from booking.clinic import DomainError, second_factors, staff_sessions

@@ -8,7 +8,7 @@ from booking.clinic import DomainError
 from booking.clinic.busy_time import connect_calendar, disconnect_calendar
 from booking.feeds import blueprint
 from booking.feeds.forms import DisconnectForm, OwnCalendarForm
-from booking.feeds.staff import practitioner_or_404
+from booking.feeds.practitioners import practitioner_or_404
 
 
 @blueprint.post("/diary/feeds/<slug>/own-calendar")

@@ -16,7 +16,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from booking.auth.access import FRONT_DESK, require_practitioner_access, staff_required
+from booking.auth.access import FRONT_DESK, staff_required
 from booking.clinic import DomainError
 from booking.clinic.busy_time import connection_for
 from booking.clinic.feeds import (
@@ -37,6 +37,7 @@ from booking.feeds.forms import (
     PrivacyForm,
     RegenerateForm,
 )
+from booking.feeds.practitioners import practitioner_or_404
 from booking.models import Practitioner, Role
 
 DEFAULT_DOWNLOAD_DAYS = 28
@@ -60,14 +61,6 @@ def _visible_practitioners() -> list[Practitioner]:
     if current_user.role not in {role.value for role in FRONT_DESK}:
         query = query.where(Practitioner.id == current_user.practitioner_id)
     return list(db.session.scalars(query.order_by(Practitioner.position, Practitioner.name)))
-
-
-def practitioner_or_404(slug: str) -> Practitioner:
-    practitioner = db.session.scalar(select(Practitioner).where(Practitioner.slug == slug))
-    if practitioner is None:
-        abort(404)
-    require_practitioner_access(practitioner)
-    return practitioner
 
 
 @blueprint.get("/diary/feeds")

@@ -5,41 +5,36 @@ The choices travel in the URL (session type, practitioner, a UTC start time);
 nothing about the patient ever does.
 """
 
-from datetime import date, datetime, timedelta
+from datetime import datetime
 
-from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_limiter.util import get_remote_address
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from booking.clinic import DomainError, availability, holds
 from booking.clinic.appointments import PatientDetails, book_appointment
-from booking.clinic.localtime import local_today, to_local, within_reach
-from booking.clinic.offerings import practitioners_offering
+from booking.clinic.localtime import to_local
 from booking.clinic.settings import clinic_settings
-from booking.clinic.tokens import (
-    appointment_uid_from_token,
-    appointment_uid_from_view_token,
-    manage_token,
-)
+from booking.clinic.tokens import manage_token
 from booking.database import utcnow
 from booking.extensions import db, limiter
-from booking.models import Appointment, AppointmentSource, Practitioner, SessionType
-from booking.presentation import format_start, parse_start
+from booking.models import AppointmentSource, SessionType
+from booking.presentation import parse_start
 from booking.public import blueprint
 from booking.public.forms import PatientDetailsForm
+from booking.public.links import appointment_from_token_or_404
+from booking.public.picker import (
+    ANY,
+    day_window,
+    free_starts_by_day,
+    parse_day,
+    picker_context,
+    practitioner_choice,
+    practitioners_for,
+    session_type_or_404,
+)
 from booking.public.safety import safety_stop, warning_sign_assessed
-
-DAYS_SHOWN = 14
-ANY = "any"
-
-
-def parse_day(value: str | None) -> date | None:
-    try:
-        day = date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-    return day if within_reach(day) else None
 
 
 def bookable_session_types() -> list[SessionType]:
@@ -52,105 +47,6 @@ def bookable_session_types() -> list[SessionType]:
             .options(selectinload(SessionType.treatments))  # is_combination, "Includes"
         )
     )
-
-
-def session_type_or_404(slug: str) -> SessionType:
-    session_type = db.session.scalar(select(SessionType).where(SessionType.slug == slug))
-    if session_type is None or not session_type.active or not session_type.bookable_online:
-        abort(404)
-    return session_type
-
-
-def practitioners_for(session_type: SessionType) -> list[Practitioner]:
-    return practitioners_offering(session_type)
-
-
-def practitioner_choice(session_type: SessionType, value: str | None) -> Practitioner | None:
-    """The chosen practitioner, None for "first available"; 404 for anyone else."""
-    if not value or value == ANY:
-        return None
-    for practitioner in practitioners_for(session_type):
-        if practitioner.slug == value:
-            return practitioner
-    abort(404)
-
-
-def free_starts_by_day(
-    session_type: SessionType,
-    practitioner: Practitioner | None,
-    first_day: date,
-    last_day: date,
-    *,
-    now: datetime,
-    ignore_appointment_id: int | None = None,
-) -> dict[date, list[datetime]]:
-    settings = clinic_settings()
-    if practitioner is not None:
-        return availability.practitioner_free_starts(
-            practitioner,
-            session_type,
-            first_day,
-            last_day,
-            now=now,
-            settings=settings,
-            ignore_appointment_id=ignore_appointment_id,
-        )
-    return availability.anyone_free_starts(
-        practitioners_for(session_type),
-        session_type,
-        first_day,
-        last_day,
-        now=now,
-        settings=settings,
-    )
-
-
-def day_window(requested_from: date | None, *, now: datetime) -> tuple[date, date, date, date]:
-    """The fortnight to show, clamped to today..the booking horizon: (first, last, today, limit)."""
-    settings = clinic_settings()
-    today = local_today(now, settings.zone)
-    limit = today + timedelta(days=settings.booking_horizon_days)
-    first = min(max(requested_from or today, today), limit)
-    last = min(first + timedelta(days=DAYS_SHOWN - 1), limit)
-    return first, last, today, limit
-
-
-def open_weekdays(session_type: SessionType, practitioner: Practitioner | None) -> set[int]:
-    """The weekdays (Monday is 0) on which the practitioner, or anyone giving the session, works.
-
-    The picker shows other days as closed rather than full: "full" on a Sunday the
-    clinic never opens would send a patient looking for a cancellation that never comes.
-    """
-    candidates = [practitioner] if practitioner else practitioners_for(session_type)
-    return availability.working_weekdays([candidate.id for candidate in candidates])
-
-
-def picker_context(
-    free: dict[date, list[datetime]],
-    first: date,
-    last: date,
-    today: date,
-    limit: date,
-    *,
-    session_type: SessionType,
-    practitioner: Practitioner | None,
-):
-    """What the day-and-time picker template needs; the chosen day comes from ?day=."""
-    chosen_day = parse_day(request.args.get("day"))
-    working_weekdays = open_weekdays(session_type, practitioner)
-    days = [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
-    if chosen_day not in free or not free.get(chosen_day):
-        chosen_day = next((day for day in days if free.get(day)), None)
-    return {
-        "days": days,
-        "closed_days": {day for day in days if day.weekday() not in working_weekdays},
-        "free": free,
-        "chosen_day": chosen_day,
-        "times": free.get(chosen_day, []) if chosen_day else [],
-        "previous_from": (first - timedelta(days=DAYS_SHOWN)) if first > today else None,
-        "next_from": (last + timedelta(days=1)) if last < limit else None,
-        "format_start": format_start,
-    }
 
 
 @blueprint.get("/book")
@@ -292,17 +188,6 @@ def book_details(slug: str):
         ),
         problem=problem,
     ), status
-
-
-def appointment_from_token_or_404(token: str, *, read_only: bool = False) -> Appointment:
-    """The appointment a manage token (or, `read_only`, a calendar event's view token) names."""
-    uid = appointment_uid_from_view_token(token) if read_only else appointment_uid_from_token(token)
-    appointment = None
-    if uid is not None:
-        appointment = db.session.scalar(select(Appointment).where(Appointment.uid == uid))
-    if appointment is None:
-        abort(404)
-    return appointment
 
 
 @blueprint.get("/book/confirmed/<token>")

@@ -19,20 +19,16 @@ from booking.clinic.appointments import PatientDetails, book_appointment
 from booking.clinic.localtime import local_today
 from booking.clinic.payments.configured import online_provider
 from booking.clinic.settings import clinic_settings
-from booking.clinic.tokens import course_token, course_uid_from_token, manage_token
+from booking.clinic.tokens import course_token, manage_token
 from booking.database import utcnow
 from booking.extensions import db, limiter
 from booking.models import AppointmentSource, Course, CourseProduct, Practitioner
 from booking.presentation import format_local_datetime, format_start, parse_start
 from booking.public import blueprint
-from booking.public.booking import (
-    day_window,
-    free_starts_by_day,
-    parse_day,
-    picker_context,
-)
 from booking.public.checkout import pay_for_course
 from booking.public.forms import ConfirmForm, CourseRequestForm, CourseSessionForm
+from booking.public.links import course_from_token_or_404
+from booking.public.picker import day_window, free_starts_by_day, parse_day, picker_context
 from booking.public.safety import safety_stop, warning_sign_assessed
 from booking.validators import DayInReach, Form
 
@@ -60,14 +56,6 @@ class PlanRuleForm(Form):
         "Starting from", validators=[InputRequired("Choose a start date."), DayInReach()]
     )
     practitioner = SelectField("Practitioner")
-
-
-def course_from_token_or_404(token: str) -> Course:
-    uid = course_uid_from_token(token)
-    course = courses.course_by_uid(uid) if uid is not None else None
-    if course is None:
-        abort(404)
-    return course
 
 
 def _practitioner_choice(course: Course, value: str | None) -> Practitioner | None:

@@ -14,17 +14,11 @@ from booking.clinic.settings import clinic_settings
 from booking.database import utcnow
 from booking.extensions import db, limiter
 from booking.models import AppointmentStatus
-from booking.presentation import format_start
+from booking.presentation import format_start, parse_start
 from booking.public import blueprint
-from booking.public.booking import (
-    appointment_from_token_or_404,
-    day_window,
-    free_starts_by_day,
-    parse_day,
-    parse_start,
-    picker_context,
-)
 from booking.public.forms import AppointmentChangeForm
+from booking.public.links import appointment_from_token_or_404
+from booking.public.picker import day_window, free_starts_by_day, parse_day, picker_context
 from booking.validators import whole_number
 
 

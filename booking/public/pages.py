@@ -10,7 +10,7 @@ from booking.models import CourseProduct, Practitioner, SessionType, Treatment
 from booking.public import blueprint
 from booking.public.content import load_page
 from booking.public.page_cache import cached_page
-from booking.public.replies import replies_context
+from booking.public.reply_section import replies_context
 
 
 def _render_page(slug: str, **context):

@@ -14,8 +14,8 @@ from booking.clinic.payments.provider import BadSignature
 from booking.extensions import csrf, limiter
 from booking.public import blueprint
 from booking.public.checkout import pay_for_course
-from booking.public.courses import course_from_token_or_404
 from booking.public.forms import ConfirmForm
+from booking.public.links import course_from_token_or_404
 
 log = logging.getLogger(__name__)
 

@@ -33,8 +33,8 @@ from booking.database import utcnow
 from booking.extensions import limiter
 from booking.models import OfferStatus, WaitingStatus
 from booking.public import blueprint
-from booking.public.booking import ANY, practitioner_choice, session_type_or_404
 from booking.public.forms import ConfirmForm, ContactDetailsForm
+from booking.public.picker import ANY, practitioner_choice, session_type_or_404
 from booking.waiting_list_form import WishForm
 
 DEFAULT_WEEKS = 4
