@@ -1,6 +1,7 @@
 """Flask commands: seed-demo, create-staff (more arrive with the outbox and reminders)."""
 
 import secrets
+from dataclasses import dataclass
 from datetime import time
 from typing import Any
 
@@ -140,18 +141,83 @@ PRACTITIONERS: list[dict[str, Any]] = [
 ]
 
 
+RECEPTION_EMAIL = "reception@clinic.example"
+# The demo's other sign-ins (email, name, role, practitioner's slug), made by `flask seed-demo`
+# with the diary: the tests' demo clinic has the receptionist alone.
+DEMO_SIGN_INS = [
+    ("colette@clinic.example", "Colette Assor", Role.PRACTITIONER, "colette-assor"),
+    ("admin@clinic.example", "Demo Admin", Role.ADMIN, None),
+]
+ROLE_TITLES = {
+    Role.RECEPTIONIST: "Receptionist",
+    Role.PRACTITIONER: "Practitioner",
+    Role.ADMIN: "Admin",
+}
+
+
+@dataclass(frozen=True)
+class NewSignIn:
+    """A demo account made by this run, with its password (shown only this once)."""
+
+    role: Role
+    email: str
+    password: str
+
+
 def seed_demo(*, with_diary: bool = False) -> str | None:
     """Load the demo clinic; safe to run again. Returns the receptionist's new password, once.
 
-    with_diary also books the coming fortnight for invented patients (the CLI does; tests
-    mostly want an empty diary)."""
+    with_diary also makes the practitioner's and the admin's sign-ins, books the coming
+    fortnight for invented patients and adds past visits with their clinical record and
+    payments (the CLI does; tests mostly want an empty diary)."""
+    made = load_demo(with_diary=with_diary)
+    return next((sign_in.password for sign_in in made if sign_in.email == RECEPTION_EMAIL), None)
+
+
+def load_demo(*, with_diary: bool) -> list[NewSignIn]:
+    """Load the demo clinic (see `seed_demo`); returns the accounts this run made."""
     with unit_of_work():
         password = _seed_demo_rows()
+    made = [NewSignIn(Role.RECEPTIONIST, RECEPTION_EMAIL, password)] if password else []
     if with_diary:
         from booking.demo_diary import fill_demo_diary
+        from booking.demo_records import fill_demo_records
 
+        made += _demo_sign_ins()
         fill_demo_diary()
-    return password
+        desk = db.session.scalar(select(StaffUser).filter_by(email=RECEPTION_EMAIL))
+        colette = db.session.scalar(
+            select(StaffUser).join(Practitioner).where(Practitioner.slug == "colette-assor")
+        )
+        if desk is not None and colette is not None:
+            fill_demo_records(desk, colette)
+    return made
+
+
+def _demo_sign_ins() -> list[NewSignIn]:
+    """The practitioner's and the admin's accounts, through the admin pages' own function;
+    an account already there (or Colette's made under another address) is left as it is."""
+    made = []
+    for email, name, role, slug in DEMO_SIGN_INS:
+        if db.session.scalar(select(StaffUser.id).filter_by(email=email)) is not None:
+            continue
+        practitioner = None
+        if slug is not None:
+            practitioner = db.session.scalar(select(Practitioner).filter_by(slug=slug))
+            holder = (
+                db.session.scalar(
+                    select(StaffUser.id).where(StaffUser.practitioner_id == practitioner.id)
+                )
+                if practitioner is not None
+                else None
+            )
+            if practitioner is None or holder is not None:
+                continue
+        _, password = team.add_staff_account(
+            name=name, email=email, role=role, practitioner=practitioner, staff_user=None
+        )
+        made.append(NewSignIn(role, email, password))
+    return made
 
 
 def _seed_demo_rows() -> str | None:
@@ -246,16 +312,32 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("seed-demo")
     def seed_demo_command():
         """Load a demo clinic (safe to run again)."""
-        password = seed_demo(with_diary=True)
+        made = load_demo(with_diary=True)
         click.echo("Demo clinic loaded.")
-        if password:
+        # The receptionist comes first: scripts read the first password printed.
+        for sign_in in made:
             click.echo("")
-            click.echo("  Receptionist sign-in (shown only this once):")
-            click.echo("    email:    reception@clinic.example")
-            click.echo(f"    password: {password}")
+            click.echo(f"  {ROLE_TITLES[sign_in.role]} sign-in (shown only this once):")
+            click.echo(f"    email:    {sign_in.email}")
+            click.echo(f"    password: {sign_in.password}")
+        if made:
             click.echo("")
-        else:
-            click.echo("The receptionist account already exists; its password is unchanged.")
+            asked = clinic_settings().second_factor_roles
+            click.echo(
+                "  Sign in at /staff/sign-in. "
+                + (
+                    f"A second factor is required for: {asked}."
+                    if asked
+                    else "The demo clinic requires no second factor (see Sign-in security)."
+                )
+            )
+        kept = [RECEPTION_EMAIL, *(email for email, *_ in DEMO_SIGN_INS)]
+        kept = [email for email in kept if email not in {s.email for s in made}]
+        if kept:
+            click.echo(
+                f"These accounts already existed; their passwords are unchanged: {', '.join(kept)}"
+                " (flask set-password --email ... gives one a new password)."
+            )
 
     @app.cli.command("create-staff")
     @click.option("--email", required=True)
