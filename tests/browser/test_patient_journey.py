@@ -3,15 +3,22 @@
 import re
 import threading
 import time
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
+from booking.clinic.localtime import local_today
+from booking.clinic.outbox import send_due
+from booking.clinic.settings import clinic_settings
+from booking.database import utcnow
 from booking.extensions import db
-from booking.models import Appointment, OutboxMessage
+from booking.models import Appointment
 from tests.fixtures_browser import _new_page
+from tests.fixtures_mail import html_text, plain_text
+from tests.phone_layout import assert_fits
 
 SMALL_PHONE = {"width": 320, "height": 640}
 
@@ -30,8 +37,12 @@ class SlowPosts:
 
 
 @pytest.fixture
-def slow_phone(app, browser):
-    """A 320 px touch phone on a server whose answers to forms take 600 ms."""
+def slow_phone(request, app, browser):
+    """A 320 px touch phone on a server whose answers to forms take 600 ms.
+
+    Parametrise it indirectly with a width for another phone (375 px, say).
+    """
+    size = {**SMALL_PHONE, "width": getattr(request, "param", SMALL_PHONE["width"])}
     slow = SlowPosts(app.wsgi_app, 0.6)
     app.wsgi_app = slow
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -40,13 +51,14 @@ def slow_phone(app, browser):
     context, page = _new_page(
         browser,
         f"http://127.0.0.1:{server.server_port}",
-        viewport=SMALL_PHONE,
-        screen=SMALL_PHONE,
+        viewport=size,
+        screen=size,
         device_scale_factor=2,
         is_mobile=True,
         has_touch=True,
     )
     page.slow_posts = slow.posts
+    page.base_url = f"http://127.0.0.1:{server.server_port}"
     try:
         yield page
     finally:
@@ -74,40 +86,6 @@ def fill_safety_answers(page) -> None:
     for question in page.locator("fieldset").all():
         question.get_by_label("No", exact=True).check()
     page.get_by_label(re.compile("I agree that the clinic may store")).check()
-
-
-def test_a_double_tap_on_book_lands_on_one_confirmation_at_320_pixels(slow_phone, demo, axe):
-    page = slow_phone
-    # "First available": a second booking would quietly take the other practitioner.
-    page.goto("/book/massage/times?practitioner=any")
-    page.locator("ul.time-list a.time").first.tap()
-    page.wait_for_url(re.compile(r"/book/massage/details"))
-    page.get_by_label("Full name").fill("Tom Thumb")
-    page.get_by_label("Email address").fill("tom@example.org")
-    page.get_by_label("Phone number").fill("07700 900123")
-    fill_safety_answers(page)
-
-    double_tap(page, page.get_by_role("button", name="Book this appointment"))
-
-    # The second tap aborts the first tap's navigation in the browser, and wait_for_url
-    # can report that abort: check where the page ends up instead.
-    expect(page).to_have_url(re.compile(r"/book/confirmed/"))
-    page.get_by_role("heading", name="You are booked").wait_for()
-    assert "taken" not in page.locator("main").inner_text()
-    # Both taps reached the server, and booked once.
-    assert len([path for path in page.slow_posts if path.endswith("/details")]) == 2
-    db.session.rollback()  # end the test's own read, begun before the server's booking
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 1
-    assert (
-        db.session.scalar(
-            sa.select(sa.func.count())
-            .select_from(OutboxMessage)
-            .where(OutboxMessage.kind == "confirmation")
-        )
-        == 1
-    )
-    axe(page, label="the confirmation after a double tap")
-    assert page.evaluate("document.documentElement.scrollWidth") <= SMALL_PHONE["width"]
 
 
 def test_a_course_session_is_reviewed_with_its_safety_questions_and_booked_once(
@@ -138,38 +116,6 @@ def test_a_course_session_is_reviewed_with_its_safety_questions_and_booked_once(
     assert course.credits_remaining == 9
     assert len([a for a in course.appointments if a.is_live]) == 1
     assert course.patient.health_consent_at is not None
-
-
-def test_a_patient_cancels_and_undoes_it_on_a_320_pixel_phone(phone_page, demo, axe):
-    from booking.clinic.appointments import PatientDetails, book_appointment
-    from booking.clinic.tokens import manage_token
-    from booking.models import Practitioner, SessionType
-    from tests.test_booking import next_weekday, start_at
-
-    appointment = book_appointment(
-        session_type=db.session.scalar(sa.select(SessionType).filter_by(slug="massage")),
-        starts_at=start_at(next_weekday(1, at_least_days=5), 10),
-        practitioner=db.session.scalar(sa.select(Practitioner).filter_by(slug="colette-assor")),
-        patient=PatientDetails("Una Undo", "una@example.org", "07700900123"),
-    )
-    appointment_id = appointment.id
-    page = phone_page
-    page.set_viewport_size(SMALL_PHONE)
-    page.goto(f"/manage/{manage_token(appointment)}")
-    page.get_by_role("link", name="Cancel this appointment").tap()
-    page.get_by_role("heading", name=re.compile("Cancel")).first.wait_for()
-    page.get_by_role("button", name="Yes, cancel it").tap()
-    page.get_by_text("This appointment was cancelled").wait_for()
-    undo = page.get_by_role("button", name="Undo the cancellation")
-    expect(undo).to_be_visible()
-    axe(page, label="the cancelled page with its undo")
-    assert page.evaluate("document.documentElement.scrollWidth") <= SMALL_PHONE["width"]
-
-    undo.tap()
-    page.get_by_text("Your appointment is booked again").wait_for()
-    expect(page.get_by_role("link", name="Cancel this appointment")).to_be_visible()
-    db.session.rollback()
-    assert db.session.get(Appointment, appointment_id).status == "booked"
 
 
 def test_a_warning_sign_a_doctor_has_assessed_books_on_a_320_pixel_phone(phone_page, demo, axe):
@@ -207,40 +153,6 @@ def test_a_warning_sign_a_doctor_has_assessed_books_on_a_320_pixel_phone(phone_p
     page.get_by_role("heading", name="You are booked").wait_for()
     db.session.rollback()
     assert db.session.scalar(sa.select(Appointment)).warning_sign_assessed is True
-
-
-def test_my_bookings_on_a_320_pixel_phone(phone_page, demo, axe):
-    from booking.clinic import my_bookings
-    from booking.clinic.appointments import PatientDetails, book_appointment
-    from booking.models import Practitioner, SessionType
-    from tests.test_booking import next_weekday, start_at
-
-    book_appointment(
-        session_type=db.session.scalar(sa.select(SessionType).filter_by(slug="massage")),
-        starts_at=start_at(next_weekday(1, at_least_days=5), 10),
-        practitioner=db.session.scalar(sa.select(Practitioner).filter_by(slug="colette-assor")),
-        patient=PatientDetails("Mina Patel", "mina@example.org", "07700900123"),
-    )
-    page = phone_page
-    page.set_viewport_size(SMALL_PHONE)
-    page.goto("/")
-    page.get_by_role("button", name=re.compile("Menu")).or_(
-        page.get_by_role("link", name=re.compile("Menu"))
-    ).first.tap()
-    page.get_by_role("link", name="My bookings").tap()
-    page.get_by_role("heading", name="My bookings").wait_for()
-    axe(page, label="the My bookings form")
-    page.get_by_label("Email address").fill("mina@example.org")
-    page.get_by_role("button", name="Email me my link").tap()
-    page.get_by_role("heading", name="Check your email").wait_for()
-    axe(page, label="the check-your-email page")
-
-    page.goto(f"/my-bookings/{my_bookings.link_token('mina@example.org')}")
-    assert "Massage" in page.locator("main").inner_text()
-    axe(page, label="the bookings list")
-    assert page.evaluate("document.documentElement.scrollWidth") <= SMALL_PHONE["width"]
-    page.get_by_role("link", name=re.compile("View, move or cancel")).first.tap()
-    page.get_by_role("heading", name="Your appointment").wait_for()
 
 
 def test_practitioner_photos_and_biography_on_a_320_pixel_phone(
@@ -308,3 +220,212 @@ def test_the_recommended_session_is_first_and_marked_on_a_320_pixel_phone(phone_
     assert first.bounding_box()["y"] < SMALL_PHONE["height"] * 2
     axe(page, label="the session choice with its recommendation")
     assert page.evaluate("document.documentElement.scrollWidth") <= SMALL_PHONE["width"]
+
+
+# What a page must not say once the patient's action has worked: the double tap's
+# "That time has just been taken" after a booking was the bug this journey guards.
+FALSE_AFTER_SUCCESS = (
+    "taken",
+    "failed",
+    "went wrong",
+    "not available",
+    "no longer available",
+    "could not",
+    "try again",
+    "error",
+)
+# Every appointment of the journey is days away, so it can still be changed online.
+FALSE_WHILE_CHANGEABLE = ("cannot be changed online", "no longer be changed online")
+
+
+def assert_nothing_contradicts(page, *also_false: str) -> None:
+    """The page says nothing that contradicts what has just happened."""
+    text = page.locator("main").inner_text().lower()
+    said = [p for p in (*FALSE_AFTER_SUCCESS, *FALSE_WHILE_CHANGEABLE, *also_false) if p in text]
+    assert said == [], f"{page.url} says {said!r}, which is not what happened:\n{text}"
+    assert not page.title().startswith("Error")
+
+
+def tap_a_day_after(page, after: date) -> date:
+    """Tap the first day with free times later than `after`; return it."""
+    page.locator("a.day").first.wait_for()
+    for link in page.locator("a.day").all():
+        day = date.fromisoformat(re.search(r"day=([0-9-]{10})", link.get_attribute("href"))[1])
+        if day > after:
+            link.tap()
+            page.wait_for_url(re.compile(rf"day={day.isoformat()}.*#times$"))
+            return day
+    raise AssertionError(f"no day with free times after {after} on {page.url}")
+
+
+def link_in(message, path: str) -> str:
+    """The path of the link to `path` in an email's text, to open on the test server."""
+    text = plain_text(message)
+    found = re.search(rf"https?://[^/\s]+({re.escape(path)}\S+)", text)
+    assert found, f"no {path} link in {message['Subject']!r}:\n{text}"
+    assert f'href="{found[0]}"' in html_text(message), "the HTML part links elsewhere"
+    return found[1]
+
+
+def emails_to(smtp_server, address: str, subject_starts: str) -> list:
+    send_due()
+    return [m for m in smtp_server.to(address) if str(m["Subject"]).startswith(subject_starts)]
+
+
+def without_zone(when: str) -> str:
+    """ "Tuesday 24 November 2026 at 09:30 (GMT)" -> "Tuesday 24 November 2026 at 09:30"."""
+    return re.sub(r" \([A-Z]+\)$", "", when.strip())
+
+
+@pytest.mark.parametrize("slow_phone", [320, 375], indirect=True, ids=["320px", "375px"])
+def test_the_whole_journey_on_a_phone_says_nothing_that_did_not_happen(
+    slow_phone, demo, mail_app, smtp_server, make_staff, axe
+):
+    """Issue 17's "Done when": book with a double tap, move, cancel and undo, request a course
+    and book its session with the safety questions, then find it all from My bookings, on a
+    phone with a clumsy thumb and a slow line, every page true to what happened."""
+    from booking.clinic import courses
+    from booking.models import Course
+
+    page = slow_phone
+    width = page.viewport_size["width"]
+    email = "jo.journey@example.org"
+
+    def check(label: str, *also_false: str) -> None:
+        assert_nothing_contradicts(page, *also_false)
+        assert_fits(page, width, label=label)
+        axe(page, label=label)
+
+    today = local_today(utcnow(), clinic_settings().zone)
+
+    # 1. Book a massage with the first available practitioner, some days ahead.
+    page.goto("/")
+    page.get_by_role("link", name="Book an appointment").first.tap()
+    page.get_by_role("link", name=re.compile("^Massage 45 min")).tap()
+    check("the practitioner step")
+    page.get_by_role("link", name=re.compile("First available")).tap()
+    booked_day = tap_a_day_after(page, today + timedelta(days=2))
+    check("the day and its times")
+    page.locator("ul.time-list a.time").first.tap()
+    page.wait_for_url(re.compile(r"/book/massage/details"))
+    check("the details step")
+    page.get_by_label("Full name").fill("Jo Journey")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Phone number").fill("07700 900123")
+    fill_safety_answers(page)
+    double_tap(page, page.get_by_role("button", name="Book this appointment"))
+
+    expect(page).to_have_url(re.compile(r"/book/confirmed/"))
+    expect(page.get_by_role("heading", name="You are booked")).to_be_visible()
+    check("the confirmation after a double tap")
+    assert (
+        "You can move or cancel this appointment online until" in page.locator("main").inner_text()
+    )
+    assert len([path for path in page.slow_posts if path.endswith("/details")]) == 2
+    db.session.rollback()  # end the test's own read, begun before the server's booking
+    [appointment] = db.session.scalars(sa.select(Appointment)).all()
+    [confirmation] = emails_to(smtp_server, email, "Booked:")
+
+    # 2. From the email's link: review a move, then move (two taps again).
+    page.goto(link_in(confirmation, "/manage/"))
+    expect(page.get_by_role("heading", name="Your appointment")).to_be_visible()
+    check("the manage page")
+    page.get_by_role("link", name="Move to another time").tap()
+    tap_a_day_after(page, booked_day)
+    check("the move's day and times")
+    page.locator("ul.time-list a.time").first.tap()
+    expect(page.get_by_role("heading", name="Move your appointment?")).to_be_visible()
+    check("the move's review")
+    old_time = page.locator("dl.summary dd s").inner_text()
+    new_time = page.locator("dl.summary dd strong").inner_text()
+    double_tap(page, page.get_by_role("button", name="Move my appointment"))
+    expect(page.get_by_text("Your appointment has been moved")).to_be_visible()
+    expect(page.get_by_role("heading", name="Your appointment")).to_be_visible()
+    check("the manage page after the move")
+    assert new_time in page.locator("dl.summary").inner_text()
+    [moved] = emails_to(smtp_server, email, "Moved:")
+    for body in (plain_text(moved), html_text(moved)):
+        assert without_zone(old_time) in body and new_time in body
+
+    # 3. Cancel after the review, then undo it.
+    page.get_by_role("link", name="Cancel this appointment").tap()
+    expect(page.get_by_role("heading", name="Cancel this appointment?")).to_be_visible()
+    check("the cancel review")
+    double_tap(page, page.get_by_role("button", name="Yes, cancel it"))
+    expect(page.get_by_text("Your appointment is cancelled")).to_be_visible()
+    check("the cancelled page", "you can move or cancel", "make changes online")
+    page.get_by_role("button", name="Undo the cancellation").tap()
+    expect(page.get_by_text("Your appointment is booked again")).to_be_visible()
+    check("the page after the undo", "was cancelled")
+    assert "Booked" in page.locator("dl.summary").inner_text()
+    assert len(emails_to(smtp_server, email, "Cancelled:")) == 1
+    assert len(emails_to(smtp_server, email, "Booked again:")) == 1
+
+    # 4. Request the course, answering the safety questions and consent.
+    page.get_by_role("link", name="Book a new appointment").or_(
+        page.get_by_role("link", name="Book an appointment")
+    ).first.tap()
+    page.get_by_role("link", name="See our courses").tap()
+    page.locator("a.choice-card").first.tap()
+    expect(page.get_by_role("heading", name="Request a course")).to_be_visible()
+    check("the course request")
+    page.get_by_label("Full name").fill("Jo Journey")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Phone number").fill("07700 900123")
+    fill_safety_answers(page)
+    double_tap(page, page.get_by_role("button", name=re.compile("^Request")))
+    expect(page.get_by_role("heading", name="Your course")).to_be_visible()
+    check("the reserved course")
+    db.session.rollback()
+    [course] = db.session.scalars(sa.select(Course)).all()
+    assert course.patient.health_consent_at is not None
+    assert len(emails_to(smtp_server, email, "Your request:")) == 1
+
+    # Reception takes the payment at the desk; the email's link opens the course.
+    courses.activate_course(course, "card 4242", make_staff("receptionist"))
+    [ready] = emails_to(smtp_server, email, "Your course is ready:")
+    page.goto(link_in(ready, "/course/"))
+    check("the paid course")
+    page.get_by_role("link", name="Book my next session").tap()
+    course_day = tap_a_day_after(page, booked_day + timedelta(days=7))
+    page.locator("ul.time-list a.time").first.tap()
+    expect(page.get_by_role("heading", name="Book this course session?")).to_be_visible()
+    check("the course session's review")
+    fill_safety_answers(page)
+    double_tap(page, page.get_by_role("button", name="Book this session"))
+    expect(page.get_by_text("Booked:")).to_be_visible()
+    check("the course after booking a session")
+
+    # 5. My bookings, from the menu, then from the real email's link.
+    page.get_by_role("link", name="Menu").tap()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="My bookings").tap()
+    expect(page.get_by_role("heading", name="My bookings")).to_be_visible()
+    page.get_by_label("Email address").fill(email)
+    page.get_by_role("button", name="Email me my link").tap()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+    check("the check-your-email page")
+    [link_email] = emails_to(smtp_server, email, "")[-1:]
+    page.goto(link_in(link_email, "/my-bookings/"))
+    expect(page.get_by_role("heading", name="My bookings")).to_be_visible()
+    check("My bookings", "(cancelled)")
+    coming, courses_listed = page.locator("ul.booking-list").all()[:2]
+    entries = [item.inner_text() for item in coming.locator("li").all()]
+    assert len(entries) == 2, entries
+    assert new_time in entries[0] and "Massage" in entries[0]
+    assert "View, move or cancel" in entries[0]
+    assert course_day.strftime("%B") in entries[1] and "Full combination session" in entries[1]
+    assert "9 of 10 sessions left" in courses_listed.inner_text()
+    coming.get_by_role("link", name=re.compile("View, move or cancel")).first.tap()
+    expect(page.get_by_role("heading", name="Your appointment")).to_be_visible()
+    assert new_time in page.locator("dl.summary").inner_text()
+    assert "Booked" in page.locator("dl.summary").inner_text()
+
+    # One booking, one course session, each sent its emails once.
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 2
+    assert db.session.get(Appointment, appointment.id).status == "booked"
+    sent = sorted(str(m["Subject"]).split(":")[0] for m in smtp_server.to(email))
+    assert sent == sorted(
+        ["Booked", "Moved", "Cancelled", "Booked again", "Your request"]
+        + ["Your course is ready", "Booked", "Your bookings"]
+    )
