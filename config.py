@@ -143,6 +143,9 @@ class Config:
         "STRIPE_CHECKOUT_ORIGIN", "https://checkout.stripe.com"
     ).rstrip("/")
     STRIPE_TIMEOUT = float(os.environ.get("STRIPE_TIMEOUT", "20"))
+    # A session type with a deposit, booked online, keeps its time this many minutes
+    # while the patient pays on the hosted page; unpaid by then, the time is released.
+    DEPOSIT_HOLD_MINUTES = int(os.environ.get("DEPOSIT_HOLD_MINUTES", "30"))
     PREFERRED_URL_SCHEME = "http"
     FORCE_HTTPS = False
     # werkzeug's method for staff password hashes (booking/passwords.py reads it). Full

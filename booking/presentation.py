@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
+from booking.clinic import held_appointments
 from booking.clinic.local_wording import (
     format_local_date,
     format_local_datetime,
@@ -96,6 +97,8 @@ def register_filters(app: Flask) -> None:
     app.add_template_filter(format_local_date, "local_date")
     app.add_template_filter(format_local_datetime, "local_datetime")
     app.add_template_filter(format_local_short, "local_short")
+    # "Held: awaiting deposit until 14:32" for a held appointment, "" otherwise.
+    app.add_template_filter(held_appointments.describe, "hold_note")
 
     @app.template_global()
     def online_changes_for(appointment, margin_minutes: int = 0):

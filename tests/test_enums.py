@@ -20,6 +20,7 @@ from booking.models import (
     CourseSource,
     CourseStatus,
     FeedPrivacy,
+    HoldReason,
     Practitioner,
     SessionType,
 )
@@ -30,6 +31,7 @@ COLUMNS = [
     ("appointments", "status", AppointmentStatus),
     ("appointments", "source", AppointmentSource),
     ("appointments", "cancelled_by", CancelledBy),
+    ("appointments", "hold_reason", HoldReason),
     ("courses", "status", CourseStatus),
     ("courses", "source", CourseSource),
     ("practitioners", "feed_privacy", FeedPrivacy),
@@ -45,6 +47,12 @@ def rows(app, demo):
         patient=PatientDetails("Enum Patient", "enum@example.org", "07700900999"),
     )
     cancel_appointment(appointment, reason="Checking the columns")
+    # A held appointment must say why and until when (another CHECK): give it both, so
+    # that every status can be tried on the row.
+    with db.engine.begin() as connection:
+        connection.execute(
+            sa.text("update appointments set held_until = starts_at, hold_reason = 'deposit'")
+        )
     courses.request_course(
         db.session.scalar(sa.select(CourseProduct)),
         PatientDetails("Enum Patient", "enum@example.org", "07700900999"),

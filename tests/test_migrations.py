@@ -21,7 +21,7 @@ def test_an_existing_clinics_sqlite_database_upgrades_with_its_data(app, tmp_pat
     database full of bookings: `make run` on an existing demo stopped with "FOREIGN KEY
     constraint failed" at DROP TABLE session_types."""
     import sqlalchemy as sa
-    from flask_migrate import upgrade
+    from flask_migrate import downgrade, upgrade
 
     from booking import create_app
     from booking.cli import seed_demo
@@ -36,10 +36,15 @@ def test_an_existing_clinics_sqlite_database_upgrades_with_its_data(app, tmp_pat
         booked = db.session.scalar(sa.select(sa.func.count()).select_from(Appointment))
         assert booked > 0
         db.session.remove()
-        # The clinic as it was before session types could be recommended (e1886b806158).
-        with db.engine.begin() as connection:
-            connection.exec_driver_sql("ALTER TABLE session_types DROP COLUMN recommended")
-            connection.exec_driver_sql("UPDATE alembic_version SET version_num = '982ef3632794'")
+        # The clinic as it was before session types could be recommended (e1886b806158),
+        # and before appointments could be held (f3a8c1d2e4b5), by the migrations' own way
+        # down; then up again, with every booking in place.
+        downgrade(revision="982ef3632794")
+        with db.engine.connect() as connection:
+            columns = {
+                row[1] for row in connection.exec_driver_sql("PRAGMA table_info(appointments)")
+            }
+            assert "held_until" not in columns
         upgrade()
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == booked
         assert all(not s.recommended for s in db.session.scalars(sa.select(SessionType)))

@@ -24,6 +24,7 @@ from booking.clinic import (
     change_policy,
     courses,
     credits,
+    held_appointments,
     holds,
     notifications,
     refusals,
@@ -210,6 +211,7 @@ def book_appointment(
     submission_key: str | None = None,
     warning_sign_assessed: bool = False,
     hold_limits: holds.HoldLimits | None = None,
+    hold: held_appointments.Hold | None = None,
 ) -> Appointment:
     """Book one appointment; `practitioner=None` means the first practitioner free then.
 
@@ -222,6 +224,10 @@ def book_appointment(
     `warning_sign_assessed` flags it for the practitioner: the patient has a warning
     sign a doctor has already assessed, they say. With `hold_limits` (a patient booking
     online) the caps on live bookings per contact and per address apply.
+
+    With `hold` the appointment is only HELD (it keeps the time until `hold.until`,
+    waiting for a deposit or an email confirmation): nothing is sent to confirm it until
+    `held_appointments.confirm_held` books it.
     """
     now = now or utcnow()
     try:
@@ -243,6 +249,7 @@ def book_appointment(
                 course=course,
                 warning_sign_assessed=warning_sign_assessed,
                 hold_limits=hold_limits,
+                hold=hold,
             )
             if submission_key is not None:
                 claimed.appointment_id = appointment.id
@@ -283,6 +290,7 @@ def _book(
     course: Course | None,
     warning_sign_assessed: bool,
     hold_limits: holds.HoldLimits | None = None,
+    hold: held_appointments.Hold | None = None,
 ) -> Appointment:
     """The body of book_appointment, inside its unit of work."""
     by_staff = staff_user is not None
@@ -323,7 +331,10 @@ def _book(
     )
     if hold_limits is not None:
         appointment.client_key = hold_limits.client_key
-    notifications.appointment_booked(appointment, by_staff=by_staff)
+    if hold is not None:
+        held_appointments.apply_hold(appointment, hold)
+    else:
+        notifications.appointment_booked(appointment, by_staff=by_staff)
     if by_staff:
         audit.record(
             staff_user,
@@ -337,10 +348,13 @@ def _book(
     return appointment
 
 
-def _lock_appointment(appointment: Appointment, seen_sequence: int | None) -> Appointment:
+def _lock_appointment(
+    appointment: Appointment, seen_sequence: int | None, *, allow_held: bool = False
+) -> Appointment:
     """Take the appointment's row; with `seen_sequence`, refuse if it changed since."""
     locked = lock_or_refuse(Appointment, appointment.id, GONE_MESSAGE)
-    _require_booked(locked)
+    if not (allow_held and locked.is_held):
+        _require_booked(locked)
     if seen_sequence is not None and locked.sequence != seen_sequence:
         raise ChangedMeanwhile(
             "This appointment was changed by someone else a moment ago, so nothing was done. "
@@ -353,6 +367,12 @@ def _require_booked(appointment: Appointment) -> None:
     if appointment.status != AppointmentStatus.BOOKED:
         if appointment.status == AppointmentStatus.CANCELLED:
             raise DomainError("This appointment has already been cancelled.")
+        if appointment.status == AppointmentStatus.HELD:
+            raise DomainError(
+                "This appointment is held, not yet booked "
+                f"({held_appointments.describe(appointment).removeprefix('Held: ')}). "
+                "It can be changed once it is booked, or cancelled to free the time."
+            )
         if appointment.status == AppointmentStatus.ARRIVED:
             raise DomainError(
                 "The patient has arrived, so this appointment can no longer be changed. "
@@ -475,11 +495,13 @@ def _cancel(
     """Cancel; whether it was late (inside the notice period)."""
     by_staff = staff_user is not None
     settings = clinic_settings()
-    _lock_appointment(appointment, seen_sequence)
+    # Staff may cancel a held appointment, to free its time before the hold runs out.
+    _lock_appointment(appointment, seen_sequence, allow_held=by_staff)
     late = _within_notice(appointment, settings, now)
     if not by_staff and late and not warning_sign:
         raise TooLateToChange(too_late_message("cancelled", settings))
     appointment.status = AppointmentStatus.CANCELLED.value
+    appointment.held_until = None
     appointment.cancelled_at = now
     appointment.cancelled_by = (CancelledBy.CLINIC if by_staff else CancelledBy.PATIENT).value
     appointment.cancellation_reason = reason.strip()[:300]
@@ -623,6 +645,10 @@ def _record_attendance(
     lock_or_refuse(Appointment, appointment.id, GONE_MESSAGE)
     if appointment.status == AppointmentStatus.CANCELLED:
         raise DomainError("A cancelled appointment cannot be marked attended or no-show.")
+    if appointment.is_held:
+        raise DomainError(
+            "This appointment is held, not yet booked, so attendance cannot be recorded."
+        )
     if status == AppointmentStatus.ARRIVED:
         zone = clinic_settings().zone
         if to_local(appointment.starts_at, zone).date() > to_local(now, zone).date():

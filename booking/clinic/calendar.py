@@ -172,7 +172,7 @@ def appointment_event(
     if appointment.updated_at is not None:
         event.add("last-modified", _utc(appointment.updated_at))
     cancelled = appointment.status == AppointmentStatus.CANCELLED
-    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    event.add("status", _event_status(appointment))
     event.add("transp", "TRANSPARENT" if cancelled else "OPAQUE")
     event.add("location", settings.address)
     if for_patient:
@@ -449,7 +449,18 @@ def feed_summary(appointment: FeedEvent, privacy: str) -> str:
         summary = f"{appointment.patient.initials} — {appointment.session_type.name}"
     if appointment.status == AppointmentStatus.CANCELLED:
         return f"Cancelled: {summary}"
+    if appointment.status == AppointmentStatus.HELD:
+        return f"Held: {summary}"
     return summary
+
+
+def _event_status(appointment: "Appointment | FeedEvent") -> str:
+    """CANCELLED, TENTATIVE for a held appointment (not yet booked), else CONFIRMED."""
+    if appointment.status == AppointmentStatus.CANCELLED:
+        return "CANCELLED"
+    if appointment.status == AppointmentStatus.HELD:
+        return "TENTATIVE"
+    return "CONFIRMED"
 
 
 # The feed is the hot path (a busy year is ~2,000 events, fetched every 15 minutes
@@ -584,7 +595,7 @@ def _feed_appointment_lines(
         clock.line("DTEND", appointment.ends_at),
         repeated.summary(appointment),
         repeated.location,
-        "STATUS:CANCELLED" if cancelled else "STATUS:CONFIRMED",
+        f"STATUS:{_event_status(appointment)}",
         "TRANSP:TRANSPARENT" if cancelled else "TRANSP:OPAQUE",
     ]
     if appointment.created_at is not None:

@@ -261,7 +261,10 @@ def download_range(practitioner: Practitioner, first_day: date, last_day: date) 
         Appointment.practitioner_id == practitioner.id,
         Appointment.starts_at >= starts_at,
         Appointment.starts_at < ends_at,
-        Appointment.status != AppointmentStatus.CANCELLED.value,
+        # A held time is not yet a booking, and a snapshot would never learn its outcome.
+        Appointment.status.not_in(
+            [AppointmentStatus.CANCELLED.value, AppointmentStatus.HELD.value]
+        ),
     )
     time_off = db.session.scalars(
         select(TimeOff)

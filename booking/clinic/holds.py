@@ -52,7 +52,8 @@ def _live_future() -> Select[int]:
         select(func.count())
         .select_from(Appointment)
         .where(
-            Appointment.status == AppointmentStatus.BOOKED.value,
+            # A held booking (awaiting a deposit or an email confirmation) counts too.
+            Appointment.status.in_([AppointmentStatus.BOOKED.value, AppointmentStatus.HELD.value]),
             Appointment.course_id.is_(None),
             Appointment.source == "online",
         )

@@ -11,8 +11,8 @@ to talk to slow outside services (a calendar server) without holding a lock.
 A job that fails, or whose worker dies while running it, waits for its next turn; so
 every job must be safe to run again, as reminders are (each has a dedupe key).
 
-Reminders, busy-time fetches and waiting-list offers are registered here; later work
-registers its own with `register_job`.
+Reminders, busy-time fetches, waiting-list offers and the release of expired holds are
+registered here; later work registers its own with `register_job`.
 """
 
 import logging
@@ -113,6 +113,7 @@ CLINICAL_ERASURES_EVERY = timedelta(hours=6)
 
 def _register_builtin_jobs() -> None:
     from booking.clinic.busy_time import fetch_busy_times
+    from booking.clinic.held_appointments import RELEASE_EVERY, release_expired_holds
     from booking.clinic.outbox import queue_reminders
     from booking.clinic.records.retention import erase_due_clinical_records
     from booking.clinic.submissions import forget_old
@@ -123,3 +124,5 @@ def _register_builtin_jobs() -> None:
     register_job("waiting-list-offers", OFFERS_EVERY, offer_free_times)
     register_job("forget-form-keys", FORGET_FORM_KEYS_EVERY, forget_old)
     register_job("clinical-erasures", CLINICAL_ERASURES_EVERY, erase_due_clinical_records)
+    # Before the waiting-list offers' next turn, which then offers the freed times.
+    register_job("release-expired-holds", RELEASE_EVERY, release_expired_holds)

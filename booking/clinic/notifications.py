@@ -65,6 +65,7 @@ class Kind:
     COURSE_SESSION = "course_session"
     WAITING_LIST_JOINED = "waiting_list_joined"
     WAITING_LIST_OFFER = "waiting_list_offer"
+    HOLD_RELEASED = "hold_released"
 
 
 def queue_message(
@@ -290,6 +291,27 @@ def appointment_cancelled(appointment: Appointment, *, by_staff: bool | None = N
     )
     if patient_cancelled:
         _tell_reception(appointment, Kind.RECEPTION_CANCELLED, f"Cancelled online: {when}")
+
+
+def hold_released(appointment: Appointment, reason: str) -> None:
+    """Tell the patient a time held for them was let go, in the words of its `reason`.
+
+    The template is `hold_released_<reason>` (a HoldReason's value): a deposit not paid
+    in time reads differently from an email address not confirmed. No calendar
+    cancellation: a held appointment was never sent as an invitation.
+    """
+    email = _patient_email(appointment)
+    if not email:
+        return
+    queue_message(
+        kind=Kind.HOLD_RELEASED,
+        recipient=email,
+        subject=f"Not booked: {appointment.session_type.name} on {_when(appointment)}",
+        template=f"{Kind.HOLD_RELEASED}_{reason}",
+        context={"appointment": appointment, "book_url": _public_url("public.book")},
+        dedupe_key=_appointment_key(appointment, Kind.HOLD_RELEASED),
+        appointment=appointment,
+    )
 
 
 def appointment_restored(appointment: Appointment) -> None:

@@ -37,7 +37,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
-from booking.clinic import DomainError
+from booking.clinic import DomainError, held_appointments
 from booking.clinic.localtime import OUT_OF_REACH, local_day_bounds, within_reach
 from booking.clinic.payments.ledger import method_label
 from booking.clinic.working_time import working_minutes
@@ -308,7 +308,7 @@ def appointment_groups(
             case((Appointment.starts_at < now, 1), else_=0).label("past"),
             minutes_between(Appointment.starts_at, Appointment.ends_at).label("minutes"),
         )
-        .where(*_in_range(day_span, practitioner_id))
+        .where(*_in_range(day_span, practitioner_id), *held_appointments.not_a_booking_yet())
         .subquery()
     )
     keys = [rows.c.week, rows.c.practitioner_id, rows.c.status, rows.c.source]
@@ -324,7 +324,11 @@ def patient_mix(day_span: DayRange, practitioner_id: int | None) -> PatientMix:
     earlier = aliased(Appointment)
     seen = (
         select(Appointment.patient_id.label("patient_id"))
-        .where(Appointment.is_live, *_in_range(day_span, practitioner_id))
+        .where(
+            Appointment.is_live,
+            Appointment.status != AppointmentStatus.HELD.value,
+            *_in_range(day_span, practitioner_id),
+        )
         .distinct()
         .subquery()
     )

@@ -26,6 +26,7 @@ from booking.models import (
 MINUTES_IN_DAY = 24 * 60
 STATUS_LABELS = {
     AppointmentStatus.BOOKED.value: "Booked",
+    AppointmentStatus.HELD.value: "Held",
     AppointmentStatus.ARRIVED.value: "Arrived",
     AppointmentStatus.ATTENDED.value: "Attended",
     AppointmentStatus.NO_SHOW.value: "No-show",

@@ -13,16 +13,24 @@ from booking.database import UTCDateTime, utcnow
 from booking.encryption import EncryptedText
 from booking.extensions import Model
 from booking.models.clinic import Practitioner, SessionType
-from booking.models.enums import AppointmentSource, AppointmentStatus, CancelledBy, one_of
+from booking.models.enums import (
+    AppointmentSource,
+    AppointmentStatus,
+    CancelledBy,
+    HoldReason,
+    one_of,
+)
 from booking.models.patients import Patient
 
 if TYPE_CHECKING:
     from booking.models.courses import Course
 
 
-# Statuses that hold the practitioner's time; only cancelled appointments free it.
+# Statuses that hold the practitioner's time; only cancelled appointments free it. A held
+# appointment (awaiting a deposit or an email confirmation) keeps its time like a booked one.
 LIVE_STATUSES = (
     AppointmentStatus.BOOKED,
+    AppointmentStatus.HELD,
     AppointmentStatus.ARRIVED,
     AppointmentStatus.ATTENDED,
     AppointmentStatus.NO_SHOW,
@@ -51,6 +59,12 @@ class Appointment(Model):
         one_of("status", AppointmentStatus, "status_known"),
         one_of("source", AppointmentSource, "source_known"),
         one_of("cancelled_by", CancelledBy, "cancelled_by_known", nullable=True),
+        one_of("hold_reason", HoldReason, "hold_reason_known", nullable=True),
+        # A held appointment always says why and until when: the expiry job relies on it.
+        CheckConstraint(
+            "status <> 'held' or (held_until is not null and hold_reason is not null)",
+            name="held_says_why_and_until",
+        ),
         Index("ix_appointments_practitioner_starts", "practitioner_id", "starts_at"),
     )
 
@@ -78,6 +92,10 @@ class Appointment(Model):
         Boolean, default=False, server_default=false()
     )
     price_pence: Mapped[int] = mapped_column(Integer, default=0)
+    # While status is HELD: until when the time is kept (UTC) and what it waits for
+    # (a HoldReason); booking.clinic.held_appointments confirms or releases it.
+    held_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    hold_reason: Mapped[str | None] = mapped_column(String(30))
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_by: Mapped[str | None] = mapped_column(String(20))  # a CancelledBy
     cancellation_reason: Mapped[str] = mapped_column(String(300), default="")
@@ -88,6 +106,10 @@ class Appointment(Model):
     patient: Mapped[Patient] = relationship()
     session_type: Mapped[SessionType] = relationship()
     course: Mapped["Course | None"] = relationship(back_populates="appointments")
+
+    @property
+    def is_held(self) -> bool:
+        return self.status == AppointmentStatus.HELD
 
     @hybrid_property
     def is_live(self) -> bool:

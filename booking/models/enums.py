@@ -12,11 +12,22 @@ from sqlalchemy import CheckConstraint
 
 class AppointmentStatus(enum.StrEnum):
     BOOKED = "booked"
+    # The time is kept for the patient while something is still owed (a deposit, an
+    # email confirmation; see HoldReason) until `held_until`: it occupies the slot as a
+    # booking does, but is not yet confirmed. Booked when settled, cancelled if not.
+    HELD = "held"
     # In the waiting room: reception marked them in; attended or no-show follows.
     ARRIVED = "arrived"
     ATTENDED = "attended"
     NO_SHOW = "no_show"
     CANCELLED = "cancelled"
+
+
+class HoldReason(enum.StrEnum):
+    """What a held appointment is waiting for before it becomes a booking."""
+
+    DEPOSIT = "deposit"
+    EMAIL_CONFIRMATION = "email_confirmation"
 
 
 class AppointmentSource(enum.StrEnum):
