@@ -5,10 +5,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from booking.clinic import notifications
+from booking.clinic import my_bookings, notifications
 from booking.clinic.change_policy import online_changes, within_notice
 from booking.clinic.settings import clinic_settings
-from booking.clinic.tokens import manage_token
+from booking.clinic.tokens import course_token, manage_token
 from booking.extensions import db
 from booking.models import Appointment, OutboxMessage, Patient, Practitioner, SessionType
 from booking.presentation import format_local_datetime
@@ -76,11 +76,37 @@ def test_a_booking_inside_the_notice_period_never_promises_an_online_change(clie
         assert "cannot be changed online" in page or "can no longer be" in page, path
         assert "online until" not in page, path
         assert 'href="tel:02079460000"' in page, path
-    for queue in (notifications.appointment_booked, notifications.appointment_reminder):
+    for queue in (
+        notifications.appointment_booked,
+        notifications.appointment_reminder,
+        # A move by the desk into the notice period, and an undone cancellation whose
+        # time has come within it meanwhile, say the same (issue 17).
+        lambda a: notifications.appointment_moved(a, by_staff=True, moved_from=a.ends_at),
+        notifications.appointment_restored,
+    ):
         mail = queued_text(appointment, queue)
         assert "call us on 020 7946 0000" in mail
         assert "View your booking" in mail
         assert "View, move or cancel" not in mail and "View or change" not in mail
+    # My bookings lists it to view, not to change.
+    listed = client.get(f"/my-bookings/{my_bookings.link_token('priya@example.org')}")
+    assert "View, move or cancel" not in listed.get_data(as_text=True)
+    assert "View<" in listed.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("hours", [3, 23.5])
+def test_a_course_session_inside_the_notice_period_never_promises_an_online_change(
+    client, demo, make_course, hours
+):
+    appointment = appointment_starting_in(hours)
+    course = make_course(patient=appointment.patient)
+    appointment.course = course
+    db.session.commit()
+    mail = queued_text(appointment, lambda a: notifications.course_planned(course, [a]))
+    assert "View, move or cancel" not in mail and "View or change" not in mail
+    assert "call us on 020 7946 0000" in mail
+    page = client.get(f"/course/{course_token(course)}").get_data(as_text=True)
+    assert "Change or cancel" not in page and "call us on" in page
 
 
 def test_a_reminder_sent_just_before_changes_close_does_not_offer_them(app, demo):
