@@ -8,9 +8,10 @@ patient's practitioner and admins only, and every read is audited (records/acces
 
 from flask import abort, flash, redirect, render_template, url_for
 
+from booking.auth import tablet_lock
 from booking.auth.access import ALL_STAFF, require_practitioner_access, staff_required
 from booking.clinic import DomainError
-from booking.clinic.records import access, consent, intake
+from booking.clinic.records import access, consent, intake, tablet
 from booking.diary import blueprint
 from booking.diary.signed_in import signed_in_staff
 from booking.extensions import db
@@ -111,6 +112,22 @@ def desk_consent(appointment_id: int):
         appointment=appointment,
         at_desk=True,
     ), status
+
+
+@blueprint.post("/appointments/<int:appointment_id>/tablet")
+@staff_required(*ALL_STAFF)
+def hand_tablet_over(appointment_id: int):
+    """Lock this browser to the patient's forms of this appointment: the staff session ends
+    here, and a staff sign-in is needed to use it again (booking.auth.tablet_lock)."""
+    appointment = _booked_appointment_or_404(appointment_id)
+    staff_user = signed_in_staff()
+    try:
+        tablet.hand_over(appointment, staff_user=staff_user)
+    except DomainError as error:
+        flash(error.message, "error")
+        return _back(appointment)
+    tablet_lock.hand_to_patient(appointment, staff_user)
+    return redirect(url_for("public.tablet"))
 
 
 @blueprint.get("/patients/<int:patient_id>/intake")

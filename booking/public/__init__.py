@@ -14,5 +14,6 @@ from booking.public import (  # noqa: E402,F401
     payments,
     records,
     replies,
+    tablet,
     waiting_list,
 )

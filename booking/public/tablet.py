@@ -1,0 +1,123 @@
+"""The patient's side of the desk's tablet: their appointment's questionnaire and consent,
+and the locked screen that follows.
+
+Open only while the browser holds a hand-over (booking.auth.tablet_lock), made when a
+member of staff handed the tablet over from the appointment page; this browser then has
+no staff session. Nothing already on file is shown back; every form leads to the next
+one still to do, and the last to the locked screen.
+"""
+
+from flask import redirect, render_template, url_for
+
+from booking.auth import tablet_lock
+from booking.clinic import DomainError
+from booking.clinic.records import consent, intake
+from booking.clinic.records.tablet import TabletStep, steps_left
+from booking.extensions import limiter
+from booking.models import AppointmentStatus, RecordMethod
+from booking.public import blueprint
+from booking.record_forms import consent_form_class, intake_form_class
+
+PROBLEM = "Please correct the highlighted answers below."
+
+
+def _next(handover: tablet_lock.Handover | None):
+    """Where the tablet goes next: the first form still to do, or the locked screen."""
+    if handover is not None and handover.appointment.status == AppointmentStatus.BOOKED:
+        steps = steps_left(handover.appointment)
+        if TabletStep.QUESTIONNAIRE in steps:
+            return redirect(url_for(".tablet_questionnaire"))
+        if TabletStep.CONSENT in steps:
+            return redirect(url_for(".tablet_consent"))
+    tablet_lock.lock()
+    return redirect(url_for(".tablet_locked"))
+
+
+@blueprint.get("/tablet")
+def tablet():
+    return _next(tablet_lock.current_handover())
+
+
+@blueprint.route("/tablet/questionnaire", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def tablet_questionnaire():
+    handover = tablet_lock.current_handover()
+    if handover is None or TabletStep.QUESTIONNAIRE not in steps_left(handover.appointment):
+        return _next(handover)
+    appointment = handover.appointment
+    form = intake_form_class(intake.current_questionnaire())()
+    problem, status = None, 200
+    if form.validate_on_submit():
+        try:
+            intake.submit_intake(
+                appointment.patient,
+                form.answers(),
+                method=RecordMethod.DESK,
+                staff_user=handover.staff_user,
+                appointment=appointment,
+            )
+        except DomainError as error:
+            problem, status = error.message, 422
+        else:
+            return _next(handover)
+    elif form.is_submitted():
+        problem, status = PROBLEM, 422
+    return render_template(
+        "records/intake_form.html",
+        form=form,
+        problem=problem,
+        appointment=appointment,
+        at_desk=False,
+        on_tablet=True,
+    ), status
+
+
+@blueprint.route("/tablet/consent", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def tablet_consent():
+    handover = tablet_lock.current_handover()
+    if handover is None or TabletStep.CONSENT not in steps_left(handover.appointment):
+        return _next(handover)
+    appointment = handover.appointment
+    form = consent_form_class(consent.wordings_to_agree(appointment))()
+    problem, status = None, 200
+    if form.validate_on_submit():
+        try:
+            consent.give_consent(
+                appointment.patient,
+                form.agreed(),
+                method=RecordMethod.DESK,
+                staff_user=handover.staff_user,
+                appointment=appointment,
+            )
+        except DomainError as error:
+            problem, status = error.message, 422
+        else:
+            return _next(handover)
+    elif form.is_submitted():
+        problem, status = PROBLEM, 422
+    return render_template(
+        "records/consent_form.html",
+        form=form,
+        problem=problem,
+        appointment=appointment,
+        at_desk=False,
+        on_tablet=True,
+    ), status
+
+
+@blueprint.get("/tablet/locked")
+def tablet_locked():
+    handover = tablet_lock.current_handover()
+    if handover is not None:
+        # Still handed over with forms to do: the patient carries on.
+        return _next(handover)
+    appointment_id = tablet_lock.locked_for()
+    unlock_to = (
+        url_for("diary.appointment", appointment_id=appointment_id)
+        if appointment_id is not None
+        else url_for("diary.day")
+    )
+    return render_template(
+        "records/tablet_locked.html", sign_in=url_for("auth.sign_in", next=unlock_to)
+    )
