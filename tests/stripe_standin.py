@@ -252,6 +252,7 @@ class StripeStandIn:
             "charge": charge["id"],
             "payment_intent": charge["payment_intent"],
             "status": "succeeded",
+            "failure_reason": None,
             "created": int(time.time()),
         }
         self.refunds[refund["id"]] = refund
@@ -280,6 +281,39 @@ class StripeStandIn:
                     "refunds": {"object": "list", "data": []},
                 }
         return session
+
+    def fail_refund(
+        self,
+        refund_id: str,
+        *,
+        status: str = "failed",
+        reason: str = "expired_or_canceled_card",
+        events: tuple[str, ...] = ("refund.updated", "refund.failed"),
+    ) -> list[Delivery]:
+        """A refund that cannot be made, as Stripe reports it: the refund's status becomes
+        "failed" (with its failure_reason) or "canceled", the charge gets the money back,
+        and each of `events` (refund.updated, refund.failed, charge.refund.updated,
+        charge.refunded...) is delivered with the refund, or the charge, as its object.
+        """
+        with self._lock:
+            refund = self.refunds[refund_id]
+            if refund["status"] not in ("failed", "canceled"):
+                charge = self.charges[refund["payment_intent"]]
+                charge["amount_refunded"] -= refund["amount"]
+                charge["refunded"] = False
+            refund.update(
+                status=status,
+                failure_reason=reason if status == "failed" else None,
+                failure_balance_transaction=self._id("txn"),
+            )
+        deliveries = []
+        for event_type in events:
+            if event_type.startswith("charge.refunded"):
+                obj = self.charges[refund["payment_intent"]]
+            else:
+                obj = refund
+            deliveries.append(self.send_event(event_type, obj))
+        return deliveries
 
     def charge_for(self, payment_intent: str) -> dict[str, Any]:
         return self.charges[payment_intent]

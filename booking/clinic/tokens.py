@@ -128,3 +128,24 @@ def _uid_from(salt: str, token: str) -> str | None:
     except BadSignature:
         return None
     return uid if isinstance(uid, str) else None
+
+
+FEE_SALT = "fee-payment"
+
+
+def fee_token(appointment: Appointment, fee_kind: str) -> str:
+    """For the link to pay a fee: signs the appointment's random uid and the fee's kind."""
+    return _serializer(FEE_SALT).dumps(f"{appointment.uid}:{fee_kind}")
+
+
+def fee_url(appointment: Appointment, fee_kind: str) -> str:
+    return f"{current_app.config['PUBLIC_BASE_URL']}/fee/{fee_token(appointment, fee_kind)}"
+
+
+def fee_of_token(token: str) -> tuple[str, str] | None:
+    """(appointment uid, fee kind) a fee link was signed for, or None."""
+    signed = _uid_from(FEE_SALT, token)
+    if signed is None or ":" not in signed:
+        return None
+    uid, _, kind = signed.rpartition(":")
+    return uid, kind

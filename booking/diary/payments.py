@@ -18,7 +18,7 @@ from booking.clinic import DomainError, access_log
 from booking.clinic.documents.from_ledger import refund_with_credit_note
 from booking.clinic.documents.listing import documents_by_entry
 from booking.clinic.money import format_money_exact, parse_amount_pence
-from booking.clinic.payments import fees, ledger
+from booking.clinic.payments import fees, ledger, refund_failures
 from booking.diary import blueprint
 from booking.diary.forms import DESK_METHODS
 from booking.diary.signed_in import signed_in_staff
@@ -126,6 +126,8 @@ def _money_helpers() -> dict[str, Any]:
         "describe_owed": ledger.describe_owed,
         "patient_balance": ledger.balance,
         "patient_payments": ledger.history,
+        "refund_failures_for": refund_failures.failures_for,
+        "describe_refund_failure": refund_failures.describe,
     }
 
 

@@ -45,6 +45,7 @@ from booking.models.enums import (
     TestimonialStatus,
     WaitingStatus,
 )
+from booking.models.fee_payments import FeeCheckout, RefundFailure
 from booking.models.imports import ImportedRecord
 from booking.models.messages import OutboxAttachment, OutboxMessage, ScheduledJob
 from booking.models.online_payments import OnlineCheckout, PaymentProviderEvent
@@ -93,6 +94,7 @@ __all__ = [
     "DocumentCounter",
     "DocumentKind",
     "DocumentLine",
+    "FeeCheckout",
     "FeeKind",
     "FeedPrivacy",
     "FormSubmission",
@@ -115,6 +117,7 @@ __all__ = [
     "RedFlagCheck",
     "ProviderEventOutcome",
     "RecoveryCode",
+    "RefundFailure",
     "Role",
     "ScheduledJob",
     "SessionStage",

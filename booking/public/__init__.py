@@ -7,6 +7,7 @@ blueprint = Blueprint("public", __name__)
 from booking.public import (  # noqa: E402,F401
     booking,
     courses,
+    fees,
     manage,
     my_bookings,
     outcomes,

@@ -127,8 +127,10 @@ def render(document: Document) -> bytes:
     page.pair("Number", document.reference)
     page.pair("Date of issue", long_date(document.issued_on))
     if document.original is not None:
+        # A credit note credits its original; a receipt with an original balances a
+        # credit note whose refund was never made.
         page.pair(
-            "Credit for",
+            "Credit for" if kind == DocumentKind.CREDIT_NOTE else "Cancels",
             f"{document.original.reference} of {long_date(document.original.issued_on)}",
         )
     page.gap()

@@ -8,6 +8,8 @@ mark a no-show or cancel late they confirm the fee, which becomes a ledger entry
 
 `charge_fee` joins the caller's unit of work (marking the no-show, say), so the fee and
 the change that caused it are saved together or not at all. Everything is audited.
+Where online payment is set up, the patient is also emailed a link to pay the fee on
+the provider's hosted page (`booking.clinic.payments.fee_links`, `online_fees`).
 """
 
 from datetime import datetime
@@ -17,6 +19,7 @@ from sqlalchemy import select
 from booking.clinic import audit
 from booking.clinic.errors import DomainError
 from booking.clinic.money import format_money_exact
+from booking.clinic.payments.fee_links import queue_fee_link
 from booking.clinic.payments.ledger import APPOINTMENT_GONE, add_entry
 from booking.clinic.settings import clinic_settings
 from booking.clinic.transaction import lock_or_refuse, unit_of_work
@@ -117,6 +120,7 @@ def charge_fee(
             fee_kind=kind.value,
             amount_pence=amount,
         )
+        queue_fee_link(entry, appointment)
     return entry
 
 

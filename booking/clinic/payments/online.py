@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from booking.clinic.errors import DomainError
-from booking.clinic.payments import online_ledger
+from booking.clinic.payments import online_fees, online_ledger, refund_failures
 from booking.clinic.payments.configured import online_provider
 from booking.clinic.payments.provider import (
     CheckoutRequest,
@@ -57,7 +57,13 @@ CHECKOUT_LIFETIME = timedelta(hours=1)
 REUSE_MARGIN = timedelta(minutes=10)
 NOT_OFFERED = "Online payment is not available. Please pay at the clinic or call us."
 PAID_EVENTS = {"checkout.session.completed", "checkout.session.async_payment_succeeded"}
-REFUND_EVENTS = {"charge.refunded", "refund.created", "refund.updated", "charge.refund.updated"}
+REFUND_EVENTS = {
+    "charge.refunded",
+    "refund.created",
+    "refund.updated",
+    "refund.failed",
+    "charge.refund.updated",
+}
 # A refund in one of these states has left (or is leaving) the clinic's account.
 REFUND_COUNTS = {"succeeded", "pending"}
 
@@ -228,17 +234,27 @@ def _apply(event: ProviderEvent, record: PaymentProviderEvent, *, now: datetime)
         if data.get("payment_status") != "paid":
             # Paid by a slower method: its async_payment_succeeded event follows.
             return ProviderEventOutcome.IGNORED.value
+        if online_fees.is_fee_session(data):
+            return online_fees.fee_session_paid(data, now=now)
         return _checkout_paid(data, now=now)
     if event.type == "checkout.session.expired":
+        if online_fees.is_fee_session(data):
+            return online_fees.fee_session_expired(data)
         checkout = _checkout_for_session(data)
         if checkout is not None and checkout.status != CheckoutStatus.PAID:
             checkout.status = CheckoutStatus.EXPIRED.value
             return ProviderEventOutcome.PROCESSED.value
         return ProviderEventOutcome.IGNORED.value
     if event.type in REFUND_EVENTS:
+        # A refund that failed or was cancelled after we recorded it: the money is back.
+        failed = refund_failures.record_failures(data, now=now)
         intent, refunds = _refunds_in(event)
         if intent is None or not refunds:
-            return ProviderEventOutcome.IGNORED.value
+            return (
+                ProviderEventOutcome.PROCESSED if failed else ProviderEventOutcome.IGNORED
+            ).value
+        if online_fees.record_fee_refunds(intent, refunds, now=now):
+            return ProviderEventOutcome.PROCESSED.value
         checkout = _paid_checkout_for_intent(intent)
         if checkout is None:
             if _known_intent_elsewhere(intent):

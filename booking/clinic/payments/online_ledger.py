@@ -3,7 +3,8 @@
 Every amount goes through `booking.clinic.payments.ledger`, keyed by the provider's own
 id (the payment intent for a payment, the refund's id for a refund), which the ledger
 records once: asking again changes nothing. Paying a course in full activates it there,
-through `courses.activate_course`; a refund issues its credit note in the same unit of work.
+through `courses.activate_course`. A payment's receipt, and a refund's credit note, are
+issued and emailed to the patient in the same unit of work (documents.automatic).
 """
 
 import logging
@@ -11,8 +12,12 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
+from booking.clinic.documents.automatic import (
+    credit_note_for_online_refund,
+    receipt_for_online_payment,
+)
 from booking.clinic.documents.from_ledger import refund_with_credit_note
-from booking.clinic.payments import ledger
+from booking.clinic.payments import ledger, refund_failures
 from booking.extensions import db
 from booking.models import (
     LedgerEntry,
@@ -28,8 +33,11 @@ log = logging.getLogger(__name__)
 def record_payment(
     checkout: OnlineCheckout, *, reference: str, amount_pence: int, now: datetime
 ) -> None:
-    """Record the online payment against the course (once per provider reference)."""
-    ledger.record_payment(
+    """Record the online payment against the course (once per provider reference).
+
+    Its receipt is issued and emailed to the patient with it, once.
+    """
+    recorded = ledger.record_payment(
         checkout.course,
         amount_pence,
         PaymentMethod.ONLINE,
@@ -38,6 +46,8 @@ def record_payment(
         provider_reference=reference,
         now=now,
     )
+    if recorded.recorded:
+        receipt_for_online_payment(recorded.entry.id, now=now)
 
 
 def record_refund(
@@ -52,15 +62,16 @@ def record_refund(
     already = db.session.scalar(
         select(LedgerEntry.id).where(LedgerEntry.provider_reference == reference[:255])
     )
-    if already is not None:
+    if already is not None or refund_failures.known_failed(reference):
+        # Recorded already, or reported failed first (events can arrive out of order).
         return
     if amount_pence > refundable_pence(checkout):
         # The provider has refunded more than the ledger shows as paid online (a refund
         # also recorded by hand): nothing is recorded twice; staff see it in the dashboard.
         log.warning("an online refund larger than what is left of the payment was not recorded")
         return
-    # Its credit note is issued with it, as for a refund at the desk.
-    refund_with_credit_note(
+    # Its credit note is issued with it, as for a refund at the desk, and emailed.
+    entry, _note = refund_with_credit_note(
         checkout.course,
         amount_pence,
         PaymentMethod.ONLINE,
@@ -69,6 +80,7 @@ def record_refund(
         provider_reference=reference,
         now=now,
     )
+    credit_note_for_online_refund(entry.id, now=now)
 
 
 def refundable_pence(checkout: OnlineCheckout) -> int:

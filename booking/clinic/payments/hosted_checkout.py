@@ -1,0 +1,42 @@
+"""What every hosted payment page shares: the provider or a refusal, its lifetime, retries.
+
+Used by the fee's checkout (`online_fees`); the course's (`online`) has the same rules.
+"""
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TypeVar
+
+from booking.clinic.errors import DomainError
+from booking.clinic.payments.configured import online_provider
+from booking.clinic.payments.provider import PaymentProvider, ProviderError
+
+T = TypeVar("T")
+
+# How long the hosted page takes payment (the provider's shortest is 30 minutes).
+CHECKOUT_LIFETIME = timedelta(hours=1)
+# An open page is offered again only if the patient has this long left on it.
+REUSE_MARGIN = timedelta(minutes=10)
+NOT_OFFERED = "Online payment is not available. Please pay at the clinic or call us."
+
+
+def provider_or_refuse() -> PaymentProvider:
+    """The configured provider; a DomainError for a person when there is none."""
+    provider = online_provider()
+    if provider is None:
+        raise DomainError(NOT_OFFERED)
+    return provider
+
+
+def once_more_if_unsure(call: Callable[[], T]) -> T:
+    """Make the call; if it may not have been made, once more with the same idempotency key.
+
+    The provider answers a repeated key with the first call's result, so a page or a
+    refund is never made twice.
+    """
+    try:
+        return call()
+    except ProviderError as error:
+        if not error.retryable:
+            raise
+        return call()

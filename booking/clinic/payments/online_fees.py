@@ -1,0 +1,332 @@
+"""Paying a fee online: the fee's page, the hosted checkout, and the webhook that records it.
+
+A fee (a no-show or late cancellation fee, a ledger entry of kind "fee") is paid on the
+provider's hosted page, as a course is (`booking.clinic.payments.online`), but through a
+checkout of its own (`FeeCheckout`), named in the session's metadata ("fee": its uid):
+
+1. `fee_for_link` finds the fee a signed link names; `fee_page` says how it stands
+   (due, paid, waived) and what paying it now would cost.
+2. `start_fee_checkout` notes a checkout (its uid is the Idempotency-Key) and asks the
+   provider for the page; a page still open for the same amount is offered again.
+3. The webhook (`online.handle_event`, once per event id) hands fee sessions to
+   `fee_session_paid`, which records the payment against the fee's appointment once per
+   payment intent, and issues and emails its receipt in the same unit of work.
+
+Fees are collected by this link, never by charging a saved card: the clinic keeps no
+card details.
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+
+from booking.clinic import audit
+from booking.clinic.documents.automatic import (
+    credit_note_for_online_refund,
+    receipt_for_online_payment,
+)
+from booking.clinic.documents.from_ledger import refund_with_credit_note
+from booking.clinic.errors import DomainError
+from booking.clinic.payments import fee_links, ledger, refund_failures
+from booking.clinic.payments.configured import online_payment_configured
+from booking.clinic.payments.hosted_checkout import (
+    CHECKOUT_LIFETIME,
+    REUSE_MARGIN,
+    once_more_if_unsure,
+    provider_or_refuse,
+)
+from booking.clinic.payments.provider import CheckoutRequest
+from booking.clinic.transaction import end_read, lock, unit_of_work
+from booking.database import utcnow
+from booking.extensions import db
+from booking.models import (
+    Appointment,
+    CheckoutStatus,
+    FeeCheckout,
+    LedgerEntry,
+    LedgerEntryKind,
+    PaymentMethod,
+    ProviderEventOutcome,
+)
+
+FEE_GONE = "This fee is no longer on record. Please call the clinic."
+METADATA_KEY = "fee"
+
+
+class FeeState(StrEnum):
+    DUE = "due"
+    PAID = "paid"
+    WAIVED = "waived"
+
+
+@dataclass(frozen=True)
+class FeePage:
+    """What the patient's fee page shows."""
+
+    fee: LedgerEntry
+    appointment: Appointment
+    label: str
+    reason: str
+    state: FeeState
+    # What paying now would take (the fee, or what is left of it); 0 unless due.
+    to_pay_pence: int
+    # Whether the page offers the online payment (due, and the clinic takes it).
+    payable_online: bool
+
+
+def fee_for_link(appointment_uid: str, fee_kind: str) -> LedgerEntry | None:
+    """The latest fee of `fee_kind` on the appointment a signed link names."""
+    return db.session.scalar(
+        select(LedgerEntry)
+        .join(Appointment, LedgerEntry.appointment_id == Appointment.id)
+        .where(
+            Appointment.uid == appointment_uid,
+            LedgerEntry.kind == LedgerEntryKind.FEE.value,
+            LedgerEntry.fee_kind == fee_kind,
+        )
+        .order_by(LedgerEntry.id.desc())
+        .limit(1)
+    )
+
+
+def _paid_checkout(fee: LedgerEntry) -> FeeCheckout | None:
+    return db.session.scalar(
+        select(FeeCheckout).where(
+            FeeCheckout.fee_entry_id == fee.id, FeeCheckout.status == CheckoutStatus.PAID
+        )
+    )
+
+
+def _to_pay(fee: LedgerEntry, appointment: Appointment) -> int:
+    """The fee, or what is left of it when part of the appointment's charges were paid."""
+    return max(0, min(fee.amount_pence, ledger.amount_owed(appointment)))
+
+
+def fee_page(fee: LedgerEntry) -> FeePage:
+    """How the fee stands: waived, paid (online, or nothing left owed), or due."""
+    appointment = fee.appointment
+    if appointment is None:  # pragma: no cover - a fee is always on an appointment
+        raise DomainError(FEE_GONE)
+    if fee.is_waived:
+        state, to_pay = FeeState.WAIVED, 0
+    elif _paid_checkout(fee) is not None:
+        state, to_pay = FeeState.PAID, 0
+    else:
+        to_pay = _to_pay(fee, appointment)
+        state = FeeState.DUE if to_pay > 0 else FeeState.PAID
+    return FeePage(
+        fee=fee,
+        appointment=appointment,
+        label=fee_links.label(fee),
+        reason=fee_links.reason(fee, appointment),
+        state=state,
+        to_pay_pence=to_pay,
+        payable_online=state == FeeState.DUE and online_payment_configured(),
+    )
+
+
+def start_fee_checkout(
+    fee: LedgerEntry, *, success_url: str, cancel_url: str, now: datetime | None = None
+) -> str:
+    """The hosted page's address where the patient pays `fee` (reused while open)."""
+    provider = provider_or_refuse()
+    now = now or utcnow()
+    with unit_of_work():
+        if fee.appointment_id is None:  # pragma: no cover - a fee is always on an appointment
+            raise DomainError(FEE_GONE)
+        # The appointment's row first, as every ledger change takes it.
+        appointment = lock(Appointment, fee.appointment_id)
+        fee = lock(LedgerEntry, fee.id) or _gone()
+        if appointment is None:
+            _gone()
+        page = fee_page(fee)
+        if page.state == FeeState.WAIVED:
+            raise DomainError("This fee was waived, so there is nothing to pay.")
+        if page.state == FeeState.PAID:
+            raise DomainError("This fee is already paid. Thank you.")
+        checkout = _reusable_checkout(fee, page.to_pay_pence, now)
+        if checkout is not None and checkout.checkout_url:
+            return checkout.checkout_url
+        if checkout is None:
+            checkout = FeeCheckout(
+                fee_entry_id=fee.id,
+                amount_pence=page.to_pay_pence,
+                status=CheckoutStatus.CREATING.value,
+                created_at=now,
+                expires_at=now + CHECKOUT_LIFETIME,
+            )
+            db.session.add(checkout)
+        db.session.flush()
+        request = CheckoutRequest(
+            description=f"{page.label}: {page.appointment.session_type.name}",
+            amount_pence=checkout.amount_pence,
+            success_url=success_url,
+            cancel_url=cancel_url,
+            metadata={METADATA_KEY: checkout.uid, "appointment": page.appointment.uid},
+            idempotency_key=checkout.uid,
+            customer_email=page.appointment.patient.email,
+            expires_at=int(checkout.expires_at.timestamp()) if checkout.expires_at else None,
+        )
+        checkout_id = checkout.id
+    # No transaction is held open while the provider answers.
+    end_read()
+    session = once_more_if_unsure(lambda: provider.create_checkout(request))
+    with unit_of_work():
+        checkout = lock(FeeCheckout, checkout_id) or _gone()
+        if checkout.status == CheckoutStatus.CREATING:
+            checkout.status = CheckoutStatus.OPEN.value
+        checkout.provider_session_id = session.id
+        checkout.checkout_url = session.url
+    return session.url or ""
+
+
+def _reusable_checkout(fee: LedgerEntry, amount: int, now: datetime) -> FeeCheckout | None:
+    candidates = db.session.scalars(
+        select(FeeCheckout)
+        .where(
+            FeeCheckout.fee_entry_id == fee.id,
+            FeeCheckout.status == CheckoutStatus.OPEN,
+            FeeCheckout.amount_pence == amount,
+        )
+        .order_by(FeeCheckout.id.desc())
+    )
+    for checkout in candidates:
+        if checkout.expires_at is not None and checkout.expires_at > now + REUSE_MARGIN:
+            return checkout
+    return None
+
+
+def _gone() -> Any:
+    raise DomainError(FEE_GONE)
+
+
+def returned_paid(fee: LedgerEntry, session_id: str | None) -> bool:
+    """Whether the page the patient came back from is this fee's, paid (webhook recorded)."""
+    if not session_id:
+        return False
+    checkout = db.session.scalar(
+        select(FeeCheckout).where(FeeCheckout.provider_session_id == session_id[:255])
+    )
+    return (
+        checkout is not None
+        and checkout.fee_entry_id == fee.id
+        and checkout.status == CheckoutStatus.PAID
+    )
+
+
+# From the webhook (inside online.handle_event's unit of work) ----------------------------
+
+
+def is_fee_session(data: Mapping[str, Any]) -> bool:
+    """Whether a checkout session event is about a fee's page (its metadata says so)."""
+    metadata = data.get("metadata") or {}
+    return isinstance(metadata, Mapping) and bool(metadata.get(METADATA_KEY))
+
+
+def _checkout_for_session(data: Mapping[str, Any]) -> FeeCheckout | None:
+    session_id = str(data.get("id") or "")
+    uid = str((data.get("metadata") or {}).get(METADATA_KEY) or "")
+    found = db.session.scalar(
+        select(FeeCheckout.id).where(
+            (FeeCheckout.provider_session_id == session_id[:255]) | (FeeCheckout.uid == uid[:64])
+        )
+    )
+    return lock(FeeCheckout, found) if found is not None else None
+
+
+def fee_session_paid(data: Mapping[str, Any], *, now: datetime) -> str:
+    """Record a paid fee session: the payment once, its receipt issued and emailed once."""
+    checkout = _checkout_for_session(data)
+    if checkout is None or checkout.status == CheckoutStatus.PAID:
+        return ProviderEventOutcome.IGNORED.value
+    fee = db.session.get(LedgerEntry, checkout.fee_entry_id)
+    if fee is None or fee.appointment is None:  # pragma: no cover - cascades with the fee
+        return ProviderEventOutcome.IGNORED.value
+    intent = data.get("payment_intent")
+    if isinstance(intent, Mapping):
+        intent = intent.get("id")
+    intent = str(intent or data.get("id"))[:255]
+    amount = int(data.get("amount_total") or checkout.amount_pence)
+    checkout.status = CheckoutStatus.PAID.value
+    checkout.paid_at = now
+    checkout.payment_intent = intent
+    checkout.provider_session_id = checkout.provider_session_id or str(data.get("id"))[:255]
+    # Recorded even if the fee was waived meanwhile: the money has moved, and the
+    # patient is then in credit for staff to refund.
+    recorded = ledger.record_payment(
+        fee.appointment,
+        amount,
+        PaymentMethod.ONLINE,
+        None,
+        reference=intent,
+        provider_reference=intent,
+        now=now,
+    )
+    if recorded.recorded:
+        audit.record(
+            None,
+            "fee.paid_online",
+            fee.appointment,
+            fee_entry_id=fee.id,
+            entry_id=recorded.entry.id,
+            amount_pence=amount,
+        )
+        receipt_for_online_payment(recorded.entry.id, now=now)
+    return ProviderEventOutcome.PROCESSED.value
+
+
+def fee_session_expired(data: Mapping[str, Any]) -> str:
+    checkout = _checkout_for_session(data)
+    if checkout is not None and checkout.status != CheckoutStatus.PAID:
+        checkout.status = CheckoutStatus.EXPIRED.value
+        return ProviderEventOutcome.PROCESSED.value
+    return ProviderEventOutcome.IGNORED.value
+
+
+def record_fee_refunds(intent: str, refunds: Iterable[list[Any]], *, now: datetime) -> bool:
+    """Refunds of a fee paid online (made in the provider's dashboard), each once.
+
+    False when `intent` is not a fee's payment (the caller then looks elsewhere).
+    """
+    found = db.session.scalar(
+        select(FeeCheckout.id).where(
+            FeeCheckout.payment_intent == intent[:255],
+            FeeCheckout.status == CheckoutStatus.PAID,
+        )
+    )
+    if found is None:
+        return False
+    checkout = lock(FeeCheckout, found)
+    fee = db.session.get(LedgerEntry, checkout.fee_entry_id) if checkout else None
+    if fee is None or fee.appointment is None:  # pragma: no cover - cascades with the fee
+        return True
+    for refund_id, amount in refunds:
+        reference = str(refund_id)[:255]
+        if refund_failures.known_failed(reference) or _recorded(reference):
+            continue
+        if int(amount) > ledger.amount_paid(fee.appointment):
+            continue
+        entry, _note = refund_with_credit_note(
+            fee.appointment,
+            int(amount),
+            PaymentMethod.ONLINE,
+            None,
+            reference=reference,
+            provider_reference=reference,
+            now=now,
+        )
+        credit_note_for_online_refund(entry.id, now=now)
+    return True
+
+
+def _recorded(provider_reference: str) -> bool:
+    return (
+        db.session.scalar(
+            select(LedgerEntry.id).where(LedgerEntry.provider_reference == provider_reference)
+        )
+        is not None
+    )
