@@ -1,0 +1,403 @@
+"""Fees paid online by the emailed link, against the Stripe stand-in; and the receipt every
+online payment gets by itself (the fee's here, the course's in tests/test_online_receipts.py).
+
+The stand-in (tests/stripe_standin.py) speaks Stripe's protocol; events reach the app
+either over real HTTP, signed (stripe_webhooks), or straight through the domain's
+`online.handle_event` where two must meet at the database at once.
+"""
+
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from booking.clinic.documents.automatic import receipt_for_online_payment
+from booking.clinic.localtime import local_to_utc, local_today
+from booking.clinic.payments import fees, ledger, online
+from booking.clinic.payments.provider import ProviderEvent
+from booking.clinic.tokens import fee_of_token
+from booking.clinic.transaction import unit_of_work
+from booking.extensions import db
+from booking.models import (
+    Appointment,
+    AuditEvent,
+    CheckoutStatus,
+    Document,
+    FeeCheckout,
+    FeeKind,
+    LedgerEntry,
+    OutboxAttachment,
+    OutboxMessage,
+    StaffUser,
+)
+from tests.at_once import race
+from tests.forms import csrf_token
+from tests.pdf_text import pdf_text
+from tests.test_fees_desk import set_fees
+
+LONDON = ZoneInfo("Europe/London")
+# A fixed Tuesday in the past: the fee's page, email and receipt print the visit's date.
+VISIT_DAY = date(2026, 3, 10)
+TOKEN = r"[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+"
+
+
+def fresh() -> None:
+    db.session.rollback()  # a fresh read: the webhook ran on another connection
+
+
+def count(model, *conditions) -> int:
+    fresh()
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*conditions))
+
+
+@pytest.fixture
+def reception(app, demo, make_staff) -> StaffUser:
+    return make_staff("receptionist")
+
+
+@pytest.fixture
+def missed(demo, make_appointment, make_patient) -> Appointment:
+    """Zoë's £65 massage with Colette on 10 March 2026 at 10:00, which she missed."""
+    set_fees(no_show=3000, late=2000)
+    patient = make_patient("Zoë Łukasiewicz", email="zoe@example.org")
+    return make_appointment(
+        local_to_utc(VISIT_DAY, time(10), LONDON),
+        patient=patient,
+        price_pence=6500,
+        status="no_show",
+    )
+
+
+def charge(appointment: Appointment, staff: StaffUser, kind=FeeKind.NO_SHOW) -> LedgerEntry:
+    return fees.charge_fee(appointment, kind, staff_user=staff)
+
+
+def fee_email() -> OutboxMessage:
+    fresh()
+    (message,) = db.session.scalars(sa.select(OutboxMessage).filter_by(kind="fee_due")).all()
+    return message
+
+
+def link_in(message: OutboxMessage) -> str:
+    """The fee page's path in the email (checked to be the same in both its parts)."""
+    (found,) = re.findall(rf"(https?://[^/\s]+)(/fee/{TOKEN})", message.text_body)
+    base, text_link = found
+    assert f'href="{base}{text_link}"' in message.html_body
+    return text_link
+
+
+def pay_button(client, link: str):
+    page = client.get(link).get_data(as_text=True)
+    assert f'action="{link}/pay"' in page
+    return client.post(f"{link}/pay", data={"csrf_token": csrf_token(page)})
+
+
+def receipt_emails() -> list[OutboxMessage]:
+    fresh()
+    return list(
+        db.session.scalars(
+            sa.select(OutboxMessage)
+            .where(OutboxMessage.dedupe_key.like("document:REC-%:automatic"))
+            .order_by(OutboxMessage.id)
+        )
+    )
+
+
+def paid_event(session: dict, event_id: str, kind="checkout.session.completed") -> ProviderEvent:
+    return ProviderEvent(id=event_id, type=kind, created=0, data=session)
+
+
+# Without keys: the balance, as before ------------------------------------------------------
+
+
+def test_without_keys_a_fee_goes_on_the_balance_and_nothing_online_is_offered(
+    client, missed, reception, app
+):
+    assert not app.config["STRIPE_SECRET_KEY"]
+    fee = charge(missed, reception)
+    assert ledger.balance(missed.patient).owed_pence == 6500 + 3000
+    assert count(OutboxMessage, OutboxMessage.kind == "fee_due") == 0
+    # A link signed all the same opens nothing.
+    from booking.clinic.tokens import fee_token
+
+    token = fee_token(missed, fee.fee_kind)
+    assert client.get(f"/fee/{token}").status_code == 404
+    assert client.post(f"/fee/{token}/pay").status_code in (400, 404)
+
+
+# The email and the page --------------------------------------------------------------------
+
+
+def test_a_confirmed_fee_emails_a_signed_link_to_a_page_saying_what_and_why(
+    client, missed, reception, stripe_standin
+):
+    charge(missed, reception)
+    message = fee_email()
+    assert message.recipient == "zoe@example.org"
+    assert message.subject == "No-show fee of £30.00: you can pay it online"
+    assert "You did not come to your Massage appointment with Colette Assor on" in (
+        message.text_body
+    )
+    assert "we never see or keep your card details" in message.text_body
+    link = link_in(message)
+    token = link.removeprefix("/fee/")
+    assert fee_of_token(token) == (missed.uid, "no_show")
+    # The address holds the signed token only: the appointment's random uid, no name.
+    assert re.fullmatch(rf"/fee/{TOKEN}", link)
+
+    page = client.get(link)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "No-show fee" in html and "£30.00" in html
+    assert 'id="fee-status">To pay<' in html
+    assert "Tuesday 10 March 2026" in html
+    assert "You did not come to your Massage appointment" in html
+    assert "Pay £30.00 now" in html
+    assert page.headers["Cache-Control"].startswith("no-store") or "noindex" in html
+    # A spoiled token opens nothing.
+    assert client.get(link[:-3] + "abc").status_code == 404
+
+
+def test_a_late_cancellation_fee_says_so(client, demo, make_appointment, reception, stripe_standin):
+    set_fees(late=2000)
+    cancelled = make_appointment(
+        local_to_utc(VISIT_DAY, time(15), LONDON), price_pence=6500, status="cancelled"
+    )
+    charge(cancelled, reception, FeeKind.LATE_CANCELLATION)
+    html = client.get(link_in(fee_email())).get_data(as_text=True)
+    assert "Late cancellation fee" in html and "£20.00" in html
+    assert "was cancelled less than 24 hours before it was due to start" in html
+
+
+def test_a_waived_fee_says_so_and_offers_no_payment(client, missed, reception, stripe_standin):
+    fee = charge(missed, reception)
+    link = link_in(fee_email())
+    page = client.get(link).get_data(as_text=True)
+    fees.waive_fee(fee, staff_user=reception, reason="Her bus broke down")
+
+    html = client.get(link).get_data(as_text=True)
+    assert 'id="fee-status">Waived<' in html
+    assert "We have waived this fee, so there is nothing to pay." in html
+    assert "/pay" not in html
+    # The button of a page opened before the waiver is refused plainly.
+    refused = client.post(f"{link}/pay", data={"csrf_token": csrf_token(page)})
+    assert refused.status_code == 302
+    shown = client.get(refused.location).get_data(as_text=True)
+    assert "This fee was waived, so there is nothing to pay." in shown
+    assert stripe_standin.api_calls() == []
+
+
+# Paying ------------------------------------------------------------------------------------
+
+
+def test_paying_sends_the_patient_to_the_hosted_page_for_the_fee(
+    client, missed, reception, stripe_standin
+):
+    fee = charge(missed, reception)
+    link = link_in(fee_email())
+    response = pay_button(client, link)
+    assert response.status_code == 303
+    (call,) = stripe_standin.api_calls()
+    checkout = db.session.scalar(sa.select(FeeCheckout))
+    assert response.location == stripe_standin.sessions[checkout.provider_session_id]["url"]
+    assert call.headers["idempotency-key"] == checkout.uid
+    form = call.form
+    assert form["line_items[0][price_data][unit_amount]"] == "3000"
+    assert form["line_items[0][price_data][product_data][name]"] == "No-show fee: Massage"
+    assert form["metadata[fee]"] == checkout.uid
+    assert form["metadata[appointment]"] == missed.uid
+    assert form["customer_email"] == "zoe@example.org"
+    assert form["success_url"] == f"http://localhost{link}?session_id={{CHECKOUT_SESSION_ID}}"
+    assert form["cancel_url"] == f"http://localhost{link}?cancelled=1"
+    assert checkout.fee_entry_id == fee.id and checkout.status == CheckoutStatus.OPEN
+
+    # Pressing Pay again while the page is open offers the same page.
+    again = pay_button(client, link)
+    assert again.location == response.location and len(stripe_standin.api_calls()) == 1
+
+    # Coming back without paying: nothing charged, the button again.
+    back = client.get(f"{link}?cancelled=1").get_data(as_text=True)
+    assert "You left the payment page, so nothing was charged." in back
+    assert "Pay £30.00 now" in back
+
+
+def test_the_webhook_records_the_fee_once_and_emails_one_receipt(
+    client, missed, reception, stripe_webhooks
+):
+    charge(missed, reception)
+    link = link_in(fee_email())
+    response = pay_button(client, link)
+    session = stripe_webhooks.pay(response.location.rsplit("/", 1)[-1])
+    # Back before the webhook: the page waits for it and says so.
+    waiting = client.get(f"{link}?session_id={session['id']}").get_data(as_text=True)
+    assert "We are confirming your payment" in waiting
+
+    payload = stripe_webhooks.event("checkout.session.completed", session)
+    header = stripe_webhooks.sign(payload)
+    for _ in range(2):  # Stripe delivers again
+        assert stripe_webhooks.deliver(payload, header).status == 200
+    also = stripe_webhooks.send_event("checkout.session.async_payment_succeeded", session)
+    assert also.status == 200
+    expired = dict(session, status="expired", payment_status="unpaid")
+    assert stripe_webhooks.send_event("checkout.session.expired", expired).status == 200
+
+    fresh()
+    payments = db.session.scalars(sa.select(LedgerEntry).filter_by(kind="payment")).all()
+    assert [(p.method, p.amount_pence, p.recorded_by_name) for p in payments] == [
+        ("online", 3000, "Online")
+    ]
+    assert payments[0].provider_reference == session["payment_intent"]
+    assert payments[0].appointment_id == missed.id
+    assert db.session.scalar(sa.select(FeeCheckout.status)) == CheckoutStatus.PAID
+    appointment = db.session.get(Appointment, missed.id)
+    assert ledger.amount_owed(appointment) == 6500  # the session's price is still owed
+    assert "fee.paid_online" in db.session.scalars(sa.select(AuditEvent.action)).all()
+
+    (receipt,) = db.session.scalars(sa.select(Document).filter_by(kind="receipt")).all()
+    assert receipt.ledger_entry_id == payments[0].id and receipt.paid_pence == 3000
+    (email,) = receipt_emails()
+    assert email.recipient == "zoe@example.org"
+    assert email.subject == f"Your receipt {receipt.reference}"
+    assert "Thank you for your payment of £30.00" in email.text_body
+    (attachment,) = db.session.scalars(
+        sa.select(OutboxAttachment).filter_by(message_id=email.id)
+    ).all()
+    assert attachment.filename == f"{receipt.reference}.pdf"
+    assert attachment.content_type == "application/pdf"
+
+    paid = client.get(f"{link}?session_id={session['id']}").get_data(as_text=True)
+    assert 'id="fee-status">Paid<' in paid
+    assert "Payment received: thank you. We have emailed you a receipt." in paid
+    assert "/pay" not in paid
+    plain = client.get(link).get_data(as_text=True)
+    assert "This fee is paid. Thank you." in plain
+
+
+def test_the_automatic_receipt_reads_field_by_field(client, missed, reception, stripe_standin):
+    with unit_of_work():
+        missed.practitioner.professional_body = "HCPC"
+        missed.practitioner.registration_number = "PH123456"
+        missed.patient.date_of_birth = date(1985, 4, 2)
+    charge(missed, reception)
+    response = pay_button(client, link_in(fee_email()))
+    session = stripe_standin.pay(response.location.rsplit("/", 1)[-1])
+    assert online.handle_event(paid_event(session, "evt_fee_pdf")) == "processed"
+
+    (email,) = receipt_emails()
+    attachment = db.session.scalar(sa.select(OutboxAttachment).filter_by(message_id=email.id))
+    payment = db.session.scalar(sa.select(LedgerEntry).filter_by(kind="payment"))
+    paid_on = local_today(payment.recorded_at, LONDON)
+    lines = pdf_text(attachment.content).splitlines()
+    assert "Receipt REC-000001" in lines
+    assert "Patient Zoë Łukasiewicz" in lines
+    assert "Date of birth 2 April 1985" in lines
+    assert "Practitioner Colette Assor" in lines
+    assert "Professional body HCPC" in lines
+    assert "Registration number PH123456" in lines
+    assert "10 March 2026 Massage Colette Assor £65.00" in lines
+    assert "10 March 2026 No-show fee: Massage Colette Assor £30.00" in lines
+    assert "Amount paid £30.00" in lines
+    assert f"Paid by online payment on {paid_on.day} {paid_on:%B %Y}" in lines
+    assert "Total £95.00" in lines
+    # A receipt shows the payment it is for, not what is left (that is the invoice's).
+    assert not any(line.startswith("Still to pay") for line in lines)
+
+
+def test_a_fee_paid_meanwhile_at_the_desk_is_shown_paid(client, missed, reception, stripe_standin):
+    charge(missed, reception)
+    link = link_in(fee_email())
+    ledger.record_payment(db.session.get(Appointment, missed.id), 9500, "card", reception)
+    html = client.get(link).get_data(as_text=True)
+    assert 'id="fee-status">Paid<' in html and "/pay" not in html
+
+
+# Once, whatever arrives at once ------------------------------------------------------------
+
+
+def test_two_events_for_one_fee_payment_at_once_record_one_payment_and_one_receipt(
+    app, client, missed, reception, stripe_standin
+):
+    charge(missed, reception)
+    response = pay_button(client, link_in(fee_email()))
+    session = stripe_standin.pay(response.location.rsplit("/", 1)[-1])
+    events = [
+        paid_event(session, "evt_fee_a", "checkout.session.completed"),
+        paid_event(session, "evt_fee_b", "checkout.session.async_payment_succeeded"),
+    ]
+    db.session.remove()
+
+    outcomes = race(app, 2, lambda number: online.handle_event(events[number]))
+
+    assert sorted(outcomes) == ["ignored", "processed"]
+    assert count(LedgerEntry, LedgerEntry.kind == "payment") == 1
+    assert count(Document, Document.kind == "receipt") == 1
+    assert len(receipt_emails()) == 1
+
+
+def test_two_workers_issuing_one_payments_receipt_at_once_issue_one(
+    app, missed, reception, stripe_standin
+):
+    """The receipt's own guarantee, straight: two workers for one online payment."""
+    paid = ledger.record_payment(
+        missed, 3000, "online", None, reference="pi_x", provider_reference="pi_x"
+    )
+    entry_id = paid.entry.id
+    db.session.remove()
+
+    outcomes = race(app, 2, lambda _n: receipt_for_online_payment(entry_id).reference)
+
+    assert outcomes == ["REC-000001", "REC-000001"]
+    assert count(Document) == 1
+    assert len(receipt_emails()) == 1
+
+
+def test_an_expired_fee_page_is_not_offered_again(client, missed, reception, stripe_standin):
+    charge(missed, reception)
+    link = link_in(fee_email())
+    first = pay_button(client, link)
+    session = stripe_standin.sessions[first.location.rsplit("/", 1)[-1]]
+    expired = dict(session, status="expired")
+    assert online.handle_event(paid_event(expired, "evt_exp", "checkout.session.expired")) == (
+        "processed"
+    )
+    assert count(FeeCheckout, FeeCheckout.status == CheckoutStatus.EXPIRED) == 1
+    second = pay_button(client, link)
+    assert second.status_code == 303 and second.location != first.location
+
+
+def test_a_refund_of_a_fee_made_in_the_dashboard_reaches_the_ledger_once(
+    client, missed, reception, stripe_standin
+):
+    charge(missed, reception)
+    response = pay_button(client, link_in(fee_email()))
+    session = stripe_standin.pay(response.location.rsplit("/", 1)[-1])
+    online.handle_event(paid_event(session, "evt_fee_paid"))
+    refund = stripe_standin._create_refund(
+        {"payment_intent": session["payment_intent"], "amount": "3000"}
+    )[1]
+    for number in range(2):
+        event = ProviderEvent(id=f"evt_r{number}", type="refund.created", created=0, data=refund)
+        online.handle_event(event)
+    fresh()
+    (entry,) = db.session.scalars(sa.select(LedgerEntry).filter_by(kind="refund")).all()
+    assert (entry.amount_pence, entry.provider_reference) == (-3000, refund["id"])
+    assert count(Document, Document.kind == "credit_note") == 1
+    credit_emails = count(OutboxMessage, OutboxMessage.dedupe_key.like("document:CN-%:automatic"))
+    assert credit_emails == 1
+
+
+def test_the_fee_link_is_sent_once_however_the_fee_is_confirmed(
+    receptionist_client, demo, make_appointment, stripe_standin
+):
+    """From the diary: marking the no-show with the fee queues the link with it."""
+    set_fees(no_show=3000)
+    visit = make_appointment(datetime.now(UTC) - timedelta(days=1), price_pence=6500)
+    page = receptionist_client.get(f"/diary/appointments/{visit.id}").get_data(as_text=True)
+    receptionist_client.post(
+        f"/diary/appointments/{visit.id}/attendance",
+        data={"csrf_token": csrf_token(page), "attendance-status": "no_show", "charge_fee": "yes"},
+    )
+    message = fee_email()
+    assert message.recipient == db.session.get(Appointment, visit.id).patient.email
