@@ -325,3 +325,28 @@ def test_a_practitioner_who_does_not_offer_the_session_has_no_times(app):
     assert availability.practitioner_free_starts(practitioner, other, day, day, now=NOW) == {
         day: []
     }
+
+
+runs_of_a_grid = st.lists(
+    st.builds(
+        lambda phase, first, count, step: range(
+            phase + first * step, phase + (first + count) * step, step
+        ),
+        st.just(0) | st.integers(0, 3),
+        st.integers(0, 40),
+        st.integers(0, 12),
+        st.just(900) | st.sampled_from([300, 900, 1800]),
+    ),
+    max_size=12,
+)
+
+
+@given(runs_of_a_grid, st.booleans())
+@settings(max_examples=300, deadline=None)
+def test_merging_runs_of_free_starts_gives_each_start_once_in_order(runs, with_a_list):
+    # "Anyone" merges many practitioners' runs as intervals when they share a grid, and
+    # through a set when they do not (different steps or phases, a clock-change day's list).
+    if with_a_list:
+        runs = [*runs, [7, 3, 7]]
+    expected = sorted({start for run in runs for start in run})
+    assert availability._sorted_starts(runs) == expected

@@ -14,13 +14,15 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, Select, literal_column, select, union_all
+from sqlalchemy import CompoundSelect, Integer, Select, bindparam, literal_column, select, union_all
 
 from booking.clinic import offerings
 from booking.clinic.localtime import local_day_bounds, local_to_utc, local_today, wall_time_exists
 from booking.clinic.settings import clinic_settings
+from booking.database import UTCDateTime
 from booking.extensions import db
 from booking.models import (
     Appointment,
@@ -37,6 +39,9 @@ from booking.models.clinic import practitioner_session_types
 LONGEST_APPOINTMENT = timedelta(hours=12)
 
 Interval = tuple[datetime, datetime]
+
+# The practitioners a query is about (an IN list of any length).
+_IDS = bindparam("practitioner_ids", expanding=True)
 
 
 @dataclass(frozen=True)
@@ -212,12 +217,38 @@ def _free_runs(
     return runs
 
 
-def _sorted_starts(runs: Iterable[Iterable[int]]) -> list[int]:
-    """One sorted list from runs that may overlap (working intervals may)."""
-    found: set[int] = set()
-    for run in runs:
-        found.update(run)
-    return sorted(found)
+def _sorted_starts(runs: Iterable[Sequence[int]]) -> list[int]:
+    """One sorted list from runs that may overlap (working intervals may, and so do
+    several practitioners' runs for "anyone").
+
+    Runs on one grid (ranges of one step and phase, as `_free_runs` makes them on a day
+    of one UTC offset) are merged as intervals, a few steps per run rather than one per
+    start; anything else goes through a set.
+    """
+    runs = [run for run in runs if len(run)]
+    if not runs:
+        return []
+    first = runs[0]
+    step = first.step if isinstance(first, range) else 0
+    if step <= 0 or not all(
+        isinstance(run, range) and run.step == step and run.start % step == first.start % step
+        for run in runs
+    ):
+        found: set[int] = set()
+        for run in runs:
+            found.update(run)
+        return sorted(found)
+    runs.sort(key=lambda run: run.start)
+    starts: list[int] = []
+    low, high = runs[0].start, runs[0][-1]
+    for run in runs[1:]:
+        if run.start <= high + step:
+            high = max(high, run[-1])
+        else:
+            starts.extend(range(low, high + 1, step))
+            low, high = run.start, run[-1]
+    starts.extend(range(low, high + 1, step))
+    return starts
 
 
 def _fast_path_fits(duration: timedelta, hours: Sequence[tuple[time, time]]) -> bool:
@@ -263,14 +294,10 @@ def free_starts(
 Hours = dict[int, list[tuple[time, time]]]  # weekday (Monday is 0) -> local intervals
 
 
-def hours_offering(practitioner_ids: Sequence[int], session_type: SessionType) -> dict[int, Hours]:
-    """The weekly hours of those of the practitioners who are active and give the session.
-
-    One query for any number of practitioners; one who does not give it has no entry.
-    """
-    if not session_type.active or not practitioner_ids:
-        return {}
-    rows = db.session.execute(
+@cache
+def _hours_statement() -> Select[int, int, time, time]:
+    """Working hours of the active practitioners among some who give a session (built once)."""
+    return (
         select(
             WorkingHours.practitioner_id,
             WorkingHours.weekday,
@@ -281,9 +308,25 @@ def hours_offering(practitioner_ids: Sequence[int], session_type: SessionType) -
         .join(
             practitioner_session_types,
             (practitioner_session_types.c.practitioner_id == WorkingHours.practitioner_id)
-            & (practitioner_session_types.c.session_type_id == session_type.id),
+            & (
+                practitioner_session_types.c.session_type_id
+                == bindparam("session_type_id", type_=Integer)
+            ),
         )
-        .where(WorkingHours.practitioner_id.in_(practitioner_ids), Practitioner.active.is_(True))
+        .where(WorkingHours.practitioner_id.in_(_IDS), Practitioner.active.is_(True))
+    )
+
+
+def hours_offering(practitioner_ids: Sequence[int], session_type: SessionType) -> dict[int, Hours]:
+    """The weekly hours of those of the practitioners who are active and give the session.
+
+    One query for any number of practitioners; one who does not give it has no entry.
+    """
+    if not session_type.active or not practitioner_ids:
+        return {}
+    rows = db.session.execute(
+        _hours_statement(),
+        {"practitioner_ids": list(practitioner_ids), "session_type_id": session_type.id},
     )
     by_practitioner: dict[int, Hours] = {}
     for practitioner_id, weekday, opens, closes in rows:
@@ -310,24 +353,25 @@ def working_weekdays(practitioner_ids: Sequence[int]) -> set[int]:
 
 
 # Where busy time comes from. Each source is a SELECT of (practitioner_id, starts_at,
-# ends_at, padded) for the practitioners and the window; `padded` rows are widened by the
-# clinic's buffer. All sources go to the database as one UNION ALL, so one more source
-# (say, busy times from a practitioner's own calendar) is one more function here and no
-# more queries.
+# ends_at, padded) for the practitioners and the window, written with the bind parameters
+# below; `padded` rows are widened by the clinic's buffer. All sources go to the database
+# as one UNION ALL, so one more source (say, busy times from a practitioner's own calendar)
+# is one more function here and no more queries. The statement is built once and reused:
+# building it afresh (SQLAlchemy's expression objects) cost more than running it.
 BusyRows = Select[int, datetime, datetime, int]  # practitioner_id, starts_at, ends_at, padded
-BusySource = Callable[
-    [Sequence[int], datetime, datetime, timedelta, int | None],
-    BusyRows,
-]
+BusySource = Callable[[bool], BusyRows]  # (leave out one appointment?) -> statement
+
+_WINDOW_START = bindparam("window_start", type_=UTCDateTime)
+_WINDOW_END = bindparam("window_end", type_=UTCDateTime)
+# The window widened by the buffer, and the earliest start of an appointment that can reach
+# into it (bounding the appointments query so that the index is used).
+_PADDED_START = bindparam("padded_start", type_=UTCDateTime)
+_PADDED_END = bindparam("padded_end", type_=UTCDateTime)
+_EARLIEST_REACHING = bindparam("earliest_reaching", type_=UTCDateTime)
+_IGNORED = bindparam("ignore_appointment_id", type_=Integer)
 
 
-def _booked(
-    ids: Sequence[int],
-    window_start: datetime,
-    window_end: datetime,
-    buffer: timedelta,
-    ignore_appointment_id: int | None,
-) -> BusyRows:
+def _booked(ignoring_one: bool) -> BusyRows:
     """Live appointments that reach into the window (by the buffer)."""
     query = select(
         Appointment.practitioner_id,
@@ -335,36 +379,30 @@ def _booked(
         Appointment.ends_at,
         literal_column("1", Integer).label("padded"),
     ).where(
-        Appointment.practitioner_id.in_(ids),
+        Appointment.practitioner_id.in_(_IDS),
         Appointment.is_live,
-        Appointment.starts_at < window_end + buffer,
-        Appointment.starts_at > window_start - buffer - LONGEST_APPOINTMENT,
-        Appointment.ends_at > window_start - buffer,
+        Appointment.starts_at < _PADDED_END,
+        Appointment.starts_at > _EARLIEST_REACHING,
+        Appointment.ends_at > _PADDED_START,
     )
-    if ignore_appointment_id is not None:
-        query = query.where(Appointment.id != ignore_appointment_id)
+    if ignoring_one:
+        query = query.where(Appointment.id != _IGNORED)
     return query
 
 
 def _unpadded(model: type[TimeOff] | type[BusyTime], what: str) -> BusySource:
     """A source of plain busy intervals from `model`'s practitioner_id, starts_at, ends_at."""
 
-    def source(
-        ids: Sequence[int],
-        window_start: datetime,
-        window_end: datetime,
-        _buffer: timedelta,
-        _ignore_appointment_id: int | None,
-    ) -> BusyRows:
+    def source(_ignoring_one: bool) -> BusyRows:
         return select(
             model.practitioner_id,
             model.starts_at,
             model.ends_at,
             literal_column("0", Integer).label("padded"),
         ).where(
-            model.practitioner_id.in_(ids),
-            model.starts_at < window_end,
-            model.ends_at > window_start,
+            model.practitioner_id.in_(_IDS),
+            model.starts_at < _WINDOW_END,
+            model.ends_at > _WINDOW_START,
         )
 
     source.__doc__ = what
@@ -380,6 +418,11 @@ _own_calendar = _unpadded(BusyTime, "Busy time from the practitioner's own calen
 BUSY_SOURCES: tuple[BusySource, ...] = (_booked, _blocked, _own_calendar)
 
 
+@cache
+def _busy_statement(ignoring_one: bool) -> CompoundSelect:
+    return union_all(*(source(ignoring_one) for source in BUSY_SOURCES))
+
+
 def busy_by_practitioner(
     practitioner_ids: Sequence[int],
     window_start: datetime,
@@ -392,13 +435,20 @@ def busy_by_practitioner(
     if not practitioner_ids:
         return {}
     ids = list(practitioner_ids)
-    sources = [
-        source(ids, window_start, window_end, buffer, ignore_appointment_id)
-        for source in BUSY_SOURCES
-    ]
+    parameters: dict[str, object] = {
+        "practitioner_ids": ids,
+        "window_start": window_start,
+        "window_end": window_end,
+        "padded_start": window_start - buffer,
+        "padded_end": window_end + buffer,
+        "earliest_reaching": window_start - buffer - LONGEST_APPOINTMENT,
+    }
+    if ignore_appointment_id is not None:
+        parameters["ignore_appointment_id"] = ignore_appointment_id
+    statement = _busy_statement(ignore_appointment_id is not None)
     intervals: dict[int, list[Interval]] = {practitioner_id: [] for practitioner_id in ids}
-    for practitioner_id, start, end, padded in db.session.execute(union_all(*sources)):
-        if padded:
+    for practitioner_id, start, end, padded in db.session.execute(statement, parameters):
+        if padded and buffer:
             start, end = start - buffer, end + buffer
         intervals[practitioner_id].append((start, end))
     return {practitioner_id: merge_intervals(spans) for practitioner_id, spans in intervals.items()}
@@ -644,16 +694,13 @@ def anyone_free_starts(
     """For "any practitioner": the starts at which at least one of them is free, by day.
 
     The same starts as `first_available`, without working out who: what the booking
-    page shows, at the cost of one set union per day.
+    page shows, at the cost of merging their runs of the grid once per day.
     """
     days, by_practitioner = _free_seconds_by_practitioner(
         practitioners, session_type, first_day, last_day, now=now, settings=settings
     )
     result: dict[date, list[datetime]] = {}
     for day in days:
-        starts: set[int] = set()
-        for by_day in by_practitioner.values():
-            for run in by_day.get(day, ()):
-                starts.update(run)
-        result[day] = [_instant(start) for start in sorted(starts)]
+        runs = [run for by_day in by_practitioner.values() for run in by_day.get(day, ())]
+        result[day] = [_instant(start) for start in _sorted_starts(runs)]
     return result
