@@ -124,6 +124,9 @@ class Config:
     # Live future online bookings one email/phone, and one client address, may hold.
     ONLINE_HOLDS_PER_CONTACT = int(os.environ.get("ONLINE_HOLDS_PER_CONTACT", "4"))
     ONLINE_HOLDS_PER_ADDRESS = int(os.environ.get("ONLINE_HOLDS_PER_ADDRESS", "8"))
+    # With the clinic's "new patients confirm their email" setting on, a new patient's
+    # online booking is held this long for them to open the emailed link; then released.
+    EMAIL_CONFIRMATION_HOLD_MINUTES = int(os.environ.get("EMAIL_CONFIRMATION_HOLD_MINUTES", "30"))
     CONTENT_DIR = os.environ.get("CONTENT_DIR", str(BASE_DIR / "booking" / "content"))
     # How many reverse proxies in front of the app set X-Forwarded-For/-Proto (0: none).
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))

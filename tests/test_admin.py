@@ -81,6 +81,7 @@ def settings_answers() -> dict:
         "no_show_uses_credit",
         "waiting_list_courses_first",
         "first_course_session_before_payment",
+        "email_confirmation_for_new_patients",
     ):
         if getattr(settings, name):
             answers[name] = "y"

@@ -24,6 +24,7 @@ from booking.clinic import (
     change_policy,
     courses,
     credits,
+    email_confirmation,
     held_appointments,
     holds,
     notifications,
@@ -316,6 +317,9 @@ def _book(
     if isinstance(patient, PatientDetails):
         if hold_limits is not None and course is None:
             holds.check(patient, hold_limits, now=now)
+            if hold is None:
+                # A new patient booking online may have to confirm their email first.
+                hold = email_confirmation.hold_for(patient, now=now)
         patient = find_or_create_patient(patient, consent_at=now if health_consent else None)
     appointment = add_appointment(
         session_type=session_type,
@@ -333,6 +337,8 @@ def _book(
         appointment.client_key = hold_limits.client_key
     if hold is not None:
         held_appointments.apply_hold(appointment, hold)
+        if hold.reason == email_confirmation.REASON:
+            notifications.email_confirmation_requested(appointment)
     else:
         notifications.appointment_booked(appointment, by_staff=by_staff)
     if by_staff:

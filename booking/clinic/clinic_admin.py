@@ -77,6 +77,7 @@ class SettingsValues:
     waiting_list_offer_minutes: int = 120
     waiting_list_courses_first: bool = True
     first_course_session_before_payment: bool = False
+    email_confirmation_for_new_patients: bool = False
     cancellation_undo_minutes: int = 10
     clinical_retention_years: int = 8
     # Fees for missed appointments in pence (booking.clinic.payments.fees); 0 is none.
@@ -162,6 +163,7 @@ def _tidy_settings(values: SettingsValues) -> dict[str, Any]:
     tidy["practitioners_read_all_records"] = bool(tidy["practitioners_read_all_records"])
     tidy["waiting_list_courses_first"] = bool(tidy["waiting_list_courses_first"])
     tidy["first_course_session_before_payment"] = bool(tidy["first_course_session_before_payment"])
+    tidy["email_confirmation_for_new_patients"] = bool(tidy["email_confirmation_for_new_patients"])
     for name, label in (
         ("no_show_fee_pence", "The no-show fee"),
         ("late_cancellation_fee_pence", "The late cancellation fee"),

@@ -95,6 +95,13 @@ def merge_patients(
         for name in ("email", "phone", "date_of_birth", "address", "postcode"):
             if not getattr(survivor, name) and getattr(duplicate, name):
                 setattr(survivor, name, getattr(duplicate, name))
+        # A confirmation belongs to the address it was sent to.
+        if (
+            survivor.email == duplicate.email
+            and duplicate.email_confirmed_at
+            and not survivor.email_confirmed_at
+        ):
+            survivor.email_confirmed_at = duplicate.email_confirmed_at
         if duplicate.health_consent_at and not survivor.health_consent_at:
             survivor.health_consent_at = duplicate.health_consent_at
         if duplicate.staff_notes:

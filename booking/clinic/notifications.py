@@ -31,7 +31,13 @@ from booking.clinic.records.intake import intake_status
 from booking.clinic.records.outcomes import outcome_url
 from booking.clinic.rendered import Attachment
 from booking.clinic.settings import clinic_settings
-from booking.clinic.tokens import check_token, course_token, intake_token, manage_url
+from booking.clinic.tokens import (
+    check_token,
+    confirm_email_url,
+    course_token,
+    intake_token,
+    manage_url,
+)
 from booking.extensions import db
 from booking.models import (
     Appointment,
@@ -66,6 +72,7 @@ class Kind:
     WAITING_LIST_JOINED = "waiting_list_joined"
     WAITING_LIST_OFFER = "waiting_list_offer"
     HOLD_RELEASED = "hold_released"
+    CONFIRM_EMAIL = "confirm_email"
 
 
 def queue_message(
@@ -310,6 +317,27 @@ def hold_released(appointment: Appointment, reason: str) -> None:
         template=f"{Kind.HOLD_RELEASED}_{reason}",
         context={"appointment": appointment, "book_url": _public_url("public.book")},
         dedupe_key=_appointment_key(appointment, Kind.HOLD_RELEASED),
+        appointment=appointment,
+    )
+
+
+def email_confirmation_requested(appointment: Appointment) -> None:
+    """Send a new patient the link that keeps their held booking ("Confirm your booking").
+
+    No calendar invitation and no word to reception: nothing is booked until the link
+    is opened (`booking.clinic.email_confirmation`), and `appointment_booked` then
+    sends both.
+    """
+    email = _patient_email(appointment)
+    if not email:
+        return
+    queue_message(
+        kind=Kind.CONFIRM_EMAIL,
+        recipient=email,
+        subject=f"Confirm your booking: {appointment.session_type.name} on {_when(appointment)}",
+        template=Kind.CONFIRM_EMAIL,
+        context={"appointment": appointment, "confirm_url": confirm_email_url(appointment)},
+        dedupe_key=_appointment_key(appointment, Kind.CONFIRM_EMAIL),
         appointment=appointment,
     )
 

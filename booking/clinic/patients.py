@@ -256,6 +256,9 @@ def change_contact_details(
             return []
         for field in changed:
             setattr(patient, field, getattr(details, field))
+        if "email" in changed:
+            # Confirmed was the old address; the new one has yet to be (email_confirmation).
+            patient.email_confirmed_at = None
         # Practitioners' calendar feeds notice a renamed patient by this.
         patient.updated_at = utcnow()
         audit.record(staff_user, "patient.changed", patient, fields=changed)
@@ -400,6 +403,7 @@ def _export_record(patient: Patient, staff_user: StaffUser) -> dict[str, Any]:
             "address": patient.address,
             "postcode": patient.postcode,
             "health_consent_at": _instant(patient.health_consent_at),
+            "email_confirmed_at": _instant(patient.email_confirmed_at),
             "created_at": _instant(patient.created_at),
             "updated_at": _instant(patient.updated_at),
         },
@@ -583,6 +587,7 @@ def _erase(patient: Patient, typed_name: str, staff_user: StaffUser, now: dateti
 
     patient.name = ERASED_NAME
     patient.email = None
+    patient.email_confirmed_at = None
     patient.phone = None
     patient.staff_notes = ""
     patient.date_of_birth = None

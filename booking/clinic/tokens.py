@@ -99,6 +99,24 @@ def appointment_uid_from_check_token(token: str) -> str | None:
     return _appointment_uid(CHECK_SALT, token)
 
 
+# The link that keeps a booking held until a new patient confirms their email address:
+# it signs the appointment's uid under its own salt, so it opens nothing else.
+CONFIRM_EMAIL_SALT = "confirm-booking-email"
+
+
+def confirm_email_token(appointment: Appointment) -> str:
+    return _serializer(CONFIRM_EMAIL_SALT).dumps(appointment.uid)
+
+
+def confirm_email_url(appointment: Appointment) -> str:
+    base = current_app.config["PUBLIC_BASE_URL"]
+    return f"{base}/book/confirm-email/{confirm_email_token(appointment)}"
+
+
+def appointment_uid_from_confirm_email_token(token: str) -> str | None:
+    return _appointment_uid(CONFIRM_EMAIL_SALT, token)
+
+
 WAITING_SALT = "waiting-list-entry"
 OFFER_SALT = "waiting-list-offer"
 

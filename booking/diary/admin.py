@@ -122,6 +122,9 @@ class SettingsForm(Form):
     first_course_session_before_payment = BooleanField(
         "A new patient may book the first session of a course before paying for it"
     )
+    email_confirmation_for_new_patients = BooleanField(
+        "New patients confirm their email address before an online booking is kept"
+    )
     no_show_fee_pence = PenceField("No-show fee (£)")
     late_cancellation_fee_pence = PenceField("Late cancellation fee (£)")
     what_to_bring = TextAreaField("What to bring")
@@ -164,6 +167,7 @@ def settings():
             current_app.config.get("PAGE_CACHE_SECONDS", 0)
             + current_app.config.get("CLINIC_SETTINGS_CACHE_SECONDS", 0)
         ),
+        hold_minutes=current_app.config["EMAIL_CONFIRMATION_HOLD_MINUTES"],
     ), status
 
 

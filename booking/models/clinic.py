@@ -103,6 +103,11 @@ class ClinicSettings(Model):
     first_course_session_before_payment: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()
     )
+    # New patients booking online confirm their email address by a link before the
+    # booking is kept; until then it is held (booking.clinic.email_confirmation).
+    email_confirmation_for_new_patients: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     # How long an adult's clinical record is kept after their last treatment (UK practice: 8).
     clinical_retention_years: Mapped[int] = mapped_column(Integer, default=8)
 

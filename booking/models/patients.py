@@ -22,6 +22,9 @@ class Patient(Model):
     phone: Mapped[str | None] = mapped_column(String(40), index=True)
     # When the patient agreed that the clinic may store their health information.
     health_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the patient opened a link emailed to this address (a held booking's confirm
+    # link): the address is theirs, so their later online bookings need no confirming.
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     staff_notes: Mapped[str] = mapped_column(Text, default="")
     # Optional, asked only where a receipt for an insurer needs them.
     date_of_birth: Mapped[date | None] = mapped_column(Date)

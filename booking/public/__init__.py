@@ -6,6 +6,7 @@ blueprint = Blueprint("public", __name__)
 
 from booking.public import (  # noqa: E402,F401
     booking,
+    confirm_email,
     courses,
     fees,
     manage,

@@ -1,0 +1,96 @@
+"""A new patient confirms their email at 375 px; the diary shows the hold, then the booking."""
+
+import re
+
+import sqlalchemy as sa
+from playwright.sync_api import expect
+
+from booking.clinic.outbox import send_due
+from booking.clinic.settings import clinic_settings
+from booking.extensions import db
+from booking.models import Appointment, AppointmentStatus
+from tests.fixtures_browser import DESKTOP, PHONE, _new_page
+from tests.fixtures_mail import plain_text
+
+RECEPTIONIST_EMAIL = "reception@clinic.example"
+CONFIRM_LINK = re.compile(r"https?://[^\s\"<>]+(/book/confirm-email/[A-Za-z0-9_\-.]+)")
+
+
+def fill_safety_answers(page) -> None:
+    for question in page.locator("fieldset").all():
+        question.get_by_label("No", exact=True).check()
+    page.get_by_label(re.compile("I agree that the clinic may store")).check()
+
+
+def test_a_new_patient_confirms_by_the_emailed_link_and_the_diary_shows_it_booked(
+    browser, live_server, phone_page, demo, mail_app, smtp_server, axe, screenshot
+):
+    clinic_settings().email_confirmation_for_new_patients = True
+    db.session.commit()
+    page = phone_page
+
+    page.goto("/book/massage/times?practitioner=colette-assor")
+    page.locator("ul.time-list a.time").first.tap()
+    page.wait_for_url(re.compile(r"/book/massage/details"))
+    page.get_by_label("Full name").fill("Nadia Okafor")
+    page.get_by_label("Email address").fill("nadia@example.org")
+    page.get_by_label("Phone number").fill("07700 900321")
+    fill_safety_answers(page)
+    page.get_by_role("button", name="Book this appointment").tap()
+
+    held = page.locator("#held-message")
+    expect(held).to_be_visible()
+    match = re.search(
+        r"Your time is held until (\d\d:\d\d); open the link we emailed", held.inner_text()
+    )
+    assert match, held.inner_text()
+    expect(page).to_have_title(re.compile("Your time is held"))
+    screenshot(page, "held")
+    axe(page, label="the held booking page")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+    db.session.rollback()
+    appointment = db.session.scalar(sa.select(Appointment))
+    assert appointment.status == AppointmentStatus.HELD
+    local_until = appointment.held_until.astimezone(clinic_settings().zone)
+    assert match.group(1) == local_until.strftime("%H:%M")
+
+    # Reception sees the hold in the diary, with until when.
+    desk, desk_page = _new_page(browser, live_server, viewport=DESKTOP)
+    desk_page.goto("/staff/sign-in")
+    desk_page.get_by_label("Email address").fill(RECEPTIONIST_EMAIL)
+    desk_page.get_by_label("Password").fill(demo)
+    desk_page.get_by_role("button", name="Sign in").click()
+    desk_page.wait_for_url(re.compile(r"/diary/$"))
+    desk_page.goto(f"/diary/appointments/{appointment.id}")
+    expect(desk_page.locator(".status-badge")).to_have_text(
+        f"Held: awaiting email confirmation until {match.group(1)}"
+    )
+
+    # The email, as the real mail server received it; its link, opened on the phone.
+    db.session.rollback()
+    assert send_due().sent == 1
+    [message] = smtp_server.to("nadia@example.org")
+    assert message["Subject"].startswith("Confirm your booking")
+    [path] = set(CONFIRM_LINK.findall(plain_text(message)))
+    page.goto(path)
+    expect(page.get_by_role("heading", name="You are booked")).to_be_visible()
+    screenshot(page, "booked")
+    axe(page, label="the booked page after confirming")
+    # Opened again (a second tap on the email's button): the same page, nothing new sent.
+    page.goto(path)
+    expect(page.get_by_role("heading", name="You are booked")).to_be_visible()
+
+    db.session.rollback()
+    assert send_due().sent == 2  # the confirmation with its invitation, reception's notice
+    subjects = [m["Subject"].split(":")[0] for m in smtp_server.to("nadia@example.org")]
+    assert subjects == ["Confirm your booking", "Booked"]
+
+    day = appointment.starts_at.astimezone(clinic_settings().zone).date()
+    desk_page.goto(f"/diary/day/{day.isoformat()}")
+    block = desk_page.locator(f'a.appointment[href="/diary/appointments/{appointment.id}"]')
+    expect(block.locator(".status-label")).to_have_text("Booked")
+    desk_page.goto(f"/diary/appointments/{appointment.id}")
+    expect(desk_page.locator(".status-badge")).to_have_text("Booked")
+    screenshot(desk_page, "diary")
+    desk.close()
