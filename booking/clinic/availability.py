@@ -17,7 +17,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import CompoundSelect, Integer, Select, bindparam, literal_column, select, union_all
+from sqlalchemy import (
+    BindParameter,
+    CompoundSelect,
+    Integer,
+    Select,
+    bindparam,
+    literal_column,
+    select,
+    union_all,
+)
 
 from booking.clinic import offerings
 from booking.clinic.localtime import local_day_bounds, local_to_utc, local_today, wall_time_exists
@@ -41,7 +50,7 @@ LONGEST_APPOINTMENT = timedelta(hours=12)
 Interval = tuple[datetime, datetime]
 
 # The practitioners a query is about (an IN list of any length).
-_IDS = bindparam("practitioner_ids", expanding=True)
+_IDS: BindParameter[list[int]] = bindparam("practitioner_ids", expanding=True)
 
 
 @dataclass(frozen=True)
@@ -226,22 +235,21 @@ def _sorted_starts(runs: Iterable[Sequence[int]]) -> list[int]:
     start; anything else goes through a set.
     """
     runs = [run for run in runs if len(run)]
-    if not runs:
-        return []
-    first = runs[0]
-    step = first.step if isinstance(first, range) else 0
-    if step <= 0 or not all(
-        isinstance(run, range) and run.step == step and run.start % step == first.start % step
-        for run in runs
+    grid = [run for run in runs if isinstance(run, range)]
+    step = grid[0].step if grid else 0
+    if (
+        not grid
+        or len(grid) < len(runs)
+        or any(run.step != step or run.start % step != grid[0].start % step for run in grid)
     ):
         found: set[int] = set()
         for run in runs:
             found.update(run)
         return sorted(found)
-    runs.sort(key=lambda run: run.start)
+    grid.sort(key=lambda run: run.start)
     starts: list[int] = []
-    low, high = runs[0].start, runs[0][-1]
-    for run in runs[1:]:
+    low, high = grid[0].start, grid[0][-1]
+    for run in grid[1:]:
         if run.start <= high + step:
             high = max(high, run[-1])
         else:
@@ -419,7 +427,7 @@ BUSY_SOURCES: tuple[BusySource, ...] = (_booked, _blocked, _own_calendar)
 
 
 @cache
-def _busy_statement(ignoring_one: bool) -> CompoundSelect:
+def _busy_statement(ignoring_one: bool) -> CompoundSelect[int, datetime, datetime, int]:
     return union_all(*(source(ignoring_one) for source in BUSY_SOURCES))
 
 
