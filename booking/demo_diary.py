@@ -111,12 +111,12 @@ def _openings(practitioner: Practitioner, day: date, zone, now: datetime):
         starts_at = local_to_utc(day, hours.starts_at, zone)
         closes_at = local_to_utc(day, hours.ends_at, zone)
         while starts_at + length <= closes_at:
-            if starts_at > now and _free(practitioner, starts_at, starts_at + length):
+            if starts_at > now and practitioner_free(practitioner, starts_at, starts_at + length):
                 yield starts_at, session_type
             starts_at += timedelta(minutes=SPACING_MINUTES)
 
 
-def _free(practitioner: Practitioner, starts_at: datetime, ends_at: datetime) -> bool:
+def practitioner_free(practitioner: Practitioner, starts_at: datetime, ends_at: datetime) -> bool:
     taken = select(Appointment.id).where(
         Appointment.practitioner_id == practitioner.id,
         Appointment.is_live,

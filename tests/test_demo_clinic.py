@@ -188,3 +188,24 @@ def test_reception_sees_the_money_and_the_record_status_never_the_content(app, s
     grace = _patient("grace.whitfield@example.org")
     owed = client.get(f"/diary/appointments/{_visits(grace)[0].id}/payments")
     assert owed.status_code == 200 and "30.00" in owed.get_data(as_text=True)
+
+
+def test_a_demo_seeded_days_ago_takes_the_past_visits_without_overlap(app):
+    """An existing demo database, its diary filled ten days ago (now partly the past), is
+    brought up to date by running seed-demo again: the past visits fit between its
+    appointments (PostgreSQL's exclusion constraint would refuse an overlap)."""
+    from booking.cli import seed_demo
+    from booking.demo_diary import fill_demo_diary
+
+    seed_demo()
+    assert fill_demo_diary(now=utcnow() - timedelta(days=10)) > 0
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    assert "were not added" not in result.output
+    db.session.rollback()
+    assert _visits(_patient("daniel.osei@example.org"))
+    live = db.session.scalars(sa.select(Appointment).where(Appointment.status != "cancelled")).all()
+    for a in live:
+        for b in live:
+            if a.id < b.id and a.practitioner_id == b.practitioner_id:
+                assert a.ends_at <= b.starts_at or b.ends_at <= a.starts_at, (a.id, b.id)
