@@ -4,7 +4,7 @@ Off by default, so online bookings are kept at once, as before. `patients.email_
 records when a patient opened a link emailed to their address; nullable, added in place.
 
 Revision ID: 5c0e7a91b2d4
-Revises: f3a8c1d2e4b5
+Revises: 5b7e2c9a4f10
 Create Date: 2026-12-07 08:20:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = "5c0e7a91b2d4"
-down_revision = "f3a8c1d2e4b5"
+down_revision = "5b7e2c9a4f10"
 branch_labels = None
 depends_on = None
 
