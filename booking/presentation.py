@@ -61,15 +61,16 @@ AVERAGE_MONTH_DAYS = 365.25 / 12
 
 
 def format_validity(days: int) -> str:
-    """How long a course lasts, the same words everywhere: '6 months (183 days)'.
+    """How long a course lasts, the same words everywhere: '6 months'.
 
-    The rule counts days; people think in months, so both are given when the days are
-    close to a whole number of months, and the days alone otherwise.
+    The rule counts days; people think in months, so a length close to a whole number of
+    months is given in months alone ("183 days" beside it read as a machine's figure,
+    issue 17; the course page gives the exact last day), and any other in days.
     """
     months = round(days / AVERAGE_MONTH_DAYS)
     if months >= 1 and abs(months * AVERAGE_MONTH_DAYS - days) <= 3:
         unit = "month" if months == 1 else "months"
-        return f"{months} {unit} ({days} days)"
+        return f"{months} {unit}"
     return f"{days} day" + ("" if days == 1 else "s")
 
 

@@ -235,7 +235,7 @@ def test_a_patient_books_the_next_session_against_a_credit(client, paid_course):
     review = client.get(review_url)
     review_html = review.get_data(as_text=True)
     assert review.status_code == 200 and "Book this course session?" in review_html
-    assert "Uses 1 of your 10 remaining credits" in review_html
+    assert "Uses 1 of the 10 sessions left on your course" in review_html
     assert count(Appointment) == 0
     unanswered = client.post(review_url, data={"csrf_token": csrf_token(review_html)})
     assert unanswered.status_code == 422
@@ -644,9 +644,9 @@ def test_a_course_session_cannot_be_moved_past_the_end_of_the_course(app, paid_c
 @pytest.mark.parametrize(
     ("days", "words"),
     [
-        (183, "6 months (183 days)"),
-        (365, "12 months (365 days)"),
-        (31, "1 month (31 days)"),
+        (183, "6 months"),
+        (365, "12 months"),
+        (31, "1 month"),
         (100, "100 days"),
         (1, "1 day"),
     ],
@@ -664,5 +664,5 @@ def test_every_page_gives_the_course_length_in_the_same_words(client, demo):
     pages = ["/treatments-and-prices", "/courses", f"/courses/{product.id}/request"]
     for path in pages:
         html = client.get(path).get_data(as_text=True)
-        assert "6 months (183 days)" in html, path
-        assert "183 days of payment" not in html and "183 days from" not in html, path
+        assert "6 months" in html, path
+        assert "183 days" not in html, path

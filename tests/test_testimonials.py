@@ -65,7 +65,7 @@ def test_reply_with_bold_text_and_a_link_shows_once_staff_approve_it(client, rec
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert THANK_YOU in page
     # Waiting for moderation: not on the page yet.
-    assert "No responses yet" in page
+    assert "No replies yet" in page
     assert "real difference" not in page
 
     [testimonial] = _stored()
@@ -79,7 +79,7 @@ def test_reply_with_bold_text_and_a_link_shows_once_staff_approve_it(client, rec
 
     page = client.get("/sciatica").get_data(as_text=True)
     shown = _replies_list(page)
-    assert "1 response<" in page
+    assert "1 reply<" in page
     assert "Sam Patient" in shown
     assert "<strong>real difference</strong>" in shown
     assert '<a href="https://example.org/my-story" rel="nofollow noopener">my story</a>' in shown
@@ -150,7 +150,7 @@ def test_unclosed_and_misnested_tags_cannot_swallow_the_rest_of_the_page(
     ) in shown
     assert "<b><i>crossed</i></b> <q>open quote</q>" in shown
     # The form and footer after the replies are intact, not inside someone's <strong>.
-    assert "2 responses<" in page
+    assert "2 replies<" in page
     assert page.rstrip().endswith("</html>")
     assert 'id="leave-a-reply"' in page
 
@@ -342,7 +342,7 @@ def test_approved_replies_show_oldest_first_with_the_local_date(client, make_sta
 
     page = client.get("/sciatica").get_data(as_text=True)
     shown = _replies_list(page)
-    assert "2 responses<" in page
+    assert "2 replies<" in page
     assert shown.index("First") < shown.index("Second")
     assert "Wednesday 1 July 2026" in shown
     assert "Monday 2 March 2026" in shown

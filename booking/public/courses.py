@@ -73,7 +73,11 @@ def _practitioner_choice(course: Course, value: str | None) -> Practitioner | No
 
 @blueprint.get("/courses")
 def courses_on_sale():
-    return render_template("public/course_products.html", products=course_products.products())
+    return render_template(
+        "public/course_products.html",
+        products=course_products.products(),
+        pay_online=online_provider() is not None,
+    )
 
 
 @blueprint.route("/courses/<int:product_id>/request", methods=["GET", "POST"])

@@ -101,7 +101,7 @@ def test_a_course_session_is_reviewed_with_its_safety_questions_and_booked_once(
     page.locator("ul.time-list a.time").first.tap()
     page.wait_for_url(re.compile(r"/book/review"))
     page.get_by_role("heading", name="Book this course session?").wait_for()
-    assert "Uses 1 of your 10 remaining credits" in page.locator("main").inner_text()
+    assert "Uses 1 of the 10 sessions left on your course" in page.locator("main").inner_text()
     axe(page, label="the course session review")
     assert page.evaluate("document.documentElement.scrollWidth") <= SMALL_PHONE["width"]
     fill_safety_answers(page)

@@ -1,7 +1,6 @@
 """The public site in a real Chromium on a phone: readable, accessible, and bookable."""
 
 import re
-from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -191,97 +190,11 @@ def test_safety_questions_sit_inside_their_boxes_at_320_pixels(phone_page, demo)
     assert page_width(page) <= 320
 
 
-def patient_pages(make_course, make_staff) -> dict[str, str]:
-    """Every page a patient can reach, by what it is, with the records each one needs."""
-    import sqlalchemy as sa
-
-    from booking.clinic import my_bookings, waiting_list
-    from booking.clinic.appointments import PatientDetails, book_appointment
-    from booking.clinic.records.outcomes import outcome_token
-    from booking.clinic.tokens import (
-        check_token,
-        course_token,
-        intake_token,
-        manage_token,
-        offer_token,
-        view_token,
-        waiting_token,
-    )
-    from booking.extensions import db
-    from booking.models import Practitioner, SessionType
-    from booking.presentation import format_start
-    from tests.test_booking import next_weekday, start_at
-
-    def get(model, slug):
-        return db.session.scalar(sa.select(model).filter_by(slug=slug))
-
-    massage, colette = get(SessionType, "massage"), get(Practitioner, "colette-assor")
-    tuesday = next_weekday(1, at_least_days=5)
-    appointment = book_appointment(
-        session_type=massage,
-        starts_at=start_at(tuesday, 10),
-        practitioner=colette,
-        patient=PatientDetails("Pat Page", "pat@example.org", "07700900123"),
-    )
-    course = make_course()
-    first_session = book_appointment(
-        session_type=course.session_type,
-        starts_at=start_at(tuesday + timedelta(days=1), 10),
-        practitioner=colette,
-        course=course,
-    )
-    entry = waiting_list.join_waiting_list(
-        waiting_list.Wish(massage, None, "01234", "".join(waiting_list.PARTS_OF_DAY), tuesday),
-        PatientDetails("Wes Waiting", "wes@example.org", "07700900124"),
-    )
-    offer = waiting_list.offer_time_by_hand(
-        entry, colette, start_at(tuesday, 15), staff_user=make_staff("receptionist")
-    )
-    manage, course_link = manage_token(appointment), course_token(course)
-    later = format_start(start_at(tuesday + timedelta(days=2), 11))
-    return {
-        "home": "/",
-        "sciatica": "/sciatica",
-        "how we treat it": "/treatment",
-        "practitioner": "/practitioner",
-        "practitioner's profile": "/practitioners/colette-assor",
-        "when not to book": "/when-not-to-book",
-        "contact": "/contact",
-        "treatments and prices": "/treatments-and-prices",
-        "choose a treatment": "/book",
-        "choose a practitioner": "/book/massage",
-        "choose a day and time": "/book/massage/times?practitioner=any",
-        "your details": f"/book/massage/details?practitioner=any&start={later}",
-        "you are booked": f"/book/confirmed/{manage}",
-        "waiting list": "/book/massage/waiting-list?practitioner=any",
-        "your waiting-list place": f"/waiting-list/{waiting_token(entry.uid)}",
-        "a time offered": f"/waiting-list/offer/{offer_token(offer.uid)}",
-        "your appointment": f"/manage/{manage}",
-        "cancel review": f"/manage/{manage}/cancel",
-        "move": f"/manage/{manage}/reschedule",
-        "move review": f"/manage/{manage}/reschedule/review?start={later}",
-        "calendar's view": f"/appointment/{view_token(appointment)}",
-        "courses": "/courses",
-        "request a course": f"/courses/{course.product_id}/request",
-        "your course": f"/course/{course_link}",
-        "book a course session": f"/course/{course_link}/book",
-        "course session review": f"/course/{course_link}/book/review?start={later}",
-        "plan a course": f"/course/{course_link}/plan",
-        "my bookings": "/my-bookings",
-        "my bookings list": f"/my-bookings/{my_bookings.link_token('pat@example.org')}",
-        "my bookings link expired": "/my-bookings/expired",
-        "health questions": f"/intake/{intake_token(appointment)}",
-        "consent": f"/intake/{intake_token(appointment)}/consent",
-        "health questions done": f"/intake/{intake_token(appointment)}/done",
-        "check before the visit": f"/check/{check_token(appointment)}",
-        "how are you doing": f"/outcomes/{outcome_token(first_session)}",
-    }
-
-
 def test_every_patient_page_fits_a_small_phone_and_passes_axe(
     phone_page, demo, make_course, make_staff, axe
 ):
     """No page a patient can reach scrolls sideways or splits a word at 320 px (issue 17)."""
+    from tests.patient_pages import patient_pages
     from tests.phone_layout import assert_fits
 
     page, width = phone_page, 320
