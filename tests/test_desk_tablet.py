@@ -15,9 +15,10 @@ from booking.clinic.records.tablet import HANDOVER_MINUTES
 from booking.database import utcnow
 from booking.extensions import db
 from booking.models import AuditEvent, IntakeForm, RecordMethod, StaffSession, TreatmentConsent
+from tests.clinical_helpers import course_with_sessions
 from tests.fixtures_staff import STAFF_PASSWORD
 from tests.forms import csrf_token
-from tests.records_helpers import PROBLEM, form_data, ten_oclock
+from tests.records_helpers import PROBLEM, answers, form_data, ten_oclock
 
 SOON = ten_oclock(10)
 STAFF_PAGES = [
@@ -188,3 +189,43 @@ def test_nothing_to_hand_over_is_said_plainly(demo, make_appointment, receptioni
     assert client.get("/diary/").status_code == 200  # still signed in
     with client.session_transaction() as cookie:
         assert tablet_lock.HANDOVER_KEY not in cookie
+
+
+def test_a_patient_in_the_waiting_room_scores_their_checkpoint_session_on_the_tablet(
+    demo, make_course, receptionist_client
+):
+    from booking.clinic.appointments import record_attendance
+    from booking.models import AppointmentStatus, OutcomeRecord
+
+    course = make_course()
+    first = course_with_sessions(course, start=ten_oclock(0))[0]
+    patient = first.patient
+    intake.submit_intake(patient, answers(), method=RecordMethod.ONLINE)
+    consent.give_consent(patient, consent.treatments_of(first), method=RecordMethod.ONLINE)
+    record_attendance(
+        first,
+        AppointmentStatus.ARRIVED,
+        staff_user=receptionist_client.user,
+        now=first.starts_at - timedelta(minutes=10),
+    )
+    client = receptionist_client
+    page = client.get(f"/diary/appointments/{first.id}").text
+    assert "It shows only the pain and activity scores for this visit" in page
+    client.post(f"/diary/appointments/{first.id}/tablet", data={"csrf_token": csrf_token(page)})
+    start = client.get("/tablet")
+    assert start.location.endswith("/tablet/scores")
+    form = client.get("/tablet/scores")
+    assert form.status_code == 200 and "/diary/" not in form.text
+    done = client.post(
+        "/tablet/scores",
+        data={
+            "csrf_token": csrf_token(form.text),
+            "pain": "6",
+            "activity_1": "Gardening",
+            "score_1": "3",
+        },
+    )
+    assert done.status_code == 302 and done.location.endswith("/tablet/locked")
+    record = db.session.scalar(sa.select(OutcomeRecord).filter_by(appointment_id=first.id))
+    assert (record.method, record.recorded_by_id) == ("desk", client.user.id)
+    assert client.get("/tablet/scores").location.endswith("/tablet/locked")

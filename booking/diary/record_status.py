@@ -9,7 +9,7 @@ appointment page, where reading them is audited.
 
 from dataclasses import dataclass, field
 
-from booking.clinic.records import access, consent, intake, red_flags
+from booking.clinic.records import access, consent, intake, red_flags, tablet
 from booking.clinic.records.consent import ConsentStatus, TreatmentConsentStatus
 from booking.clinic.records.intake import Flag, IntakeStatus
 from booking.clinic.records.red_flags import RecheckStatus
@@ -56,6 +56,9 @@ class AppointmentRecord:
     may_read: bool
     flags: list[Flag] = field(default_factory=list)
     questions_version: str | None = None
+    # What the patient would fill in on the desk's tablet, in words; empty when there is
+    # nothing, or the visit is over.
+    tablet_steps: list[str] = field(default_factory=list)
 
 
 def appointment_record(appointment: Appointment) -> AppointmentRecord:
@@ -69,6 +72,8 @@ def appointment_record(appointment: Appointment) -> AppointmentRecord:
         recheck=red_flags.latest_recheck(appointment.id),
         may_read=access.may_read_record(staff_user, appointment.patient_id),
     )
+    if appointment.status in tablet.HANDED_OVER_FOR:
+        record.tablet_steps = [tablet.STEP_LABELS[step] for step in tablet.steps_left(appointment)]
     if record.may_read and record.intake.complete:
         access.open_record(staff_user, appointment.patient_id, "intake_flags")
         form = intake.latest_intake(appointment.patient_id)

@@ -2,11 +2,19 @@
 
 import re
 
-from wtforms import BooleanField, HiddenField, RadioField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from booking.clinic import submissions
+from booking.clinic.records import outcomes
 from booking.validators import DeliverableEmail, Form, VisibleName
 
 YES_NO = [SelectChoice("no", "No"), SelectChoice("yes", "Yes")]
@@ -132,3 +140,41 @@ class AppointmentChangeForm(ConfirmForm):
     """Cancel or move from manage-my-booking, with the version of the appointment shown."""
 
     sequence = HiddenField()
+
+
+SCORES = [SelectChoice("", "Choose a score")] + [
+    SelectChoice(str(score), str(score)) for score in range(11)
+]
+
+
+def _score_field(label: str) -> SelectField:
+    return SelectField(label, choices=SCORES, default="")
+
+
+class OutcomeForm(Form):
+    pain = _score_field("Your pain today, from 0 (no pain) to 10 (the worst you can imagine)")
+    activity_1 = StringField("Activity 1", validators=[Length(max=outcomes.LONGEST_ACTIVITY)])
+    score_1 = _score_field("How well you can do it, from 0 (not at all) to 10 (as before)")
+    activity_2 = StringField("Activity 2", validators=[Length(max=outcomes.LONGEST_ACTIVITY)])
+    score_2 = _score_field("How well you can do it, from 0 (not at all) to 10 (as before)")
+    activity_3 = StringField("Activity 3", validators=[Length(max=outcomes.LONGEST_ACTIVITY)])
+    score_3 = _score_field("How well you can do it, from 0 (not at all) to 10 (as before)")
+
+    def pain_score(self) -> int | None:
+        return _number(self.pain.data)
+
+    def given(self, names: list[str]) -> list[tuple[str, int | None]]:
+        """The activities and their scores as typed; only as many as were named at the
+        course's first checkpoint, when some were."""
+        given = [
+            (
+                getattr(self, f"activity_{number}").data or "",
+                _number(getattr(self, f"score_{number}").data),
+            )
+            for number in range(1, 4)
+        ]
+        return given[: len(names)] if names else given
+
+
+def _number(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None

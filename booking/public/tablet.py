@@ -1,5 +1,5 @@
-"""The patient's side of the desk's tablet: their appointment's questionnaire and consent,
-and the locked screen that follows.
+"""The patient's side of the desk's tablet: their appointment's questionnaire, consent and
+checkpoint scores, and the locked screen that follows.
 
 Open only while the browser holds a hand-over (booking.auth.tablet_lock), made when a
 member of staff handed the tablet over from the appointment page; this browser then has
@@ -11,11 +11,12 @@ from flask import redirect, render_template, url_for
 
 from booking.auth import tablet_lock
 from booking.clinic import DomainError
-from booking.clinic.records import consent, intake
-from booking.clinic.records.tablet import TabletStep, steps_left
+from booking.clinic.records import consent, intake, outcomes
+from booking.clinic.records.tablet import HANDED_OVER_FOR, TabletStep, steps_left
 from booking.extensions import limiter
-from booking.models import AppointmentStatus, RecordMethod
+from booking.models import RecordMethod
 from booking.public import blueprint
+from booking.public.forms import OutcomeForm
 from booking.record_forms import consent_form_class, intake_form_class
 
 PROBLEM = "Please correct the highlighted answers below."
@@ -23,12 +24,14 @@ PROBLEM = "Please correct the highlighted answers below."
 
 def _next(handover: tablet_lock.Handover | None):
     """Where the tablet goes next: the first form still to do, or the locked screen."""
-    if handover is not None and handover.appointment.status == AppointmentStatus.BOOKED:
+    if handover is not None and handover.appointment.status in HANDED_OVER_FOR:
         steps = steps_left(handover.appointment)
         if TabletStep.QUESTIONNAIRE in steps:
             return redirect(url_for(".tablet_questionnaire"))
         if TabletStep.CONSENT in steps:
             return redirect(url_for(".tablet_consent"))
+        if TabletStep.SCORES in steps:
+            return redirect(url_for(".tablet_scores"))
     tablet_lock.lock()
     return redirect(url_for(".tablet_locked"))
 
@@ -102,6 +105,44 @@ def tablet_consent():
         problem=problem,
         appointment=appointment,
         at_desk=False,
+        on_tablet=True,
+    ), status
+
+
+@blueprint.route("/tablet/scores", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def tablet_scores():
+    handover = tablet_lock.current_handover()
+    if handover is None or TabletStep.SCORES not in steps_left(handover.appointment):
+        return _next(handover)
+    appointment = handover.appointment
+    course, checkpoint = appointment.course, outcomes.checkpoint_of(appointment)
+    assert course is not None and checkpoint is not None  # a SCORES step says so
+    names = outcomes.named_activities(course)
+    form = OutcomeForm()
+    problem, status = None, 200
+    if form.validate_on_submit():
+        try:
+            outcomes.record_outcome(
+                appointment,
+                pain=form.pain_score(),
+                activities=form.given(names),
+                method=RecordMethod.DESK,
+                staff_user=handover.staff_user,
+            )
+        except DomainError as error:
+            problem, status = error.message, 422
+        else:
+            return _next(handover)
+    elif form.is_submitted():
+        problem, status = PROBLEM, 422
+    return render_template(
+        "public/outcome_form.html",
+        form=form,
+        appointment=appointment,
+        names=names,
+        checkpoint_label=outcomes.CHECKPOINT_LABELS[checkpoint],
+        problem=problem,
         on_tablet=True,
     ), status
 
