@@ -254,6 +254,14 @@ def test_a_refund_that_fails_at_stripe_puts_the_money_back_once(
     assert why in html
     assert "The money is back in the clinic's account" in html
     assert "refund them another way" in html
+    # And on the refund page and the day's takings.
+    refund_page = receptionist_client.get(f"/diary/online-payments/{checkout.id}")
+    assert f"({refund_id})" in refund_page.get_data(as_text=True)
+    assert 'value="950.00"' in refund_page.get_data(as_text=True)  # all of it refundable again
+    day = receptionist_client.get(f"/diary/takings?first_day={today}&last_day={today}")
+    day_html = day.get_data(as_text=True)
+    assert 'id="failed-refunds"' in day_html and f"({refund_id})" in day_html
+    assert "Ada Online" in day_html
 
 
 def test_a_refund_reported_failed_before_it_was_recorded_is_never_recorded(

@@ -15,6 +15,7 @@ from booking.auth.access import FRONT_DESK, staff_required
 from booking.clinic import DomainError
 from booking.clinic.localtime import local_today
 from booking.clinic.money import format_money_exact, parse_amount_pence
+from booking.clinic.payments import refund_failures
 from booking.clinic.payments import takings as end_of_day
 from booking.clinic.settings import clinic_settings
 from booking.database import utcnow
@@ -85,6 +86,12 @@ def _page(
         recorded_cash=recorded_cash,
         problem=problem,
         today=_today(),
+        failed_refunds=(
+            refund_failures.failures_reported(figures.days.starts_at, figures.days.ends_at)
+            if figures is not None
+            else []
+        ),
+        describe_refund_failure=refund_failures.describe,
     ), status
 
 

@@ -179,6 +179,21 @@ def failures_for(target: Appointment | Course) -> list[RefundFailure]:
     )
 
 
+def failures_reported(starts_at: datetime, ends_at: datetime) -> list[RefundFailure]:
+    """The failed refunds that put money back between two instants, oldest first."""
+    return list(
+        db.session.scalars(
+            select(RefundFailure)
+            .where(
+                RefundFailure.reported_at >= starts_at,
+                RefundFailure.reported_at < ends_at,
+                RefundFailure.reversal_entry_id.is_not(None),
+            )
+            .order_by(RefundFailure.reported_at, RefundFailure.id)
+        )
+    )
+
+
 def describe(failure: RefundFailure) -> str:
     """The message staff read, e.g. on the payments page."""
     why = REASONS.get(failure.failure_reason, "")
