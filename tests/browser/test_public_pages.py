@@ -205,3 +205,47 @@ def test_every_patient_page_fits_a_small_phone_and_passes_axe(
         assert response.status != 404, f"{label} ({path}) was not found"
         assert_fits(page, width, label=label)
         axe(page, label=label)
+
+
+# The patient pages with a form, by their label in tests/patient_pages.py: sent with nothing
+# filled in, each comes back saying "Error:" first, with the focus on its summary of problems.
+PAGES_WITH_FORMS = [
+    "your details",
+    "waiting list",
+    "request a course",
+    "course session review",
+    "my bookings",
+    "health questions",
+    "consent",
+    "check before the visit",
+    "how are you doing",
+    "sciatica",  # the reply form under it
+]
+
+
+def test_every_patient_form_sent_empty_says_error_and_takes_the_focus_at_320_pixels(
+    phone_page, demo, make_course, make_staff, axe
+):
+    from tests.patient_pages import patient_pages
+    from tests.phone_layout import assert_fits
+
+    page = phone_page
+    page.set_viewport_size({"width": 320, "height": 640})
+    pages = patient_pages(make_course, make_staff)
+    for label in PAGES_WITH_FORMS:
+        open_page(page, pages[label])
+        assert not page.title().startswith("Error"), label
+        form = page.locator("form:has(button.button-primary[type=submit])").last
+        form.locator("button.button-primary[type=submit]").first.tap()
+        summary = page.locator(".form-errors")
+        expect(summary).to_be_visible()
+        assert page.title().startswith("Error: "), f"{label}: the title is {page.title()!r}"
+        # autofocus acts at the page's next rendering, a moment after it is shown.
+        try:
+            page.wait_for_function(
+                "document.activeElement.classList.contains('form-errors')", timeout=5_000
+            )
+        except Exception as error:
+            raise AssertionError(f"{label}: the focus is not on the summary of problems") from error
+        assert_fits(page, 320, label=f"{label}, sent empty")
+        axe(page, label=f"{label}, sent empty")
