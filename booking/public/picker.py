@@ -7,7 +7,7 @@ share these through this module rather than through each other.
 
 from datetime import date, datetime, timedelta
 
-from flask import abort, request
+from flask import abort, g, request
 from sqlalchemy import select
 
 from booking.clinic import availability
@@ -38,7 +38,12 @@ def session_type_or_404(slug: str) -> SessionType:
 
 
 def practitioners_for(session_type: SessionType) -> list[Practitioner]:
-    return practitioners_offering(session_type)
+    """Who gives the session, read once per request (the times page asks twice: for the
+    free times and for the days anyone works)."""
+    offering: dict[int, list[Practitioner]] = g.setdefault("practitioners_offering", {})
+    if session_type.id not in offering:
+        offering[session_type.id] = practitioners_offering(session_type)
+    return offering[session_type.id]
 
 
 def practitioner_choice(session_type: SessionType, value: str | None) -> Practitioner | None:
