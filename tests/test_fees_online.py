@@ -401,3 +401,37 @@ def test_the_fee_link_is_sent_once_however_the_fee_is_confirmed(
     )
     message = fee_email()
     assert message.recipient == db.session.get(Appointment, visit.id).patient.email
+
+
+def test_the_fee_pages_and_emails_pass_the_patient_copy_checks(
+    client, missed, reception, stripe_standin
+):
+    from tests.test_patient_copy import DEFECTS, visible_text
+
+    fee = charge(missed, reception)
+    message = fee_email()
+    link = link_in(message)
+    read = {
+        "fee email": message.text_body + "\n" + message.html_body,
+        "fee page, due": client.get(link).get_data(as_text=True),
+        "fee page, left": client.get(f"{link}?cancelled=1").get_data(as_text=True),
+    }
+    response = pay_button(client, link)
+    session = stripe_standin.pay(response.location.rsplit("/", 1)[-1])
+    read["fee page, confirming"] = client.get(f"{link}?session_id={session['id']}").get_data(
+        as_text=True
+    )
+    online.handle_event(paid_event(session, "evt_copy"))
+    (receipt_email,) = receipt_emails()
+    read["receipt email"] = receipt_email.text_body + "\n" + receipt_email.html_body
+    read["fee page, paid"] = client.get(f"{link}?session_id={session['id']}").get_data(as_text=True)
+    fees.waive_fee(db.session.get(LedgerEntry, fee.id), staff_user=reception)
+    read["fee page, waived"] = client.get(link).get_data(as_text=True)
+
+    found = {
+        (label, defect): hits
+        for label, markup in read.items()
+        for defect, find in DEFECTS.items()
+        if (hits := find(visible_text(markup)))
+    }
+    assert found == {}

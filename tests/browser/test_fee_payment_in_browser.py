@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from booking.clinic.payments import fees
 from booking.extensions import db
 from booking.models import Document, FeeKind, LedgerEntry, OutboxMessage
+from tests.phone_layout import assert_fits
 from tests.test_fees_desk import set_fees
 
 TOKEN = r"[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+"
@@ -34,6 +35,10 @@ def test_a_patient_pays_a_no_show_fee_from_the_emailed_link(
     expect(page.locator("#fee-status")).to_have_text("To pay")
     expect(page.locator("#fee-reason")).to_contain_text("You did not come to your")
     axe(page)
+    # On the smallest phones too: nothing scrolls sideways, no word is split.
+    page.set_viewport_size({"width": 320, "height": 640})
+    assert_fits(page, 320, label="fee page")
+    page.set_viewport_size({"width": 375, "height": 812})
     page.get_by_role("button", name="Pay £30.00 now").tap()
 
     page.wait_for_url(f"{stripe_webhooks.base_url}/c/pay/**")
