@@ -12,6 +12,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from booking.clinic.appointments import PatientDetails, book_appointment, record_attendance
+from booking.clinic.email_confirmation import confirm_from_link
 from booking.clinic.held_appointments import release_expired_holds
 from booking.clinic.outbox import send_due
 from booking.clinic.settings import clinic_settings
@@ -28,6 +29,7 @@ from booking.models import (
     Practitioner,
     SessionType,
 )
+from tests.at_once import race
 from tests.fixtures_mail import html_text, plain_text
 from tests.test_admin import post_settings
 from tests.test_booking import details_url, next_weekday, start_at, submit_details
@@ -109,6 +111,9 @@ def test_a_new_patient_is_held_until_the_link_is_opened_which_books_it_once(clie
     local = appointment.held_until.astimezone(clinic_settings().zone)
     assert shown.group(1) == local.strftime("%H:%M")
     assert "You are booked" not in page
+    # The manage page says the same, and offers no change to a booking not yet made.
+    manage = client.get("/manage/" + response.location.rsplit("/", 1)[1]).get_data(as_text=True)
+    assert HELD_SENTENCE.search(manage) and "Cancel this appointment" not in manage
 
     [email] = messages("confirm_email")
     assert email.recipient == "priya.shah@example.org"
@@ -190,7 +195,9 @@ def test_an_unopened_link_lets_the_time_go_and_then_says_so(client, demo):
     text = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "Your time was released" in text and "nothing is booked" in text
-    assert "/book/full-combination/times?practitioner=colette-assor" in text.replace("&amp;", "&")
+    day = slot().astimezone(clinic_settings().zone).date().isoformat()
+    times = f"/book/full-combination/times?practitioner=colette-assor&first={day}&day={day}#times"
+    assert times in text.replace("&amp;", "&")
     # Opening it changed nothing: still released, nothing confirmed.
     assert the_appointment().status == AppointmentStatus.CANCELLED
     assert messages("confirmation") == []
@@ -259,3 +266,23 @@ def test_the_emails_reach_a_real_mail_server(client, demo, mail_app, smtp_server
     assert send_due().sent == 2  # the confirmation and reception's notice
     subjects = [m["Subject"].split(":")[0] for m in smtp_server.to("priya.shah@example.org")]
     assert subjects == ["Confirm your booking", "Booked"]
+
+
+def test_two_openings_at_once_book_it_once(app, client, demo):
+    """A double tap on the email's button: both requests land on the booking, one sent."""
+    require_confirmation()
+    submit_details(client, details_url(slot()))
+    token = confirm_link().rsplit("/", 1)[1]
+    appointment_id = the_appointment().id
+    db.session.remove()
+
+    def attempt(_number: int) -> str:
+        uid = appointment_uid_from_confirm_email_token(token)
+        appointment = db.session.scalar(sa.select(Appointment).filter_by(uid=uid))
+        return confirm_from_link(appointment, now=utcnow()).value
+
+    outcomes = race(app, 2, attempt)
+
+    assert sorted(outcomes) == ["already", "booked"], outcomes
+    assert db.session.get(Appointment, appointment_id).status == AppointmentStatus.BOOKED
+    assert len(messages("confirmation")) == 1 and len(messages("reception_booked")) == 1

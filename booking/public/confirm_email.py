@@ -10,6 +10,8 @@ from sqlalchemy import select
 
 from booking.clinic import DomainError
 from booking.clinic.email_confirmation import LinkOutcome, confirm_from_link
+from booking.clinic.localtime import to_local
+from booking.clinic.settings import clinic_settings
 from booking.clinic.tokens import appointment_uid_from_confirm_email_token, manage_token
 from booking.database import utcnow
 from booking.extensions import db, limiter
@@ -34,13 +36,18 @@ def confirm_email(token: str):
         ), 409
     if outcome in (LinkOutcome.BOOKED, LinkOutcome.ALREADY):
         return redirect(url_for(".booking_confirmed", token=manage_token(appointment)))
+    day = to_local(appointment.starts_at, clinic_settings().zone).date().isoformat()
     return render_template(
         "public/confirm_email.html",
         appointment=appointment,
         outcome=outcome.value,
+        # The same day's times, where the released time may still be free.
         times_url=url_for(
             ".book_times",
             slug=appointment.session_type.slug,
             practitioner=appointment.practitioner.slug,
-        ),
+            first=day,
+            day=day,
+        )
+        + "#times",
     )

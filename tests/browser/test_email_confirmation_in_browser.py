@@ -1,14 +1,16 @@
 """A new patient confirms their email at 375 px; the diary shows the hold, then the booking."""
 
 import re
+from datetime import timedelta
 
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
+from booking.clinic.held_appointments import release_expired_holds
 from booking.clinic.outbox import send_due
 from booking.clinic.settings import clinic_settings
 from booking.extensions import db
-from booking.models import Appointment, AppointmentStatus
+from booking.models import Appointment, AppointmentStatus, OutboxMessage
 from tests.fixtures_browser import DESKTOP, PHONE, _new_page
 from tests.fixtures_mail import plain_text
 
@@ -94,3 +96,37 @@ def test_a_new_patient_confirms_by_the_emailed_link_and_the_diary_shows_it_booke
     expect(desk_page.locator(".status-badge")).to_have_text("Booked")
     screenshot(desk_page, "diary")
     desk.close()
+
+
+def test_a_released_hold_says_so_and_offers_the_times_again_at_375_pixels(
+    phone_page, demo, axe, screenshot
+):
+    clinic_settings().email_confirmation_for_new_patients = True
+    db.session.commit()
+    page = phone_page
+    page.goto("/book/massage/times?practitioner=colette-assor")
+    page.locator("ul.time-list a.time").first.tap()
+    page.wait_for_url(re.compile(r"/book/massage/details"))
+    page.get_by_label("Full name").fill("Late Opener")
+    page.get_by_label("Email address").fill("late@example.org")
+    page.get_by_label("Phone number").fill("07700 900322")
+    fill_safety_answers(page)
+    page.get_by_role("button", name="Book this appointment").tap()
+    expect(page.locator("#held-message")).to_be_visible()
+
+    db.session.rollback()
+    appointment = db.session.scalar(sa.select(Appointment))
+    assert release_expired_holds(appointment.held_until + timedelta(seconds=1)) == 1
+    [email] = db.session.scalars(sa.select(OutboxMessage).filter_by(kind="confirm_email"))
+    [path] = set(CONFIRM_LINK.findall(email.text_body))
+
+    page.goto(path)
+    expect(page.get_by_role("heading", name="Your time was released")).to_be_visible()
+    screenshot(page, "released")
+    axe(page, label="the released hold's page")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.get_by_role("link", name="Choose a time for Massage").tap()
+    day = appointment.starts_at.astimezone(clinic_settings().zone).date().isoformat()
+    page.wait_for_url(re.compile(rf"/book/massage/times\?practitioner=colette-assor&first={day}"))
+    db.session.rollback()
+    assert db.session.get(Appointment, appointment.id).status == AppointmentStatus.CANCELLED
