@@ -130,3 +130,25 @@ def test_each_check_finds_what_it_is_for(text, defect):
 )
 def test_honest_copy_passes_every_check(text):
     assert {name: find(text) for name, find in DEFECTS.items() if find(text)} == {}
+
+
+NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+
+
+def test_a_page_that_counts_its_questions_asks_that_many(everything_a_patient_reads):
+    """ "Two safety questions" above three of them (issue 17): a count must be the count."""
+    counted = 0
+    for label, markup in everything_a_patient_reads.items():
+        if not label.startswith("page"):
+            continue
+        said = re.findall(
+            r"\b(one|two|three|four|five|six) (?:\w+ ){0,2}questions?\b",
+            visible_text(markup),
+            re.IGNORECASE,
+        )
+        radios = [tag for tag in re.findall(r"<input\b[^>]*>", markup) if 'type="radio"' in tag]
+        asked = len({re.search(r'name="([^"]+)"', tag)[1] for tag in radios})
+        for word in said:
+            counted += 1
+            assert NUMBERS[word.lower()] == asked, f"{label} says {word} questions, asks {asked}"
+    assert counted, "no page counts its questions: the check above checked nothing"
