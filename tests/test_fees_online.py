@@ -388,17 +388,21 @@ def test_a_refund_of_a_fee_made_in_the_dashboard_reaches_the_ledger_once(
     assert credit_emails == 1
 
 
-def test_the_fee_link_is_sent_once_however_the_fee_is_confirmed(
+def test_marking_a_no_show_with_its_fee_in_the_diary_emails_the_link_and_says_so(
     receptionist_client, demo, make_appointment, stripe_standin
 ):
-    """From the diary: marking the no-show with the fee queues the link with it."""
+    """The desk reads that the patient was sent the link, as well as the balance."""
     set_fees(no_show=3000)
     visit = make_appointment(datetime.now(UTC) - timedelta(days=1), price_pence=6500)
     page = receptionist_client.get(f"/diary/appointments/{visit.id}").get_data(as_text=True)
-    receptionist_client.post(
+    response = receptionist_client.post(
         f"/diary/appointments/{visit.id}/attendance",
         data={"csrf_token": csrf_token(page), "attendance-status": "no_show", "charge_fee": "yes"},
+        follow_redirects=True,
     )
+    said = response.get_data(as_text=True).replace("&#39;", "'")
+    assert "A no-show fee of £30.00 was added to the patient's balance." in said
+    assert "They were emailed a link to pay it online." in said
     message = fee_email()
     assert message.recipient == db.session.get(Appointment, visit.id).patient.email
 

@@ -29,7 +29,7 @@ from booking.clinic.localtime import local_to_utc, to_local, wall_time_exists, w
 from booking.clinic.money import format_money_exact
 from booking.clinic.offerings import practitioners_offering
 from booking.clinic.patients import search_patients
-from booking.clinic.payments import fees
+from booking.clinic.payments import fee_links, fees
 from booking.clinic.settings import clinic_settings
 from booking.database import utcnow
 from booking.diary import blueprint, grid
@@ -200,6 +200,7 @@ def _fee_charged(appointment: Appointment) -> str:
     return "".join(
         f" A {fees.FEE_LABELS[fee.fee_kind or ''].lower()} of "
         f"{format_money_exact(fee.amount_pence)} was added to the patient's balance."
+        + (" They were emailed a link to pay it online." if fee_links.link_sent(fee) else "")
         for fee in standing
     )
 

@@ -6,13 +6,16 @@ payment link, never by charging a saved card: the clinic keeps no card details, 
 the patient pays on the provider's hosted page, as for a course.
 """
 
+from sqlalchemy import select
+
 from booking.clinic.local_wording import format_local_date, format_local_time
 from booking.clinic.money import format_money_exact
 from booking.clinic.notifications import queue_message
 from booking.clinic.payments.configured import online_payment_configured
 from booking.clinic.settings import clinic_settings
 from booking.clinic.tokens import fee_url
-from booking.models import Appointment, FeeKind, LedgerEntry
+from booking.extensions import db
+from booking.models import Appointment, FeeKind, LedgerEntry, OutboxMessage
 
 KIND = "fee_due"
 LABELS = {
@@ -43,6 +46,18 @@ def reason(fee: LedgerEntry, appointment: Appointment) -> str:
     )
 
 
+def _dedupe_key(fee: LedgerEntry) -> str:
+    return f"fee:{fee.id}:link"
+
+
+def link_sent(fee: LedgerEntry) -> bool:
+    """Whether the patient was emailed the link to pay this fee online."""
+    found = db.session.scalar(
+        select(OutboxMessage.id).where(OutboxMessage.dedupe_key == _dedupe_key(fee))
+    )
+    return found is not None
+
+
 def queue_fee_link(fee: LedgerEntry, appointment: Appointment) -> bool:
     """Email the patient the link to pay `fee`, when the clinic takes payment online.
 
@@ -65,6 +80,6 @@ def queue_fee_link(fee: LedgerEntry, appointment: Appointment) -> bool:
             "reason": reason(fee, appointment),
             "pay_url": fee_url(appointment, fee.fee_kind),
         },
-        dedupe_key=f"fee:{fee.id}:link",
+        dedupe_key=_dedupe_key(fee),
         appointment=appointment,
     )
