@@ -103,7 +103,7 @@ def test_a_course_session_is_reviewed_with_its_safety_questions_and_booked_once(
     page.get_by_role("heading", name="Book this course session?").wait_for()
     assert "Uses 1 of the 10 sessions left on your course" in page.locator("main").inner_text()
     axe(page, label="the course session review")
-    assert page.evaluate("document.documentElement.scrollWidth") <= SMALL_PHONE["width"]
+    assert_fits(page, SMALL_PHONE["width"])
     fill_safety_answers(page)
 
     double_tap(page, page.get_by_role("button", name="Book this session"))
@@ -138,7 +138,7 @@ def test_a_warning_sign_a_doctor_has_assessed_books_on_a_320_pixel_phone(phone_p
     assert "already assessed this" in page.locator("main").inner_text()
     assert page.get_by_role("link", name="call NHS 111").get_attribute("href") == "tel:111"
     axe(page, label="the speak-to-a-doctor page")
-    assert page.evaluate("document.documentElement.scrollWidth") <= SMALL_PHONE["width"]
+    assert_fits(page, SMALL_PHONE["width"])
 
     page.goto(details_url)
     page.get_by_label("Full name").fill("Cora Checked")
@@ -176,12 +176,12 @@ def test_practitioner_photos_and_biography_on_a_320_pixel_phone(
         loaded = "(img) => img.complete && img.naturalWidth > 0"
         assert page.evaluate(loaded, photo.element_handle())
         axe(page, label="the practitioner choice with photos")
-        assert page.evaluate("document.documentElement.scrollWidth") <= SMALL_PHONE["width"]
+        assert_fits(page, SMALL_PHONE["width"])
         page.get_by_role("link", name="About Colette Assor").tap()
         page.get_by_role("heading", name="Colette Assor", exact=True).wait_for()
         assert "twelve years" in page.locator("main").inner_text()
         axe(page, label="the practitioner's page")
-        assert page.evaluate("document.documentElement.scrollWidth") <= SMALL_PHONE["width"]
+        assert_fits(page, SMALL_PHONE["width"])
     finally:
         app.instance_path = saved
 
@@ -205,7 +205,7 @@ def test_the_cap_on_online_holds_gives_the_number_on_a_320_pixel_phone(app, phon
         assert "Please call us on" in problem.inner_text()
         assert page.get_by_label("Full name").input_value() == "Many Holds"  # form kept
         axe(page, label="the details page refusing another hold")
-        assert page.evaluate("document.documentElement.scrollWidth") <= SMALL_PHONE["width"]
+        assert_fits(page, SMALL_PHONE["width"])
     finally:
         app.config["ONLINE_HOLDS_PER_ADDRESS"] = saved
 
@@ -219,7 +219,7 @@ def test_the_recommended_session_is_first_and_marked_on_a_320_pixel_phone(phone_
     assert "Full combination session" in first.inner_text()
     assert first.bounding_box()["y"] < SMALL_PHONE["height"] * 2
     axe(page, label="the session choice with its recommendation")
-    assert page.evaluate("document.documentElement.scrollWidth") <= SMALL_PHONE["width"]
+    assert_fits(page, SMALL_PHONE["width"])
 
 
 # What a page must not say once the patient's action has worked: the double tap's

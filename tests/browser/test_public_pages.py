@@ -199,12 +199,29 @@ def test_every_patient_page_fits_a_small_phone_and_passes_axe(
 
     page, width = phone_page, 320
     page.set_viewport_size({"width": width, "height": 640})
-    for label, path in patient_pages(make_course, make_staff).items():
+    pages = patient_pages(make_course, make_staff)
+    for label, path in pages.items():
         response = page.goto(path)
         assert response is not None and response.status < 500, f"{label}: {path}"
         assert response.status != 404, f"{label} ({path}) was not found"
         assert_fits(page, width, label=label)
         axe(page, label=label)
+
+    # The page for an address that does not exist, and the emergency stop page.
+    assert page.goto("/no-such-page").status == 404
+    assert_fits(page, width, label="page not found")
+    axe(page, label="page not found")
+    page.goto(pages["your details"])
+    page.get_by_label("Full name").fill("Ursula Urgent")
+    page.get_by_label("Email address").fill("ursula@example.org")
+    page.get_by_label("Phone number").fill("07700 900126")
+    page.locator("fieldset").nth(0).get_by_label("Yes", exact=True).check()
+    page.locator("fieldset").nth(1).get_by_label("No", exact=True).check()
+    page.get_by_label(re.compile("I agree that the clinic may store")).check()
+    page.get_by_role("button", name="Book this appointment").tap()
+    expect(page.get_by_role("heading", name="Please get urgent medical help now")).to_be_visible()
+    assert_fits(page, width, label="urgent medical help")
+    axe(page, label="urgent medical help")
 
 
 # The patient pages with a form, by their label in tests/patient_pages.py: sent with nothing
