@@ -430,7 +430,9 @@ def test_the_fee_pages_and_emails_pass_the_patient_copy_checks(
     read["receipt email"] = receipt_email.text_body + "\n" + receipt_email.html_body
     read["fee page, paid"] = client.get(f"{link}?session_id={session['id']}").get_data(as_text=True)
     fees.waive_fee(db.session.get(LedgerEntry, fee.id), staff_user=reception)
-    read["fee page, waived"] = client.get(link).get_data(as_text=True)
+    read["fee page, paid then waived"] = client.get(link).get_data(as_text=True)
+    assert 'id="fee-status">Paid<' in read["fee page, paid then waived"]
+    assert "we will refund your payment" in read["fee page, paid then waived"]
 
     found = {
         (label, defect): hits

@@ -107,14 +107,15 @@ def _to_pay(fee: LedgerEntry, appointment: Appointment) -> int:
 
 
 def fee_page(fee: LedgerEntry) -> FeePage:
-    """How the fee stands: waived, paid (online, or nothing left owed), or due."""
+    """How the fee stands: paid (online, or nothing left owed), waived, or due."""
     appointment = fee.appointment
     if appointment is None:  # pragma: no cover - a fee is always on an appointment
         raise DomainError(FEE_GONE)
-    if fee.is_waived:
-        state, to_pay = FeeState.WAIVED, 0
-    elif _paid_checkout(fee) is not None:
+    # Paid online first: a fee waived after it was paid is still paid (and owed back).
+    if _paid_checkout(fee) is not None:
         state, to_pay = FeeState.PAID, 0
+    elif fee.is_waived:
+        state, to_pay = FeeState.WAIVED, 0
     else:
         to_pay = _to_pay(fee, appointment)
         state = FeeState.DUE if to_pay > 0 else FeeState.PAID
