@@ -266,3 +266,52 @@ def test_every_patient_form_sent_empty_says_error_and_takes_the_focus_at_320_pix
             raise AssertionError(f"{label}: the focus is not on the summary of problems") from error
         assert_fits(page, 320, label=f"{label}, sent empty")
         axe(page, label=f"{label}, sent empty")
+
+
+def tab_to(page, wanted: str, *, limit: int = 80) -> None:
+    """Press Tab until the focused element's text, label or name starts with `wanted`."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            """() => {
+                const e = document.activeElement;
+                const label = e.labels && e.labels[0] ? e.labels[0].innerText : '';
+                return [e.innerText || '', label, e.getAttribute('aria-label') || ''];
+            }"""
+        )
+        if any(text.strip().startswith(wanted) for text in focused):
+            return
+    raise AssertionError(f"{wanted!r} cannot be reached with the Tab key on {page.url}")
+
+
+def test_a_patient_books_with_the_keyboard_alone(desktop_page, demo):
+    """No mouse, no touch: Tab, Enter, Space and typing reach the confirmation (issue 17)."""
+    page = desktop_page
+    open_page(page, "/")
+    tab_to(page, "Book an appointment")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/book")
+    tab_to(page, "Recommended")  # the recommended session's card starts with its badge
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/book/full-combination/times"))
+    page.locator("ul.time-list a.time").first.wait_for()
+    first_time = page.locator("ul.time-list a.time").first.inner_text().strip()
+    tab_to(page, first_time)
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/book/full-combination/details"))
+    for label, typed in [
+        ("Full name", "Kit Keys"),
+        ("Email address", "kit@example.org"),
+        ("Phone number", "07700 900127"),
+    ]:
+        tab_to(page, label)
+        page.keyboard.type(typed)
+    for _question in range(3):  # each question's first answer is "No"
+        tab_to(page, "No")
+        page.keyboard.press("Space")
+    tab_to(page, "I agree that the clinic may store")
+    page.keyboard.press("Space")
+    tab_to(page, "Book this appointment")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="You are booked")).to_be_visible()
+    assert first_time in page.locator("main").inner_text()
