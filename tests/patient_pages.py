@@ -17,9 +17,11 @@ from booking.clinic.appointments import (
     move_appointment,
     undo_cancellation,
 )
+from booking.clinic.held_appointments import Hold, release_expired_holds
 from booking.clinic.records.outcomes import outcome_token
 from booking.clinic.tokens import (
     check_token,
+    confirm_email_token,
     course_token,
     intake_token,
     manage_token,
@@ -27,8 +29,9 @@ from booking.clinic.tokens import (
     view_token,
     waiting_token,
 )
+from booking.database import utcnow
 from booking.extensions import db
-from booking.models import CourseProduct, OutboxMessage, Practitioner, SessionType
+from booking.models import CourseProduct, HoldReason, OutboxMessage, Practitioner, SessionType
 from booking.presentation import format_start
 from tests.test_booking import next_weekday, start_at
 
@@ -37,6 +40,17 @@ PATIENT = PatientDetails("Pat Page", "pat@example.org", "07700900123")
 
 def _get(model, slug):
     return db.session.scalar(sa.select(model).filter_by(slug=slug))
+
+
+def _held_for_email(session_type, practitioner, starts_at, patient, *, minutes: int):
+    """A new patient's booking held until they confirm their email (its email queued)."""
+    return book_appointment(
+        session_type=session_type,
+        starts_at=starts_at,
+        practitioner=practitioner,
+        patient=patient,
+        hold=Hold(HoldReason.EMAIL_CONFIRMATION, utcnow() + timedelta(minutes=minutes)),
+    )
 
 
 def patient_pages(make_course, make_staff) -> dict[str, str]:
@@ -61,6 +75,21 @@ def patient_pages(make_course, make_staff) -> dict[str, str]:
     offer = waiting_list.offer_time_by_hand(
         entry, colette, start_at(tuesday, 15), staff_user=make_staff("receptionist")
     )
+    held = _held_for_email(
+        massage,
+        colette,
+        start_at(tuesday, 12),
+        PatientDetails("Hal Held", "hal@example.org", None),
+        minutes=30,
+    )
+    released = _held_for_email(
+        massage,
+        colette,
+        start_at(tuesday, 16),
+        PatientDetails("Rae Late", "rae@example.org", None),
+        minutes=-1,
+    )
+    release_expired_holds(utcnow())
     manage, course_link = manage_token(appointment), course_token(course)
     later = format_start(start_at(tuesday + timedelta(days=2), 11))
     return {
@@ -77,6 +106,9 @@ def patient_pages(make_course, make_staff) -> dict[str, str]:
         "choose a day and time": "/book/massage/times?practitioner=any",
         "your details": f"/book/massage/details?practitioner=any&start={later}",
         "you are booked": f"/book/confirmed/{manage}",
+        "your time is held": f"/book/confirmed/{manage_token(held)}",
+        "your held appointment": f"/manage/{manage_token(held)}",
+        "your time was released": f"/book/confirm-email/{confirm_email_token(released)}",
         "waiting list": "/book/massage/waiting-list?practitioner=any",
         "your waiting-list place": f"/waiting-list/{waiting_token(entry.uid)}",
         "a time offered": f"/waiting-list/offer/{offer_token(offer.uid)}",
@@ -143,6 +175,11 @@ def patient_emails(make_staff) -> dict[str, str]:
     )
     waiting_list.offer_time_by_hand(entry, colette, start_at(thursday, 15), staff_user=receptionist)
     my_bookings.send_link(PATIENT.email)
+    # A new patient's booking held for their email's confirmation, and one let go unconfirmed.
+    held = PatientDetails("Hal Held", "hal@example.org", None)
+    _held_for_email(massage, colette, start_at(thursday, 12), held, minutes=30)
+    _held_for_email(massage, colette, start_at(thursday, 16), held, minutes=-1)
+    release_expired_holds(utcnow())
     db.session.expire_all()
     return {
         f"{message.kind} ({message.subject})": message.text_body + "\n" + (message.html_body or "")

@@ -85,6 +85,8 @@ def test_every_kind_of_patient_email_is_read(everything_a_patient_reads):
         "waiting_list_joined",
         "waiting_list_offer",
         "my_bookings",
+        "confirm_email",
+        "hold_released",
     }
 
 
