@@ -346,7 +346,7 @@ def test_a_note_of_nothing_but_prompts_is_refused_as_empty(
             "objective": "Muscle tone:",
             "assessment": "",
             "plan": "",
-            "advice": "",
+            "advice": "Drink water; soreness for a day is common.",
         },
     )
     response = _save(
@@ -361,3 +361,19 @@ def test_a_note_of_nothing_but_prompts_is_refused_as_empty(
     db.session.rollback()
     note = db.session.scalar(sa.select(TreatmentNote))
     assert note.status == "draft" and note.subjective == "Where it hurts today:"
+
+    # A template line that is not a heading is the clinic's standing text, and is kept.
+    signed = _save(
+        practitioner_client,
+        visit,
+        action="sign",
+        subjective="Where it hurts today:\nRight hip",
+        objective="Muscle tone:",
+        advice="Drink water; soreness for a day is common.",
+    )
+    assert signed.status_code == 302
+    db.session.rollback()
+    note = db.session.scalar(sa.select(TreatmentNote))
+    assert note.is_signed and note.objective == ""
+    assert note.subjective == "Where it hurts today:\nRight hip"
+    assert note.advice == "Drink water; soreness for a day is common."

@@ -335,18 +335,21 @@ def sign_note(
 
 def _prompt_lines(session_type: SessionType) -> set[str]:
     """Every heading a draft may have been pre-filled with: this session type's template
-    as it is now, and the clinic's defaults (a draft may predate a template change)."""
+    as it is now, and the clinic's defaults (a draft may predate a template change).
+
+    A heading is a template line ending in a colon ("Palpation:"); any other template
+    line is text the clinic wants in every note (standing advice, say) and is kept."""
     lines: set[str] = set()
     for prompts in (template_prompts(session_type), DEFAULT_PROMPTS):
         for text in prompts.values():
-            lines.update(line.strip() for line in text.splitlines() if line.strip())
+            lines.update(line.strip() for line in text.splitlines() if line.strip().endswith(":"))
     return lines
 
 
 def without_empty_prompts(content: NoteContent, prompt_lines: set[str]) -> NoteContent:
     """The note with each template heading that has no text under it left out.
 
-    A heading is a line that reads exactly as one of the template's prompts; its text is
+    A heading is a line that reads exactly as one of `prompt_lines`; its text is
     every line up to the next heading. A heading answered on its own line ("Pain today
     (0-10): 6") stays, and ends the heading before it like any other heading.
     """
