@@ -13,6 +13,7 @@ from booking.clinic.local_wording import (
 )
 from booking.clinic.localtime import to_local, within_reach
 from booking.clinic.money import format_money, format_money_exact
+from booking.clinic.payments import deposits, ledger
 from booking.clinic.payments.fees import policy_sentences
 
 # How a start time travels in a URL (booking steps, the diary's empty slots): UTC, minutes.
@@ -52,9 +53,23 @@ def format_price_note(appointment) -> str:
         return "One session of your course"
     if appointment.status == "cancelled":
         return "Nothing to pay: this appointment is cancelled"
+    if appointment.hold_reason == "deposit" and appointment.status in ("held", "booked", "arrived"):
+        return _deposit_price_note(appointment)
     if appointment.status in ("booked", "arrived"):
         return f"{format_money(appointment.price_pence)}, to pay at the clinic on the day"
     return format_money(appointment.price_pence)
+
+
+def _deposit_price_note(appointment) -> str:
+    """The price of a booking kept by a deposit: what was paid online, what is left."""
+    paid = ledger.amount_paid(appointment)
+    if paid > 0:
+        return deposits.price_words(appointment, paid)
+    deposit = deposits.deposit_of(appointment)
+    return (
+        f"{format_money(appointment.price_pence)}: a {format_money(deposit)} deposit now, "
+        "the rest at the clinic on the day"
+    )
 
 
 AVERAGE_MONTH_DAYS = 365.25 / 12

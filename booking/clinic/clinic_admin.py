@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 from booking.clinic import DomainError, audit, flush_or_refuse
 from booking.clinic.email_addresses import deliverable_email
 from booking.clinic.money import HIGHEST_PRICE_PENCE
+from booking.clinic.payments import deposits
 from booking.clinic.settings import clinic_settings
 from booking.clinic.slugs import SLUG_LENGTH, SLUG_PATTERN, free_slug, slug_from_name
 from booking.clinic.transaction import lock_or_refuse, unit_of_work
@@ -217,6 +218,7 @@ class SessionTypeValues:
     duration_minutes: int
     price_pence: int
     treatment_ids: list[int]
+    deposit_pence: int = 0
     practitioner_ids: list[int] = field(default_factory=list)
     description: str = ""
     slug: str = ""
@@ -262,6 +264,7 @@ def _check_session_type(values: SessionTypeValues) -> None:
         raise DomainError("A price cannot be negative.")
     if values.price_pence > HIGHEST_PRICE_PENCE:
         raise DomainError("That price is more than £10,000; please check it.")
+    deposits.check_deposit(values.deposit_pence, values.price_pence)
     if not values.treatment_ids:
         raise DomainError("Tick at least one treatment that the session includes.")
     if values.position is None or not 0 <= values.position <= 1000:
@@ -294,6 +297,7 @@ def _describe(session_type: SessionType) -> dict[str, Any]:
         "description": session_type.description,
         "duration_minutes": session_type.duration_minutes,
         "price_pence": session_type.price_pence,
+        "deposit_pence": session_type.deposit_pence,
         "treatments": sorted(t.name for t in session_type.treatments),
         "practitioners": sorted(p.name for p in session_type.practitioners),
         "active": session_type.active,
@@ -350,6 +354,7 @@ def _save_session_type(
     session_type.description = (values.description or "").strip()
     session_type.duration_minutes = values.duration_minutes
     session_type.price_pence = values.price_pence
+    session_type.deposit_pence = values.deposit_pence
     session_type.treatments = sorted(treatments, key=lambda t: (t.position, t.id))
     session_type.practitioners = sorted(practitioners, key=lambda p: (p.position, p.id))
     session_type.active = bool(values.active)

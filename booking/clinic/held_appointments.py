@@ -106,8 +106,9 @@ def confirm_held(appointment: Appointment, reason: HoldReason, *, now: datetime)
         locked = lock(Appointment, appointment.id)
         if locked is None:
             raise DomainError("This appointment no longer exists.")
-        if locked.status == AppointmentStatus.BOOKED and locked.hold_reason == reason.value:
-            return Confirmed.ALREADY
+        kept = locked.status not in (AppointmentStatus.HELD, AppointmentStatus.CANCELLED)
+        if kept and locked.hold_reason == reason.value:
+            return Confirmed.ALREADY  # booked by an earlier call (and perhaps attended since)
         if _was_released(locked, reason):
             if not _still_free(locked, now):
                 return Confirmed.SLOT_GONE

@@ -184,6 +184,7 @@ class SessionTypeForm(Form):
     description = TextAreaField("Description")
     duration_minutes = _whole_number("Length (minutes)", "Enter the length in whole minutes.")
     price = StringField("Price")
+    deposit = StringField("Deposit paid online when booked online (optional)")
     treatments = CheckboxesField("Treatments it includes", coerce=int)
     practitioners = CheckboxesField("Practitioners who offer it", coerce=int)
     active = BooleanField("Active (shown on the public pages)", default=True)
@@ -204,7 +205,8 @@ class SessionTypeForm(Form):
             slug=self.slug.data or "",
             description=self.description.data or "",
             duration_minutes=self.duration_minutes.data,
-            price_pence=parse_price_pence(self.price.data),
+            price_pence=self._pence(self.price),
+            deposit_pence=self._pence(self.deposit) if (self.deposit.data or "").strip() else 0,
             treatment_ids=list(self.treatments.data or []),
             practitioner_ids=list(self.practitioners.data or []),
             active=self.active.data,
@@ -212,6 +214,18 @@ class SessionTypeForm(Form):
             recommended=bool(self.recommended.data),
             position=self.position.data,
         )
+
+    @staticmethod
+    def _pence(field: StringField) -> int:
+        """The amount typed in `field`; a DomainError (shown beside the field) if unreadable."""
+        try:
+            return parse_price_pence(field.data)
+        except DomainError as error:
+            message = error.message
+            if field.name != "price":
+                message = message.replace("A price", f"The {field.name}")
+            field.errors = [*field.errors, message]
+            raise
 
 
 def _offer_choices(form: SessionTypeForm) -> None:
@@ -244,14 +258,14 @@ def session_type(session_type_id: int | None):
     _offer_choices(form)
     if existing is not None and not form.is_submitted():
         form.price.data = price_as_typed(existing.price_pence)
+        form.deposit.data = price_as_typed(existing.deposit_pence) if existing.deposit_pence else ""
         form.treatments.data = [t.id for t in existing.treatments]
         form.practitioners.data = [p.id for p in existing.practitioners]
     problem, status = None, 200
     if form.validate_on_submit():
         try:
             values = form.values()
-        except DomainError as error:
-            form.price.errors = [error.message]
+        except DomainError:
             problem, status = CORRECT_BELOW, 422
         else:
             try:

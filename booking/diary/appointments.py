@@ -29,7 +29,7 @@ from booking.clinic.localtime import local_to_utc, to_local, wall_time_exists, w
 from booking.clinic.money import format_money_exact
 from booking.clinic.offerings import practitioners_offering
 from booking.clinic.patients import search_patients
-from booking.clinic.payments import fee_links, fees
+from booking.clinic.payments import fee_links, fees, online
 from booking.clinic.settings import clinic_settings
 from booking.database import utcnow
 from booking.diary import blueprint, grid
@@ -190,6 +190,8 @@ def _render_appointment(appointment: Appointment, status: int = 200, **forms):
         **_fee_choices(appointment),
         record=appointment_record(appointment),
         messages=communications.appointment_log(appointment),
+        # Deposits paid online for it: each links to its refund page.
+        online_payments=online.paid_checkouts(appointment),
         **context,
     ), status
 

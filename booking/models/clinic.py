@@ -215,6 +215,9 @@ class SessionType(Model):
     description: Mapped[str] = mapped_column(Text, default="")
     duration_minutes: Mapped[int] = mapped_column(Integer)
     price_pence: Mapped[int] = mapped_column(Integer)
+    # Paid online when booked online, if the clinic takes online payment (0: no deposit);
+    # the rest of the price is paid at the clinic. Never more than the price.
+    deposit_pence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     bookable_online: Mapped[bool] = mapped_column(Boolean, default=True)
     # The session the clinic suggests to a patient who is not sure: shown first, and marked.

@@ -8,6 +8,7 @@ from booking.public import (  # noqa: E402,F401
     booking,
     confirm_email,
     courses,
+    deposits,
     fees,
     manage,
     my_bookings,

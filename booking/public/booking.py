@@ -15,13 +15,15 @@ from sqlalchemy.orm import selectinload
 from booking.clinic import DomainError, availability, holds
 from booking.clinic.appointments import PatientDetails, book_appointment
 from booking.clinic.localtime import to_local
+from booking.clinic.payments import deposits
 from booking.clinic.settings import clinic_settings
 from booking.clinic.tokens import manage_token
 from booking.database import utcnow
 from booking.extensions import db, limiter
-from booking.models import AppointmentSource, SessionType
+from booking.models import AppointmentSource, HoldReason, SessionType
 from booking.presentation import parse_start
 from booking.public import blueprint
+from booking.public.checkout import pay_deposit
 from booking.public.forms import PatientDetailsForm
 from booking.public.links import appointment_from_token_or_404
 from booking.public.picker import (
@@ -147,6 +149,8 @@ def book_details(slug: str):
     submission_key = form.submission_key()
     form.with_key()
     problem, status = None, 200
+    # With online payment set up, a session type with a deposit is held while it is paid.
+    deposit = deposits.deposit_for(session_type)
     if form.validate_on_submit():
         if (stop := safety_stop(form)) is not None:
             return stop
@@ -165,11 +169,15 @@ def book_details(slug: str):
                 submission_key=submission_key,
                 warning_sign_assessed=warning_sign_assessed(form),
                 hold_limits=holds.HoldLimits(client_key=holds.client_key(get_remote_address())),
+                hold=deposits.hold_for_deposit(now) if deposit else None,
             )
         except DomainError as error:
             problem, status = error.message, 409
         else:
             session.pop(DRAFT_KEY, None)
+            if _awaiting_deposit(appointment):
+                # A second send of the form finds the same hold and the same payment page.
+                return pay_deposit(appointment)
             return redirect(url_for(".booking_confirmed", token=manage_token(appointment)))
     elif form.is_submitted():
         problem, status = "Please correct the highlighted answers below.", 422
@@ -187,10 +195,18 @@ def book_details(slug: str):
             start=request.args.get("start"),
         ),
         problem=problem,
+        deposit=deposit,
+        hold_minutes=deposits.hold_minutes(),
     ), status
+
+
+def _awaiting_deposit(appointment) -> bool:
+    return appointment.is_held and appointment.hold_reason == HoldReason.DEPOSIT
 
 
 @blueprint.get("/book/confirmed/<token>")
 def booking_confirmed(token: str):
     appointment = appointment_from_token_or_404(token)
+    if _awaiting_deposit(appointment):
+        return redirect(url_for(".deposit", token=token))
     return render_template("public/book_confirmed.html", appointment=appointment, token=token)

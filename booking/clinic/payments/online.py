@@ -1,15 +1,18 @@
-"""Paying for a course online: start the hosted page, hear back by webhook, refund.
+"""Paying online for a course or an appointment's deposit: the hosted page, the webhook, refunds.
 
 The flow, with the provider behind `booking.clinic.payments.provider`:
 
-1. `start_course_checkout` notes a checkout row (its random uid is the Idempotency-Key),
+1. `start_course_checkout` (or `start_deposit_checkout`, for an appointment held while its
+   deposit is paid; both through `start_checkout`) notes a checkout row (its random uid is
+   the Idempotency-Key),
    then asks the provider for a hosted page and sends the patient there. A retry after
    a timeout uses the same key, so the provider answers with the same page; pressing Pay
    again while that page is open offers it again.
 2. The provider calls our webhook, signed. `handle_event` records each event id once
    (a repeated delivery changes nothing; two at the same moment: the database's unique
    index lets one through), records the payment in the ledger and activates the course
-   through `courses.activate_course`, the one way a course becomes active.
+   through `courses.activate_course`, the one way a course becomes active; a deposit
+   books its held appointment (`booking.clinic.payments.deposits`).
 3. Refunds, from the diary (`refund_online_payment`) or made in the provider's dashboard
    (their webhook), are recorded in the ledger once per provider refund id. A refund
    reported before its payment is put aside and applied when the payment arrives.
@@ -26,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from booking.clinic.errors import DomainError
-from booking.clinic.payments import online_fees, online_ledger, refund_failures
+from booking.clinic.payments import deposits, online_fees, online_ledger, refund_failures
 from booking.clinic.payments.configured import online_provider
 from booking.clinic.payments.provider import (
     CheckoutRequest,
@@ -38,6 +41,7 @@ from booking.clinic.transaction import end_read, in_unit_of_work, lock, unit_of_
 from booking.database import utcnow
 from booking.extensions import db
 from booking.models import (
+    Appointment,
     CheckoutStatus,
     Course,
     CourseStatus,
@@ -50,6 +54,7 @@ from booking.models import (
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+Target = Course | Appointment
 
 # How long the hosted page takes payment (the provider's shortest is 30 minutes).
 CHECKOUT_LIFETIME = timedelta(hours=1)
@@ -78,6 +83,17 @@ def _provider() -> PaymentProvider:
 # Paying ------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Purchase:
+    """What a hosted page sells: checked afresh, with its target locked, on each start."""
+
+    description: str
+    amount_pence: int
+    # How long the page takes payment, and how much of that must be left to offer it again.
+    lifetime: timedelta = CHECKOUT_LIFETIME
+    reuse_margin: timedelta = REUSE_MARGIN
+
+
 def start_course_checkout(
     course: Course,
     *,
@@ -86,37 +102,85 @@ def start_course_checkout(
     now: datetime | None = None,
 ) -> str:
     """The hosted page's address where the patient pays for `course` (reused while open)."""
+    return start_checkout(
+        course, _course_purchase, success_url=success_url, cancel_url=cancel_url, now=now
+    )
+
+
+def _course_purchase(course: Target, now: datetime) -> Purchase:
+    assert isinstance(course, Course)
+    if course.status == CourseStatus.ACTIVE:
+        raise DomainError("This course is already paid for: you can book your sessions.")
+    if course.status != CourseStatus.AWAITING_PAYMENT:
+        raise DomainError("This course was cancelled, so it cannot be paid for.")
+    if course.price_pence <= 0:
+        raise DomainError(NOT_OFFERED)
+    return Purchase(
+        description=f"{course.product.name} ({course.sessions_total} sessions)",
+        amount_pence=course.price_pence,
+    )
+
+
+def start_deposit_checkout(
+    appointment: Appointment,
+    *,
+    success_url: str,
+    cancel_url: str,
+    now: datetime | None = None,
+) -> str:
+    """The hosted page where the patient pays the deposit that keeps their held appointment."""
+    return start_checkout(
+        appointment,
+        deposits.purchase_terms,
+        success_url=success_url,
+        cancel_url=cancel_url,
+        now=now,
+    )
+
+
+def start_checkout(
+    target: Target,
+    purchase_for: Callable[[Target, datetime], Purchase],
+    *,
+    success_url: str,
+    cancel_url: str,
+    now: datetime | None = None,
+) -> str:
+    """The hosted page's address for `target` (a course, or a deposit's appointment).
+
+    `purchase_for(target, now)` says what is sold, or refuses with a DomainError; it runs
+    with the target's row locked. An open page for the same amount is offered again.
+    """
     provider = _provider()
     now = now or utcnow()
     with unit_of_work():
-        course = lock(Course, course.id) or _gone()
-        if course.status == CourseStatus.ACTIVE:
-            raise DomainError("This course is already paid for: you can book your sessions.")
-        if course.status != CourseStatus.AWAITING_PAYMENT:
-            raise DomainError("This course was cancelled, so it cannot be paid for.")
-        if course.price_pence <= 0:
-            raise DomainError(NOT_OFFERED)
-        checkout = _reusable_checkout(course, now)
+        target = lock(type(target), target.id) or _gone()
+        purchase = purchase_for(target, now)
+        checkout = _reusable_checkout(target, purchase, now)
         if checkout is not None and checkout.checkout_url:
             return checkout.checkout_url
         if checkout is None:
             checkout = OnlineCheckout(
-                course=course,
-                amount_pence=course.price_pence,
+                amount_pence=purchase.amount_pence,
                 status=CheckoutStatus.CREATING.value,
                 created_at=now,
-                expires_at=now + CHECKOUT_LIFETIME,
+                expires_at=now + purchase.lifetime,
             )
+            if isinstance(target, Course):
+                checkout.course = target
+            else:
+                checkout.appointment = target
             db.session.add(checkout)
         db.session.flush()
+        kind = "course" if isinstance(target, Course) else "appointment"
         request = CheckoutRequest(
-            description=f"{course.product.name} ({course.sessions_total} sessions)",
+            description=purchase.description,
             amount_pence=checkout.amount_pence,
             success_url=success_url,
             cancel_url=cancel_url,
-            metadata={"course": course.uid, "checkout": checkout.uid},
+            metadata={kind: target.uid, "checkout": checkout.uid},
             idempotency_key=checkout.uid,
-            customer_email=course.patient.email,
+            customer_email=target.patient.email,
             expires_at=int(checkout.expires_at.timestamp()) if checkout.expires_at else None,
         )
         checkout_id = checkout.id
@@ -147,44 +211,59 @@ def _once_more_if_unsure(call: Callable[[], T]) -> T:
         return call()
 
 
-def _reusable_checkout(course: Course, now: datetime) -> OnlineCheckout | None:
+def _pays_for(target: Target) -> Any:
+    """The WHERE clause: checkouts of this course, or of this appointment's deposit."""
+    if isinstance(target, Course):
+        return OnlineCheckout.course_id == target.id
+    return OnlineCheckout.appointment_id == target.id
+
+
+def _reusable_checkout(target: Target, purchase: Purchase, now: datetime) -> OnlineCheckout | None:
     candidates = db.session.scalars(
         select(OnlineCheckout)
         .where(
-            OnlineCheckout.course_id == course.id,
+            _pays_for(target),
             OnlineCheckout.status == CheckoutStatus.OPEN,
-            OnlineCheckout.amount_pence == course.price_pence,
+            OnlineCheckout.amount_pence == purchase.amount_pence,
         )
         .order_by(OnlineCheckout.id.desc())
     )
     for checkout in candidates:
-        if checkout.expires_at is not None and checkout.expires_at > now + REUSE_MARGIN:
+        if checkout.expires_at is not None and checkout.expires_at > now + purchase.reuse_margin:
             return checkout
     return None
 
 
 def _gone() -> Any:
-    raise DomainError("This course is no longer there. Please call the clinic.")
+    raise DomainError("This is no longer there. Please call the clinic.")
 
 
 @dataclass(frozen=True)
 class CheckoutState:
     """What the success page may say: paid only once the webhook has recorded it."""
 
-    course: Course
+    target: Target
     confirmed: bool
+    # Paid, but what it paid for could no longer be had: staff will refund it.
+    refund_due: bool = False
 
 
-def checkout_state(course: Course, session_id: str | None) -> CheckoutState | None:
-    """How the payment the patient came back from stands (None if it is not this course's)."""
+def checkout_state(target: Target, session_id: str | None) -> CheckoutState | None:
+    """How the payment the patient came back from stands (None if it is not `target`'s)."""
     if not session_id:
         return None
     checkout = db.session.scalar(
-        select(OnlineCheckout).where(OnlineCheckout.provider_session_id == session_id[:255])
+        select(OnlineCheckout).where(
+            OnlineCheckout.provider_session_id == session_id[:255], _pays_for(target)
+        )
     )
-    if checkout is None or checkout.course_id != course.id:
+    if checkout is None:
         return None
-    return CheckoutState(course=course, confirmed=checkout.status == CheckoutStatus.PAID)
+    return CheckoutState(
+        target=target,
+        confirmed=checkout.status == CheckoutStatus.PAID,
+        refund_due=checkout.refund_due_at is not None,
+    )
 
 
 # Webhook events ----------------------------------------------------------------------------
@@ -300,6 +379,10 @@ def _checkout_paid(data: Mapping[str, Any], *, now: datetime) -> str:
     # courses.activate_course, in this same transaction. A course paid at the desk or
     # cancelled meanwhile keeps its state; the money shows against it for staff to refund.
     online_ledger.record_payment(checkout, reference=intent, amount_pence=amount, now=now)
+    if checkout.appointment_id is not None:
+        # A deposit books its held appointment, in this same transaction; one that can no
+        # longer be kept is flagged for staff to refund.
+        deposits.deposit_paid(checkout, now=now)
     _apply_deferred_refunds(checkout, intent, now=now)
     return ProviderEventOutcome.PROCESSED.value
 
@@ -413,15 +496,12 @@ def refund_online_payment(
     return refund.amount_pence
 
 
-def paid_checkouts(course: Course) -> list[OnlineCheckout]:
-    """The course's online payments that went through, oldest first."""
+def paid_checkouts(target: Target) -> list[OnlineCheckout]:
+    """The course's (or the appointment's deposit's) online payments that went through."""
     return list(
         db.session.scalars(
             select(OnlineCheckout)
-            .where(
-                OnlineCheckout.course_id == course.id,
-                OnlineCheckout.status == CheckoutStatus.PAID,
-            )
+            .where(_pays_for(target), OnlineCheckout.status == CheckoutStatus.PAID)
             .order_by(OnlineCheckout.id)
         )
     )

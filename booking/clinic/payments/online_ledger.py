@@ -33,12 +33,12 @@ log = logging.getLogger(__name__)
 def record_payment(
     checkout: OnlineCheckout, *, reference: str, amount_pence: int, now: datetime
 ) -> None:
-    """Record the online payment against the course (once per provider reference).
+    """Record the online payment against its course or appointment (once per provider reference).
 
     Its receipt is issued and emailed to the patient with it, once.
     """
     recorded = ledger.record_payment(
-        checkout.course,
+        checkout.target,
         amount_pence,
         PaymentMethod.ONLINE,
         None,
@@ -72,7 +72,7 @@ def record_refund(
         return
     # Its credit note is issued with it, as for a refund at the desk, and emailed.
     entry, _note = refund_with_credit_note(
-        checkout.course,
+        checkout.target,
         amount_pence,
         PaymentMethod.ONLINE,
         staff_user,
@@ -84,12 +84,16 @@ def record_refund(
 
 
 def refundable_pence(checkout: OnlineCheckout) -> int:
-    """What is left to refund of the course's online payments (never more than was paid)."""
+    """What is left to refund of the target's online payments (never more than was paid)."""
+    if checkout.course_id is not None:
+        same_target = LedgerEntry.course_id == checkout.course_id
+    else:
+        same_target = LedgerEntry.appointment_id == checkout.appointment_id
     online = db.session.scalar(
         select(func.coalesce(func.sum(LedgerEntry.amount_pence), 0)).where(
-            LedgerEntry.course_id == checkout.course_id,
+            same_target,
             LedgerEntry.method == PaymentMethod.ONLINE,
             LedgerEntry.kind.in_([LedgerEntryKind.PAYMENT, LedgerEntryKind.REFUND]),
         )
     )
-    return max(0, min(int(online or 0), ledger.amount_paid(checkout.course)))
+    return max(0, min(int(online or 0), ledger.amount_paid(checkout.target)))
