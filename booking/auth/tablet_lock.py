@@ -4,7 +4,9 @@ Handing over ends the staff session in this browser, as signing out does, and ke
 Flask's signed cookie only which appointment's forms are open, who handed the tablet
 over and until when. Staff pages then ask for a staff sign-in like any other browser's;
 signing in clears the hand-over. Sending the last form, or the time running out, leaves
-only the locked screen.
+only the locked screen. Which forms open is worked out from the record each time, not
+kept in the cookie: a copy of the cookie taken earlier opens only what is still missing
+for that appointment, and only until the hand-over's time is up.
 """
 
 from dataclasses import dataclass
