@@ -18,6 +18,7 @@ from booking.clinic.appointments import (
     undo_cancellation,
 )
 from booking.clinic.held_appointments import Hold, release_expired_holds
+from booking.clinic.records import intake
 from booking.clinic.records.outcomes import outcome_token
 from booking.clinic.tokens import (
     check_token,
@@ -31,8 +32,16 @@ from booking.clinic.tokens import (
 )
 from booking.database import utcnow
 from booking.extensions import db
-from booking.models import CourseProduct, HoldReason, OutboxMessage, Practitioner, SessionType
+from booking.models import (
+    CourseProduct,
+    HoldReason,
+    OutboxMessage,
+    Practitioner,
+    RecordMethod,
+    SessionType,
+)
 from booking.presentation import format_start
+from tests.records_helpers import answers
 from tests.test_booking import next_weekday, start_at
 
 PATIENT = PatientDetails("Pat Page", "pat@example.org", "07700900123")
@@ -90,6 +99,8 @@ def patient_pages(make_course, make_staff) -> dict[str, str]:
         minutes=-1,
     )
     release_expired_holds(utcnow())
+    # The course's patient has answered the health questions: their consent page is next.
+    intake.submit_intake(first_session.patient, answers(), method=RecordMethod.ONLINE)
     manage, course_link = manage_token(appointment), course_token(course)
     later = format_start(start_at(tuesday + timedelta(days=2), 11))
     return {
@@ -128,7 +139,7 @@ def patient_pages(make_course, make_staff) -> dict[str, str]:
         "my bookings list": f"/my-bookings/{my_bookings.link_token(PATIENT.email)}",
         "my bookings link expired": "/my-bookings/expired",
         "health questions": f"/intake/{intake_token(appointment)}",
-        "consent": f"/intake/{intake_token(appointment)}/consent",
+        "consent": f"/intake/{intake_token(first_session)}/consent",
         "health questions done": f"/intake/{intake_token(appointment)}/done",
         "check before the visit": f"/check/{check_token(appointment)}",
         "how are you doing": f"/outcomes/{outcome_token(first_session)}",

@@ -46,8 +46,9 @@ DEFECTS = {
     "a period in hundreds of days": _regex(r"\b\d{3,} days\b"),
     # No promise of a cure, of safety or of results.
     "a health claim": lambda text: (
-        _regex(r"\bcur(e|es|ed|ing)\b|\brisk[- ]free\b|\bmiracle\w*|\bproven\b|\b100 ?%")(text)
+        _regex(r"\bcur(e|es|ed|ing)\b|\brisk[- ]free\b|\bmiracle\w*|\b100 ?%")(text)
         + _not_negated(r"\bguarantee\w*")(text)
+        + _not_negated(r"\bproven\b")(text)
         + _not_negated(r"\bfree (of|from) (risk|side[- ]effects)")(text)
     ),
     # A course holds sessions: "credits" is the ledger's word, not the patient's.
@@ -111,6 +112,7 @@ def test_no_page_or_email_a_patient_reads_has(everything_a_patient_reads, defect
         ("Acupuncture cures sciatica", "a health claim"),
         ("A risk-free treatment", "a health claim"),
         ("Results guaranteed", "a health claim"),
+        ("Clinically proven to ease pain", "a health claim"),
         ("Uses 1 of your 10 remaining credits", "credits for sessions"),
         ("2 responses", "responses for replies"),
         ("Status: awaiting_payment", "template leftovers"),
@@ -126,6 +128,7 @@ def test_each_check_finds_what_it_is_for(text, defect):
     [
         "£950.00 for 10 sessions, to use within 6 months",
         "These are goals, not guaranteed results; acupuncture is not free of risk.",
+        "Cupping is not proven to treat any condition.",
         "Pay by credit card, or ask for a credit note.",
         "Open 09:00 to 18:00. Phone 020 7946 0000.",
     ],
