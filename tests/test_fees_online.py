@@ -441,3 +441,93 @@ def test_the_fee_pages_and_emails_pass_the_patient_copy_checks(
         if (hits := find(visible_text(markup)))
     }
     assert found == {}
+
+
+# Refunding a fee paid online, from the diary -------------------------------------------------
+
+
+def test_reception_refunds_a_fee_paid_online_through_stripe_once(
+    client, missed, reception, stripe_webhooks, receptionist_client, practitioner_client
+):
+    charge(missed, reception)
+    response = pay_button(client, link_in(fee_email()))
+    session = stripe_webhooks.pay(response.location.rsplit("/", 1)[-1])
+    assert stripe_webhooks.send_event("checkout.session.completed", session).status == 200
+    checkout = db.session.scalar(sa.select(FeeCheckout))
+
+    history = receptionist_client.get(f"/diary/appointments/{missed.id}/payments")
+    (link,) = re.findall(
+        r'href="(/diary/ledger-entries/\d+/online-payment)"', history.get_data(as_text=True)
+    )
+    url = f"/diary/fee-payments/{checkout.id}"
+    assert receptionist_client.get(link).location.endswith(url)
+    assert practitioner_client.get(url).status_code == 403
+    page = receptionist_client.get(url).get_data(as_text=True)
+    assert "No-show fee paid online" in page and 'value="30.00"' in page
+    key = re.search(r'name="request_key" type="hidden" value="([0-9a-f]{32})"', page)[1]
+    form = {"csrf_token": csrf_token(page), "request_key": key, "amount": "10"}
+    for _ in range(2):  # a double click
+        assert receptionist_client.post(url, data=form).status_code == 302
+    calls = stripe_webhooks.api_calls("/v1/refunds")
+    assert [call.form for call in calls] == [
+        {"payment_intent": session["payment_intent"], "amount": "1000"}
+    ] * 2
+    # The same key both times: Stripe answers the second with the first refund.
+    assert {call.headers["idempotency-key"] for call in calls} == {f"refund-{checkout.uid}-{key}"}
+    assert len(stripe_webhooks.refunds) == 1
+
+    fresh()
+    (refund,) = db.session.scalars(sa.select(LedgerEntry).filter_by(kind="refund")).all()
+    assert refund.amount_pence == -1000
+    assert refund.recorded_by_id == receptionist_client.user.id
+    assert count(OutboxMessage, OutboxMessage.dedupe_key.like("document:CN-%:automatic")) == 1
+    # Stripe's own report of the same refund changes nothing.
+    assert (
+        stripe_webhooks.send_event(
+            "refund.created", stripe_webhooks.refunds[refund.provider_reference]
+        ).status
+        == 200
+    )
+    assert count(LedgerEntry, LedgerEntry.kind == "refund") == 1
+    shown = receptionist_client.get(url).get_data(as_text=True)
+    assert 'value="20.00"' in shown
+
+    # The refund then fails at Stripe: the money is back, and the link to refund it again
+    # is on the payment, not on the money that came back.
+    stripe_webhooks.fail_refund(refund.provider_reference, events=("refund.failed",))
+    fresh()
+    appointment = db.session.get(Appointment, missed.id)
+    assert ledger.amount_paid(appointment) == 3000
+    history = receptionist_client.get(f"/diary/appointments/{missed.id}/payments")
+    html = history.get_data(as_text=True)
+    assert "Stripe could not make the refund of £10.00" in html
+    assert len(re.findall(r"/diary/ledger-entries/\d+/online-payment", html)) == 1
+    assert 'value="30.00"' in receptionist_client.get(url).get_data(as_text=True)
+
+
+def test_a_refund_stripe_refuses_for_a_fee_is_shown_and_nothing_recorded(
+    client, missed, reception, stripe_standin, receptionist_client
+):
+    charge(missed, reception)
+    response = pay_button(client, link_in(fee_email()))
+    session = stripe_standin.pay(response.location.rsplit("/", 1)[-1])
+    online.handle_event(paid_event(session, "evt_fee_refused"))
+    checkout = db.session.scalar(sa.select(FeeCheckout))
+    url = f"/diary/fee-payments/{checkout.id}"
+    page = receptionist_client.get(url).get_data(as_text=True)
+    key = re.search(r'name="request_key" type="hidden" value="([0-9a-f]{32})"', page)[1]
+    for amount, status, said in (
+        ("30.01", 409, "more than is left to refund"),
+        ("nothing", 422, "is not a price we can read"),
+    ):
+        form = {"csrf_token": csrf_token(page), "request_key": key, "amount": amount}
+        answer = receptionist_client.post(url, data=form)
+        assert answer.status_code == status and said in answer.get_data(as_text=True)
+    stripe_standin.fail_next(400, "Charge ch_1 has been charged back; it cannot be refunded.")
+    form = {"csrf_token": csrf_token(page), "request_key": key, "amount": "30"}
+    answer = receptionist_client.post(url, data=form)
+    assert answer.status_code == 409
+    assert "Stripe refused to make the refund: Charge ch_1 has been charged back" in (
+        answer.get_data(as_text=True)
+    )
+    assert count(LedgerEntry, LedgerEntry.kind == "refund") == 0

@@ -79,6 +79,7 @@ from booking.diary import (  # noqa: E402,F401
     courses,
     day,
     documents,
+    fee_refunds,
     imports,
     moderation,
     online_refunds,

@@ -16,7 +16,7 @@ from wtforms.validators import DataRequired, Regexp
 from booking.auth.access import FRONT_DESK, staff_required
 from booking.clinic import DomainError
 from booking.clinic.money import format_money_exact, parse_price_pence, price_as_typed
-from booking.clinic.payments import ledger, online
+from booking.clinic.payments import ledger, online, online_fees
 from booking.diary import blueprint
 from booking.extensions import db
 from booking.models import CheckoutStatus, OnlineCheckout
@@ -51,7 +51,10 @@ def online_payment_of_entry(entry_id: int):
     """From a payment in the ledger's history to its online payment's refund page."""
     checkout = online.checkout_for_entry(entry_id)
     if checkout is None:
-        abort(404)
+        fee_checkout = online_fees.checkout_for_entry(entry_id)
+        if fee_checkout is None:
+            abort(404)
+        return redirect(url_for(".fee_payment", checkout_id=fee_checkout.id))
     return redirect(url_for(".online_payment", checkout_id=checkout.id))
 
 

@@ -17,6 +17,8 @@ T = TypeVar("T")
 CHECKOUT_LIFETIME = timedelta(hours=1)
 # An open page is offered again only if the patient has this long left on it.
 REUSE_MARGIN = timedelta(minutes=10)
+# A refund in one of these states has left (or is leaving) the clinic's account.
+REFUND_COUNTS = {"succeeded", "pending"}
 NOT_OFFERED = "Online payment is not available. Please pay at the clinic or call us."
 
 

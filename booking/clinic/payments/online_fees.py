@@ -22,7 +22,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from booking.clinic import audit
 from booking.clinic.documents.automatic import (
@@ -35,6 +35,7 @@ from booking.clinic.payments import fee_links, ledger, refund_failures
 from booking.clinic.payments.configured import online_payment_configured
 from booking.clinic.payments.hosted_checkout import (
     CHECKOUT_LIFETIME,
+    REFUND_COUNTS,
     REUSE_MARGIN,
     once_more_if_unsure,
     provider_or_refuse,
@@ -51,6 +52,7 @@ from booking.models import (
     LedgerEntryKind,
     PaymentMethod,
     ProviderEventOutcome,
+    StaffUser,
 )
 
 FEE_GONE = "This fee is no longer on record. Please call the clinic."
@@ -302,9 +304,22 @@ def record_fee_refunds(intent: str, refunds: Iterable[list[Any]], *, now: dateti
     if found is None:
         return False
     checkout = lock(FeeCheckout, found)
-    fee = db.session.get(LedgerEntry, checkout.fee_entry_id) if checkout else None
+    if checkout is not None:
+        _record_refunds(checkout, refunds, None, now=now)
+    return True
+
+
+def _record_refunds(
+    checkout: FeeCheckout,
+    refunds: Iterable[list[Any]],
+    staff_user: StaffUser | None,
+    *,
+    now: datetime,
+) -> None:
+    """Each refund once, with its credit note, emailed; never more than was paid."""
+    fee = db.session.get(LedgerEntry, checkout.fee_entry_id)
     if fee is None or fee.appointment is None:  # pragma: no cover - cascades with the fee
-        return True
+        return
     for refund_id, amount in refunds:
         reference = str(refund_id)[:255]
         if refund_failures.known_failed(reference) or _recorded(reference):
@@ -315,13 +330,12 @@ def record_fee_refunds(intent: str, refunds: Iterable[list[Any]], *, now: dateti
             fee.appointment,
             int(amount),
             PaymentMethod.ONLINE,
-            None,
+            staff_user,
             reference=reference,
             provider_reference=reference,
             now=now,
         )
         credit_note_for_online_refund(entry.id, now=now)
-    return True
 
 
 def _recorded(provider_reference: str) -> bool:
@@ -331,3 +345,70 @@ def _recorded(provider_reference: str) -> bool:
         )
         is not None
     )
+
+
+# Refunds from the diary ----------------------------------------------------------------------
+
+
+def checkout_for_entry(entry_id: int) -> FeeCheckout | None:
+    """The paid fee checkout a ledger entry (an online payment) records, if any."""
+    reference = db.session.scalar(
+        select(LedgerEntry.provider_reference).where(LedgerEntry.id == entry_id)
+    )
+    if not reference:
+        return None
+    return db.session.scalar(
+        select(FeeCheckout).where(
+            FeeCheckout.payment_intent == reference, FeeCheckout.status == CheckoutStatus.PAID
+        )
+    )
+
+
+def refundable_fee_pence(checkout: FeeCheckout) -> int:
+    """What is left to refund of a fee paid online: never more than it, or than was paid."""
+    appointment = checkout.fee.appointment
+    if appointment is None:  # pragma: no cover - a fee is always on an appointment
+        return 0
+    online = db.session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.amount_pence), 0)).where(
+            LedgerEntry.appointment_id == appointment.id,
+            LedgerEntry.method == PaymentMethod.ONLINE,
+            LedgerEntry.kind.in_([LedgerEntryKind.PAYMENT, LedgerEntryKind.REFUND]),
+        )
+    )
+    return max(0, min(int(online or 0), checkout.amount_pence, ledger.amount_paid(appointment)))
+
+
+def refund_fee_payment(
+    checkout: FeeCheckout,
+    amount_pence: int,
+    *,
+    staff_user: StaffUser,
+    request_key: str,
+    now: datetime | None = None,
+) -> int:
+    """Refund part or all of a fee paid online: through the provider first, then the ledger.
+
+    `request_key` comes from the form, so the same form sent twice refunds once (the
+    provider answers the repeated call with the first refund).
+    """
+    provider = provider_or_refuse()
+    now = now or utcnow()
+    if checkout.status != CheckoutStatus.PAID or not checkout.payment_intent:
+        raise DomainError("Only an online payment that went through can be refunded.")
+    if amount_pence <= 0:
+        raise DomainError("Enter an amount to refund, more than £0.00.")
+    if amount_pence > refundable_fee_pence(checkout):
+        raise DomainError("That is more than is left to refund of this payment.")
+    checkout_id, intent = checkout.id, checkout.payment_intent
+    key = f"refund-{checkout.uid}-{request_key}"
+    end_read()
+    refund = once_more_if_unsure(lambda: provider.refund(intent, amount_pence, idempotency_key=key))
+    if refund.status not in REFUND_COUNTS:
+        raise DomainError(
+            f"Stripe did not make the refund (it says {refund.status}). Nothing was recorded."
+        )
+    with unit_of_work():
+        checkout = lock(FeeCheckout, checkout_id) or _gone()
+        _record_refunds(checkout, [[refund.id, refund.amount_pence]], staff_user, now=now)
+    return refund.amount_pence
