@@ -259,7 +259,15 @@ def test_a_payment_after_the_time_was_let_go_and_taken_is_recorded_and_flagged(
 
     (late,) = fresh(Appointment, Appointment.id == held.id)
     assert late.status == AppointmentStatus.CANCELLED
-    assert "confirmation" not in kinds(late)
+    told = kinds(late)
+    assert "confirmation" not in told
+    assert told.count("deposit_refund_due") == 1  # the patient hears it, once
+    (letter,) = fresh(OutboxMessage, OutboxMessage.kind == "deposit_refund_due")
+    assert "refund the deposit to your card in full" in " ".join(letter.text_body.split())
+    # A second delivery of the same payment changes nothing, and tells nobody again.
+    assert stripe_webhooks.send_event("checkout.session.completed", paid).status == 200
+    assert kinds(late).count("deposit_refund_due") == 1
+    assert len(fresh(LedgerEntry)) == 1
     (payment,) = fresh(LedgerEntry)
     assert payment.appointment_id == held.id and payment.amount_pence == DEPOSIT
     (checkout,) = fresh(OnlineCheckout)
@@ -362,3 +370,76 @@ def _session_type_form(page: str, **changes) -> MultiDict:
         for value in values
     ]
     return MultiDict(fields + list(changes.items()))
+
+
+# What the patient reads ----------------------------------------------------------------------
+
+
+def test_the_deposit_pages_and_emails_pass_the_patient_copy_checks(
+    client, with_deposit, slot, stripe_webhooks
+):
+    from tests.test_patient_copy import DEFECTS, visible_text
+
+    _, session = book_online(client, slot, stripe_webhooks)
+    token = manage_token(the_appointment(slot))
+    later = slot + timedelta(hours=3)
+    _, other_session = book_online(client, later, stripe_webhooks)
+    other = the_appointment(later)
+    other_token = manage_token(other)
+    paid = stripe_webhooks.pay(other_session["id"])
+    with db.session.no_autoflush:
+        release_expired_holds(utcnow() + timedelta(minutes=31))
+        book_appointment(
+            session_type=get(SessionType, slug="full-combination"),
+            starts_at=later,
+            practitioner=get(Practitioner, slug="colette-assor"),
+            patient=PatientDetails("Quicker Patient", "quicker@example.org", "07700900777"),
+            now=utcnow() + timedelta(minutes=31),
+        )
+    assert stripe_webhooks.send_event("checkout.session.completed", paid).status == 200
+    reads = {
+        "details": client.get(details_url(slot + timedelta(hours=5))).get_data(as_text=True),
+        "released": client.get(f"/book/deposit/{token}").get_data(as_text=True),
+        "came back": client.get(f"/book/deposit/{token}/cancelled").get_data(as_text=True),
+        "waiting": client.get(f"/book/deposit/{token}/paid?session_id={session['id']}").get_data(
+            as_text=True
+        ),
+        "to refund": client.get(
+            f"/book/deposit/{other_token}/paid?session_id={other_session['id']}"
+        ).get_data(as_text=True),
+    }
+    assert "Book and pay the £20 deposit" in reads["details"]
+    for message in fresh(OutboxMessage):
+        if not message.kind.startswith("reception"):
+            reads[f"email {message.kind}"] = message.text_body + (message.html_body or "")
+    assert {"email hold_released", "email deposit_refund_due"} <= set(reads)
+    found = {
+        (label, defect): hits
+        for label, markup in reads.items()
+        for defect, find in DEFECTS.items()
+        if (hits := find(visible_text(markup)))
+    }
+    assert found == {}
+
+
+def test_a_late_payment_losing_the_race_for_its_time_at_the_database_is_still_recorded(
+    client, with_deposit, slot, stripe_webhooks, backend, monkeypatch
+):
+    """The application's check said free, but another booking got there first: PostgreSQL's
+    exclusion constraint refuses the booking inside a savepoint, and the payment is kept."""
+    if backend != "postgresql":
+        pytest.skip("the exclusion constraint exists on PostgreSQL; SQLite relies on the lock")
+    from booking.clinic import held_appointments
+
+    _, session = book_online(client, slot, stripe_webhooks)
+    held = the_appointment(slot)
+    paid = stripe_webhooks.pay(session["id"])
+    with db.session.no_autoflush:
+        _release_and_take(slot)
+    monkeypatch.setattr(held_appointments, "_still_free", lambda appointment, now: True)
+    assert stripe_webhooks.send_event("checkout.session.completed", paid).status == 200
+    (late,) = fresh(Appointment, Appointment.id == held.id)
+    assert late.status == AppointmentStatus.CANCELLED
+    (payment,) = fresh(LedgerEntry)
+    assert payment.appointment_id == held.id
+    assert fresh(OnlineCheckout)[0].refund_due_at is not None

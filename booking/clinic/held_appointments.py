@@ -24,8 +24,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, not_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from booking.clinic import audit, availability, notifications
-from booking.clinic.errors import DomainError
+from booking.clinic import audit, availability, notifications, transaction
+from booking.clinic.errors import DomainError, SlotTaken
 from booking.clinic.local_wording import format_local_time
 from booking.clinic.settings import clinic_settings
 from booking.clinic.transaction import lock, unit_of_work
@@ -112,17 +112,30 @@ def confirm_held(appointment: Appointment, reason: HoldReason, *, now: datetime)
         if _was_released(locked, reason):
             if not _still_free(locked, now):
                 return Confirmed.SLOT_GONE
+            try:
+                # A savepoint: if another booking took the time a moment ago (PostgreSQL's
+                # exclusion constraint says so), the caller's work still commits.
+                with db.session.begin_nested():
+                    _book(locked)
+                    transaction.flush()
+            except SlotTaken:
+                return Confirmed.SLOT_GONE
         elif not (locked.is_held and locked.hold_reason == reason.value):
             raise DomainError("This appointment is not waiting for that.")
-        locked.status = AppointmentStatus.BOOKED.value
-        locked.held_until = None
-        locked.cancelled_at = None
-        locked.cancelled_by = None
-        locked.cancellation_reason = ""
-        # hold_reason stays: it says how the booking was kept, and makes this idempotent.
+        else:
+            _book(locked)
         notifications.appointment_booked(locked, by_staff=False)
         audit.record(None, "appointment.hold_confirmed", locked, reason=reason.value)
     return Confirmed.BOOKED
+
+
+def _book(appointment: Appointment) -> None:
+    appointment.status = AppointmentStatus.BOOKED.value
+    appointment.held_until = None
+    appointment.cancelled_at = None
+    appointment.cancelled_by = None
+    appointment.cancellation_reason = ""
+    # hold_reason stays: it says how the booking was kept, and makes confirming idempotent.
 
 
 def _still_free(appointment: Appointment, now: datetime) -> bool:

@@ -72,6 +72,8 @@ class Kind:
     WAITING_LIST_JOINED = "waiting_list_joined"
     WAITING_LIST_OFFER = "waiting_list_offer"
     HOLD_RELEASED = "hold_released"
+    DEPOSIT_REFUND_DUE = "deposit_refund_due"
+    RECEPTION_DEPOSIT_REFUND_DUE = "reception_deposit_refund_due"
     CONFIRM_EMAIL = "confirm_email"
 
 
@@ -340,6 +342,38 @@ def email_confirmation_requested(appointment: Appointment) -> None:
         dedupe_key=_appointment_key(appointment, Kind.CONFIRM_EMAIL),
         appointment=appointment,
     )
+
+
+def deposit_refund_due(appointment: Appointment, amount_pence: int) -> None:
+    """A deposit came too late to keep the appointment: tell the patient it will be
+    refunded, and reception that it must be (each once per appointment)."""
+    context = {
+        "appointment": appointment,
+        "amount_pence": amount_pence,
+        "book_url": _public_url("public.book"),
+    }
+    email = _patient_email(appointment)
+    if email:
+        queue_message(
+            kind=Kind.DEPOSIT_REFUND_DUE,
+            recipient=email,
+            subject=f"Not booked: your deposit for {_when(appointment)} will be refunded",
+            template=Kind.DEPOSIT_REFUND_DUE,
+            context=context,
+            dedupe_key=_appointment_key(appointment, Kind.DEPOSIT_REFUND_DUE),
+            appointment=appointment,
+        )
+    reception = _reception_email()
+    if reception:
+        queue_message(
+            kind=Kind.RECEPTION_DEPOSIT_REFUND_DUE,
+            recipient=reception,
+            subject=f"Deposit to refund: {_when(appointment)}",
+            template=Kind.RECEPTION_DEPOSIT_REFUND_DUE,
+            context=context,
+            dedupe_key=_appointment_key(appointment, Kind.RECEPTION_DEPOSIT_REFUND_DUE),
+            appointment=appointment,
+        )
 
 
 def appointment_restored(appointment: Appointment) -> None:

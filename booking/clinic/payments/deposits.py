@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from flask import current_app
 
-from booking.clinic import audit, held_appointments
+from booking.clinic import audit, held_appointments, notifications
 from booking.clinic.errors import DomainError
 from booking.clinic.held_appointments import Confirmed, Hold
 from booking.clinic.money import format_money
@@ -138,6 +138,7 @@ def _flag_for_refund(checkout: OnlineCheckout, appointment: Appointment, now: da
         amount_pence=checkout.amount_pence,
         reason="paid after the held time was let go and could not be kept",
     )
+    notifications.deposit_refund_due(appointment, checkout.amount_pence)
     log.warning("a deposit arrived for a time that could no longer be kept; flagged for refund")
 
 
