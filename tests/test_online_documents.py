@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from booking.clinic.documents.pdf import long_date, render
 from booking.clinic.localtime import local_today
+from booking.clinic.money import format_money_exact
 from booking.clinic.payments import ledger, online, takings
 from booking.clinic.payments.provider import ProviderEvent
 from booking.clinic.settings import clinic_settings
@@ -304,3 +305,34 @@ def test_two_reports_of_one_failed_refund_at_once_put_the_money_back_once(
     assert count(RefundFailure) == 1
     assert [e.amount_pence for e in ledger_entries()] == [95000, -5000, 5000]
     assert count(Document, Document.kind == "receipt") == 2
+
+
+# Receipts for deposits -----------------------------------------------------------------------
+
+
+def test_a_deposit_paid_online_gets_one_receipt_saying_what_is_left(client, demo, stripe_webhooks):
+    from booking.models import SessionType
+    from tests.test_booking import get, next_weekday, start_at
+    from tests.test_deposits import DEPOSIT, book_online, the_appointment
+
+    session_type = get(SessionType, slug="full-combination")
+    session_type.deposit_pence = DEPOSIT
+    db.session.commit()
+    slot = start_at(next_weekday(2, at_least_days=4), 11)
+    _response, session = book_online(client, slot, stripe_webhooks)
+    paid = stripe_webhooks.pay(session["id"])
+    payload, header = _signed(stripe_webhooks, "checkout.session.completed", paid)
+    for _ in range(2):
+        assert stripe_webhooks.deliver(payload, header).status == 200
+
+    appointment = the_appointment(slot)
+    (payment,) = ledger_entries()
+    assert (payment.amount_pence, payment.appointment_id) == (DEPOSIT, appointment.id)
+    (receipt,) = db.session.scalars(sa.select(Document)).all()
+    assert receipt.ledger_entry_id == payment.id and receipt.appointment_id == appointment.id
+    (email,) = automatic_emails("REC")
+    lines = pdf_text(attached_pdf(email)).splitlines()
+    assert "Receipt REC-000001" in lines
+    assert f"Total {format_money_exact(appointment.price_pence)}" in lines
+    assert f"Amount paid {format_money_exact(DEPOSIT)}" in lines
+    assert f"Paid by online payment on {day_of(payment)}" in lines
