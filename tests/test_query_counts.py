@@ -65,21 +65,30 @@ def statements_sent(client, path: str) -> list[str]:
     Whether that read happens depends on the age of the cached copy (see
     test_settings_cache.py), not on the size of the clinic.
     """
-    assert client.get(path).status_code == 200  # warm: templates compiled
     db.session.remove()
     with counting_queries() as statements:
         response = client.get(path)
     assert response.status_code == 200, path
     assert b'class="time"' in response.data
-    return [sql for sql in statements if "from clinic_settings" not in sql.lower()]
+    return [
+        sql
+        for sql in statements
+        # SQLite's BEGIN is a statement of its own here; PostgreSQL's is not.
+        if "from clinic_settings" not in sql.lower() and not sql.lstrip().startswith("BEGIN")
+    ]
 
 
 def test_the_times_page_sends_as_many_queries_for_twenty_practitioners_as_for_one(app, client):
-    counts = {}
+    assert client.get("/book").status_code == 200  # the settings row exists, templates compiled
+    built, cached = {}, {}
     for size in CLINIC_SIZES:
-        slug = session_offered_by(size).slug
-        counts[size] = len(statements_sent(client, f"/book/{slug}/times?practitioner=any"))
-    assert counts[1] == counts[5] == counts[20], counts
+        path = f"/book/{session_offered_by(size).slug}/times?practitioner=any"
+        built[size] = len(statements_sent(client, path))
+        # Asked again with nothing changed, the page comes from the cache: one query tells
+        # that nothing it shows has changed (test_times_page_cache.py).
+        cached[size] = len(statements_sent(client, path))
+    assert built[1] == built[5] == built[20], built
+    assert cached[1] == cached[5] == cached[20] == 1, cached
 
 
 def clinic_with(count: int) -> None:

@@ -17,6 +17,10 @@ to remember to bump it: session events watch what each transaction writes.
 Counting too much only costs a calendar app one rebuilt feed; counting too little
 would leave a stale appointment in someone's calendar, so where in doubt, count.
 SQL written as text is not seen: the application writes none.
+
+The same revisions tell the patients' times page when the free times it shows may have
+changed (`free_times_version`), so working hours count as well: a change of hours
+rebuilds a feed for nothing, rarely, and keeps a cached times page honest.
 """
 
 from collections.abc import Iterable
@@ -33,6 +37,7 @@ from sqlalchemy.orm import (
 )
 
 from booking.database import utcnow
+from booking.extensions import db
 from booking.models import (
     Appointment,
     ClinicSettings,
@@ -41,15 +46,31 @@ from booking.models import (
     Practitioner,
     SessionType,
     TimeOff,
+    WorkingHours,
 )
+from booking.models.clinic import practitioner_session_types
+from booking.models.own_calendars import CalendarConnection
 
 # session.info key: a set of practitioner ids, or EVERY_PRACTITIONER.
 CHANGED = "feed_revisions.changed"
 EVERY_PRACTITIONER = "every practitioner"
 # Tables a bulk statement on which may change any feed.
 WATCHED_TABLES = frozenset(
-    model.__tablename__
-    for model in (Appointment, TimeOff, Patient, Practitioner, SessionType, ClinicSettings)
+    [
+        *(
+            model.__tablename__
+            for model in (
+                Appointment,
+                TimeOff,
+                WorkingHours,
+                Patient,
+                Practitioner,
+                SessionType,
+                ClinicSettings,
+            )
+        ),
+        practitioner_session_types.name,
+    ]
 )
 
 
@@ -63,9 +84,9 @@ def _note_every_practitioner(session: Session) -> None:
     session.info[CHANGED] = EVERY_PRACTITIONER
 
 
-def _practitioners_of(thing: Appointment | TimeOff) -> list[int | None] | None:
+def _practitioners_of(thing: Appointment | TimeOff | WorkingHours) -> list[int | None] | None:
     """The practitioner it belongs to now and any it moved from; None when unknowable."""
-    state: InstanceState[Appointment | TimeOff] = inspect(thing)
+    state: InstanceState[Appointment | TimeOff | WorkingHours] = inspect(thing)
     try:
         ids: list[int | None] = [thing.practitioner_id]
     except InvalidRequestError:
@@ -86,7 +107,7 @@ def _notice_flushed_changes(session: Session, _flush_context: UOWTransaction) ->
     # Before the flush is finalised, new/dirty/deleted and attribute history still
     # describe what was just written.
     for thing in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(thing, Appointment | TimeOff):
+        if isinstance(thing, Appointment | TimeOff | WorkingHours):
             practitioners = _practitioners_of(thing)
             if practitioners is None:
                 _note_every_practitioner(session)
@@ -149,3 +170,25 @@ def bump(session: Session, practitioner_ids: Iterable[int]) -> None:
                 set_={"revision": FeedRevision.revision + 1, "changed_at": now},
             )
         )
+
+
+def free_times_version(session_type_slug: str) -> tuple[tuple[object, ...], ...] | None:
+    """What the free times of a session depend on that the database keeps, in one query.
+
+    For each practitioner giving it: their revision (bumped by every change to their
+    appointments, blocked time, hours or offerings, to the session type or the clinic's
+    settings) and their own calendars' last fetch (busy time is replaced whole at each
+    fetch, in the same transaction that records it). None when nobody gives it.
+    """
+    giver = practitioner_session_types.c.practitioner_id
+    rows = db.session.execute(
+        select(
+            giver, FeedRevision.revision, CalendarConnection.id, CalendarConnection.last_fetched_at
+        )
+        .join(SessionType, SessionType.id == practitioner_session_types.c.session_type_id)
+        .outerjoin(FeedRevision, FeedRevision.practitioner_id == giver)
+        .outerjoin(CalendarConnection, CalendarConnection.practitioner_id == giver)
+        .where(SessionType.slug == session_type_slug)
+        .order_by(giver, CalendarConnection.id)
+    )
+    return tuple(tuple(row) for row in rows) or None

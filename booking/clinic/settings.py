@@ -96,6 +96,19 @@ def forget_clinic_settings() -> None:
         cache.forget()
 
 
+def settings_generation() -> int:
+    """How many times this app's copy has been forgotten: a cache built on the database's
+    contents may key on it, so that emptying or restoring the tables (which must call
+    `forget_clinic_settings`) empties that cache too."""
+    cache = _cache()
+    return cache.generation if cache is not None else 0
+
+
+def settings_values(settings: ClinicSettings) -> tuple[Any, ...]:
+    """Every column's value, in a fixed order: for keying what the settings shape."""
+    return tuple(getattr(settings, name) for name in _COLUMNS)
+
+
 def _from_cache(session: Session, values: dict[str, Any]) -> ClinicSettings:
     settings = ClinicSettings(**values)
     make_transient_to_detached(settings)  # as if loaded: unchanged, persistent once added

@@ -5,6 +5,7 @@ The choices travel in the URL (session type, practitioner, a UTC start time);
 nothing about the patient ever does.
 """
 
+from collections.abc import Hashable
 from datetime import datetime
 
 from flask import flash, redirect, render_template, request, session, url_for
@@ -14,9 +15,10 @@ from sqlalchemy.orm import selectinload
 
 from booking.clinic import DomainError, availability, holds
 from booking.clinic.appointments import PatientDetails, book_appointment
+from booking.clinic.feed_revisions import free_times_version
 from booking.clinic.localtime import to_local
 from booking.clinic.payments import deposits
-from booking.clinic.settings import clinic_settings
+from booking.clinic.settings import clinic_settings, settings_generation, settings_values
 from booking.clinic.tokens import manage_token
 from booking.database import utcnow
 from booking.extensions import db, limiter
@@ -26,6 +28,7 @@ from booking.public import blueprint
 from booking.public.checkout import pay_deposit
 from booking.public.forms import PatientDetailsForm
 from booking.public.links import appointment_from_token_or_404
+from booking.public.page_cache import cached_until_changed
 from booking.public.picker import (
     ANY,
     day_window,
@@ -68,7 +71,20 @@ def book_practitioner(slug: str):
     )
 
 
+def _times_page_version(slug: str) -> Hashable | None:
+    """Everything the times page shows that can change, but the address: who gives the
+    session and their revisions (booking.clinic.feed_revisions), the minute (times drop out
+    as the notice period moves on; the day turns), and the clinic's settings."""
+    settings = clinic_settings()  # first: a clinic's very first read writes the row
+    givers = free_times_version(slug)
+    if givers is None:
+        return None
+    minute = utcnow().replace(second=0, microsecond=0)
+    return (givers, minute, settings_generation(), settings_values(settings))
+
+
 @blueprint.get("/book/<slug>/times")
+@cached_until_changed(_times_page_version)
 def book_times(slug: str):
     session_type = session_type_or_404(slug)
     practitioner = practitioner_choice(session_type, request.args.get("practitioner"))
