@@ -1,6 +1,6 @@
 """What every hosted payment page shares: the provider or a refusal, its lifetime, retries.
 
-Used by the fee's checkout (`online_fees`); the course's (`online`) has the same rules.
+Used by the course's and the deposit's checkout (`online`) and the fee's (`online_fees`).
 """
 
 from collections.abc import Callable
@@ -34,7 +34,8 @@ def once_more_if_unsure(call: Callable[[], T]) -> T:
     """Make the call; if it may not have been made, once more with the same idempotency key.
 
     The provider answers a repeated key with the first call's result, so a page or a
-    refund is never made twice.
+    refund is never made twice. A checkout row left 'creating' after two failures is not
+    reused (the next try builds new return addresses, which the same key would refuse).
     """
     try:
         return call()

@@ -23,18 +23,23 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from booking.clinic.errors import DomainError
 from booking.clinic.payments import deposits, online_fees, online_ledger, refund_failures
-from booking.clinic.payments.configured import online_provider
+from booking.clinic.payments.hosted_checkout import (
+    CHECKOUT_LIFETIME,
+    NOT_OFFERED,
+    REFUND_COUNTS,
+    REUSE_MARGIN,
+    once_more_if_unsure,
+    provider_or_refuse,
+)
 from booking.clinic.payments.provider import (
     CheckoutRequest,
-    PaymentProvider,
-    ProviderError,
     ProviderEvent,
 )
 from booking.clinic.transaction import end_read, in_unit_of_work, lock, unit_of_work
@@ -53,14 +58,8 @@ from booking.models import (
 )
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 Target = Course | Appointment
 
-# How long the hosted page takes payment (the provider's shortest is 30 minutes).
-CHECKOUT_LIFETIME = timedelta(hours=1)
-# An open page is offered again only if the patient has this long left on it.
-REUSE_MARGIN = timedelta(minutes=10)
-NOT_OFFERED = "Online payment is not available. Please pay at the clinic or call us."
 PAID_EVENTS = {"checkout.session.completed", "checkout.session.async_payment_succeeded"}
 REFUND_EVENTS = {
     "charge.refunded",
@@ -69,15 +68,6 @@ REFUND_EVENTS = {
     "refund.failed",
     "charge.refund.updated",
 }
-# A refund in one of these states has left (or is leaving) the clinic's account.
-REFUND_COUNTS = {"succeeded", "pending"}
-
-
-def _provider() -> PaymentProvider:
-    provider = online_provider()
-    if provider is None:
-        raise DomainError(NOT_OFFERED)
-    return provider
 
 
 # Paying ------------------------------------------------------------------------------------
@@ -151,7 +141,7 @@ def start_checkout(
     `purchase_for(target, now)` says what is sold, or refuses with a DomainError; it runs
     with the target's row locked. An open page for the same amount is offered again.
     """
-    provider = _provider()
+    provider = provider_or_refuse()
     now = now or utcnow()
     with unit_of_work():
         target = lock(type(target), target.id) or _gone()
@@ -186,7 +176,7 @@ def start_checkout(
         checkout_id = checkout.id
     # The call waits on the network: no transaction is held open meanwhile.
     end_read()
-    session = _once_more_if_unsure(lambda: provider.create_checkout(request))
+    session = once_more_if_unsure(lambda: provider.create_checkout(request))
     with unit_of_work():
         checkout = lock(OnlineCheckout, checkout_id) or _gone()
         if checkout.status == CheckoutStatus.CREATING:
@@ -194,21 +184,6 @@ def start_checkout(
         checkout.provider_session_id = session.id
         checkout.checkout_url = session.url
     return session.url or ""
-
-
-def _once_more_if_unsure(call: Callable[[], T]) -> T:
-    """Make the call; if it may not have been made, once more with the same idempotency key.
-
-    The provider answers a repeated key with the first call's result, so a page or a
-    refund is never made twice. A row left 'creating' after two failures is not reused
-    (the next try builds new return addresses, which the same key would refuse).
-    """
-    try:
-        return call()
-    except ProviderError as error:
-        if not error.retryable:
-            raise
-        return call()
 
 
 def _pays_for(target: Target) -> Any:
@@ -470,7 +445,7 @@ def refund_online_payment(
     `request_key` comes from the form, so sending the same form twice makes one refund
     (the provider answers the repeated call with the first refund).
     """
-    provider = _provider()
+    provider = provider_or_refuse()
     now = now or utcnow()
     if checkout.status != CheckoutStatus.PAID or not checkout.payment_intent:
         raise DomainError("Only an online payment that went through can be refunded.")
@@ -483,9 +458,7 @@ def refund_online_payment(
     intent = checkout.payment_intent
     end_read()
     key = f"refund-{checkout.uid}-{request_key}"
-    refund = _once_more_if_unsure(
-        lambda: provider.refund(intent, amount_pence, idempotency_key=key)
-    )
+    refund = once_more_if_unsure(lambda: provider.refund(intent, amount_pence, idempotency_key=key))
     if refund.status not in REFUND_COUNTS:
         raise DomainError(
             f"Stripe did not make the refund (it says {refund.status}). Nothing was recorded."
