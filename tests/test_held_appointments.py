@@ -211,3 +211,26 @@ def test_the_diary_shows_a_hold_distinctly(receptionist_client, slot):
     assert "Held: awaiting deposit until" in page
     assert "status-held" in page
     assert held.patient.name in page
+
+
+def test_the_practitioners_feed_shows_a_hold_as_tentative_and_a_download_leaves_it_out(
+    client, slot
+):
+    from icalendar import Calendar
+
+    from booking.clinic import feeds
+    from booking.clinic.localtime import to_local
+
+    held = _book_held(slot)
+    practitioner = get(Practitioner, slug="colette-assor")
+    feed = Calendar.from_ical(client.get(f"/feeds/{practitioner.feed_token}.ics").data)
+    (event,) = [e for e in feed.walk("VEVENT") if str(e["UID"]).startswith(held.uid)]
+    assert str(event["STATUS"]) == "TENTATIVE"
+    assert str(event["SUMMARY"]).startswith("Held: ")
+    day = to_local(slot, LONDON).date()
+    download = Calendar.from_ical(feeds.download_range(practitioner, day, day))
+    assert [e for e in download.walk("VEVENT") if str(e["UID"]).startswith(held.uid)] == []
+    confirm_held(held, HoldReason.DEPOSIT, now=utcnow())
+    feed = Calendar.from_ical(client.get(f"/feeds/{practitioner.feed_token}.ics").data)
+    (event,) = [e for e in feed.walk("VEVENT") if str(e["UID"]).startswith(held.uid)]
+    assert str(event["STATUS"]) == "CONFIRMED"
