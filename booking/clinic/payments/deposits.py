@@ -14,7 +14,6 @@ refund (never lost). With no keys configured, or a deposit of 0, booking is as b
 
 import logging
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from flask import current_app
 
@@ -23,6 +22,7 @@ from booking.clinic.errors import DomainError
 from booking.clinic.held_appointments import Confirmed, Hold
 from booking.clinic.money import format_money
 from booking.clinic.payments.configured import online_payment_configured
+from booking.clinic.payments.hosted_checkout import Purchase
 from booking.models import (
     Appointment,
     AppointmentStatus,
@@ -31,9 +31,6 @@ from booking.models import (
     OnlineCheckout,
     SessionType,
 )
-
-if TYPE_CHECKING:
-    from booking.clinic.payments.online import Purchase
 
 log = logging.getLogger(__name__)
 
@@ -72,11 +69,8 @@ def deposit_of(appointment: Appointment) -> int:
     return max(0, min(appointment.session_type.deposit_pence or 0, appointment.price_pence))
 
 
-def purchase_terms(target: Appointment | Course, now: datetime) -> "Purchase":
+def purchase_terms(target: Appointment | Course, now: datetime) -> Purchase:
     """What the hosted page sells for a held appointment: its deposit (with the row locked)."""
-    # online imports this module (its webhook calls deposit_paid): imported when called.
-    from booking.clinic.payments.online import Purchase
-
     if not isinstance(target, Appointment):
         raise DomainError(NOT_DUE)
     appointment = target

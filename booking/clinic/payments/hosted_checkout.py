@@ -1,9 +1,13 @@
 """What every hosted payment page shares: the provider or a refusal, its lifetime, retries.
 
 Used by the course's and the deposit's checkout (`online`) and the fee's (`online_fees`).
+`Purchase`, what a course's or a deposit's page sells, lives here too, so that `deposits`
+(whose terms return one) and `online` (whose webhook calls `deposits`) need not import
+each other.
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
 
@@ -20,6 +24,17 @@ REUSE_MARGIN = timedelta(minutes=10)
 # A refund in one of these states has left (or is leaving) the clinic's account.
 REFUND_COUNTS = {"succeeded", "pending"}
 NOT_OFFERED = "Online payment is not available. Please pay at the clinic or call us."
+
+
+@dataclass(frozen=True)
+class Purchase:
+    """What a hosted page sells: checked afresh, with its target locked, on each start."""
+
+    description: str
+    amount_pence: int
+    # How long the page takes payment, and how much of that must be left to offer it again.
+    lifetime: timedelta = CHECKOUT_LIFETIME
+    reuse_margin: timedelta = REUSE_MARGIN
 
 
 def provider_or_refuse() -> PaymentProvider:

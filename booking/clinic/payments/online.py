@@ -22,7 +22,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -31,10 +31,9 @@ from sqlalchemy.exc import IntegrityError
 from booking.clinic.errors import DomainError
 from booking.clinic.payments import deposits, online_fees, online_ledger, refund_failures
 from booking.clinic.payments.hosted_checkout import (
-    CHECKOUT_LIFETIME,
     NOT_OFFERED,
     REFUND_COUNTS,
-    REUSE_MARGIN,
+    Purchase,
     once_more_if_unsure,
     provider_or_refuse,
 )
@@ -71,17 +70,6 @@ REFUND_EVENTS = {
 
 
 # Paying ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Purchase:
-    """What a hosted page sells: checked afresh, with its target locked, on each start."""
-
-    description: str
-    amount_pence: int
-    # How long the page takes payment, and how much of that must be left to offer it again.
-    lifetime: timedelta = CHECKOUT_LIFETIME
-    reuse_margin: timedelta = REUSE_MARGIN
 
 
 def start_course_checkout(
