@@ -22,6 +22,7 @@ from booking.models import (
     FeedPrivacy,
     HoldReason,
     Practitioner,
+    RefundFailureStatus,
     SessionType,
 )
 from tests.test_races import at, next_weekday
@@ -35,6 +36,7 @@ COLUMNS = [
     ("courses", "status", CourseStatus),
     ("courses", "source", CourseSource),
     ("practitioners", "feed_privacy", FeedPrivacy),
+    ("refund_failures", "status", RefundFailureStatus),
 ]
 
 
@@ -57,6 +59,13 @@ def rows(app, demo):
         db.session.scalar(sa.select(CourseProduct)),
         PatientDetails("Enum Patient", "enum@example.org", "07700900999"),
     )
+    with db.engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "insert into refund_failures (refund_id, status, failure_reason, amount_pence,"
+                " reported_at) values ('re_enum', 'failed', '', 100, current_timestamp)"
+            )
+        )
     db.session.remove()
 
 

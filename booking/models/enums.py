@@ -74,6 +74,13 @@ class ProviderEventOutcome(enum.StrEnum):
     DEFERRED = "deferred"
 
 
+class RefundFailureStatus(enum.StrEnum):
+    """How the payment provider said a refund ended without reaching the patient."""
+
+    FAILED = "failed"
+    CANCELED = "canceled"  # the provider's spelling
+
+
 class OutboxStatus(enum.StrEnum):
     PENDING = "pending"
     SENT = "sent"

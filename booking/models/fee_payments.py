@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.database import UTCDateTime, utcnow
 from booking.extensions import Model
-from booking.models.enums import CheckoutStatus, one_of
+from booking.models.enums import CheckoutStatus, RefundFailureStatus, one_of
 from booking.models.patients import Patient
 from booking.models.payments import LedgerEntry
 
@@ -54,11 +54,14 @@ class RefundFailure(Model):
     """
 
     __tablename__ = "refund_failures"
-    __table_args__ = (CheckConstraint("amount_pence > 0", name="amount_positive"),)
+    __table_args__ = (
+        one_of("status", RefundFailureStatus, "status_known"),
+        CheckConstraint("amount_pence > 0", name="amount_positive"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     refund_id: Mapped[str] = mapped_column(String(255), unique=True)
-    # failed or canceled, as the provider said; and its reason, if it gave one.
+    # A RefundFailureStatus, as the provider said; and its reason, if it gave one.
     status: Mapped[str] = mapped_column(String(20))
     failure_reason: Mapped[str] = mapped_column(String(60), default="")
     amount_pence: Mapped[int] = mapped_column(Integer)

@@ -37,9 +37,10 @@ from booking.models import (
     LedgerEntryKind,
     PaymentMethod,
     RefundFailure,
+    RefundFailureStatus,
 )
 
-FAILED = {"failed", "canceled"}
+FAILED = {status.value for status in RefundFailureStatus}
 # Stripe's documented failure reasons, in staff's words.
 REASONS = {
     "lost_or_stolen_card": "the card was reported lost or stolen",
@@ -197,7 +198,7 @@ def failures_reported(starts_at: datetime, ends_at: datetime) -> list[RefundFail
 def describe(failure: RefundFailure) -> str:
     """The message staff read, e.g. on the payments page."""
     why = REASONS.get(failure.failure_reason, "")
-    said = "failed" if failure.status == "failed" else "was cancelled"
+    said = "failed" if failure.status == RefundFailureStatus.FAILED else "was cancelled"
     return (
         f"Stripe could not make the refund of {format_money_exact(failure.amount_pence)} "
         f"({failure.refund_id}): it {said}{f' because {why}' if why else ''}. The money is "
