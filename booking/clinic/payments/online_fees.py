@@ -11,6 +11,9 @@ checkout of its own (`FeeCheckout`), named in the session's metadata ("fee": its
 3. The webhook (`online.handle_event`, once per event id) hands fee sessions to
    `fee_session_paid`, which records the payment against the fee's appointment once per
    payment intent, and issues and emails its receipt in the same unit of work.
+4. Refunds, from the diary (`refund_fee_payment`) or Stripe's dashboard (the webhook,
+   `record_fee_refunds`), are recorded once per refund id with their credit note; one
+   that then fails is put back by `refund_failures`, as for any online refund.
 
 Fees are collected by this link, never by charging a saved card: the clinic keeps no
 card details.
