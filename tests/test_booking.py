@@ -570,3 +570,31 @@ def test_moving_online_is_reviewed_first_and_a_second_tap_moves_nothing_twice(cl
     assert moved.starts_at == start_at(new_day, 14)
     assert moved.sequence == 1
     assert _outbox_subjects("manage@example.org").count("Moved") == 1
+
+
+def test_two_taps_on_move_sent_at_the_same_moment_both_say_moved(app, booked):
+    """The page sends the version it showed: the second tap, which read the old time before
+    the first moved it, found it changed and said so, under a move that had worked."""
+    token = manage_token(booked)
+    new_day = booked.starts_at.astimezone(LONDON).date() + timedelta(days=1)
+    new_start = compact(start_at(new_day, 14))
+    tabs = [app.test_client() for _ in range(2)]
+    review_url = f"/manage/{token}/reschedule/review?start={new_start}"
+    data = [
+        {"csrf_token": csrf_token(tab.get(review_url).get_data(as_text=True)), "start": new_start}
+        | {"sequence": str(booked.sequence)}
+        for tab in tabs
+    ]
+
+    def send(number: int) -> str:
+        tabs[number].post(f"/manage/{token}/reschedule", data=data[number])
+        return tabs[number].get(f"/manage/{token}").get_data(as_text=True)
+
+    pages = race(app, 2, send)
+
+    for page in pages:
+        assert "Your appointment has been moved." in page
+        assert "flash-error" not in page
+    db.session.rollback()  # end the test's own read, begun before the moves
+    assert get(Appointment).starts_at == start_at(new_day, 14)
+    assert _outbox_subjects("manage@example.org").count("Moved") == 1

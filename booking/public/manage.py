@@ -117,6 +117,11 @@ def _cancelled_by_patient(appointment) -> bool:
     )
 
 
+def _booked_at(appointment, start) -> bool:
+    db.session.refresh(appointment)
+    return appointment.status == AppointmentStatus.BOOKED and appointment.starts_at == start
+
+
 MOVED_MESSAGE = "Your appointment has been moved. We have emailed you the new time."
 
 
@@ -166,6 +171,11 @@ def manage_reschedule(token: str):
                     seen_sequence=whole_number(form.sequence.data),
                 )
             except DomainError as error:
+                # A second tap sent before the first's answer: it read the old time, then
+                # found the appointment changed by the first, which moved it here.
+                if _booked_at(appointment, start):
+                    flash(MOVED_MESSAGE, "success")
+                    return redirect(url_for(".manage", token=token))
                 flash(error.message, "error")
             else:
                 flash(MOVED_MESSAGE, "success")
