@@ -1,5 +1,8 @@
 """The unit of work: commits once, rolls back on any error, joins when nested, never hides work."""
 
+import ast
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 
@@ -80,3 +83,67 @@ def test_end_read_ends_a_read_but_refuses_to_drop_changes(app):
     with pytest.raises(PendingChangesOutsideUnitOfWork):
         end_read()
     db.session.rollback()
+
+
+# Nothing else commits --------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+UNIT_OF_WORK = "booking/clinic/transaction.py"
+# Where a rollback outside the unit of work is right: the web's edge, ending the
+# transaction of a request that already failed (error pages, the outage page, the
+# clinic settings a page falls back on when the database is what failed).
+ROLLBACK_AT_THE_EDGE = {"booking/__init__.py", "booking/outage.py"}
+
+
+def _transaction_calls(source: str) -> list[tuple[int, str]]:
+    """(line, name) of every .commit() and .rollback() call in the source."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr in {"commit", "rollback"}:
+                found.append((node.lineno, node.func.attr))
+    return found
+
+
+def _offences(sources: dict[str, str]) -> list[str]:
+    offences = []
+    for path, source in sources.items():
+        for line, name in _transaction_calls(source):
+            if path == UNIT_OF_WORK:
+                continue
+            if name == "rollback" and path in ROLLBACK_AT_THE_EDGE:
+                continue
+            offences.append(f"{path}:{line} calls .{name}()")
+    return offences
+
+
+def _application_sources() -> dict[str, str]:
+    paths = sorted((ROOT / "booking").rglob("*.py"))
+    return {str(path.relative_to(ROOT)): path.read_text() for path in paths}
+
+
+def test_nothing_but_the_unit_of_work_commits_or_rolls_back():
+    """Every state change commits in `unit_of_work()`; no helper commits or rolls back
+    for its caller (an end of a read is `end_read()`, a failed job's leftovers
+    `discard_after_failure()`)."""
+    sources = _application_sources()
+    assert UNIT_OF_WORK in sources
+    assert _offences(sources) == []
+
+
+def test_the_commit_check_can_fail():
+    helper = "def save(row):\n    db.session.add(row)\n    db.session.commit()\n"
+    cleanup = "try:\n    pass\nexcept Exception:\n    session.rollback()\n"
+    assert _offences(
+        {
+            "booking/clinic/helper.py": helper,
+            "booking/clinic/job.py": cleanup,
+            "booking/outage.py": cleanup,
+            "booking/__init__.py": helper,
+            UNIT_OF_WORK: helper,
+        }
+    ) == [
+        "booking/clinic/helper.py:3 calls .commit()",
+        "booking/clinic/job.py:4 calls .rollback()",
+        "booking/__init__.py:3 calls .commit()",
+    ]

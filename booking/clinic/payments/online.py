@@ -41,7 +41,13 @@ from booking.clinic.payments.provider import (
     CheckoutRequest,
     ProviderEvent,
 )
-from booking.clinic.transaction import end_read, in_unit_of_work, lock, unit_of_work
+from booking.clinic.transaction import (
+    discard_after_failure,
+    end_read,
+    in_unit_of_work,
+    lock,
+    unit_of_work,
+)
 from booking.database import utcnow
 from booking.extensions import db
 from booking.models import (
@@ -257,7 +263,7 @@ def handle_event(event: ProviderEvent, *, now: datetime | None = None) -> str:
             return record.outcome
     except IntegrityError:
         # The same event, delivered twice at once: the other delivery recorded it.
-        db.session.rollback()
+        discard_after_failure()
         if _seen(event.id):
             return "duplicate"
         raise

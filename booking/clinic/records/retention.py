@@ -19,7 +19,7 @@ from sqlalchemy import delete, func, select
 from booking.clinic import audit
 from booking.clinic.records import notes, outcomes
 from booking.clinic.settings import clinic_settings
-from booking.clinic.transaction import lock, unit_of_work
+from booking.clinic.transaction import end_read, lock, unit_of_work
 from booking.database import rows_changed, utcnow
 from booking.extensions import db
 from booking.models import (
@@ -182,7 +182,7 @@ def erase_due_clinical_records(now: datetime | None = None) -> int:
             )
         )
     )
-    db.session.rollback()
+    end_read()
     erased = 0
     for erasure_id in due:
         with unit_of_work():
