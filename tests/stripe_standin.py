@@ -188,6 +188,19 @@ class StripeStandIn:
     def _route(self, method: str, path: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
         if method == "POST" and path == "/v1/checkout/sessions":
             return self._create_session(form)
+        if method == "POST" and path.startswith("/v1/checkout/sessions/"):
+            if not path.endswith("/expire"):
+                return 404, _error("invalid_request_error", f"Unrecognized request URL ({path}).")
+            session = self.sessions.get(path.split("/")[-2])
+            if session is None:
+                return 404, _error("invalid_request_error", "No such checkout.session")
+            if session["status"] != "open":
+                return 400, _error(
+                    "invalid_request_error",
+                    'Only Checkout Sessions with a status in ["open"] can be expired.',
+                )
+            session.update(status="expired")
+            return 200, session
         if method == "GET" and path.startswith("/v1/checkout/sessions/"):
             session = self.sessions.get(path.rsplit("/", 1)[-1])
             if session is None:

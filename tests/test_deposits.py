@@ -443,3 +443,24 @@ def test_a_late_payment_losing_the_race_for_its_time_at_the_database_is_still_re
     (payment,) = fresh(LedgerEntry)
     assert payment.appointment_id == held.id
     assert fresh(OnlineCheckout)[0].refund_due_at is not None
+
+
+def test_releasing_a_hold_closes_its_payment_page_so_it_takes_no_payment(
+    client, with_deposit, slot, stripe_standin
+):
+    from booking.clinic import jobs
+
+    _, session = book_online(client, slot, stripe_standin)
+    later = utcnow() + timedelta(minutes=31)
+    stripe_standin.fail_next(500, "Something went wrong on Stripe's end.")
+    jobs._release_expired_holds(later)  # Stripe unwell: the page stays open, tried again later
+    assert the_appointment(slot).status == AppointmentStatus.CANCELLED
+    assert fresh(OnlineCheckout)[0].status == CheckoutStatus.OPEN
+    jobs._release_expired_holds(later)
+    expiring = [c for c in stripe_standin.api_calls() if c.path.endswith("/expire")]
+    assert [c.path for c in expiring] == [f"/v1/checkout/sessions/{session['id']}/expire"] * 2
+    assert fresh(OnlineCheckout)[0].status == CheckoutStatus.EXPIRED
+    assert stripe_standin.sessions[session["id"]]["status"] == "expired"
+    assert stripe_standin.pay(session["id"])["payment_status"] == "unpaid"
+    jobs._release_expired_holds(later)  # nothing more to close
+    assert len([c for c in stripe_standin.api_calls() if c.path.endswith("/expire")]) == 2

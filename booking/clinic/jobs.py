@@ -111,9 +111,18 @@ FORGET_FORM_KEYS_EVERY = timedelta(hours=6)
 CLINICAL_ERASURES_EVERY = timedelta(hours=6)
 
 
+def _release_expired_holds(now: datetime) -> None:
+    """Let expired holds go, then close the payment pages of deposits no longer wanted."""
+    from booking.clinic.held_appointments import release_expired_holds
+    from booking.clinic.payments.deposits import close_pages_of_released_holds
+
+    release_expired_holds(now)
+    close_pages_of_released_holds(now)
+
+
 def _register_builtin_jobs() -> None:
     from booking.clinic.busy_time import fetch_busy_times
-    from booking.clinic.held_appointments import RELEASE_EVERY, release_expired_holds
+    from booking.clinic.held_appointments import RELEASE_EVERY
     from booking.clinic.outbox import queue_reminders
     from booking.clinic.records.retention import erase_due_clinical_records
     from booking.clinic.submissions import forget_old
@@ -125,4 +134,4 @@ def _register_builtin_jobs() -> None:
     register_job("forget-form-keys", FORGET_FORM_KEYS_EVERY, forget_old)
     register_job("clinical-erasures", CLINICAL_ERASURES_EVERY, erase_due_clinical_records)
     # Before the waiting-list offers' next turn, which then offers the freed times.
-    register_job("release-expired-holds", RELEASE_EVERY, release_expired_holds)
+    register_job("release-expired-holds", RELEASE_EVERY, _release_expired_holds)

@@ -16,16 +16,21 @@ import logging
 from datetime import datetime, timedelta
 
 from flask import current_app
+from sqlalchemy import select
 
 from booking.clinic import audit, held_appointments, notifications
 from booking.clinic.errors import DomainError
 from booking.clinic.held_appointments import Confirmed, Hold
 from booking.clinic.money import format_money
-from booking.clinic.payments.configured import online_payment_configured
+from booking.clinic.payments.configured import online_payment_configured, online_provider
 from booking.clinic.payments.hosted_checkout import Purchase
+from booking.clinic.payments.provider import ProviderError
+from booking.clinic.transaction import end_read, lock, unit_of_work
+from booking.extensions import db
 from booking.models import (
     Appointment,
     AppointmentStatus,
+    CheckoutStatus,
     Course,
     HoldReason,
     OnlineCheckout,
@@ -134,6 +139,45 @@ def _flag_for_refund(checkout: OnlineCheckout, appointment: Appointment, now: da
     )
     notifications.deposit_refund_due(appointment, checkout.amount_pence)
     log.warning("a deposit arrived for a time that could no longer be kept; flagged for refund")
+
+
+def close_pages_of_released_holds(now: datetime | None = None) -> int:
+    """Close the hosted pages still open for deposits whose appointment is no longer held.
+
+    Run by the worker just after releasing expired holds (and so also after staff cancel
+    a held booking): the patient can then no longer pay for a time that was let go. The
+    provider is asked outside any transaction; a page it will not close (paid a moment
+    ago, say) is left to its webhook, which books the time if still free or flags the
+    payment for refund. Safe to run again; how many pages were closed.
+    """
+    provider = online_provider()
+    if provider is None:
+        return 0
+    open_pages = db.session.execute(
+        select(OnlineCheckout.id, OnlineCheckout.provider_session_id)
+        .join(Appointment, OnlineCheckout.appointment_id == Appointment.id)
+        .where(
+            OnlineCheckout.status == CheckoutStatus.OPEN.value,
+            OnlineCheckout.provider_session_id.is_not(None),
+            Appointment.status == AppointmentStatus.CANCELLED.value,
+        )
+    ).all()
+    end_read()
+    closed = 0
+    for checkout_id, session_id in open_pages:
+        try:
+            session = provider.expire_checkout(str(session_id))
+        except ProviderError:
+            log.warning("a released hold's payment page could not be closed; tried again later")
+            continue
+        if session.status != "expired":
+            continue
+        with unit_of_work():
+            checkout = lock(OnlineCheckout, checkout_id)
+            if checkout is not None and checkout.status == CheckoutStatus.OPEN:
+                checkout.status = CheckoutStatus.EXPIRED.value
+                closed += 1
+    return closed
 
 
 def price_words(appointment: Appointment, paid_pence: int) -> str:

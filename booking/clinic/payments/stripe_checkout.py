@@ -1,7 +1,7 @@
 """Stripe Checkout behind the provider interface, over Stripe's documented HTTP API.
 
 Plain HTTP (the standard library's urllib) rather than Stripe's Python library: we make
-three calls (create and retrieve a Checkout Session, create a Refund) and verify one
+four calls (create, retrieve and expire a Checkout Session, create a Refund) and verify one
 signature, all fully documented as form-encoded requests with a Bearer key and JSON
 answers. Speaking it directly keeps the base address, the timeout and the idempotency
 key per call and explicit (the library keeps its API base in module-wide state), adds
@@ -127,7 +127,7 @@ class StripeCheckout:
             timeout=float(config.get("STRIPE_TIMEOUT", 20)),
         )
 
-    # The three calls ---------------------------------------------------------------------
+    # The calls ---------------------------------------------------------------------
 
     def create_checkout(self, request: CheckoutRequest) -> CheckoutSession:
         metadata = dict(request.metadata)
@@ -169,6 +169,11 @@ class StripeCheckout:
     def retrieve_checkout(self, session_id: str) -> CheckoutSession:
         path = "/v1/checkout/sessions/" + quote(session_id, safe="")
         return _session_from(self._call("GET", path, {}, doing="check the online payment"))
+
+    def expire_checkout(self, session_id: str) -> CheckoutSession:
+        """Close an open hosted page, so it takes no payment (Stripe refuses one not open)."""
+        path = "/v1/checkout/sessions/" + quote(session_id, safe="") + "/expire"
+        return _session_from(self._call("POST", path, {}, doing="close the payment page"))
 
     def refund(self, payment_intent: str, amount_pence: int, *, idempotency_key: str) -> Refund:
         answer = self._call(
