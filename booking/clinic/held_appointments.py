@@ -115,9 +115,8 @@ def confirm_held(appointment: Appointment, reason: HoldReason, *, now: datetime)
             try:
                 # A savepoint: if another booking took the time a moment ago (PostgreSQL's
                 # exclusion constraint says so), the caller's work still commits.
-                with db.session.begin_nested():
+                with transaction.savepoint():
                     _book(locked)
-                    transaction.flush()
             except SlotTaken:
                 return Confirmed.SLOT_GONE
         elif not (locked.is_held and locked.hold_reason == reason.value):

@@ -140,6 +140,33 @@ def flush() -> None:
         raise refusal from error
 
 
+@contextmanager
+def savepoint() -> Iterator[None]:
+    """A part of the unit of work that may be refused on its own (a SAVEPOINT).
+
+    Its changes are flushed at the end; if a constraint refuses them, only this part is
+    rolled back and the refusal is raised as its DomainError, so the caller may catch it
+    and let the rest of the unit of work commit (a payment recorded though the time it
+    paid for was taken a moment ago, say).
+    """
+    if not in_unit_of_work():
+        raise RuntimeError("savepoint() only makes sense inside a unit of work")
+    nested = _session().begin_nested()
+    try:
+        yield
+        _session().flush()
+    except IntegrityError as error:
+        nested.rollback()
+        refusal = refusal_for(error)
+        if refusal is None:
+            raise
+        raise refusal from error
+    except BaseException:
+        nested.rollback()
+        raise
+    nested.commit()
+
+
 def lock(model: type[Row], key: Any) -> Row | None:
     """Read one row afresh and hold it until the unit of work ends (FOR UPDATE).
 
