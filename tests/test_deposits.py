@@ -353,6 +353,8 @@ def test_the_admin_sets_and_clears_a_deposit(admin_client, demo):
     assert get(SessionType, slug="full-combination").deposit_pence == 2000
     page = admin_client.get(url).get_data(as_text=True)
     assert 'value="20.00"' in page
+    listing = admin_client.get("/diary/session-types").get_data(as_text=True)
+    assert "(£20 deposit online)" in listing
     assert admin_client.post(url, data=_session_type_form(page, deposit="")).status_code == 302
     db.session.rollback()
     assert get(SessionType, slug="full-combination").deposit_pence == 0

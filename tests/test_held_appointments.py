@@ -194,6 +194,9 @@ def test_attendance_cannot_be_recorded_on_a_hold_and_staff_may_cancel_it(slot, m
     cancel_appointment(held, staff_user=staff, reason="Patient phoned")
     db.session.expire_all()
     assert held.status == AppointmentStatus.CANCELLED and held.held_until is None
+    # Never sent as an invitation, so no calendar cancellation either.
+    (cancelled,) = _messages(held, "cancelled")
+    assert cancelled.ics is None and "calendar cancellation" not in cancelled.text_body
 
 
 def test_the_worker_runs_the_release_as_a_scheduled_job(app, slot):

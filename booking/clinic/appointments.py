@@ -506,6 +506,7 @@ def _cancel(
     late = _within_notice(appointment, settings, now)
     if not by_staff and late and not warning_sign:
         raise TooLateToChange(too_late_message("cancelled", settings))
+    was_held = appointment.is_held
     appointment.status = AppointmentStatus.CANCELLED.value
     appointment.held_until = None
     appointment.cancelled_at = now
@@ -530,7 +531,7 @@ def _cancel(
             reason=credit_reason,
             staff_user=staff_user,
         )
-    notifications.appointment_cancelled(appointment, by_staff=by_staff)
+    notifications.appointment_cancelled(appointment, by_staff=by_staff, was_held=was_held)
     if by_staff:
         audit.record(staff_user, "appointment.cancelled", appointment, reason=reason.strip()[:300])
     return late

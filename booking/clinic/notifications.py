@@ -281,10 +281,13 @@ def appointment_moved(
         _tell_reception(appointment, Kind.RECEPTION_MOVED, f"Moved online: now {when}")
 
 
-def appointment_cancelled(appointment: Appointment, *, by_staff: bool | None = None) -> None:
+def appointment_cancelled(
+    appointment: Appointment, *, by_staff: bool | None = None, was_held: bool = False
+) -> None:
     """Queue the cancellation (iCalendar CANCEL, same UID) and the reception notice.
 
     Reception hears of cancellations the patient made; the ones staff made they know of.
+    A held appointment (`was_held`) was never sent as an invitation: no CANCEL goes.
     """
     _withdraw_unsent_reminders(appointment)
     when = _when(appointment)
@@ -292,8 +295,12 @@ def appointment_cancelled(appointment: Appointment, *, by_staff: bool | None = N
         appointment,
         Kind.CANCELLED,
         f"Cancelled: your appointment on {when}",
-        {"appointment": appointment, "book_url": _public_url("public.book")},
-        ics_method="CANCEL",
+        {
+            "appointment": appointment,
+            "book_url": _public_url("public.book"),
+            "with_invitation": not was_held,
+        },
+        ics_method=None if was_held else "CANCEL",
     )
     patient_cancelled = (
         not by_staff if by_staff is not None else appointment.cancelled_by != CancelledBy.CLINIC
