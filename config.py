@@ -86,6 +86,10 @@ class Config:
     MAIL_TIMEOUT = int(os.environ.get("MAIL_TIMEOUT", "10"))
     # The name given in EHLO; empty means the machine's own name (smtplib's default).
     MAIL_EHLO_NAME = os.environ.get("MAIL_EHLO_NAME", "")
+    # The outbox worker's claim on a message lapses this many seconds after the worker's
+    # last heartbeat (it beats every sixth of it), so a crashed worker's mail goes out
+    # through another within this plus one pass. Keep it well under a minute.
+    OUTBOX_LEASE_SECONDS = float(os.environ.get("OUTBOX_LEASE_SECONDS", "30"))
 
     # Practitioners' own calendars (busy time). Fernet keys, comma-separated, first
     # encrypts; only production requires them (elsewhere one is derived from SECRET_KEY).

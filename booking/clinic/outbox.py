@@ -6,9 +6,10 @@ Several workers may run at once. A worker claims a few due messages in a short u
 of work (PostgreSQL: SELECT ... FOR UPDATE SKIP LOCKED; SQLite: the write lock) by
 writing its token in `claimed_by` and a short lease in `claimed_until`; only the
 worker holding the claim sends the message. While it works through its claims a
-heartbeat thread pushes the lease forward every HEARTBEAT_EVERY, so a claim lapses
+heartbeat thread pushes the lease forward every sixth of it, so a claim lapses
 only when its worker is gone: a worker killed mid-batch (SIGKILL, a crashed machine)
-lets its messages go to another worker within LEASE, well under a minute.
+lets its messages go to another worker within the lease (OUTBOX_LEASE_SECONDS, 30 s
+unless configured), well under a minute.
 
 A failed attempt is recorded with its error and tried again later, waiting twice as
 long each time; after MAX_ATTEMPTS the message is marked failed and stays for staff
@@ -42,10 +43,11 @@ log = logging.getLogger("booking.outbox")
 MAX_ATTEMPTS = 8
 FIRST_RETRY_AFTER = timedelta(minutes=2)
 LONGEST_RETRY_AFTER = timedelta(hours=2)
-# A claim lapses this long after its worker's last heartbeat. Longer than a stalled
-# heartbeat (a slow database), far shorter than the minute a dead worker may delay mail.
-LEASE = timedelta(seconds=30)
-HEARTBEAT_EVERY = timedelta(seconds=5)
+# A claim lapses a lease (the OUTBOX_LEASE_SECONDS setting, 30 s by default) after its
+# worker's last heartbeat: longer than a stalled heartbeat (a slow database), far shorter
+# than the minute a dead worker may delay mail. A live worker renews its claims this
+# many times a lease.
+HEARTBEATS_PER_LEASE = 6
 # Few at a time: a worker's claims wait for it, and after a crash for the lease.
 BATCH_SIZE = 10
 # Long enough for staff to read; SMTP errors are short.
@@ -73,6 +75,17 @@ def retry_delay(attempts: int) -> timedelta:
     """
     delay: timedelta = FIRST_RETRY_AFTER * 2 ** max(attempts - 1, 0)
     return min(delay, LONGEST_RETRY_AFTER)
+
+
+def lease(app: Flask | None = None) -> timedelta:
+    """How long a claim lasts after its worker's last heartbeat (the app's setting)."""
+    config = (app or current_app).config
+    return timedelta(seconds=float(config["OUTBOX_LEASE_SECONDS"]))
+
+
+def heartbeat_every(app: Flask | None = None) -> timedelta:
+    """How often a live worker renews its claims: several times a lease."""
+    return lease(app) / HEARTBEATS_PER_LEASE
 
 
 def new_worker_token() -> str:
@@ -109,7 +122,7 @@ def claim(
             session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id.in_(ids))
-                .values(claimed_by=worker, claimed_until=now + LEASE)
+                .values(claimed_by=worker, claimed_until=now + lease())
                 .execution_options(synchronize_session=False)
             )
     return [(message_id, worker) for message_id in ids]
@@ -125,7 +138,7 @@ def renew_claims(worker: str, now: datetime | None = None) -> int:
                 OutboxMessage.claimed_by == worker,
                 OutboxMessage.status == OutboxStatus.PENDING.value,
             )
-            .values(claimed_until=now + LEASE)
+            .values(claimed_until=now + lease())
             .execution_options(synchronize_session=False)
         )
     held = rows_changed(result)
@@ -144,6 +157,7 @@ class _Heartbeat:
         self._app = app
         self._worker = worker
         self._offset = clock_offset
+        self._lease, self._every = lease(app), heartbeat_every(app)
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._beat, name="outbox-heartbeat", daemon=True)
 
@@ -153,10 +167,10 @@ class _Heartbeat:
 
     def __exit__(self, *_exc: object) -> None:
         self._stopped.set()
-        self._thread.join(timeout=LEASE.total_seconds())
+        self._thread.join(timeout=self._lease.total_seconds())
 
     def _beat(self) -> None:
-        while not self._stopped.wait(HEARTBEAT_EVERY.total_seconds()):
+        while not self._stopped.wait(self._every.total_seconds()):
             with self._app.app_context():
                 try:
                     renew_claims(self._worker, utcnow() + self._offset)
