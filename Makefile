@@ -98,26 +98,31 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 
 # Each backend's run is spread over PYTEST_WORKERS processes (pytest-xdist; `auto` is one
-# per core), each worker on a database of its own (tests/conftest.py). PYTEST_ARGS adds
+# per core), each worker on a database of its own (tests/conftest.py). `--dist loadgroup`
+# hands out tests one by one, except that a module marked `xdist_group` goes to a single
+# worker, so that servers it shares between its tests start once (test_production_https). PYTEST_ARGS adds
 # options or picks tests, e.g. `make test PYTEST_ARGS="-k feeds"`. pytest exits 5 when it
 # collected nothing, which counts as a failure here: a suite that ran no test proves nothing.
 PYTEST_WORKERS ?= auto
 PYTEST_ARGS ?=
 # Coverage: the SQLite run starts the figures afresh, the PostgreSQL run adds to them.
+# Each backend's run ends with its wall time ($(3) names it), for the CI log.
 define pytest_on
-	status=0; $(1) $(PYTEST) -n $(PYTEST_WORKERS) --cov --cov-report= $(2) $(PYTEST_ARGS) \
+	status=0; started=$$(date +%s); \
+	$(1) $(PYTEST) -n $(PYTEST_WORKERS) --dist loadgroup --cov --cov-report= $(2) $(PYTEST_ARGS) \
 		|| status=$$?; \
+	echo "Wall time of the tests on $(3): $$(( $$(date +%s) - started )) s"; \
 	if [ $$status = 5 ]; then echo "pytest collected no tests: nothing was tested"; fi; \
 	[ $$status = 0 ]
 endef
 
 test: lint browser
 	@echo "== tests on SQLite =="
-	@$(call pytest_on,env -u TEST_DATABASE_URL)
+	@$(call pytest_on,env -u TEST_DATABASE_URL,,SQLite)
 	@pg="$${TEST_DATABASE_URL:-$(PG_TEST_URL)}"; \
 	if TEST_DATABASE_URL="$$pg" $(PY) -m tests.postgres_reachable; then \
 		echo "== tests on PostgreSQL ($$pg) =="; \
-		$(call pytest_on,TEST_DATABASE_URL="$$pg",--cov-append) || exit 1; \
+		$(call pytest_on,TEST_DATABASE_URL="$$pg",--cov-append,PostgreSQL) || exit 1; \
 		echo "Backends tested: SQLite and PostgreSQL"; \
 		ran="both backends"; \
 	else \
@@ -145,11 +150,11 @@ faketime:
 
 test-future: install browser faketime
 	@echo "== tests on SQLite, a year ahead ($$(env $(FUTURE) date +%F)) =="
-	@$(call pytest_on,env -u TEST_DATABASE_URL $(FUTURE))
+	@$(call pytest_on,env -u TEST_DATABASE_URL $(FUTURE),,SQLite a year ahead)
 	@pg="$${TEST_DATABASE_URL:-$(PG_TEST_URL)}"; \
 	if TEST_DATABASE_URL="$$pg" $(PY) -m tests.postgres_reachable; then \
 		echo "== tests on PostgreSQL ($$pg), a year ahead =="; \
-		$(call pytest_on,TEST_DATABASE_URL="$$pg" $(FUTURE)) || exit 1; \
+		$(call pytest_on,TEST_DATABASE_URL="$$pg" $(FUTURE),,PostgreSQL a year ahead) || exit 1; \
 		echo "Backends tested a year ahead: SQLite and PostgreSQL"; \
 	else \
 		echo "PostgreSQL is not reachable at $$pg: tests ran a year ahead on SQLite only"; \

@@ -12,9 +12,6 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from urllib.parse import urljoin
 
-from ical.calendar_stream import IcsCalendarStream
-from ical.exceptions import CalendarParseError
-
 from booking.clinic.calendar_fetch import FetchError, request
 
 Span = tuple[datetime, datetime]
@@ -25,6 +22,11 @@ CALDAV = "{urn:ietf:params:xml:ns:caldav}"
 
 def busy_in_ics(data: bytes | str, window: Span) -> list[Span]:
     """The busy spans of an iCalendar file that reach into `window` (UTC instants)."""
+    # Imported here: the ical package takes most of a second to import, and every process
+    # that starts the app (each gunicorn worker, each flask command) would pay it.
+    from ical.calendar_stream import IcsCalendarStream
+    from ical.exceptions import CalendarParseError
+
     text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
     try:
         calendar = IcsCalendarStream.calendar_from_ics(text)

@@ -8,9 +8,11 @@ Two shapes, each the way the README's production section sets it up:
 - TLS straight to gunicorn (--certfile/--keyfile), two workers, no proxy.
 
 Both run APP_ENV=production with a SECRET_KEY of their own, the test database (PostgreSQL
-on the PostgreSQL pass), rate limits counted in Redis under a key prefix of this test,
-and a self-signed certificate made here. The demo clinic is loaded with `flask seed-demo`,
-whose printed password the receptionist then signs in with through the sign-in form.
+on the PostgreSQL pass), rate limits counted in Redis under a key prefix of its own,
+and a self-signed certificate made here. Each shape's servers start once for this module's
+tests (pytest-xdist keeps them on one worker: the xdist_group mark); before each test the
+demo clinic is loaded afresh with `flask seed-demo`, whose printed password the
+receptionist then signs in with through the sign-in form.
 
 In each, a patient books, opens the manage page and cancels; the receptionist signs in,
 books by phone from an empty slot in the diary, moves and cancels; a reply is posted
@@ -28,7 +30,10 @@ import re
 import secrets
 import subprocess
 import sys
+import time
 import uuid
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -40,12 +45,20 @@ from booking.clinic.localtime import to_local
 from booking.clinic.settings import clinic_settings
 from booking.extensions import db
 from booking.models import Appointment, AppointmentStatus
+from config import Config
 from tests.browser.test_staff_pages import colette, free_day_with_two_times, full_combination
+from tests.conftest import _empty_all_tables as empty_all_tables
 from tests.fixtures_browser import CHROMIUM, ROOT
 from tests.production_stack import NGINX, Gunicorn, Nginx, get, self_signed_certificate
 from tests.test_rate_limits_shared import redis_answers
 
+# The module's tests share each shape's servers: under pytest-xdist (`--dist loadgroup`,
+# as `make test` runs it) they go to one worker, which starts each shape once.
+pytestmark = pytest.mark.xdist_group("production-https")
+
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+# Production's own figure (CLINIC_SETTINGS_CACHE_SECONDS), plus a margin.
+SETTINGS_CACHE_SECONDS = Config.CLINIC_SETTINGS_CACHE_SECONDS + 1
 RECEPTIONIST_EMAIL = "reception@clinic.example"
 
 
@@ -85,12 +98,13 @@ def seed_demo(environment: dict[str, str]) -> str:
     return found.group(1)
 
 
-@pytest.fixture
-def redis_prefix():
+def production_redis_prefix() -> str:
     if not redis_answers():
         skip("Redis is not running on 127.0.0.1:6379: the production-shaped test needs it")
-    prefix = f"production-https-{uuid.uuid4().hex}"
-    yield prefix
+    return f"production-https-{uuid.uuid4().hex}"
+
+
+def forget_redis_keys(prefix: str) -> None:
     redis = Redis.from_url(REDIS_URL)
     try:
         kept = redis.keys(f"*{prefix}*")
@@ -100,36 +114,73 @@ def redis_prefix():
         redis.close()
 
 
-@pytest.fixture(params=["behind-nginx", "tls-to-gunicorn"])
-def production_site(request, app, tmp_path, redis_prefix):
-    """Yields (base URL, receptionist's password, how it is served)."""
+@dataclass
+class Stack:
+    """One shape's servers, shared by the module's tests (starting them is most of a test)."""
+
+    base_url: str
+    environment: dict[str, str]
+    server: Gunicorn | Nginx
+    log: Path
+    # When a worker may last have cached the clinic's settings of the test before.
+    last_request: float
+
+
+@pytest.fixture(scope="module", params=["behind-nginx", "tls-to-gunicorn"])
+def production_stack(request, _migrated_app, tmp_path_factory):
+    """gunicorn (behind nginx, or with TLS itself) started once for the module's tests.
+
+    Started on empty tables; each test then loads the demo clinic with `flask seed-demo`
+    (production_site). Rate limits are counted under a prefix of this stack's own.
+    """
     if not CHROMIUM.exists():
         skip(f"production-shaped test skipped: {CHROMIUM} is missing")
     shape = request.param
     if shape == "behind-nginx" and not os.access(NGINX, os.X_OK):
         skip(f"production-shaped test skipped: {NGINX} is missing (make test installs nginx-light)")
-    certificate, key = self_signed_certificate(tmp_path)
-    database_uri = app.config["SQLALCHEMY_DATABASE_URI"]
-    log = tmp_path / "gunicorn.log"
-    if shape == "behind-nginx":
-        environment = production_environment(database_uri, redis_prefix, TRUSTED_PROXIES="1")
-        password = seed_demo(environment)
-        gunicorn = Gunicorn(environment, log)
-        nginx = Nginx(tmp_path, certificate, key, gunicorn.port)
-        base_url = f"https://127.0.0.1:{nginx.https_port}"
-        gunicorn.environment["PUBLIC_BASE_URL"] = base_url
-        with gunicorn, nginx:
-            yield base_url, password, nginx
-    else:
-        environment = production_environment(database_uri, redis_prefix, TRUSTED_PROXIES="0")
-        password = seed_demo(environment)
-        gunicorn = Gunicorn(environment, log, tls=(certificate, key))
-        base_url = f"https://127.0.0.1:{gunicorn.port}"
-        gunicorn.environment["PUBLIC_BASE_URL"] = base_url
-        with gunicorn:
-            yield base_url, password, gunicorn
-    errors = [line for line in log.read_text().splitlines() if "Traceback" in line]
-    assert not errors, log.read_text()
+    prefix = production_redis_prefix()
+    folder = tmp_path_factory.mktemp(shape)
+    certificate, key = self_signed_certificate(folder)
+    database_uri = _migrated_app.config["SQLALCHEMY_DATABASE_URI"]
+    with _migrated_app.app_context():
+        empty_all_tables()
+    log = folder / "gunicorn.log"
+    try:
+        if shape == "behind-nginx":
+            environment = production_environment(database_uri, prefix, TRUSTED_PROXIES="1")
+            gunicorn = Gunicorn(environment, log)
+            nginx = Nginx(folder, certificate, key, gunicorn.port)
+            base_url = f"https://127.0.0.1:{nginx.https_port}"
+            gunicorn.environment["PUBLIC_BASE_URL"] = base_url
+            with gunicorn, nginx:
+                yield Stack(base_url, environment, nginx, log, time.monotonic())
+        else:
+            environment = production_environment(database_uri, prefix, TRUSTED_PROXIES="0")
+            gunicorn = Gunicorn(environment, log, tls=(certificate, key))
+            base_url = f"https://127.0.0.1:{gunicorn.port}"
+            gunicorn.environment["PUBLIC_BASE_URL"] = base_url
+            with gunicorn:
+                yield Stack(base_url, environment, gunicorn, log, time.monotonic())
+    finally:
+        forget_redis_keys(prefix)
+
+
+@pytest.fixture
+def production_site(app, production_stack):
+    """Yields (base URL, receptionist's password, how it is served), the demo clinic loaded."""
+    stack = production_stack
+    logged_before = stack.log.stat().st_size if stack.log.exists() else 0
+    password = seed_demo(stack.environment)
+    # The servers keep the clinic's settings a few seconds: none read before this test's
+    # demo clinic was loaded may still be in use when it starts.
+    wait = stack.last_request + SETTINGS_CACHE_SECONDS - time.monotonic()
+    if wait > 0:
+        time.sleep(wait)
+    yield stack.base_url, password, stack.server
+    stack.last_request = time.monotonic()
+    logged = stack.log.read_text()[logged_before:]
+    errors = [line for line in logged.splitlines() if "Traceback" in line]
+    assert not errors, logged
 
 
 @pytest.fixture
@@ -277,8 +328,6 @@ def test_once_two_factors_are_required_no_staff_page_opens_with_a_password_alone
     https_page, production_site, make_staff, browser
 ):
     """Issue 16 over the production stack: TOTP enrolment and sign-in, a replayed cookie."""
-    import time
-
     import pyotp
 
     from booking.clinic import second_factors
@@ -293,7 +342,7 @@ def test_once_two_factors_are_required_no_staff_page_opens_with_a_password_alone
     )
     db.session.commit()
     # Each worker keeps the clinic's settings for a few seconds (CLINIC_SETTINGS_CACHE_SECONDS).
-    time.sleep(6)
+    time.sleep(SETTINGS_CACHE_SECONDS)
     page = https_page
 
     def password_step() -> None:
