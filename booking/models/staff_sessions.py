@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.database import UTCDateTime, utcnow
 from booking.extensions import Model
+from booking.models.enums import Role, one_of
 from booking.models.staff import StaffUser
 
 
@@ -26,6 +27,7 @@ class StaffSession(Model):
     __tablename__ = "staff_sessions"
     __table_args__ = (
         CheckConstraint("stage in ('second_factor', 'enrol', 'signed_in')", name="stage_known"),
+        one_of("role", Role, "role_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -42,7 +44,7 @@ class StaffSession(Model):
     user_agent: Mapped[str] = mapped_column(String(300), default="")
     # What the account was when the session began: a new password or role ends it.
     account_version: Mapped[int] = mapped_column(Integer)
-    role: Mapped[str] = mapped_column(String(20))
+    role: Mapped[str] = mapped_column(String(20))  # a Role
     # How the session proved itself: "password", "password+totp", "passkey", ...
     method: Mapped[str] = mapped_column(String(40), default="password")
 
