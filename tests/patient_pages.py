@@ -193,7 +193,9 @@ def patient_emails(make_staff) -> dict[str, str]:
     release_expired_holds(utcnow())
     db.session.expire_all()
     return {
-        f"{message.kind} ({message.subject})": message.text_body + "\n" + (message.html_body or "")
+        f"{message.kind} ({message.subject})": (
+            f"{message.subject}\n{message.text_body}\n{message.html_body or ''}"
+        )
         for message in db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id))
         if not message.kind.startswith("reception") and message.kind != "red_flag_alert"
     }

@@ -40,6 +40,10 @@ def _regex(pattern: str, flags=re.IGNORECASE):
 DEFECTS = {
     # "appointment(s)": the site knows how many; it says one or the other.
     "(s) plural": _regex(r"\w\(s\)"),
+    # "Your 1 sessions are booked": one of a thing is singular.
+    "1 with a plural": _regex(
+        r"(?<![\d.,:£])\b1 (sessions|appointments|times|minutes|hours|days|weeks|months|credits)\b"
+    ),
     # "950.00 pounds", "95000": money is shown as £950.00, never in words or pence.
     "money not in £": _regex(r"\b(pounds?|pence|GBP)\b|(?<![£\d.,:])\d+\.\d\d\b"),
     # "To use within 183 days" beside "6 months": a long period reads in months.
@@ -106,6 +110,7 @@ def test_no_page_or_email_a_patient_reads_has(everything_a_patient_reads, defect
     ("text", "defect"),
     [
         ("Cancel your appointment(s) here", "(s) plural"),
+        ("Your 1 sessions are booked", "1 with a plural"),
         ("The course costs 950.00 pounds", "money not in £"),
         ("The course costs 950.00", "money not in £"),
         ("To use within 183 days", "a period in hundreds of days"),

@@ -523,7 +523,11 @@ def course_planned(course: Course, appointments: Sequence[Appointment]) -> None:
     queue_message(
         kind=Kind.COURSE_PLANNED,
         recipient=email,
-        subject=f"Your {len(appointments)} sessions are booked: {course.product.name}",
+        subject=(
+            f"Your {len(appointments)} sessions are booked: {course.product.name}"
+            if len(appointments) != 1
+            else f"Your session is booked: {course.product.name}"
+        ),
         template="course_planned",
         context={
             "course": course,
