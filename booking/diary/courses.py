@@ -12,7 +12,7 @@ from booking.clinic import DomainError, courses, credits, duplicates
 from booking.clinic import course_products as catalogue
 from booking.clinic.appointments import PatientDetails
 from booking.clinic.documents.listing import panel as documents_panel
-from booking.clinic.money import parse_price_pence
+from booking.clinic.money import format_money_exact, parse_price_pence, price_as_typed
 from booking.clinic.payments import ledger, online
 from booking.clinic.payments.configured import online_payment_configured
 from booking.clinic.tokens import course_token
@@ -136,7 +136,7 @@ def _course_or_404(course_id: int) -> Course:
 
 def _product_choices(form: SellCourseForm) -> None:
     form.product_id.choices = [
-        SelectChoice(p.id, f"{p.name} ({p.price_pence / 100:,.2f} pounds)")
+        SelectChoice(p.id, f"{p.name} ({format_money_exact(p.price_pence)})")
         for p in catalogue.products()
     ]
 
@@ -333,7 +333,7 @@ def course_product(product_id: int | None):
     form = CourseProductForm(obj=product)
     _session_type_choices(form)
     if product is not None and not form.is_submitted():
-        form.price.data = f"{product.price_pence / 100:.2f}"
+        form.price.data = price_as_typed(product.price_pence)
     elif product is None and not form.is_submitted():
         # Courses are usually of the combination session: the one with the most treatments.
         session_types = db.session.scalars(select(SessionType).order_by(SessionType.position))

@@ -16,6 +16,8 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from booking.clinic.money import price_as_typed
+
 BOM = "\ufeff"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -44,8 +46,7 @@ def pounds(pence: int | None) -> "Trusted":
     if pence is None:
         return Trusted("")
     sign = "-" if pence < 0 else ""
-    whole, rest = divmod(abs(pence), 100)
-    return Trusted(f"{sign}{whole}.{rest:02d}")
+    return Trusted(sign + price_as_typed(abs(pence)))
 
 
 Cell = str | int | date | None
