@@ -84,11 +84,11 @@ def test_the_times_page_sends_as_many_queries_for_twenty_practitioners_as_for_on
     for size in CLINIC_SIZES:
         path = f"/book/{session_offered_by(size).slug}/times?practitioner=any"
         built[size] = len(statements_sent(client, path))
-        # Asked again with nothing changed, the page comes from the cache: one query tells
-        # that nothing it shows has changed (test_times_page_cache.py).
+        # Asked again with nothing changed, the page comes from the cache: one query at
+        # most tells that nothing it shows has changed (test_times_page_cache.py).
         cached[size] = len(statements_sent(client, path))
     assert built[1] == built[5] == built[20], built
-    assert cached[1] == cached[5] == cached[20] == 1, cached
+    assert cached[1] == cached[5] == cached[20] <= 1, cached
 
 
 def clinic_with(count: int) -> None:

@@ -3,7 +3,8 @@
 Every change that can move a free time bumps a revision in the same transaction
 (booking.clinic.feed_revisions), and the page is kept under those revisions, the minute
 and the clinic's settings: so a time booked, blocked, taken off the hours or made busy in
-the practitioner's own calendar is gone from the very next page, in this worker or any.
+the practitioner's own calendar is gone from the very next page of this worker (the one
+that made the change; any other within FREE_TIMES_VERSION_SECONDS, a second).
 """
 
 import re

@@ -23,8 +23,10 @@ changed (`free_times_version`), so working hours count as well: a change of hour
 rebuilds a feed for nothing, rarely, and keeps a cached times page honest.
 """
 
+import time
 from collections.abc import Iterable
 
+from flask import current_app
 from sqlalchemy import event, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import InvalidRequestError
@@ -49,10 +51,13 @@ from booking.models import (
     WorkingHours,
 )
 from booking.models.clinic import practitioner_session_types
-from booking.models.own_calendars import CalendarConnection
+from booking.models.own_calendars import BusyTime, CalendarConnection
 
 # session.info key: a set of practitioner ids, or EVERY_PRACTITIONER.
 CHANGED = "feed_revisions.changed"
+# session.info key: this transaction bumped revisions or wrote busy time from a practitioner's
+# own calendar, so this process's kept versions of the free times go when it ends.
+BUMPED = "feed_revisions.bumped"
 EVERY_PRACTITIONER = "every practitioner"
 # Tables a bulk statement on which may change any feed.
 WATCHED_TABLES = frozenset(
@@ -113,6 +118,9 @@ def _notice_flushed_changes(session: Session, _flush_context: UOWTransaction) ->
                 _note_every_practitioner(session)
             else:
                 _note(session, practitioners)
+        elif isinstance(thing, CalendarConnection | BusyTime):
+            # In no feed, but in the free times: this process reads their version afresh.
+            session.info[BUMPED] = True
         elif isinstance(thing, Practitioner):
             _note(session, [thing.id])
         elif isinstance(thing, SessionType | ClinicSettings):
@@ -130,8 +138,11 @@ def _notice_bulk_statements(state: ORMExecuteState) -> None:
     if not (state.is_insert or state.is_update or state.is_delete):
         return
     table = getattr(state.statement, "table", None)
-    if getattr(table, "name", None) in WATCHED_TABLES:
+    name = getattr(table, "name", None)
+    if name in WATCHED_TABLES:
         _note_every_practitioner(state.session)
+    elif name in (CalendarConnection.__tablename__, BusyTime.__tablename__):
+        state.session.info[BUMPED] = True
 
 
 @event.listens_for(Session, "before_commit")
@@ -153,10 +164,14 @@ def _forget_on_the_way_out(session: Session, transaction: SessionTransaction) ->
     # A rollback undid the changes; a commit has already bumped them.
     if transaction.parent is None:
         session.info.pop(CHANGED, None)
+        if session.info.pop(BUMPED, False):
+            # After the commit (or its failure): read before it, a version could be kept.
+            forget_free_times_versions()
 
 
 def bump(session: Session, practitioner_ids: Iterable[int]) -> None:
     """Move each practitioner's feed on by one revision, creating the row at the first."""
+    session.info[BUMPED] = True
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     now = utcnow()
@@ -172,14 +187,33 @@ def bump(session: Session, practitioner_ids: Iterable[int]) -> None:
         )
 
 
+# Each process's recent answers of `free_times_version`: (app, slug) -> (until, version).
+# PostgreSQL costs a round trip or three for any query (the pool's ping, the query, the
+# rollback that returns the connection), which on the times page cost more than the page.
+_recent_versions: dict[tuple[int, str], tuple[float, tuple[tuple[object, ...], ...] | None]] = {}
+DEFAULT_VERSION_SECONDS = 1.0
+
+
 def free_times_version(session_type_slug: str) -> tuple[tuple[object, ...], ...] | None:
-    """What the free times of a session depend on that the database keeps, in one query.
+    """What the free times of a session depend on that the database keeps.
 
     For each practitioner giving it: their revision (bumped by every change to their
     appointments, blocked time, hours or offerings, to the session type or the clinic's
     settings) and their own calendars' last fetch (busy time is replaced whole at each
     fetch, in the same transaction that records it). None when nobody gives it.
+
+    Read in one query, then kept for FREE_TIMES_VERSION_SECONDS (1 by default, 0 to read
+    every time): a commit in this process that bumps a revision forgets it at once, and
+    other processes (gunicorn's other workers) see the change within that second. A page
+    is as old as the moment it was read anyway, and a booking never trusts one: the time
+    is checked again, under the database's lock, when it is booked.
     """
+    seconds = float(current_app.config.get("FREE_TIMES_VERSION_SECONDS", DEFAULT_VERSION_SECONDS))
+    key = (id(current_app), session_type_slug)
+    now = time.monotonic()
+    recent = _recent_versions.get(key)
+    if recent is not None and recent[0] > now:
+        return recent[1]
     giver = practitioner_session_types.c.practitioner_id
     rows = db.session.execute(
         select(
@@ -191,4 +225,12 @@ def free_times_version(session_type_slug: str) -> tuple[tuple[object, ...], ...]
         .where(SessionType.slug == session_type_slug)
         .order_by(giver, CalendarConnection.id)
     )
-    return tuple(tuple(row) for row in rows) or None
+    version = tuple(tuple(row) for row in rows) or None
+    if seconds > 0:
+        _recent_versions[key] = (now + seconds, version)
+    return version
+
+
+def forget_free_times_versions() -> None:
+    """Read the versions afresh: after a bump in this process, or tables emptied by hand."""
+    _recent_versions.clear()
