@@ -1,6 +1,8 @@
 """Every promise about changing a booking online matches the notice period at that moment."""
 
+import ast
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -114,3 +116,41 @@ def test_a_reminder_sent_just_before_changes_close_does_not_offer_them(app, demo
     appointment = appointment_starting_in(24.5)
     mail = queued_text(appointment, notifications.appointment_reminder)
     assert "View your booking" in mail and "View, move or cancel" not in mail
+
+
+# One home for the notice period --------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+# Where the notice period is counted: the rule itself, and the reports' SQL twin of it
+# (late cancellations counted in the database, for any number of appointments).
+NOTICE_COUNTED_IN = {"booking/clinic/change_policy.py", "booking/clinic/reports.py"}
+
+
+def _notice_arithmetic(source: str) -> list[int]:
+    """Lines that compute with the notice period (in a timedelta or a sum), rather than
+    only naming it in a sentence."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        is_time = isinstance(node, ast.Call) and ast.unparse(node.func).endswith("timedelta")
+        if (is_time or isinstance(node, ast.BinOp | ast.Compare)) and (
+            "cancellation_notice_hours" in ast.unparse(node)
+        ):
+            found.append(node.lineno)
+    return sorted(set(found))
+
+
+def test_only_the_change_policy_counts_the_notice_period():
+    offences = []
+    for path in sorted((ROOT / "booking").rglob("*.py")):
+        name = str(path.relative_to(ROOT))
+        if name not in NOTICE_COUNTED_IN:
+            offences += [f"{name}:{line}" for line in _notice_arithmetic(path.read_text())]
+    assert offences == []
+
+
+def test_the_notice_check_can_fail():
+    source = (
+        "late = now > a.starts_at - timedelta(hours=settings.cancellation_notice_hours)\n"
+        "text = f'less than {settings.cancellation_notice_hours} hours away'\n"
+    )
+    assert _notice_arithmetic(source) == [1]

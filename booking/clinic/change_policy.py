@@ -23,13 +23,18 @@ def online_changes(
     """Whether the patient may still move or cancel online at `now`, and until when."""
     if appointment.status != AppointmentStatus.BOOKED:
         return OnlineChanges(allowed=False, until=None)
-    until = appointment.starts_at - timedelta(hours=settings.cancellation_notice_hours)
+    until = notice_begins(appointment, settings=settings)
     return OnlineChanges(allowed=now <= until, until=until)
+
+
+def notice_begins(appointment: Appointment, *, settings: ClinicSettings) -> datetime:
+    """When the notice period before `appointment` begins: after it, patients must phone."""
+    return appointment.starts_at - timedelta(hours=settings.cancellation_notice_hours)
 
 
 def within_notice(appointment: Appointment, *, now: datetime, settings: ClinicSettings) -> bool:
     """Inside the notice period: too late for the patient to change it online."""
-    return now > appointment.starts_at - timedelta(hours=settings.cancellation_notice_hours)
+    return now > notice_begins(appointment, settings=settings)
 
 
 def undo_until(appointment: Appointment, *, settings: ClinicSettings) -> datetime | None:
