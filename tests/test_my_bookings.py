@@ -134,3 +134,39 @@ def test_a_bad_address_is_sent_back_with_its_message(client, demo):
     response, _ = ask(client, "not-an-email")
     assert response.status_code == 422
     assert "Error" in response.get_data(as_text=True).split("</title>")[0]
+
+
+def test_opening_the_link_confirms_the_address_for_every_patient_with_it(client, demo):
+    from booking.clinic.email_confirmation import address_confirmed
+    from booking.models import Patient
+
+    day = next_weekday(1, at_least_days=5)
+    first = book(start_at(day, 10)).patient
+    # The same address under another name (a parent booking for a child, say).
+    second = book(start_at(day, 14), name="Asha Patel").patient
+    other = book(start_at(day, 16), email="someone.else@example.org", name="Sam Else").patient
+    assert first.id != second.id
+    assert not address_confirmed(EMAIL)
+
+    # A forged link confirms nothing.
+    client.get(f"/my-bookings/{my_bookings.link_token(EMAIL)[:-3]}abc")
+    db.session.expire_all()
+    assert not address_confirmed(EMAIL)
+
+    ask(client, EMAIL)
+    [message] = link_messages()
+    token = re.search(r"https?://\S+/my-bookings/(\S+)", message.text_body).group(1)
+    assert client.get(f"/my-bookings/{token}").status_code == 200
+
+    db.session.expire_all()
+    confirmed = {
+        patient.id: patient.email_confirmed_at for patient in db.session.scalars(sa.select(Patient))
+    }
+    assert confirmed[first.id] is not None and confirmed[second.id] is not None
+    assert confirmed[other.id] is None
+    assert address_confirmed(EMAIL) and not address_confirmed("someone.else@example.org")
+
+    # Opening it again keeps the first confirmation's time.
+    client.get(f"/my-bookings/{token}")
+    db.session.expire_all()
+    assert db.session.get(Patient, first.id).email_confirmed_at == confirmed[first.id]

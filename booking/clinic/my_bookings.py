@@ -82,6 +82,24 @@ def send_link(email: str, *, now: datetime | None = None) -> None:
         )
 
 
+def confirm_address(email: str, *, now: datetime | None = None) -> int:
+    """The patient opened a My bookings link sent to `email`: the address is theirs.
+
+    Marks every patient with the address as having confirmed it
+    (`Patient.email_confirmed_at`, as booking.clinic.email_confirmation does), so an
+    online booking with it is not held to be confirmed again. Safe to repeat: a patient
+    already confirmed keeps their first date. How many patients were marked.
+    """
+    now = now or utcnow()
+    marked = 0
+    with unit_of_work():
+        for patient in _patients_with(email):
+            if patient.email_confirmed_at is None:
+                patient.email_confirmed_at = now
+                marked += 1
+    return marked
+
+
 @dataclass(frozen=True)
 class Bookings:
     upcoming: list[Appointment]

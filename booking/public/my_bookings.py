@@ -51,6 +51,9 @@ def my_bookings_list(token: str):
     if email is None:
         return render_template("public/my_bookings_expired.html", form=MyBookingsForm()), 410
     now = utcnow()
+    # The link reached the patient at this address: it is theirs, as a confirmation
+    # link would have shown.
+    my_bookings.confirm_address(email, now=now)
     return render_template(
         "public/my_bookings_list.html",
         bookings=my_bookings.bookings_for(email, now=now),
