@@ -1,19 +1,30 @@
 """Forms of the clinical record, used online (the patient's link) and at the desk (a tablet).
 
 Shared by the public and diary blueprints, so neither imports the other. The intake form
-is built from a version of the questionnaire: its questions are that version's.
+is built from a version of the questionnaire: its questions are that version's. `fill`
+and its two users below are the one way each of those views takes a record form: the
+patient's link, the desk and the handed-over tablet differ only in who is recorded as
+taking it and where the page goes next.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 
+from flask import render_template
 from wtforms import BooleanField, DateField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
+from booking.clinic import DomainError
+from booking.clinic.records import consent, intake
 from booking.clinic.records.consent import ConsentWording
 from booking.clinic.records.intake import HistoryAnswer, IntakeAnswers, Questionnaire
 from booking.database import utcnow
+from booking.models import Appointment, RecordMethod, StaffUser
 from booking.validators import Form
+
+PROBLEM = "Please correct the highlighted answers below."
 
 YES_NO = [SelectChoice("no", "No"), SelectChoice("yes", "Yes")]
 EARLIEST_BIRTH = date(1900, 1, 1)
@@ -128,3 +139,72 @@ def consent_form_class(wordings: list[ConsentWording]) -> type[ConsentFormBase]:
             ],
         )
     return type("ConsentForm", (ConsentFormBase,), fields)
+
+
+@dataclass(frozen=True)
+class Filled:
+    """A record form after this request: saved, or to show again (with its problem)."""
+
+    form: Form
+    saved: bool = False
+    problem: str | None = None
+    status: int = 200
+
+
+def fill(form: Form, save: Callable[[], object]) -> Filled:
+    """Check the posted `form` and, if its answers are sound, `save()` them (one domain
+    call). Answers the form or the domain refuses come back with the problem and a 422."""
+    if form.validate_on_submit():
+        try:
+            save()
+        except DomainError as error:
+            return Filled(form, problem=error.message, status=422)
+        return Filled(form, saved=True)
+    if form.is_submitted():
+        return Filled(form, problem=PROBLEM, status=422)
+    return Filled(form)
+
+
+def fill_intake(
+    appointment: Appointment, *, method: RecordMethod, staff_user: StaffUser | None = None
+) -> Filled:
+    """The health questionnaire for `appointment`'s patient, saved when sent and sound."""
+    form = intake_form_class(intake.current_questionnaire())()
+    return fill(
+        form,
+        lambda: intake.submit_intake(
+            appointment.patient,
+            form.answers(),
+            method=method,
+            staff_user=staff_user,
+            appointment=appointment,
+        ),
+    )
+
+
+def fill_consent(
+    appointment: Appointment,
+    wordings: list[ConsentWording],
+    *,
+    method: RecordMethod,
+    staff_user: StaffUser | None = None,
+) -> Filled:
+    """Consent to `wordings` for `appointment`, recorded when sent and sound."""
+    form = consent_form_class(wordings)()
+    return fill(
+        form,
+        lambda: consent.give_consent(
+            appointment.patient,
+            form.agreed(),
+            method=method,
+            staff_user=staff_user,
+            appointment=appointment,
+        ),
+    )
+
+
+def render_filled(template: str, filled: Filled, appointment: Appointment, **context):
+    """The form's page again (first shown, or with its problem), with the form's status."""
+    return render_template(
+        template, form=filled.form, problem=filled.problem, appointment=appointment, **context
+    ), filled.status

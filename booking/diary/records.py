@@ -23,9 +23,8 @@ from booking.models import (
     RecordMethod,
     Role,
 )
-from booking.record_forms import consent_form_class, intake_form_class
+from booking.record_forms import fill_consent, fill_intake, render_filled
 
-PROBLEM = "Please correct the highlighted answers below."
 CLINICAL_READERS = (Role.ADMIN, Role.PRACTITIONER)
 
 
@@ -49,33 +48,13 @@ def desk_intake(appointment_id: int):
     if appointment.status != AppointmentStatus.BOOKED:
         flash("This appointment is no longer booked.", "error")
         return _back(appointment)
-    form = intake_form_class(intake.current_questionnaire())()
-    problem, status = None, 200
-    if form.validate_on_submit():
-        try:
-            intake.submit_intake(
-                appointment.patient,
-                form.answers(),
-                method=RecordMethod.DESK,
-                staff_user=signed_in_staff(),
-                appointment=appointment,
-            )
-        except DomainError as error:
-            problem, status = error.message, 422
-        else:
-            flash("Thank you: the answers are saved for the practitioner.", "success")
-            if consent.overall(consent.appointment_consent(appointment)) != "given":
-                return redirect(url_for(".desk_consent", appointment_id=appointment.id))
-            return _back(appointment)
-    elif form.is_submitted():
-        problem, status = PROBLEM, 422
-    return render_template(
-        "records/intake_form.html",
-        form=form,
-        problem=problem,
-        appointment=appointment,
-        at_desk=True,
-    ), status
+    filled = fill_intake(appointment, method=RecordMethod.DESK, staff_user=signed_in_staff())
+    if filled.saved:
+        flash("Thank you: the answers are saved for the practitioner.", "success")
+        if consent.overall(consent.appointment_consent(appointment)) != "given":
+            return redirect(url_for(".desk_consent", appointment_id=appointment.id))
+        return _back(appointment)
+    return render_filled("records/intake_form.html", filled, appointment, at_desk=True)
 
 
 @blueprint.route("/appointments/<int:appointment_id>/consent", methods=["GET", "POST"])
@@ -87,31 +66,13 @@ def desk_consent(appointment_id: int):
     if appointment.status != AppointmentStatus.BOOKED or not wordings:
         flash("Consent to this appointment's treatments is already on file.", "success")
         return _back(appointment)
-    form = consent_form_class(wordings)()
-    problem, status = None, 200
-    if form.validate_on_submit():
-        try:
-            consent.give_consent(
-                appointment.patient,
-                form.agreed(),
-                method=RecordMethod.DESK,
-                staff_user=signed_in_staff(),
-                appointment=appointment,
-            )
-        except DomainError as error:
-            problem, status = error.message, 422
-        else:
-            flash("Consent recorded.", "success")
-            return _back(appointment)
-    elif form.is_submitted():
-        problem, status = PROBLEM, 422
-    return render_template(
-        "records/consent_form.html",
-        form=form,
-        problem=problem,
-        appointment=appointment,
-        at_desk=True,
-    ), status
+    filled = fill_consent(
+        appointment, wordings, method=RecordMethod.DESK, staff_user=signed_in_staff()
+    )
+    if filled.saved:
+        flash("Consent recorded.", "success")
+        return _back(appointment)
+    return render_filled("records/consent_form.html", filled, appointment, at_desk=True)
 
 
 @blueprint.post("/appointments/<int:appointment_id>/tablet")

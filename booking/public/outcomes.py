@@ -2,12 +2,12 @@
 
 from flask import abort, render_template
 
-from booking.clinic import DomainError
 from booking.clinic.records import outcomes
 from booking.extensions import db
 from booking.models import Appointment
 from booking.public import blueprint
 from booking.public.forms import OutcomeForm
+from booking.record_forms import fill, render_filled
 
 
 @blueprint.route("/outcomes/<token>", methods=["GET", "POST"])
@@ -26,23 +26,18 @@ def outcome_scores(token: str):
         return render_template("public/outcome_done.html", reason="recorded")
     names = outcomes.named_activities(appointment.course)
     form = OutcomeForm()
-    problem, status = None, 200
-    if form.validate_on_submit():
-        try:
-            outcomes.record_outcome(
-                appointment, pain=form.pain_score(), activities=form.given(names), method=method
-            )
-        except DomainError as error:
-            problem, status = error.message, 422
-        else:
-            return render_template("public/outcome_done.html", reason="thanks")
-    elif form.is_submitted():
-        problem, status = "Please correct the highlighted answers below.", 422
-    return render_template(
+    filled = fill(
+        form,
+        lambda: outcomes.record_outcome(
+            appointment, pain=form.pain_score(), activities=form.given(names), method=method
+        ),
+    )
+    if filled.saved:
+        return render_template("public/outcome_done.html", reason="thanks")
+    return render_filled(
         "public/outcome_form.html",
-        form=form,
-        appointment=appointment,
+        filled,
+        appointment,
         names=names,
         checkpoint_label=outcomes.CHECKPOINT_LABELS[checkpoint],
-        problem=problem,
-    ), status
+    )

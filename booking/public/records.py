@@ -20,9 +20,7 @@ from booking.extensions import db, limiter
 from booking.models import Appointment, RecordMethod
 from booking.public import blueprint
 from booking.public.forms import RedFlagQuestions
-from booking.record_forms import consent_form_class, intake_form_class
-
-PROBLEM = "Please correct the highlighted answers below."
+from booking.record_forms import PROBLEM, fill_consent, fill_intake, render_filled
 
 
 def _appointment(uid: str | None) -> Appointment:
@@ -40,29 +38,10 @@ def intake_questions(token: str):
     appointment = _appointment(appointment_uid_from_intake_token(token))
     if intake.intake_status(appointment.patient_id).complete:
         return redirect(url_for(".intake_consent", token=token))
-    form = intake_form_class(intake.current_questionnaire())()
-    problem, status = None, 200
-    if form.validate_on_submit():
-        try:
-            intake.submit_intake(
-                appointment.patient,
-                form.answers(),
-                method=RecordMethod.ONLINE,
-                appointment=appointment,
-            )
-        except DomainError as error:
-            problem, status = error.message, 422
-        else:
-            return redirect(url_for(".intake_consent", token=token))
-    elif form.is_submitted():
-        problem, status = PROBLEM, 422
-    return render_template(
-        "records/intake_form.html",
-        form=form,
-        problem=problem,
-        appointment=appointment,
-        at_desk=False,
-    ), status
+    filled = fill_intake(appointment, method=RecordMethod.ONLINE)
+    if filled.saved:
+        return redirect(url_for(".intake_consent", token=token))
+    return render_filled("records/intake_form.html", filled, appointment, at_desk=False)
 
 
 @blueprint.route("/intake/<token>/consent", methods=["GET", "POST"])
@@ -74,29 +53,10 @@ def intake_consent(token: str):
     wordings = consent.wordings_to_agree(appointment)
     if not wordings:
         return redirect(url_for(".intake_done", token=token))
-    form = consent_form_class(wordings)()
-    problem, status = None, 200
-    if form.validate_on_submit():
-        try:
-            consent.give_consent(
-                appointment.patient,
-                form.agreed(),
-                method=RecordMethod.ONLINE,
-                appointment=appointment,
-            )
-        except DomainError as error:
-            problem, status = error.message, 422
-        else:
-            return redirect(url_for(".intake_done", token=token))
-    elif form.is_submitted():
-        problem, status = PROBLEM, 422
-    return render_template(
-        "records/consent_form.html",
-        form=form,
-        problem=problem,
-        appointment=appointment,
-        at_desk=False,
-    ), status
+    filled = fill_consent(appointment, wordings, method=RecordMethod.ONLINE)
+    if filled.saved:
+        return redirect(url_for(".intake_done", token=token))
+    return render_filled("records/consent_form.html", filled, appointment, at_desk=False)
 
 
 @blueprint.get("/intake/<token>/done")

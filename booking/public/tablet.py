@@ -10,16 +10,13 @@ one still to do, and the last to the locked screen.
 from flask import redirect, render_template, url_for
 
 from booking.auth import tablet_lock
-from booking.clinic import DomainError
-from booking.clinic.records import consent, intake, outcomes
+from booking.clinic.records import consent, outcomes
 from booking.clinic.records.tablet import HANDED_OVER_FOR, TabletStep, steps_left
 from booking.extensions import limiter
 from booking.models import RecordMethod
 from booking.public import blueprint
 from booking.public.forms import OutcomeForm
-from booking.record_forms import consent_form_class, intake_form_class
-
-PROBLEM = "Please correct the highlighted answers below."
+from booking.record_forms import fill, fill_consent, fill_intake, render_filled
 
 
 def _next(handover: tablet_lock.Handover | None):
@@ -48,31 +45,12 @@ def tablet_questionnaire():
     if handover is None or TabletStep.QUESTIONNAIRE not in steps_left(handover.appointment):
         return _next(handover)
     appointment = handover.appointment
-    form = intake_form_class(intake.current_questionnaire())()
-    problem, status = None, 200
-    if form.validate_on_submit():
-        try:
-            intake.submit_intake(
-                appointment.patient,
-                form.answers(),
-                method=RecordMethod.DESK,
-                staff_user=handover.staff_user,
-                appointment=appointment,
-            )
-        except DomainError as error:
-            problem, status = error.message, 422
-        else:
-            return _next(handover)
-    elif form.is_submitted():
-        problem, status = PROBLEM, 422
-    return render_template(
-        "records/intake_form.html",
-        form=form,
-        problem=problem,
-        appointment=appointment,
-        at_desk=False,
-        on_tablet=True,
-    ), status
+    filled = fill_intake(appointment, method=RecordMethod.DESK, staff_user=handover.staff_user)
+    if filled.saved:
+        return _next(handover)
+    return render_filled(
+        "records/intake_form.html", filled, appointment, at_desk=False, on_tablet=True
+    )
 
 
 @blueprint.route("/tablet/consent", methods=["GET", "POST"])
@@ -82,31 +60,17 @@ def tablet_consent():
     if handover is None or TabletStep.CONSENT not in steps_left(handover.appointment):
         return _next(handover)
     appointment = handover.appointment
-    form = consent_form_class(consent.wordings_to_agree(appointment))()
-    problem, status = None, 200
-    if form.validate_on_submit():
-        try:
-            consent.give_consent(
-                appointment.patient,
-                form.agreed(),
-                method=RecordMethod.DESK,
-                staff_user=handover.staff_user,
-                appointment=appointment,
-            )
-        except DomainError as error:
-            problem, status = error.message, 422
-        else:
-            return _next(handover)
-    elif form.is_submitted():
-        problem, status = PROBLEM, 422
-    return render_template(
-        "records/consent_form.html",
-        form=form,
-        problem=problem,
-        appointment=appointment,
-        at_desk=False,
-        on_tablet=True,
-    ), status
+    filled = fill_consent(
+        appointment,
+        consent.wordings_to_agree(appointment),
+        method=RecordMethod.DESK,
+        staff_user=handover.staff_user,
+    )
+    if filled.saved:
+        return _next(handover)
+    return render_filled(
+        "records/consent_form.html", filled, appointment, at_desk=False, on_tablet=True
+    )
 
 
 @blueprint.route("/tablet/scores", methods=["GET", "POST"])
@@ -120,31 +84,26 @@ def tablet_scores():
     assert course is not None and checkpoint is not None  # a SCORES step says so
     names = outcomes.named_activities(course)
     form = OutcomeForm()
-    problem, status = None, 200
-    if form.validate_on_submit():
-        try:
-            outcomes.record_outcome(
-                appointment,
-                pain=form.pain_score(),
-                activities=form.given(names),
-                method=RecordMethod.DESK,
-                staff_user=handover.staff_user,
-            )
-        except DomainError as error:
-            problem, status = error.message, 422
-        else:
-            return _next(handover)
-    elif form.is_submitted():
-        problem, status = PROBLEM, 422
-    return render_template(
+    filled = fill(
+        form,
+        lambda: outcomes.record_outcome(
+            appointment,
+            pain=form.pain_score(),
+            activities=form.given(names),
+            method=RecordMethod.DESK,
+            staff_user=handover.staff_user,
+        ),
+    )
+    if filled.saved:
+        return _next(handover)
+    return render_filled(
         "public/outcome_form.html",
-        form=form,
-        appointment=appointment,
+        filled,
+        appointment,
         names=names,
         checkpoint_label=outcomes.CHECKPOINT_LABELS[checkpoint],
-        problem=problem,
         on_tablet=True,
-    ), status
+    )
 
 
 @blueprint.get("/tablet/locked")
