@@ -52,6 +52,8 @@ def format_price_note(appointment) -> str:
     if appointment.course_id is not None:
         return "One session of your course"
     if appointment.status == "cancelled":
+        if held_appointments.was_released(appointment):
+            return "Nothing to pay: nothing was booked"
         return "Nothing to pay: this appointment is cancelled"
     if appointment.hold_reason == "deposit" and appointment.status in ("held", "booked", "arrived"):
         return _deposit_price_note(appointment)
@@ -115,6 +117,7 @@ def register_filters(app: Flask) -> None:
     app.add_template_filter(format_local_short, "local_short")
     # "Held: awaiting deposit until 14:32" for a held appointment, "" otherwise.
     app.add_template_filter(held_appointments.describe, "hold_note")
+    app.add_template_test(held_appointments.was_released, "released_hold")
 
     @app.template_global()
     def online_changes_for(appointment, margin_minutes: int = 0):

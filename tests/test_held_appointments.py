@@ -129,6 +129,10 @@ def test_expired_holds_are_released_with_a_message_for_their_reason(slot):
     assert "deposit online" in about_deposit.text_body
     assert "confirmed your email address" in about_email.text_body
     assert about_deposit.ics is None  # a hold was never sent as an invitation
+    # Nothing was ever booked, so neither email speaks of a price or of a cancellation.
+    for message in (about_deposit, about_email):
+        for body in (message.text_body, message.html_body):
+            assert "Price" not in body and "appointment is cancelled" not in body, body
     # The freed time can be booked again.
     practitioner = get(Practitioner, slug="colette-assor")
     session_type = get(SessionType, slug="full-combination")

@@ -59,6 +59,12 @@ DEFECTS = {
     "credits for sessions": _regex(r"\bcredits?\b(?! (card|note))"),
     # Replies under a page are replies, not "responses" in one place and replies in another.
     "responses for replies": _regex(r"\bresponses?\b"),
+    # "Wording version 3": the record keeps which wording was agreed; the patient reads it.
+    "record-keeping numbers": _regex(r"\bversion \d+"),
+    # A time let go before it was ever booked is "not booked", never "cancelled" as well.
+    "not booked yet cancelled": lambda text: (
+        _regex(r"appointment is cancelled")(text) if "nothing is booked" in text else []
+    ),
     # A template's insides showing through: "None", "{{ ... }}", "awaiting_payment".
     "template leftovers": _regex(r"\{\{|\}\}|\{%|%\}|\bNone\b|\bundefined\b|\b[a-z]+_[a-z_]+\b", 0),
 }
@@ -122,6 +128,11 @@ def test_no_page_or_email_a_patient_reads_has(everything_a_patient_reads, defect
         ("2 responses", "responses for replies"),
         ("Status: awaiting_payment", "template leftovers"),
         ("Practitioner: None", "template leftovers"),
+        ("I agree. Wording version 2.", "record-keeping numbers"),
+        (
+            "The time was let go and nothing is booked. Price: this appointment is cancelled",
+            "not booked yet cancelled",
+        ),
     ],
 )
 def test_each_check_finds_what_it_is_for(text, defect):

@@ -85,6 +85,14 @@ def describe(appointment: Appointment) -> str:
     return f"Held: {awaiting} until {format_local_time(appointment.held_until)}"
 
 
+def was_released(appointment: Appointment) -> bool:
+    """A hold let go before it was ever booked: nothing was booked, nothing was cancelled."""
+    reason = appointment.hold_reason
+    return reason in {r.value for r in HoldReason} and _was_released(
+        appointment, HoldReason(reason)
+    )
+
+
 def _was_released(appointment: Appointment, reason: HoldReason) -> bool:
     return (
         appointment.status == AppointmentStatus.CANCELLED
