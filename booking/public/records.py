@@ -6,8 +6,7 @@ already on file is ever shown back here: whoever holds the link can add answers,
 read them.
 """
 
-from flask import abort, redirect, render_template, url_for
-from sqlalchemy import select
+from flask import redirect, render_template, url_for
 
 from booking.clinic import DomainError
 from booking.clinic.records import consent, intake, red_flags
@@ -16,26 +15,18 @@ from booking.clinic.tokens import (
     appointment_uid_from_intake_token,
 )
 from booking.database import utcnow
-from booking.extensions import db, limiter
-from booking.models import Appointment, RecordMethod
+from booking.extensions import limiter
+from booking.models import RecordMethod
 from booking.public import blueprint
 from booking.public.forms import RedFlagQuestions
+from booking.public.links import appointment_by_uid_or_404
 from booking.record_forms import PROBLEM, fill_consent, fill_intake, render_filled
-
-
-def _appointment(uid: str | None) -> Appointment:
-    appointment = None
-    if uid is not None:
-        appointment = db.session.scalar(select(Appointment).where(Appointment.uid == uid))
-    if appointment is None:
-        abort(404)
-    return appointment
 
 
 @blueprint.route("/intake/<token>", methods=["GET", "POST"])
 @limiter.limit("20 per hour", methods=["POST"])
 def intake_questions(token: str):
-    appointment = _appointment(appointment_uid_from_intake_token(token))
+    appointment = appointment_by_uid_or_404(appointment_uid_from_intake_token(token))
     if intake.intake_status(appointment.patient_id).complete:
         return redirect(url_for(".intake_consent", token=token))
     filled = fill_intake(appointment, method=RecordMethod.ONLINE)
@@ -47,7 +38,7 @@ def intake_questions(token: str):
 @blueprint.route("/intake/<token>/consent", methods=["GET", "POST"])
 @limiter.limit("20 per hour", methods=["POST"])
 def intake_consent(token: str):
-    appointment = _appointment(appointment_uid_from_intake_token(token))
+    appointment = appointment_by_uid_or_404(appointment_uid_from_intake_token(token))
     if not intake.intake_status(appointment.patient_id).complete:
         return redirect(url_for(".intake_questions", token=token))
     wordings = consent.wordings_to_agree(appointment)
@@ -61,7 +52,7 @@ def intake_consent(token: str):
 
 @blueprint.get("/intake/<token>/done")
 def intake_done(token: str):
-    appointment = _appointment(appointment_uid_from_intake_token(token))
+    appointment = appointment_by_uid_or_404(appointment_uid_from_intake_token(token))
     return render_template(
         "records/intake_done.html",
         appointment=appointment,
@@ -74,7 +65,7 @@ def intake_done(token: str):
 @blueprint.route("/check/<token>", methods=["GET", "POST"])
 @limiter.limit("20 per hour", methods=["POST"])
 def pre_visit_check(token: str):
-    appointment = _appointment(appointment_uid_from_check_token(token))
+    appointment = appointment_by_uid_or_404(appointment_uid_from_check_token(token))
     if not red_flags.can_recheck(appointment, utcnow()):
         return render_template("records/check_closed.html", appointment=appointment)
     form = RedFlagQuestions()
