@@ -1,7 +1,7 @@
 # make run   - set up everything and serve the demo clinic on http://127.0.0.1:5000
 # make test  - lint (ruff, mypy), then the whole test suite on SQLite and (when reachable) PostgreSQL
 # make audit - bandit on the code, pip-audit on the installed packages
-# make bench - every benchmark in bench/, each printing its figures
+# make bench - every benchmark in bench/, each printing its figures and targets (exit 1 if missed)
 VENV      := .venv
 PY        := $(VENV)/bin/python
 FLASK     := $(VENV)/bin/flask
@@ -180,13 +180,19 @@ audit: $(VENV)/.audit-installed
 	fi; \
 	rm -f $$report; exit $$status
 
+# Every benchmark prints its figures beside a floor measured in the same run and its
+# targets as ratios to that floor, MET or NOT MET; each runs even when one before it missed,
+# and make exits non-zero if any target was missed by more than BENCH_TOLERANCE (a fraction,
+# 0.10 by default; bench/harness.py). On a shared machine the verdicts go by the best samples.
 bench: install
-	@set -e; for bench in bench/*.py; do \
+	@status=0; for bench in bench/*.py; do \
 		name=$$(basename $$bench .py); \
-		case $$name in __init__|hello) continue;; esac; \
+		case $$name in __init__|hello|harness|postgres) continue;; esac; \
 		echo "== bench.$$name =="; \
-		$(PY) -m bench.$$name; \
-	done
+		$(PY) -m bench.$$name || { status=1; echo "bench.$$name: a target was missed"; }; \
+	done; \
+	if [ $$status != 0 ]; then echo "make bench: some targets were missed (see above)"; fi; \
+	exit $$status
 
 clean:
 	rm -rf $(VENV) instance/*.sqlite3* test-artefacts tests/browser/node_modules

@@ -139,6 +139,10 @@ class Config:
     # Each worker keeps the clinic settings row this long; a change made through this
     # worker shows on its next request, through another within this many seconds.
     CLINIC_SETTINGS_CACHE_SECONDS = float(os.environ.get("CLINIC_SETTINGS_CACHE_SECONDS", "5"))
+    # Each worker keeps the version of a session's free times (what the times page is kept
+    # under) this long; a change made through this worker shows at once, through another
+    # within this many seconds (0 reads it on every request).
+    FREE_TIMES_VERSION_SECONDS = float(os.environ.get("FREE_TIMES_VERSION_SECONDS", "1"))
     # Online payment (Stripe Checkout). With no secret key nothing online shows and
     # patients pay at the desk. STRIPE_API_BASE and STRIPE_CHECKOUT_ORIGIN point the
     # adapter at a stand-in in tests; the origin is the one the security policy lets

@@ -12,28 +12,18 @@ time. Prints medians and 95th percentiles, and the statements each call sends.
 The floor is measured in the same run: one ORM query through the session fetching
 the same rows the month needs (the practitioner's live appointments in the month).
 
-Target: a month of availability for one practitioner within 3x the floor. The
-"anyone" rows must send the same number of statements for 1, 5 and 20 practitioners.
+Targets: a month of availability for one practitioner within 3x the floor (by the best
+samples, the medians beside them; see bench/harness.py for the timing and the tolerance).
+The "anyone" rows must send the same number of statements for 1, 5 and 20 practitioners.
 """
 
 import argparse
-import os
-import statistics
-import sys
-import tempfile
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock
-from pathlib import Path
 
-from bench import percentile
+from bench import harness
 
-ROOT = Path(__file__).resolve().parent.parent
 MONTH_RATIO_TARGET = 3.0
-# BENCH_CPU=1 times CPU seconds of this process instead of the wall clock: steadier on a
-# crowded machine, but blind to the PostgreSQL server's share of the work.
-CLOCK = time.process_time if os.environ.get("BENCH_CPU") else time.perf_counter
 CLINIC_SIZES = (1, 5, 20)
 BUSY_APPOINTMENTS = 10_000
 OTHERS_APPOINTMENTS = 500
@@ -118,66 +108,25 @@ def _load(now: datetime):
     return practitioners, massage
 
 
-def _statements(function: Callable[[], object]) -> int:
-    """The statements one call of `function` sends (after a warm-up call)."""
-    from sqlalchemy import event
-
-    from booking.extensions import db
-
-    function()  # warm: statements compiled and cached, pages in the database's cache
-    statements = []
-
-    def count(*_args):
-        statements.append(1)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    function()
-    event.remove(db.engine, "before_cursor_execute", count)
-    return len(statements)
-
-
-def _time(functions: dict[str, Callable[[], object]], runs: int) -> dict[str, list[float]]:
-    """Samples of each function's duration, taken in turn so that they share the machine's
-    load: on a busy machine the floor and the figure then rise and fall together."""
-    samples: dict[str, list[float]] = {name: [] for name in functions}
-    for _ in range(runs):
-        for name, function in functions.items():
-            began = CLOCK()
-            function()
-            samples[name].append(CLOCK() - began)
-    return samples
-
-
-def _line(label: str, samples: list[float], statements: int, extra: str = "") -> float:
-    median = statistics.median(samples) * 1000
-    p95 = percentile(samples, 0.95) * 1000
-    print(
-        f"  {label:<44} median {median:7.2f} ms  p95 {p95:7.2f} ms  "
-        f"{statements:>2} statements{extra}"
-    )
-    return median
+def _line(label: str, samples: list[float], statements: int) -> None:
+    print(f"  {label:<44} {harness.milliseconds(samples)}  {statements:>2} statements")
 
 
 def measure(url: str, backend: str, runs: int) -> bool:
     """Load the clinic into the empty database at `url` and time it; True when targets met."""
-    from flask_migrate import upgrade
-    from sqlalchemy import select, text
+    from sqlalchemy import select
 
-    from booking import create_app
     from booking.clinic import availability
     from booking.clinic.localtime import local_day_bounds, local_today
     from booking.clinic.settings import clinic_settings
     from booking.extensions import db
     from booking.models import Appointment
 
-    app = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
     met = True
-    with app.app_context():
-        upgrade()
+    with harness.migrated_app(url):
         now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
         practitioners, massage = _load(now)
-        db.session.execute(text("ANALYZE"))
-        db.session.commit()
+        harness.analyse()
         settings = clinic_settings()
         zone = settings.zone
         today = local_today(now, zone)
@@ -219,21 +168,21 @@ def measure(url: str, backend: str, runs: int) -> bool:
             f"{backend}: {busy.name}, {BUSY_APPOINTMENTS} appointments in the year, {rows} live "
             f"in the month, {in_month} free starts; {runs} runs each"
         )
-        samples = _time({"floor": floor, "month": month, "day": one_day}, runs)
-        floor_ms = _line(
-            "floor: one ORM query, the month's rows", samples["floor"], _statements(floor)
+        samples = harness.interleaved({"floor": floor, "month": month, "day": one_day}, runs)
+        harness.floor_line(
+            "floor: one ORM query, the month's rows",
+            samples["floor"],
+            note=f"  {harness.statements(floor):>2} statements",
         )
-        ratio = statistics.median(samples["month"]) * 1000 / floor_ms
-        target_met = ratio <= MONTH_RATIO_TARGET
-        met &= target_met
-        _line(
+        verdict = harness.ratio_to_floor(
             "a 30-day month, one practitioner",
             samples["month"],
-            _statements(month),
-            f"  {ratio:4.1f}x floor, target <= {MONTH_RATIO_TARGET:g}x: "
-            f"{'MET' if target_met else 'NOT MET'}",
+            samples["floor"],
+            MONTH_RATIO_TARGET,
+            note=f"  {harness.statements(month):>2} statements",
         )
-        _line("one day, one practitioner", samples["day"], _statements(one_day))
+        met &= not verdict.fails
+        _line("one day, one practitioner", samples["day"], harness.statements(one_day))
 
         counts = {}
         for size in CLINIC_SIZES:
@@ -244,45 +193,27 @@ def measure(url: str, backend: str, runs: int) -> bool:
                     chosen, massage, first, last, now=now, settings=settings
                 )
 
-            counts[size] = _statements(anyone)
-            samples = _time({"anyone": anyone}, runs)["anyone"]
+            counts[size] = harness.statements(anyone)
+            samples = harness.interleaved({"anyone": anyone}, runs)["anyone"]
             _line(f"a 30-day month, anyone of {size:>2} practitioners", samples, counts[size])
         constant = len(set(counts.values())) == 1
         met &= constant
         print(
             f"  statements for 1, 5 and 20 practitioners: "
             f"{', '.join(str(counts[size]) for size in CLINIC_SIZES)}; target: equal: "
-            f"{'MET' if constant else 'NOT MET'}"
+            f"{harness.exactly(constant).word}"
         )
-        db.session.remove()
-        db.engine.dispose()
     return met
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument(
-        "--backend",
-        choices=["sqlite", "postgresql", "both"],
-        default="both",
-        help="PostgreSQL is skipped, with the reason, when no server answers",
-    )
+    harness.backend_arguments(parser)
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(ROOT))
-    met = True
-    if args.backend in ("sqlite", "both"):
-        with tempfile.TemporaryDirectory(prefix="bench-availability-") as directory:
-            url = f"sqlite:///{Path(directory) / 'availability.sqlite3'}"
-            met &= measure(url, "SQLite", args.runs)
-    if args.backend in ("postgresql", "both"):
-        from bench.postgres import Unreachable, scratch_database, sqlalchemy_url
-
-        try:
-            with scratch_database("perf_availability") as conninfo:
-                met &= measure(sqlalchemy_url(conninfo), "PostgreSQL", args.runs)
-        except Unreachable as error:
-            print(f"PostgreSQL: skipped: {error}")
+    met = harness.on_each_backend(
+        args.backend, "availability", lambda url, backend: measure(url, backend, args.runs)
+    )
     return 0 if met else 1
 
 

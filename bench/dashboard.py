@@ -13,28 +13,22 @@ Three figures, the year as the range:
 - the dashboard's figures (booking.clinic.reports.dashboard), every query included;
 - the whole page, /diary/reports, rendered for a signed-in administrator.
 
-Target: the page in under 200 ms (median).
+Target: the page within 40x the floor (the former 200 ms on a machine where the floor took
+5 ms), by the best samples, the medians beside them (bench/harness.py).
 """
 
 import argparse
-import os
-import statistics
-import sys
-import tempfile
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from bench import percentile
+from bench import harness
 
-ROOT = Path(__file__).resolve().parent.parent
-PAGE_TARGET_MS = 200.0
+# The page had an absolute target, 200 ms, when the bare aggregate took about 5 ms on the
+# machine it was set on: the same target as a ratio, so that it travels between machines.
+PAGE_RATIO_TARGET = 40.0
 APPOINTMENTS = 10_000
 PATIENTS = 2_000
 COURSES = 300
 PAYMENTS = 4_000
-CLOCK = time.process_time if os.environ.get("BENCH_CPU") else time.perf_counter
 PASSWORD = "bench dashboard password"
 
 
@@ -158,48 +152,15 @@ def _load(now: datetime) -> tuple[datetime, datetime]:
     return first, first + timedelta(days=day)
 
 
-def _statements(function: Callable[[], object]) -> int:
-    from sqlalchemy import event
-
-    from booking.extensions import db
-
-    function()
-    statements = []
-
-    def count(*_args):
-        statements.append(1)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    function()
-    event.remove(db.engine, "before_cursor_execute", count)
-    return len(statements)
-
-
-def _time(functions: dict[str, Callable[[], object]], runs: int) -> dict[str, list[float]]:
-    """Samples taken in turn, so that the floor and the figures share the machine's load."""
-    samples: dict[str, list[float]] = {name: [] for name in functions}
-    for _ in range(runs):
-        for name, function in functions.items():
-            began = CLOCK()
-            function()
-            samples[name].append(CLOCK() - began)
-    return samples
-
-
-def _line(label: str, samples: list[float], statements: int | None, extra: str = "") -> float:
-    median = statistics.median(samples) * 1000
-    p95 = percentile(samples, 0.95) * 1000
-    said = f"{statements:>2} statements" if statements is not None else " " * 13
-    print(f"  {label:<46} median {median:7.2f} ms  p95 {p95:7.2f} ms  {said}{extra}")
-    return median
+def _line(label: str, samples: list[float], statements: int | None, extra: str = "") -> None:
+    said = f"{statements:>2} statements" if statements is not None else ""
+    print(f"  {label:<46} {harness.milliseconds(samples)}  {said}{extra}")
 
 
 def measure(url: str, backend: str, runs: int) -> bool:
     """Load the clinic into the empty database at `url` and time it; True when the target is met."""
-    from flask_migrate import upgrade
-    from sqlalchemy import func, select, text
+    from sqlalchemy import func, select
 
-    from booking import create_app
     from booking.clinic import reports
     from booking.clinic.localtime import local_today
     from booking.clinic.settings import clinic_settings
@@ -207,13 +168,10 @@ def measure(url: str, backend: str, runs: int) -> bool:
     from booking.models import Appointment
     from tests.forms import csrf_token
 
-    app = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
-    with app.app_context():
-        upgrade()
+    with harness.migrated_app(url) as app:
         now = datetime.now(UTC).replace(microsecond=0)
         _load(now)
-        db.session.execute(text("ANALYZE"))
-        db.session.commit()
+        harness.analyse()
         settings = clinic_settings()
         today = local_today(now, settings.zone)
         first_day = today - timedelta(days=364)
@@ -254,50 +212,33 @@ def measure(url: str, backend: str, runs: int) -> bool:
             f"{backend}: {APPOINTMENTS} appointments, {counted} in the year's range; "
             f"{runs} runs each"
         )
-        samples = _time({"floor": floor, "figures": figures, "page": whole_page}, runs)
-        floor_ms = _line("floor: the bare aggregate over the year", samples["floor"], 1)
-        figures_ms = _line(
-            "the dashboard's figures (every query)", samples["figures"], _statements(figures)
+        samples = harness.interleaved(
+            {"floor": floor, "figures": figures, "page": whole_page}, runs
         )
-        page_ms = statistics.median(samples["page"]) * 1000
-        met = page_ms < PAGE_TARGET_MS
+        _line("floor: the bare aggregate over the year", samples["floor"], 1)
         _line(
+            "the dashboard's figures (every query)", samples["figures"], harness.statements(figures)
+        )
+        verdict = harness.ratio_to_floor(
             "the whole page, /diary/reports",
             samples["page"],
-            None,
-            f"  {page_ms / floor_ms:4.1f}x floor; target < {PAGE_TARGET_MS:g} ms: "
-            f"{'MET' if met else 'NOT MET'}",
+            samples["floor"],
+            PAGE_RATIO_TARGET,
+            width=46,
         )
-        print(f"  figures over floor: {figures_ms / floor_ms:4.1f}x")
-        db.session.remove()
-        db.engine.dispose()
-    return met
+        by_best = min(samples["figures"]) / min(samples["floor"])
+        print(f"  the figures: {by_best:4.1f}x floor (best)")
+    return not verdict.fails
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument(
-        "--backend",
-        choices=["sqlite", "postgresql", "both"],
-        default="both",
-        help="PostgreSQL is skipped, with the reason, when no server answers",
-    )
+    harness.backend_arguments(parser)
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(ROOT))
-    met = True
-    if args.backend in ("sqlite", "both"):
-        with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as directory:
-            url = f"sqlite:///{Path(directory) / 'dashboard.sqlite3'}"
-            met &= measure(url, "SQLite", args.runs)
-    if args.backend in ("postgresql", "both"):
-        from bench.postgres import Unreachable, scratch_database, sqlalchemy_url
-
-        try:
-            with scratch_database("perf_dashboard") as conninfo:
-                met &= measure(sqlalchemy_url(conninfo), "PostgreSQL", args.runs)
-        except Unreachable as error:
-            print(f"PostgreSQL: skipped: {error}")
+    met = harness.on_each_backend(
+        args.backend, "dashboard", lambda url, backend: measure(url, backend, args.runs)
+    )
     return 0 if met else 1
 
 
