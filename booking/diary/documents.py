@@ -135,15 +135,7 @@ def appointment_invoice(appointment_id: int):
     appointment = db.session.get(Appointment, appointment_id)
     if appointment is None:
         abort(404)
-    page = _Issuing(
-        what=f"an invoice for {appointment.patient.name}",
-        lines=lines_due(appointment),
-        back=url_for(".appointment", appointment_id=appointment.id),
-    )
-    return _issue_view(
-        page,
-        lambda claim: issue_invoice(appointment, claim=claim, staff_user=signed_in_staff()),
-    )
+    return _invoice_view(appointment, url_for(".appointment", appointment_id=appointment.id))
 
 
 @blueprint.route("/courses/<int:course_id>/invoice", methods=["GET", "POST"])
@@ -152,14 +144,17 @@ def course_invoice(course_id: int):
     course = db.session.get(Course, course_id)
     if course is None:
         abort(404)
+    return _invoice_view(course, url_for(".course", course_id=course.id))
+
+
+def _invoice_view(target: Appointment | Course, back: str):
+    """An invoice for what `target` (an appointment or a course) still has due."""
     page = _Issuing(
-        what=f"an invoice for {course.patient.name}",
-        lines=lines_due(course),
-        back=url_for(".course", course_id=course.id),
+        what=f"an invoice for {target.patient.name}", lines=lines_due(target), back=back
     )
     return _issue_view(
         page,
-        lambda claim: issue_invoice(course, claim=claim, staff_user=signed_in_staff()),
+        lambda claim: issue_invoice(target, claim=claim, staff_user=signed_in_staff()),
     )
 
 
@@ -220,9 +215,7 @@ def refund_credit_note(entry_id: int):
 @blueprint.get("/documents/<int:document_id>")
 @staff_required(*FRONT_DESK)
 def document(document_id: int):
-    document = _document_or_404(document_id)
-    if document.patient_id is not None:
-        access_log.record_read(signed_in_staff(), document.patient_id, "document")
+    document = _document_read(document_id, "document")
     return render_template(
         "diary/document.html",
         document=document,
@@ -230,6 +223,14 @@ def document(document_id: int):
         email_form=ConfirmForm(),
         patient_email=_patient_email(document),
     )
+
+
+def _document_read(document_id: int, what: str) -> Document:
+    """The document, its reading by the signed-in staff member logged as `what`."""
+    document = _document_or_404(document_id)
+    if document.patient_id is not None:
+        access_log.record_read(signed_in_staff(), document.patient_id, what)
+    return document
 
 
 def _patient_email(document: Document) -> str | None:
@@ -240,9 +241,7 @@ def _patient_email(document: Document) -> str | None:
 @blueprint.get("/documents/<int:document_id>/pdf")
 @staff_required(*FRONT_DESK)
 def document_pdf(document_id: int):
-    document = _document_or_404(document_id)
-    if document.patient_id is not None:
-        access_log.record_read(signed_in_staff(), document.patient_id, "document_pdf")
+    document = _document_read(document_id, "document_pdf")
     response = Response(render(document), mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename(document)}"'
     return response
