@@ -8,11 +8,11 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from booking.clinic.localtime import to_local
-from booking.clinic.settings import clinic_settings
+from booking.clinic.settings import clinic_zone
 
 
 def _zone() -> ZoneInfo:
-    return clinic_settings().zone
+    return clinic_zone()
 
 
 def format_local_time(instant: datetime) -> str:

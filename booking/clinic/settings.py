@@ -17,6 +17,7 @@ loaded; after a commit its attributes expire and are read afresh.
 import threading
 import time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import current_app, g, has_app_context
 from sqlalchemy import event, inspect
@@ -178,6 +179,22 @@ def clinic_settings() -> ClinicSettings:
     if has_app_context():
         g.clinic_settings = settings
     return settings
+
+
+def clinic_zone() -> ZoneInfo:
+    """The clinic's time zone, without building a settings object when it need not.
+
+    The same answer as `clinic_settings().zone`: this request's object if it has one, or
+    the session's own (which may hold a change not yet committed), else the app's cached
+    copy of the values, else the row.
+    """
+    if has_app_context() and "clinic_settings" not in g:
+        session = db.session()
+        cache = _cache()
+        values = cache.values() if cache is not None else None
+        if values is not None and _IDENTITY not in session.identity_map:
+            return ZoneInfo(values["timezone"])
+    return clinic_settings().zone
 
 
 def _changes_settings(session: Session) -> bool:

@@ -2,9 +2,11 @@
 
 from flask import Response, abort, request
 
-from booking.clinic.feeds import FeedVersion, build_feed, feed_version, practitioner_by_feed_token
+from booking.clinic.feeds import FeedVersion, build_feed, feed_link_by_token, version_of
 from booking.database import utcnow
+from booking.extensions import db
 from booking.feeds import blueprint
+from booking.models import Practitioner
 
 CACHE_CONTROL = "private, max-age=300"
 CALENDAR_TYPE = "text/calendar; charset=utf-8"
@@ -32,13 +34,15 @@ def _with_validators(response: Response, version: FeedVersion) -> Response:
 def subscription(token: str):
     # No rate limit: tokens are 256 random bits, and calendar services fetch many
     # feeds from few addresses. An unknown token gets the site's plain 404.
-    practitioner = practitioner_by_feed_token(token)
-    if practitioner is None:
+    link = feed_link_by_token(token)
+    if link is None:
         abort(404)
     now = utcnow()
-    version = feed_version(practitioner, now)
+    version = version_of(link, now)
     if _unchanged_for_client(version):
+        # A calendar app's usual poll: one query, nothing built.
         return _with_validators(Response(status=304), version)
+    practitioner = db.session.get_one(Practitioner, link.practitioner_id)
     response = Response(build_feed(practitioner, now), content_type=CALENDAR_TYPE)
     response.headers["Content-Disposition"] = f'inline; filename="{practitioner.slug}.ics"'
     return _with_validators(response, version)
