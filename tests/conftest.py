@@ -131,11 +131,23 @@ def _normalise(url: str) -> str:
 
 
 def _empty_all_tables() -> None:
+    """Every table emptied, children first; on PostgreSQL the id sequences start again at 1.
+
+    DELETE, not TRUNCATE: a test leaves a few rows, and TRUNCATE gives each of the ~50
+    tables a new file on disk, over a second per test on a busy machine (DELETE: a few ms).
+    """
     tables = list(reversed(db.metadata.sorted_tables))
     with db.engine.begin() as connection:
         if db.engine.dialect.name == "postgresql":
-            names = ", ".join(table.name for table in tables)
-            connection.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+            deletes = "; ".join(f'DELETE FROM "{table.name}"' for table in tables)
+            connection.exec_driver_sql(deletes)
+            # As TRUNCATE's RESTART IDENTITY: setval is not transactional and costs no file.
+            connection.exec_driver_sql(
+                "SELECT setval((quote_ident(schemaname) || '.' || quote_ident(sequencename))"
+                "::regclass, 1, false) "
+                "FROM pg_sequences "
+                "WHERE schemaname = current_schema() AND last_value IS NOT NULL"
+            )
         else:
             for table in tables:
                 connection.execute(table.delete())
