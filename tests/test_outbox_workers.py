@@ -59,6 +59,17 @@ def test_email_is_one_registered_channel():
     assert channels.sender_for("email").channel == "email"
 
 
+def test_email_is_still_sent_when_another_channel_was_registered_first(monkeypatch):
+    # The built-in email sender used to be added only while no sender at all was
+    # registered: a letter sender registered first left email with none ("No sender is
+    # registered for the 'email' channel"), depending on which test ran first.
+    monkeypatch.setattr(channels, "_SENDERS", {})
+    monkeypatch.setattr(channels, "_builtins_added", False)
+    channels.register_sender(LetterSender())
+    assert channels.channels() == ["email", "letter"]
+    assert channels.sender_for("email").channel == "email"
+
+
 def test_a_second_registered_channel_is_queued_and_dispatched_by_its_own_sender(
     mail_app, demo, smtp_server, letters
 ):

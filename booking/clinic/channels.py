@@ -35,6 +35,9 @@ class UnknownChannel(LookupError):
 
 
 _SENDERS: dict[str, Sender] = {}
+# Whether the built-in senders (email) were added: on first use, not on import, and not
+# "when none is registered", or a channel registered first (letters) would leave out email.
+_builtins_added = False
 
 
 def register_sender(sender: Sender) -> None:
@@ -48,8 +51,7 @@ def unregister_sender(channel: str) -> None:
 
 def sender_for(channel: str) -> Sender:
     """The registered sender of `channel`; UnknownChannel if there is none."""
-    if not _SENDERS:
-        _register_builtin_senders()
+    _add_builtin_senders()
     try:
         return _SENDERS[channel]
     except KeyError:
@@ -57,12 +59,16 @@ def sender_for(channel: str) -> Sender:
 
 
 def channels() -> list[str]:
-    if not _SENDERS:
-        _register_builtin_senders()
+    _add_builtin_senders()
     return sorted(_SENDERS)
 
 
-def _register_builtin_senders() -> None:
+def _add_builtin_senders() -> None:
+    """Email, unless a sender of its own was registered for it already."""
+    global _builtins_added
+    if _builtins_added:
+        return
     from booking.clinic.email_sender import EmailSender
 
-    register_sender(EmailSender())
+    _SENDERS.setdefault("email", EmailSender())
+    _builtins_added = True
