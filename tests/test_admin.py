@@ -82,6 +82,7 @@ def settings_answers() -> dict:
         "waiting_list_courses_first",
         "first_course_session_before_payment",
         "email_confirmation_for_new_patients",
+        "late_cancellation_keeps_deposit",
     ):
         if getattr(settings, name):
             answers[name] = "y"

@@ -41,7 +41,7 @@ from booking.clinic.errors import (
 from booking.clinic.localtime import OUT_OF_REACH, to_local, within_reach
 from booking.clinic.offerings import offers, practitioners_offering
 from booking.clinic.patients import PatientDetails, find_or_create_patient, lock_bookable
-from booking.clinic.payments import fees
+from booking.clinic.payments import deposit_policy, fees
 from booking.clinic.settings import clinic_settings
 from booking.clinic.transaction import lock_or_refuse, unit_of_work
 from booking.database import utcnow
@@ -478,14 +478,26 @@ def cancel_appointment(
     adds the clinic's late cancellation fee to the patient's balance; with notice, no fee.
     `warning_sign`: the patient reported a red flag before the visit, so they may cancel
     however late, with no fee, and a course credit always comes back.
+    A deposit paid online is refunded, or kept towards the late cancellation fee, by the
+    clinic's rule (`booking.clinic.payments.deposit_policy`): decided in this unit of
+    work, the refund asked of the provider once it has committed.
     """
     now = now or utcnow()
     with unit_of_work():
-        late = _cancel(
-            appointment, reason, staff_user, now, return_credit, seen_sequence, warning_sign
+        late, deposit = _cancel(
+            appointment,
+            reason,
+            staff_user,
+            now,
+            return_credit,
+            seen_sequence,
+            warning_sign,
+            charge_fee=charge_fee,
         )
         if charge_fee and late and staff_user is not None and not warning_sign:
             fees.charge_fee(appointment, FeeKind.LATE_CANCELLATION, staff_user=staff_user, now=now)
+    if deposit.refund_pence > 0:
+        deposit_policy.make_cancellation_refunds(appointment)
     return appointment
 
 
@@ -497,8 +509,10 @@ def _cancel(
     return_credit: bool | None,
     seen_sequence: int | None,
     warning_sign: bool = False,
-) -> bool:
-    """Cancel; whether it was late (inside the notice period)."""
+    *,
+    charge_fee: bool = False,
+) -> tuple[bool, deposit_policy.DepositOutcome]:
+    """Cancel; whether it was late (inside the notice period), and the deposit's fate."""
     by_staff = staff_user is not None
     settings = clinic_settings()
     # Staff may cancel a held appointment, to free its time before the hold runs out.
@@ -531,10 +545,18 @@ def _cancel(
             reason=credit_reason,
             staff_user=staff_user,
         )
-    notifications.appointment_cancelled(appointment, by_staff=by_staff, was_held=was_held)
+    fee_pence = 0
+    if charge_fee and late and by_staff and not warning_sign:
+        fee_pence = fees.fee_amount(FeeKind.LATE_CANCELLATION, settings)
+    deposit = deposit_policy.decide_on_cancellation(
+        appointment, late=late, fee_pence=fee_pence, staff_user=staff_user
+    )
+    notifications.appointment_cancelled(
+        appointment, by_staff=by_staff, was_held=was_held, deposit_words=deposit.patient_words()
+    )
     if by_staff:
         audit.record(staff_user, "appointment.cancelled", appointment, reason=reason.strip()[:300])
-    return late
+    return late, deposit
 
 
 UNDO_EXPIRED_MESSAGE = (
@@ -597,6 +619,9 @@ def undo_cancellation(appointment: Appointment, *, now: datetime | None = None) 
         appointment.cancelled_by = None
         appointment.cancellation_reason = ""
         appointment.sequence += 1
+        # A deposit not yet refunded stays with the booking; one already refunded is
+        # gone, and the booking stands without it (the full price is paid on the day).
+        deposit_policy.cancel_pending_refunds(appointment)
         if appointment.course_id is not None:
             credits.settle_credit(
                 appointment, uses_credit=True, reason="Cancellation undone: credit used"

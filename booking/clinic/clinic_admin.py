@@ -84,6 +84,7 @@ class SettingsValues:
     # Fees for missed appointments in pence (booking.clinic.payments.fees); 0 is none.
     no_show_fee_pence: int = 0
     late_cancellation_fee_pence: int = 0
+    late_cancellation_keeps_deposit: bool = True
 
 
 def settings_values(settings: ClinicSettings) -> SettingsValues:
@@ -165,6 +166,7 @@ def _tidy_settings(values: SettingsValues) -> dict[str, Any]:
     tidy["waiting_list_courses_first"] = bool(tidy["waiting_list_courses_first"])
     tidy["first_course_session_before_payment"] = bool(tidy["first_course_session_before_payment"])
     tidy["email_confirmation_for_new_patients"] = bool(tidy["email_confirmation_for_new_patients"])
+    tidy["late_cancellation_keeps_deposit"] = bool(tidy["late_cancellation_keeps_deposit"])
     for name, label in (
         ("no_show_fee_pence", "The no-show fee"),
         ("late_cancellation_fee_pence", "The late cancellation fee"),

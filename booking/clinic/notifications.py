@@ -282,7 +282,11 @@ def appointment_moved(
 
 
 def appointment_cancelled(
-    appointment: Appointment, *, by_staff: bool | None = None, was_held: bool = False
+    appointment: Appointment,
+    *,
+    by_staff: bool | None = None,
+    was_held: bool = False,
+    deposit_words: str = "",
 ) -> None:
     """Queue the cancellation (iCalendar CANCEL, same UID) and the reception notice.
 
@@ -299,6 +303,8 @@ def appointment_cancelled(
             "appointment": appointment,
             "book_url": _public_url("public.book"),
             "with_invitation": not was_held,
+            # What becomes of a deposit paid online (payments.deposit_policy), or "".
+            "deposit_words": deposit_words,
         },
         ics_method=None if was_held else "CANCEL",
     )

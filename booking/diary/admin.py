@@ -127,6 +127,9 @@ class SettingsForm(Form):
     )
     no_show_fee_pence = PenceField("No-show fee (£)")
     late_cancellation_fee_pence = PenceField("Late cancellation fee (£)")
+    late_cancellation_keeps_deposit = BooleanField(
+        "A late cancellation keeps the patient's deposit towards the late cancellation fee"
+    )
     what_to_bring = TextAreaField("What to bring")
     directions = TextAreaField("Directions")
 

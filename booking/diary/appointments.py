@@ -29,7 +29,7 @@ from booking.clinic.localtime import local_to_utc, to_local, wall_time_exists, w
 from booking.clinic.money import format_money_exact
 from booking.clinic.offerings import practitioners_offering
 from booking.clinic.patients import search_patients
-from booking.clinic.payments import fee_links, fees, online
+from booking.clinic.payments import deposit_policy, fee_links, fees, online
 from booking.clinic.settings import clinic_settings
 from booking.database import utcnow
 from booking.diary import blueprint, grid
@@ -192,6 +192,7 @@ def _render_appointment(appointment: Appointment, status: int = 200, **forms):
         messages=communications.appointment_log(appointment),
         # Deposits paid online for it: each links to its refund page.
         online_payments=online.paid_checkouts(appointment),
+        deposit=deposit_policy.standing(appointment),
         **context,
     ), status
 
@@ -283,11 +284,32 @@ def appointment_cancel(appointment_id: int):
         flash(error.message, "error")
     else:
         flash(
-            f"The appointment has been cancelled.{_fee_charged(appointment)} "
-            f"{_what_the_patient_is_sent(appointment)}",
+            f"The appointment has been cancelled.{_fee_charged(appointment)}"
+            f"{_deposit_refunded(appointment)} {_what_the_patient_is_sent(appointment)}",
             "success",
         )
+        to_make = deposit_policy.refund_to_make(appointment)
+        if to_make:
+            flash(
+                f"The deposit's refund of {format_money_exact(to_make)} did not go through: "
+                "Stripe refused it or could not be reached. Make it from the deposit's "
+                "payment page below.",
+                "error",
+            )
     return redirect(url_for(".appointment", appointment_id=appointment.id))
+
+
+def _deposit_refunded(appointment: Appointment) -> str:
+    """ " The £20.00 deposit was refunded to the patient's card." when one was."""
+    deposit = deposit_policy.standing(appointment)
+    if not deposit.paid:
+        return ""
+    words = ""
+    if deposit.refunded:
+        words += f" {format_money_exact(deposit.refunded)} of the deposit was refunded to the card."
+    if deposit.kept > 0:
+        words += f" {format_money_exact(deposit.kept)} of the deposit is kept towards the fee."
+    return words
 
 
 @blueprint.post("/appointments/<int:appointment_id>/attendance")

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     Time,
     false,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -107,6 +108,11 @@ class ClinicSettings(Model):
     # booking is kept; until then it is held (booking.clinic.email_confirmation).
     email_confirmation_for_new_patients: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()
+    )
+    # A late cancellation charged the late cancellation fee keeps as much of a paid
+    # deposit as the fee; every other cancellation refunds it (payments.deposit_policy).
+    late_cancellation_keeps_deposit: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=true()
     )
     # How long an adult's clinical record is kept after their last treatment (UK practice: 8).
     clinical_retention_years: Mapped[int] = mapped_column(Integer, default=8)

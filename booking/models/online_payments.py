@@ -51,6 +51,9 @@ class OnlineCheckout(Model):
     # Paid, but what it paid for could no longer be had (a deposit that arrived after its
     # held time was released and taken): kept in the ledger, for staff to refund.
     refund_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A deposit's refund its booking's cancellation decided and not yet made (the provider
+    # refused it or could not be reached): staff see it to make (payments.deposit_policy).
+    cancellation_refund_pence: Mapped[int | None] = mapped_column(Integer)
 
     course: Mapped[Course | None] = relationship()
     appointment: Mapped[Appointment | None] = relationship()

@@ -17,7 +17,7 @@ from booking.clinic import DomainError, availability, holds
 from booking.clinic.appointments import PatientDetails, book_appointment
 from booking.clinic.feed_revisions import free_times_version
 from booking.clinic.localtime import to_local
-from booking.clinic.payments import deposits
+from booking.clinic.payments import deposit_policy, deposits
 from booking.clinic.settings import clinic_settings, settings_generation, settings_values
 from booking.clinic.tokens import manage_token
 from booking.database import utcnow
@@ -212,6 +212,7 @@ def book_details(slug: str):
         ),
         problem=problem,
         deposit=deposit,
+        deposit_policy=deposit_policy.policy_sentences() if deposit else [],
         hold_minutes=deposits.hold_minutes(),
     ), status
 

@@ -10,6 +10,7 @@ from booking.clinic.appointments import (
     undo_cancellation,
 )
 from booking.clinic.change_policy import can_undo_cancellation, online_changes, undo_until
+from booking.clinic.payments import deposit_policy
 from booking.clinic.settings import clinic_settings
 from booking.database import utcnow
 from booking.extensions import db, limiter
@@ -70,7 +71,14 @@ def manage_cancel(token: str):
         if not _changeable(appointment, utcnow()):
             return redirect(url_for(".manage", token=token))
         return render_template(
-            "public/manage_cancel.html", appointment=appointment, token=token, form=form
+            "public/manage_cancel.html",
+            appointment=appointment,
+            token=token,
+            form=form,
+            # A patient cancelling online gives notice, so no fee: what the deposit does.
+            deposit_words=deposit_policy.outcome(
+                appointment, late=False, fee_pence=0
+            ).patient_words(),
         )
     if form.validate_on_submit():
         try:
@@ -139,6 +147,7 @@ def manage_reschedule_review(token: str):
         form=AppointmentChangeForm(),
         start=start,
         ends_at=start + (appointment.ends_at - appointment.starts_at),
+        deposit_paid=deposit_policy.paid_pence(appointment),
         format_start=format_start,
     )
 

@@ -81,6 +81,11 @@ def record_refund(
         now=now,
     )
     credit_note_for_online_refund(entry.id, now=now)
+    if checkout.cancellation_refund_pence:
+        # A refund a cancellation decided, made now (by staff, or reported by webhook).
+        checkout.cancellation_refund_pence = (
+            max(0, checkout.cancellation_refund_pence - amount_pence) or None
+        )
 
 
 def refundable_pence(checkout: OnlineCheckout) -> int:

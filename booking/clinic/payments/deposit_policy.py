@@ -1,0 +1,276 @@
+"""What becomes of a deposit paid online when its booking is cancelled or moved.
+
+The clinic's rule, in one place (patients read it before they book, on the cancel page
+and in the cancellation email; staff see it in the diary):
+
+- Moved: the deposit stays with the appointment (it is paid against the same row).
+- Cancelled: the deposit is refunded to the patient's card, in full, automatically:
+  by the patient online (always with notice, or for a warning sign), or by the clinic.
+- Cancelled late and charged the clinic's late cancellation fee (staff confirm it;
+  only inside the notice period): with `late_cancellation_keeps_deposit` (on by
+  default) as much of the deposit as the fee is kept, and pays it in the ledger; the
+  rest is refunded. Without a late cancellation fee nothing is kept.
+- Not attended: nothing is refunded; the deposit counts towards what is owed.
+
+The decision (`decide_on_cancellation`) is taken inside the cancellation's unit of
+work, with the appointment locked, and noted on the checkout as the refund to make
+(`OnlineCheckout.cancellation_refund_pence`). The refund itself
+(`make_cancellation_refunds`) asks the provider once that unit of work has committed
+(no transaction is held open over the network), with an idempotency key fixed by the
+checkout and the cancellation, and once more only if unsure: a repeated call is answered
+with the first refund, so the card is never refunded twice. A refusal leaves the
+cancellation standing and the refund noted for staff, who make it from the diary (which
+clears the note, as does a refund the provider reports by webhook).
+"""
+
+import logging
+from dataclasses import dataclass
+from functools import partial
+
+from sqlalchemy import select
+
+from booking.clinic import audit
+from booking.clinic.money import format_money
+from booking.clinic.payments import online_ledger
+from booking.clinic.payments.configured import online_provider
+from booking.clinic.payments.hosted_checkout import REFUND_COUNTS, once_more_if_unsure
+from booking.clinic.payments.provider import ProviderError
+from booking.clinic.settings import clinic_settings
+from booking.clinic.transaction import end_read, in_unit_of_work, lock, unit_of_work
+from booking.database import utcnow
+from booking.extensions import db
+from booking.models import (
+    Appointment,
+    CheckoutStatus,
+    ClinicSettings,
+    OnlineCheckout,
+    StaffUser,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DepositOutcome:
+    """What a cancellation does with the deposit paid online (all 0: none was paid)."""
+
+    paid_pence: int
+    refund_pence: int
+    kept_pence: int
+    fee_pence: int = 0
+    notice_hours: int = 0
+
+    def patient_words(self) -> str:
+        """The sentence the patient reads on the cancel page and in the email ('' if none)."""
+        if self.paid_pence <= 0:
+            return ""
+        refunded = (
+            "will be refunded to the card you paid with (banks usually take 5 to 10 "
+            "working days to show it)."
+        )
+        if self.kept_pence <= 0:
+            return f"Your {format_money(self.paid_pence)} deposit {refunded}"
+        why = (
+            f"because the appointment was cancelled less than {self.notice_hours} hours "
+            f"before it: it pays the late cancellation fee of {format_money(self.fee_pence)}"
+        )
+        if self.refund_pence <= 0:
+            return f"Your {format_money(self.paid_pence)} deposit is kept {why}."
+        return (
+            f"{format_money(self.kept_pence)} of your deposit is kept {why}. The other "
+            f"{format_money(self.refund_pence)} {refunded}"
+        )
+
+
+def paid_deposits(appointment: Appointment) -> list[tuple[OnlineCheckout, int]]:
+    """The appointment's deposits paid online, each with what is left to refund of it."""
+    checkouts = db.session.scalars(
+        select(OnlineCheckout)
+        .where(
+            OnlineCheckout.appointment_id == appointment.id,
+            OnlineCheckout.status == CheckoutStatus.PAID,
+        )
+        .order_by(OnlineCheckout.id)
+    )
+    found = [(checkout, online_ledger.refundable_pence(checkout)) for checkout in checkouts]
+    return [(checkout, left) for checkout, left in found if left > 0]
+
+
+def paid_pence(appointment: Appointment) -> int:
+    """The deposit paid online for this appointment and not refunded (0: none)."""
+    return sum(left for _, left in paid_deposits(appointment))
+
+
+def outcome(
+    appointment: Appointment,
+    *,
+    late: bool,
+    fee_pence: int,
+    settings: ClinicSettings | None = None,
+) -> DepositOutcome:
+    """What cancelling now does with the deposit: the rule above, and nothing else.
+
+    `late`: inside the notice period; `fee_pence`: the late cancellation fee charged with
+    this cancellation (0 when none: with notice, by the clinic, for a warning sign).
+    """
+    settings = settings or clinic_settings()
+    paid = paid_pence(appointment)
+    kept = 0
+    if late and fee_pence > 0 and settings.late_cancellation_keeps_deposit:
+        kept = min(paid, fee_pence)
+    return DepositOutcome(
+        paid_pence=paid,
+        refund_pence=paid - kept,
+        kept_pence=kept,
+        fee_pence=fee_pence,
+        notice_hours=settings.cancellation_notice_hours,
+    )
+
+
+def decide_on_cancellation(
+    appointment: Appointment,
+    *,
+    late: bool,
+    fee_pence: int,
+    staff_user: StaffUser | None = None,
+) -> DepositOutcome:
+    """Inside the cancellation's unit of work: note the refund to make on each deposit."""
+    decided = outcome(appointment, late=late, fee_pence=fee_pence)
+    if decided.paid_pence <= 0:
+        return decided
+    to_refund = decided.refund_pence
+    for checkout, left in paid_deposits(appointment):
+        share = min(left, to_refund)
+        to_refund -= share
+        checkout.cancellation_refund_pence = share or None
+    audit.record(
+        staff_user,
+        "deposit.on_cancellation",
+        appointment,
+        paid_pence=decided.paid_pence,
+        refund_pence=decided.refund_pence,
+        kept_pence=decided.kept_pence,
+    )
+    return decided
+
+
+def cancel_pending_refunds(appointment: Appointment) -> None:
+    """Inside an undo's unit of work: a refund not yet made is not made (the deposit stays)."""
+    for checkout, _ in paid_deposits(appointment):
+        checkout.cancellation_refund_pence = None
+
+
+def refund_to_make(appointment: Appointment) -> int:
+    """What a cancellation decided to refund and is not refunded yet (staff make it)."""
+    total = db.session.scalar(
+        select(db.func.coalesce(db.func.sum(OnlineCheckout.cancellation_refund_pence), 0)).where(
+            OnlineCheckout.appointment_id == appointment.id
+        )
+    )
+    return int(total or 0)
+
+
+@dataclass(frozen=True)
+class DepositStanding:
+    """How a deposit paid online stands, for the diary (all in pence)."""
+
+    paid: int  # taken online
+    refunded: int  # given back to the card
+    to_make: int  # refunds a cancellation decided that did not go through
+
+    @property
+    def kept(self) -> int:
+        return self.paid - self.refunded - self.to_make
+
+
+def standing(appointment: Appointment) -> DepositStanding:
+    """What was paid, refunded and is still to refund of the appointment's deposit."""
+    paid = sum(
+        checkout.amount_pence
+        for checkout in db.session.scalars(
+            select(OnlineCheckout).where(
+                OnlineCheckout.appointment_id == appointment.id,
+                OnlineCheckout.status == CheckoutStatus.PAID,
+            )
+        )
+    )
+    left = paid_pence(appointment)
+    return DepositStanding(paid=paid, refunded=paid - left, to_make=refund_to_make(appointment))
+
+
+def make_cancellation_refunds(appointment: Appointment) -> int:
+    """Refund through the provider what the cancellation decided; what is still to make.
+
+    Called once the cancellation has committed. Safe to call again (the same key makes
+    the same refund). A refusal, or a provider that cannot be reached, leaves the
+    cancellation as it is and the refund noted for staff; 0 when all went through.
+    """
+    if in_unit_of_work():
+        # Joined to a larger unit of work: no network call inside it; staff see the note.
+        return refund_to_make(appointment)
+    provider = online_provider()
+    pending = [
+        (checkout.id, checkout.uid, checkout.payment_intent, checkout.cancellation_refund_pence)
+        for checkout, _ in paid_deposits(appointment)
+        if checkout.cancellation_refund_pence
+    ]
+    sequence = appointment.sequence
+    end_read()
+    for checkout_id, uid, intent, amount in pending:
+        if provider is None or not intent or not amount:
+            continue
+        key = f"deposit-cancelled-{uid}-{sequence}"
+        try:
+            refund = once_more_if_unsure(
+                partial(provider.refund, intent, amount, idempotency_key=key)
+            )
+        except ProviderError as error:
+            _refused(appointment, checkout_id, amount, error.message)
+            continue
+        if refund.status not in REFUND_COUNTS:
+            _refused(appointment, checkout_id, amount, f"the provider says {refund.status}")
+            continue
+        with unit_of_work():
+            checkout = lock(OnlineCheckout, checkout_id)
+            if checkout is None:
+                continue
+            online_ledger.record_refund(
+                checkout,
+                reference=refund.id,
+                amount_pence=refund.amount_pence,
+                staff_user=None,
+                now=utcnow(),
+            )
+            checkout.cancellation_refund_pence = None
+    return refund_to_make(appointment)
+
+
+def _refused(appointment: Appointment, checkout_id: int, amount: int, why: str) -> None:
+    log.warning("a cancelled booking's deposit could not be refunded automatically")
+    with unit_of_work():
+        audit.record(
+            None,
+            "deposit.refund_refused",
+            appointment,
+            checkout_id=checkout_id,
+            amount_pence=amount,
+            reason=why[:300],
+        )
+
+
+def policy_sentences(settings: ClinicSettings | None = None) -> list[str]:
+    """The deposit rule in the patient's words, shown before they book."""
+    settings = settings or clinic_settings()
+    sentences = [
+        "If you cancel with at least "
+        f"{settings.cancellation_notice_hours} hours' notice, or we cancel, your deposit is "
+        "refunded to your card. If you move your appointment, the deposit stays with it."
+    ]
+    if settings.late_cancellation_keeps_deposit and settings.late_cancellation_fee_pence:
+        sentences.append(
+            f"If you cancel less than {settings.cancellation_notice_hours} hours before, "
+            "the deposit goes towards the late cancellation fee of "
+            f"{format_money(settings.late_cancellation_fee_pence)}."
+        )
+    sentences.append("If you miss your appointment, the deposit is not refunded.")
+    return sentences

@@ -1,0 +1,299 @@
+"""What becomes of a deposit paid online when its booking is cancelled or moved.
+
+The rule (booking.clinic.payments.deposit_policy): cancelled with notice or by the clinic,
+refunded to the card automatically, once; cancelled late and charged the late cancellation
+fee, kept up to the fee; moved, kept on the booking. Stripe is the stand-in.
+"""
+
+import html
+import re
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from booking.clinic.appointments import cancel_appointment, move_appointment, undo_cancellation
+from booking.clinic.payments import deposit_policy, ledger, online
+from booking.clinic.payments.provider import ProviderEvent
+from booking.clinic.settings import forget_clinic_settings
+from booking.clinic.tokens import manage_token
+from booking.extensions import db
+from booking.models import (
+    Appointment,
+    AppointmentStatus,
+    AuditEvent,
+    ClinicSettings,
+    LedgerEntry,
+    OnlineCheckout,
+    OutboxMessage,
+    SessionType,
+    StaffUser,
+)
+from tests.forms import csrf_token
+from tests.test_booking import GOOD_ANSWERS, details_url, get, next_weekday, start_at
+from tests.test_double_submit import form_key
+
+DEPOSIT = 2000
+
+
+@pytest.fixture
+def with_deposit(demo):
+    session_type = get(SessionType, slug="full-combination")
+    session_type.deposit_pence = DEPOSIT
+    db.session.commit()
+    return session_type
+
+
+@pytest.fixture
+def slot(demo):
+    return start_at(next_weekday(2, at_least_days=4), 11)
+
+
+def text(response) -> str:
+    return " ".join(html.unescape(response.get_data(as_text=True)).split())
+
+
+def set_settings(**values) -> None:
+    db.session.execute(sa.update(ClinicSettings).values(**values))
+    db.session.commit()
+    forget_clinic_settings()
+
+
+def fresh(model, *conditions) -> list:
+    db.session.rollback()
+    return list(db.session.scalars(sa.select(model).where(*conditions).order_by(model.id)))
+
+
+def booked_and_paid(client, slot, standin) -> Appointment:
+    """Book the deposit session online and have Stripe report the payment."""
+    html = client.get(details_url(slot)).get_data(as_text=True)
+    form = {**GOOD_ANSWERS, "csrf_token": csrf_token(html), "submission": form_key(html)}
+    response = client.post(details_url(slot), data=form)
+    assert response.status_code == 303, response.get_data(as_text=True)[:500]
+    session = standin.pay(response.location.rsplit("/", 1)[-1])
+    event = ProviderEvent(id="evt_paid", type="checkout.session.completed", created=0, data=session)
+    assert online.handle_event(event) == "processed"
+    (appointment,) = fresh(Appointment, Appointment.starts_at == slot)
+    assert appointment.status == AppointmentStatus.BOOKED
+    assert ledger.amount_paid(appointment) == DEPOSIT
+    return appointment
+
+
+def refund_calls(standin) -> list:
+    return standin.api_calls("/v1/refunds")
+
+
+def refunds_in_ledger(appointment) -> list[int]:
+    return [
+        entry.amount_pence
+        for entry in fresh(LedgerEntry, LedgerEntry.appointment_id == appointment.id)
+        if entry.kind == "refund"
+    ]
+
+
+def cancellation_email(appointment) -> str:
+    (message,) = fresh(
+        OutboxMessage,
+        OutboxMessage.appointment_id == appointment.id,
+        OutboxMessage.kind == "cancelled",
+    )
+    return " ".join(message.text_body.split())
+
+
+def cancel_online(client, appointment):
+    token = manage_token(appointment)
+    review = client.get(f"/manage/{token}/cancel").get_data(as_text=True)
+    form = {"csrf_token": csrf_token(review), "sequence": appointment.sequence}
+    return review, lambda: client.post(f"/manage/{token}/cancel", data=form)
+
+
+def test_the_patient_reads_the_deposit_rule_before_booking(
+    client, with_deposit, slot, stripe_standin
+):
+    set_settings(late_cancellation_fee_pence=3000, cancellation_notice_hours=24)
+    page = text(client.get(details_url(slot)))
+    assert "If you cancel with at least 24 hours' notice, or we cancel, your deposit" in page
+    assert "refunded to your card" in page and "the deposit stays with it" in page
+    assert "the deposit goes towards the late cancellation fee of £30" in page
+
+    set_settings(late_cancellation_keeps_deposit=False)
+    page = text(client.get(details_url(slot)))
+    assert "refunded to your card" in page and "goes towards the late cancellation" not in page
+
+
+def test_a_patient_cancelling_online_is_refunded_once_through_stripe(
+    client, with_deposit, slot, stripe_standin
+):
+    appointment = booked_and_paid(client, slot, stripe_standin)
+    review, send = cancel_online(client, appointment)
+    assert "Your £20 deposit will be refunded to the card you paid with" in " ".join(review.split())
+
+    assert send().status_code == 302
+    assert send().status_code == 302  # a double tap: the second finds it cancelled
+    (call,) = refund_calls(stripe_standin)
+    assert call.form["amount"] == str(DEPOSIT)
+    assert call.headers.get("idempotency-key", "").startswith("deposit-cancelled-")
+    appointment = fresh(Appointment, Appointment.id == appointment.id)[0]
+    assert appointment.status == AppointmentStatus.CANCELLED
+    assert refunds_in_ledger(appointment) == [-DEPOSIT]
+    assert deposit_policy.refund_to_make(appointment) == 0
+    assert "Your £20 deposit will be refunded to the card you paid with" in cancellation_email(
+        appointment
+    )
+
+    # Stripe then reports the same refund by webhook: nothing is recorded twice.
+    charge = stripe_standin.charge_for(fresh(OnlineCheckout)[0].payment_intent)
+    event = ProviderEvent(id="evt_refunded", type="charge.refunded", created=0, data=charge)
+    online.handle_event(event)
+    assert refunds_in_ledger(appointment) == [-DEPOSIT]
+    # Asked again (a retry): the same key, the same refund.
+    deposit_policy.make_cancellation_refunds(appointment)
+    assert len(refund_calls(stripe_standin)) == 1
+
+
+def test_a_refusal_leaves_the_cancellation_and_shows_staff_the_refund_to_make(
+    client, with_deposit, slot, stripe_standin, receptionist_client
+):
+    appointment = booked_and_paid(client, slot, stripe_standin)
+    _, send = cancel_online(client, appointment)
+    stripe_standin.fail_next(402, "Your card's issuer declined the refund.")
+    assert send().status_code == 302
+
+    appointment = fresh(Appointment, Appointment.id == appointment.id)[0]
+    assert appointment.status == AppointmentStatus.CANCELLED
+    assert refunds_in_ledger(appointment) == []
+    assert deposit_policy.refund_to_make(appointment) == DEPOSIT
+    assert any(e.action == "deposit.refund_refused" for e in fresh(AuditEvent))
+    # The patient is still told the truth: it will be refunded (staff make it).
+    assert "deposit will be refunded" in cancellation_email(appointment)
+
+    diary = receptionist_client.get(f"/diary/appointments/{appointment.id}")
+    html = " ".join(diary.get_data(as_text=True).split())
+    assert 'id="deposit-refund-to-make"' in html and "to refund: £20" in html
+
+    # Staff make it from the payment page (the online refund): the note is cleared.
+    (checkout,) = fresh(OnlineCheckout)
+    staff = db.session.scalar(sa.select(StaffUser).limit(1))
+    online.refund_online_payment(checkout, DEPOSIT, staff_user=staff, request_key="desk-1")
+    assert deposit_policy.refund_to_make(appointment) == 0
+    assert refunds_in_ledger(appointment) == [-DEPOSIT]
+    html = receptionist_client.get(f"/diary/appointments/{appointment.id}").get_data(as_text=True)
+    assert 'id="deposit-refund-to-make"' not in html
+    assert "£20 refunded to the card" in " ".join(html.split())
+
+
+@pytest.mark.parametrize(("fee", "kept"), [(3000, DEPOSIT), (1500, 1500)])
+def test_a_late_cancellation_charged_the_fee_keeps_the_deposit_up_to_the_fee(
+    client, with_deposit, slot, stripe_standin, fee, kept
+):
+    appointment = booked_and_paid(client, slot, stripe_standin)
+    # The appointment is now inside the notice period.
+    set_settings(late_cancellation_fee_pence=fee, cancellation_notice_hours=24 * 30)
+    staff = db.session.scalar(sa.select(StaffUser).limit(1))
+    cancel_appointment(appointment, reason="Phoned late", staff_user=staff, charge_fee=True)
+
+    refunded = DEPOSIT - kept
+    calls = refund_calls(stripe_standin)
+    assert [int(call.form["amount"]) for call in calls] == ([refunded] if refunded else [])
+    assert refunds_in_ledger(appointment) == ([-refunded] if refunded else [])
+    # The fee is charged, and the deposit kept pays (part of) it.
+    assert ledger.amount_owed(appointment) == max(0, fee - DEPOSIT)
+    words = cancellation_email(appointment)
+    assert "is kept because the appointment was cancelled less than 720 hours before it" in words
+    if refunded:
+        assert "£15 of your deposit is kept" in words and "The other £5 will be refunded" in words
+
+
+def test_a_late_cancellation_refunds_in_full_when_the_clinic_keeps_no_deposit(
+    client, with_deposit, slot, stripe_standin, admin_client
+):
+    appointment = booked_and_paid(client, slot, stripe_standin)
+    page = text(admin_client.get("/diary/settings"))
+    assert "A late cancellation keeps the patient's deposit" in page
+    set_settings(
+        late_cancellation_fee_pence=1500,
+        cancellation_notice_hours=24 * 30,
+        late_cancellation_keeps_deposit=False,
+    )
+    staff = db.session.scalar(sa.select(StaffUser).limit(1))
+    cancel_appointment(appointment, reason="Phoned late", staff_user=staff, charge_fee=True)
+    assert refunds_in_ledger(appointment) == [-DEPOSIT]
+    assert ledger.amount_owed(appointment) == 1500  # the fee stands on its own
+
+
+def test_the_clinic_cancelling_refunds_the_deposit_and_says_so(
+    client, with_deposit, slot, stripe_standin, receptionist_client
+):
+    appointment = booked_and_paid(client, slot, stripe_standin)
+    page = receptionist_client.get(f"/diary/appointments/{appointment.id}").get_data(as_text=True)
+    response = receptionist_client.post(
+        f"/diary/appointments/{appointment.id}/cancel",
+        data={
+            "csrf_token": csrf_token(page),
+            "cancel-reason": "Practitioner unwell",
+            "cancel-sequence": appointment.sequence,
+        },
+        follow_redirects=True,
+    )
+    html = " ".join(response.get_data(as_text=True).split())
+    assert "£20.00 of the deposit was refunded to the card" in html
+    assert refunds_in_ledger(appointment) == [-DEPOSIT]
+    assert "On cancellation: £20 refunded to the card" in html
+
+
+def test_moving_keeps_the_deposit_on_the_booking(client, with_deposit, slot, stripe_standin):
+    appointment = booked_and_paid(client, slot, stripe_standin)
+    later = slot + timedelta(days=7)
+    token = manage_token(appointment)
+    stamp = later.strftime("%Y%m%dT%H%MZ")
+    review = client.get(f"/manage/{token}/reschedule/review?start={stamp}")
+    assert "Your £20 deposit stays with your appointment at its new time" in review.get_data(
+        as_text=True
+    )
+    move_appointment(appointment, starts_at=later)
+    assert refund_calls(stripe_standin) == []
+    assert ledger.amount_paid(appointment) == DEPOSIT
+    assert deposit_policy.paid_pence(appointment) == DEPOSIT
+
+
+def test_undoing_after_the_refund_books_again_without_the_deposit(
+    client, with_deposit, slot, stripe_standin
+):
+    appointment = booked_and_paid(client, slot, stripe_standin)
+    _, send = cancel_online(client, appointment)
+    send()
+    undone = undo_cancellation(fresh(Appointment, Appointment.id == appointment.id)[0])
+    assert undone.status == AppointmentStatus.BOOKED
+    # The card has its money back; the full price is paid on the day.
+    assert len(refund_calls(stripe_standin)) == 1
+    assert ledger.amount_paid(undone) == 0
+    assert ledger.amount_owed(undone) == undone.price_pence
+    assert deposit_policy.refund_to_make(undone) == 0
+
+
+def test_undoing_before_a_refused_refund_is_made_keeps_the_deposit(
+    client, with_deposit, slot, stripe_standin
+):
+    appointment = booked_and_paid(client, slot, stripe_standin)
+    _, send = cancel_online(client, appointment)
+    stripe_standin.fail_next(402, "Refused.")
+    send()
+    undone = undo_cancellation(fresh(Appointment, Appointment.id == appointment.id)[0])
+    assert undone.status == AppointmentStatus.BOOKED
+    # Nothing is left for staff to refund: the deposit stays with the booking.
+    assert deposit_policy.refund_to_make(undone) == 0
+    assert ledger.amount_paid(undone) == DEPOSIT
+    assert refunds_in_ledger(undone) == []
+
+
+def test_without_a_deposit_cancelling_says_nothing_of_one(client, demo, slot, stripe_standin):
+    html = client.get(details_url(slot)).get_data(as_text=True)
+    form = {**GOOD_ANSWERS, "csrf_token": csrf_token(html), "submission": form_key(html)}
+    client.post(details_url(slot), data=form)
+    (appointment,) = fresh(Appointment, Appointment.starts_at == slot)
+    review, send = cancel_online(client, appointment)
+    assert "deposit" not in review.lower()
+    send()
+    assert "deposit" not in cancellation_email(appointment).lower()
+    assert refund_calls(stripe_standin) == []
+    assert re.search(r"refund", cancellation_email(appointment)) is None
