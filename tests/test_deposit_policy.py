@@ -297,3 +297,19 @@ def test_without_a_deposit_cancelling_says_nothing_of_one(client, demo, slot, st
     assert "deposit" not in cancellation_email(appointment).lower()
     assert refund_calls(stripe_standin) == []
     assert re.search(r"refund", cancellation_email(appointment)) is None
+
+
+def test_a_warning_sign_before_the_visit_cancels_and_refunds_the_deposit(
+    client, with_deposit, slot, stripe_standin
+):
+    from booking.clinic.records import red_flags
+
+    appointment = booked_and_paid(client, slot, stripe_standin)
+    answers = dict.fromkeys(red_flags.QUESTIONS, "no")
+    answers[red_flags.EMERGENCY_QUESTION] = "yes"
+    red_flags.record_recheck(appointment, answers)
+    appointment = fresh(Appointment, Appointment.id == appointment.id)[0]
+    assert appointment.status == AppointmentStatus.CANCELLED
+    assert len(refund_calls(stripe_standin)) == 1
+    assert refunds_in_ledger(appointment) == [-DEPOSIT]
+    assert deposit_policy.refund_to_make(appointment) == 0

@@ -19,6 +19,7 @@ from booking.clinic.appointments import cancel_appointment
 from booking.clinic.errors import DomainError
 from booking.clinic.local_wording import format_local_date, format_local_time
 from booking.clinic.notifications import queue_message
+from booking.clinic.payments import deposit_policy
 from booking.clinic.settings import clinic_settings
 from booking.clinic.transaction import lock_or_refuse, unit_of_work
 from booking.database import utcnow
@@ -78,6 +79,9 @@ def record_recheck(
             _alert_practitioner(appointment)
     advice = None
     if warning:
+        # Its deposit's refund was decided in the unit of work above; asked of the
+        # provider now that it has committed (no network call inside a transaction).
+        deposit_policy.make_cancellation_refunds(appointment)
         advice = "emergency" if given[EMERGENCY_QUESTION] == "yes" else "gp"
     return RecheckOutcome(check, advice)
 
