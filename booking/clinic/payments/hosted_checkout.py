@@ -9,13 +9,22 @@ each other.
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from booking.clinic.errors import DomainError
 from booking.clinic.payments.configured import online_provider
-from booking.clinic.payments.provider import PaymentProvider, ProviderError
+from booking.clinic.payments.provider import (
+    CheckoutRequest,
+    PaymentProvider,
+    ProviderError,
+    Refund,
+)
+from booking.clinic.transaction import end_read, lock, unit_of_work
+from booking.models import CheckoutStatus, FeeCheckout, OnlineCheckout
 
 T = TypeVar("T")
+# A hosted page's row: a course's or deposit's (OnlineCheckout), or a fee's (FeeCheckout).
+Page = TypeVar("Page", OnlineCheckout, FeeCheckout)
 
 # How long the hosted page takes payment (the provider's shortest is 30 minutes).
 CHECKOUT_LIFETIME = timedelta(hours=1)
@@ -58,3 +67,49 @@ def once_more_if_unsure(call: Callable[[], T]) -> T:
         if not error.retryable:
             raise
         return call()
+
+
+def open_page(
+    provider: PaymentProvider,
+    request: CheckoutRequest,
+    model: type[Page],
+    checkout_id: int,
+    gone: Callable[[], Any],
+) -> str:
+    """Ask the provider for the page `request` describes and note it on its row; the
+    page's address. No transaction is held open while the provider answers."""
+    end_read()
+    session = once_more_if_unsure(lambda: provider.create_checkout(request))
+    with unit_of_work():
+        checkout = lock(model, checkout_id) or gone()
+        if checkout.status == CheckoutStatus.CREATING:
+            checkout.status = CheckoutStatus.OPEN.value
+        checkout.provider_session_id = session.id
+        checkout.checkout_url = session.url
+    return session.url or ""
+
+
+def refund_at_provider(
+    checkout: Page, amount_pence: int, *, refundable: Callable[[], int], request_key: str
+) -> Refund:
+    """Refund `amount_pence` of a paid page's payment at the provider, once per
+    `request_key`; refused, with nothing recorded, when it cannot or did not happen.
+
+    The caller records the refund it returns in its own unit of work. No transaction is
+    held open while the provider answers.
+    """
+    provider = provider_or_refuse()
+    if checkout.status != CheckoutStatus.PAID or not checkout.payment_intent:
+        raise DomainError("Only an online payment that went through can be refunded.")
+    if amount_pence <= 0:
+        raise DomainError("Enter an amount to refund, more than £0.00.")
+    if amount_pence > refundable():
+        raise DomainError("That is more than is left to refund of this payment.")
+    intent, key = checkout.payment_intent, f"refund-{checkout.uid}-{request_key}"
+    end_read()
+    refund = once_more_if_unsure(lambda: provider.refund(intent, amount_pence, idempotency_key=key))
+    if refund.status not in REFUND_COUNTS:
+        raise DomainError(
+            f"Stripe did not make the refund (it says {refund.status}). Nothing was recorded."
+        )
+    return refund

@@ -34,8 +34,9 @@ from booking.clinic.payments.hosted_checkout import (
     NOT_OFFERED,
     REFUND_COUNTS,
     Purchase,
-    once_more_if_unsure,
+    open_page,
     provider_or_refuse,
+    refund_at_provider,
 )
 from booking.clinic.payments.provider import (
     CheckoutRequest,
@@ -43,7 +44,6 @@ from booking.clinic.payments.provider import (
 )
 from booking.clinic.transaction import (
     discard_after_failure,
-    end_read,
     in_unit_of_work,
     lock,
     unit_of_work,
@@ -168,16 +168,7 @@ def start_checkout(
             expires_at=int(checkout.expires_at.timestamp()) if checkout.expires_at else None,
         )
         checkout_id = checkout.id
-    # The call waits on the network: no transaction is held open meanwhile.
-    end_read()
-    session = once_more_if_unsure(lambda: provider.create_checkout(request))
-    with unit_of_work():
-        checkout = lock(OnlineCheckout, checkout_id) or _gone()
-        if checkout.status == CheckoutStatus.CREATING:
-            checkout.status = CheckoutStatus.OPEN.value
-        checkout.provider_session_id = session.id
-        checkout.checkout_url = session.url
-    return session.url or ""
+    return open_page(provider, request, OnlineCheckout, checkout_id, _gone)
 
 
 def _pays_for(target: Target) -> Any:
@@ -439,24 +430,14 @@ def refund_online_payment(
     `request_key` comes from the form, so sending the same form twice makes one refund
     (the provider answers the repeated call with the first refund).
     """
-    provider = provider_or_refuse()
     now = now or utcnow()
-    if checkout.status != CheckoutStatus.PAID or not checkout.payment_intent:
-        raise DomainError("Only an online payment that went through can be refunded.")
-    if amount_pence <= 0:
-        raise DomainError("Enter an amount to refund, more than £0.00.")
-    left = refundable_pence(checkout)
-    if amount_pence > left:
-        raise DomainError("That is more than is left to refund of this payment.")
     checkout_id = checkout.id
-    intent = checkout.payment_intent
-    end_read()
-    key = f"refund-{checkout.uid}-{request_key}"
-    refund = once_more_if_unsure(lambda: provider.refund(intent, amount_pence, idempotency_key=key))
-    if refund.status not in REFUND_COUNTS:
-        raise DomainError(
-            f"Stripe did not make the refund (it says {refund.status}). Nothing was recorded."
-        )
+    refund = refund_at_provider(
+        checkout,
+        amount_pence,
+        refundable=lambda: refundable_pence(checkout),
+        request_key=request_key,
+    )
     with unit_of_work():
         checkout = lock(OnlineCheckout, checkout_id) or _gone()
         _record_refunds(checkout, [[refund.id, refund.amount_pence]], staff_user, now=now)

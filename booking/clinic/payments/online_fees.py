@@ -38,13 +38,13 @@ from booking.clinic.payments import fee_links, ledger, refund_failures
 from booking.clinic.payments.configured import online_payment_configured
 from booking.clinic.payments.hosted_checkout import (
     CHECKOUT_LIFETIME,
-    REFUND_COUNTS,
     REUSE_MARGIN,
-    once_more_if_unsure,
+    open_page,
     provider_or_refuse,
+    refund_at_provider,
 )
 from booking.clinic.payments.provider import CheckoutRequest
-from booking.clinic.transaction import end_read, lock, unit_of_work
+from booking.clinic.transaction import lock, unit_of_work
 from booking.database import utcnow
 from booking.extensions import db
 from booking.models import (
@@ -178,16 +178,7 @@ def start_fee_checkout(
             expires_at=int(checkout.expires_at.timestamp()) if checkout.expires_at else None,
         )
         checkout_id = checkout.id
-    # No transaction is held open while the provider answers.
-    end_read()
-    session = once_more_if_unsure(lambda: provider.create_checkout(request))
-    with unit_of_work():
-        checkout = lock(FeeCheckout, checkout_id) or _gone()
-        if checkout.status == CheckoutStatus.CREATING:
-            checkout.status = CheckoutStatus.OPEN.value
-        checkout.provider_session_id = session.id
-        checkout.checkout_url = session.url
-    return session.url or ""
+    return open_page(provider, request, FeeCheckout, checkout_id, _gone)
 
 
 def _reusable_checkout(fee: LedgerEntry, amount: int, now: datetime) -> FeeCheckout | None:
@@ -395,22 +386,14 @@ def refund_fee_payment(
     `request_key` comes from the form, so the same form sent twice refunds once (the
     provider answers the repeated call with the first refund).
     """
-    provider = provider_or_refuse()
     now = now or utcnow()
-    if checkout.status != CheckoutStatus.PAID or not checkout.payment_intent:
-        raise DomainError("Only an online payment that went through can be refunded.")
-    if amount_pence <= 0:
-        raise DomainError("Enter an amount to refund, more than £0.00.")
-    if amount_pence > refundable_fee_pence(checkout):
-        raise DomainError("That is more than is left to refund of this payment.")
-    checkout_id, intent = checkout.id, checkout.payment_intent
-    key = f"refund-{checkout.uid}-{request_key}"
-    end_read()
-    refund = once_more_if_unsure(lambda: provider.refund(intent, amount_pence, idempotency_key=key))
-    if refund.status not in REFUND_COUNTS:
-        raise DomainError(
-            f"Stripe did not make the refund (it says {refund.status}). Nothing was recorded."
-        )
+    checkout_id = checkout.id
+    refund = refund_at_provider(
+        checkout,
+        amount_pence,
+        refundable=lambda: refundable_fee_pence(checkout),
+        request_key=request_key,
+    )
     with unit_of_work():
         checkout = lock(FeeCheckout, checkout_id) or _gone()
         _record_refunds(checkout, [[refund.id, refund.amount_pence]], staff_user, now=now)
