@@ -235,16 +235,23 @@ def test_the_mid_course_review_prompt_and_stop_marks_unused_credits_refundable(
         )
 
 
-def test_the_desk_opens_the_patients_form_marked_as_given_at_the_desk(
+def test_the_desk_hands_the_tablet_over_for_the_scores_not_a_form_in_its_session(
     receptionist_client, client, course
 ):
     sessions = course_with_sessions(course)
+    page = receptionist_client.get(f"/diary/appointments/{sessions[0].id}").text
+    assert "Open the score form for the patient" not in page
+    assert 'href="#hand-tablet-over"' in page and 'id="hand-tablet-over"' in page
+    assert "the pain and activity scores" in page  # what the tablet will show
+    # The older address leads to the hand-over; it no longer opens the form for staff.
     response = receptionist_client.get(f"/diary/appointments/{sessions[0].id}/outcome-form")
     assert response.status_code == 302
-    url = response.headers["Location"]
-    _answer(receptionist_client, url, pain="6", activity_1="Gardening", score_1="2")
+    assert response.location.endswith(f"/diary/appointments/{sessions[0].id}#hand-tablet-over")
+    assert "/outcome/" not in response.location
+    told = receptionist_client.get(f"/diary/appointments/{sessions[0].id}").text
+    assert "The score form is for the patient to fill in themselves" in told
     db.session.rollback()
-    assert db.session.scalar(sa.select(OutcomeRecord)).method == RecordMethod.DESK
+    assert db.session.scalar(sa.select(OutcomeRecord)) is None
     assert (
         receptionist_client.get(f"/diary/appointments/{sessions[1].id}/outcome-form").status_code
         == 404

@@ -373,7 +373,6 @@ STAFF_PAGES = [
     "/diary/import",
     "/diary/book?practitioner={colette}&start={start}",
     "/diary/appointments/{appointment}",
-    "/diary/appointments/{appointment}/intake",
     "/diary/patients",
     "/diary/patients/{patient}",
     "/diary/courses/{course}",

@@ -230,26 +230,40 @@ def test_a_booking_confirmation_carries_the_questionnaire_link(app, demo):
     assert "/intake/" in confirmation.html_body
 
 
-def test_the_desk_starts_the_questionnaire_and_takes_consent_without_seeing_answers(
+def test_the_desk_hands_the_questionnaire_over_and_records_consent_taken_in_person(
     demo, make_appointment, receptionist_client
 ):
     appointment = make_appointment(SOON, session="massage-stretching")
     client = receptionist_client
+    page = client.get(f"/diary/appointments/{appointment.id}").text
+    # The patient's own forms go to them on the locked tablet, never in a staff session.
+    assert 'id="hand-tablet-over"' in page
+    assert "Fill in the questionnaire with the patient" not in page
+    assert "Take consent yourself" not in page
+    assert "Record consent given to you in person" in page and "For staff only" in page
+
+    # The older desk questionnaire address leads to the hand-over and saves nothing.
     url = f"/diary/appointments/{appointment.id}/intake"
-    page = client.get(url)
-    assert page.status_code == 200 and "Health questions" in page.text
-    response = client.post(
-        url,
-        data={**form_data(medication="Ibuprofen"), "csrf_token": csrf_token(page.text)},
-    )
-    assert response.status_code == 302 and response.location.endswith("/consent")
-    form = intake.latest_intake(appointment.patient_id)
-    assert form.method == "desk" and form.taken_by_id == client.user.id
-    consent_page = client.get(response.location)
+    for response in (
+        client.get(url),
+        client.post(url, data={**form_data(), "csrf_token": csrf_token(page)}),
+    ):
+        assert response.status_code == 302
+        assert response.location.endswith(f"/diary/appointments/{appointment.id}#hand-tablet-over")
+    assert intake.latest_intake(appointment.patient_id) is None
+    told = client.get(f"/diary/appointments/{appointment.id}").text
+    assert "The health questionnaire is for the patient to fill in themselves" in told
+
+    # Consent taken in person: a page for staff, recorded as taken by them.
+    consent_url = f"/diary/appointments/{appointment.id}/consent"
+    consent_page = client.get(consent_url)
+    assert "Record consent given in person" in consent_page.text
+    assert "do not hand this page to the patient" in consent_page.text
+    assert "Give my consent" not in consent_page.text
     assert "Massage" in consent_page.text and "Assisted stretching" in consent_page.text
-    assert "Ibuprofen" not in consent_page.text and PROBLEM not in consent_page.text
+    assert PROBLEM not in consent_page.text
     done = client.post(
-        response.location,
+        consent_url,
         data={
             "consent_massage": "y",
             "consent_stretching": "y",

@@ -11,9 +11,10 @@ from booking.clinic import DomainError
 from booking.clinic.records import documents, outcomes, reviews
 from booking.clinic.records.access import ClinicalRecordRefused, open_record
 from booking.diary import blueprint
+from booking.diary.hand_over import to_the_hand_over
 from booking.diary.signed_in import signed_in_staff
 from booking.extensions import db
-from booking.models import Appointment, Course, Patient, RecordMethod, ReviewDecision, Role
+from booking.models import Appointment, Course, Patient, ReviewDecision, Role
 from booking.validators import Form
 
 CLINICIANS = (Role.ADMIN, Role.PRACTITIONER)
@@ -66,12 +67,11 @@ def course_outcomes(course_id: int):
 @blueprint.get("/appointments/<int:appointment_id>/outcome-form")
 @staff_required(*ALL_STAFF)
 def outcome_desk_form(appointment_id: int):
-    """The patient's own score form, opened at the desk (on a tablet) for them to fill in."""
+    """Once the patient's score form opened in a staff session; now the tablet hand-over."""
     appointment = db.session.get(Appointment, appointment_id)
     if appointment is None or outcomes.checkpoint_of(appointment) is None:
         abort(404)
-    token = outcomes.outcome_token(appointment, RecordMethod.DESK)
-    return redirect(url_for("public.outcome_scores", token=token))
+    return to_the_hand_over(appointment, "score form")
 
 
 @blueprint.post("/appointments/<int:appointment_id>/review")

@@ -1,8 +1,8 @@
-"""The clinical record at the desk: the questionnaire and consent on a tablet, and the
-practitioner's reading of the answers.
+"""The clinical record at the desk: the tablet handed to the patient, consent recorded by
+staff, and the practitioner's reading of the answers.
 
-Starting the questionnaire or taking consent is open to all staff (reception hands over
-the tablet) and never shows anything already on file. Reading the answers is for the
+Handing over the tablet (locked to the patient's forms) or recording consent given in
+person is open to all staff and never shows anything already on file. Reading the answers is for the
 patient's practitioner and admins only, and every read is audited (records/access.py).
 """
 
@@ -13,6 +13,7 @@ from booking.auth.access import ALL_STAFF, require_practitioner_access, staff_re
 from booking.clinic import DomainError
 from booking.clinic.records import access, consent, intake, tablet
 from booking.diary import blueprint
+from booking.diary.hand_over import to_the_hand_over
 from booking.diary.signed_in import signed_in_staff
 from booking.extensions import db
 from booking.models import (
@@ -23,7 +24,7 @@ from booking.models import (
     RecordMethod,
     Role,
 )
-from booking.record_forms import fill_consent, fill_intake, render_filled
+from booking.record_forms import fill_consent, render_filled
 
 CLINICAL_READERS = (Role.ADMIN, Role.PRACTITIONER)
 
@@ -43,24 +44,19 @@ def _back(appointment: Appointment):
 @blueprint.route("/appointments/<int:appointment_id>/intake", methods=["GET", "POST"])
 @staff_required(*ALL_STAFF)
 def desk_intake(appointment_id: int):
-    """The questionnaire on the clinic's tablet, started by a member of staff."""
+    """Once the questionnaire in a staff session; now the locked tablet hand-over."""
     appointment = _booked_appointment_or_404(appointment_id)
-    if appointment.status != AppointmentStatus.BOOKED:
-        flash("This appointment is no longer booked.", "error")
-        return _back(appointment)
-    filled = fill_intake(appointment, method=RecordMethod.DESK, staff_user=signed_in_staff())
-    if filled.saved:
-        flash("Thank you: the answers are saved for the practitioner.", "success")
-        if consent.overall(consent.appointment_consent(appointment)) != "given":
-            return redirect(url_for(".desk_consent", appointment_id=appointment.id))
-        return _back(appointment)
-    return render_filled("records/intake_form.html", filled, appointment, at_desk=True)
+    return to_the_hand_over(appointment, "health questionnaire")
 
 
 @blueprint.route("/appointments/<int:appointment_id>/consent", methods=["GET", "POST"])
 @staff_required(*ALL_STAFF)
 def desk_consent(appointment_id: int):
-    """The patient reads each treatment's wording and agrees; staff record who took it."""
+    """Staff record consent the patient gave them in person (explained and agreed aloud).
+
+    Staff fill this in themselves, in their own session; for the patient to read and
+    agree on their own, the appointment page hands them the locked tablet instead.
+    """
     appointment = _booked_appointment_or_404(appointment_id)
     wordings = consent.wordings_to_agree(appointment)
     if appointment.status != AppointmentStatus.BOOKED or not wordings:
@@ -70,7 +66,7 @@ def desk_consent(appointment_id: int):
         appointment, wordings, method=RecordMethod.DESK, staff_user=signed_in_staff()
     )
     if filled.saved:
-        flash("Consent recorded.", "success")
+        flash("Consent recorded, taken in person by you.", "success")
         return _back(appointment)
     return render_filled("records/consent_form.html", filled, appointment, at_desk=True)
 
