@@ -132,7 +132,7 @@ def test_a_patient_cancelling_online_is_refunded_once_through_stripe(
     assert send().status_code == 302  # a double tap: the second finds it cancelled
     (call,) = refund_calls(stripe_standin)
     assert call.form["amount"] == str(DEPOSIT)
-    assert call.headers.get("idempotency-key", "").startswith("deposit-cancelled-")
+    assert "-cancelled-" in call.headers.get("idempotency-key", "")
     appointment = fresh(Appointment, Appointment.id == appointment.id)[0]
     assert appointment.status == AppointmentStatus.CANCELLED
     assert refunds_in_ledger(appointment) == [-DEPOSIT]

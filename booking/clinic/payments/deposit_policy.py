@@ -16,8 +16,9 @@ The decision (`decide_on_cancellation`) is taken inside the cancellation's unit 
 work, with the appointment locked, and noted on the checkout as the refund to make
 (`OnlineCheckout.cancellation_refund_pence`). The refund itself
 (`make_cancellation_refunds`) asks the provider once that unit of work has committed
-(no transaction is held open over the network), with an idempotency key fixed by the
-checkout and the cancellation, and once more only if unsure: a repeated call is answered
+(no transaction is held open over the network), through `hosted_checkout.refund_at_provider`
+(as the diary's refund does) with an idempotency key fixed by the checkout and the
+cancellation, and once more only if unsure: a repeated call is answered
 with the first refund, so the card is never refunded twice. A refusal leaves the
 cancellation standing and the refund noted for staff, who make it from the diary (which
 clears the note, as does a refund the provider reports by webhook).
@@ -30,13 +31,13 @@ from functools import partial
 from sqlalchemy import select
 
 from booking.clinic import audit
+from booking.clinic.errors import DomainError
 from booking.clinic.money import format_money
 from booking.clinic.payments import online_ledger
 from booking.clinic.payments.configured import online_provider
-from booking.clinic.payments.hosted_checkout import REFUND_COUNTS, once_more_if_unsure
-from booking.clinic.payments.provider import ProviderError
+from booking.clinic.payments.hosted_checkout import refund_at_provider
 from booking.clinic.settings import clinic_settings
-from booking.clinic.transaction import end_read, in_unit_of_work, lock, unit_of_work
+from booking.clinic.transaction import in_unit_of_work, lock, unit_of_work
 from booking.database import utcnow
 from booking.extensions import db
 from booking.models import (
@@ -208,27 +209,28 @@ def make_cancellation_refunds(appointment: Appointment) -> int:
     if in_unit_of_work():
         # Joined to a larger unit of work: no network call inside it; staff see the note.
         return refund_to_make(appointment)
-    provider = online_provider()
+    if online_provider() is None:
+        return refund_to_make(appointment)
     pending = [
-        (checkout.id, checkout.uid, checkout.payment_intent, checkout.cancellation_refund_pence)
+        (checkout.id, checkout.cancellation_refund_pence)
         for checkout, _ in paid_deposits(appointment)
         if checkout.cancellation_refund_pence
     ]
     sequence = appointment.sequence
-    end_read()
-    for checkout_id, uid, intent, amount in pending:
-        if provider is None or not intent or not amount:
+    for checkout_id, amount in pending:
+        paid = db.session.get(OnlineCheckout, checkout_id)
+        if paid is None or not amount:
             continue
-        key = f"deposit-cancelled-{uid}-{sequence}"
         try:
-            refund = once_more_if_unsure(
-                partial(provider.refund, intent, amount, idempotency_key=key)
+            # One key per checkout and cancellation: asked again, the same refund.
+            refund = refund_at_provider(
+                paid,
+                amount,
+                refundable=partial(online_ledger.refundable_pence, paid),
+                request_key=f"cancelled-{sequence}",
             )
-        except ProviderError as error:
+        except DomainError as error:
             _refused(appointment, checkout_id, amount, error.message)
-            continue
-        if refund.status not in REFUND_COUNTS:
-            _refused(appointment, checkout_id, amount, f"the provider says {refund.status}")
             continue
         with unit_of_work():
             checkout = lock(OnlineCheckout, checkout_id)
