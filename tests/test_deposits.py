@@ -12,7 +12,7 @@ from werkzeug.datastructures import MultiDict
 
 from booking.clinic.appointments import PatientDetails, book_appointment
 from booking.clinic.held_appointments import release_expired_holds
-from booking.clinic.payments import ledger, online
+from booking.clinic.payments import fees, ledger, online
 from booking.clinic.payments.provider import ProviderEvent
 from booking.clinic.tokens import manage_token
 from booking.database import utcnow
@@ -22,6 +22,7 @@ from booking.models import (
     AppointmentStatus,
     AuditEvent,
     CheckoutStatus,
+    FeeKind,
     HoldReason,
     LedgerEntry,
     OnlineCheckout,
@@ -33,6 +34,7 @@ from tests.at_once import race
 from tests.forms import csrf_token
 from tests.test_booking import GOOD_ANSWERS, details_url, get, next_weekday, start_at
 from tests.test_double_submit import form_key
+from tests.test_fees_desk import set_fees
 
 DEPOSIT = 2000
 
@@ -319,6 +321,25 @@ def test_the_diary_refunds_a_deposit_through_the_online_refund(
         r'href="(/diary/ledger-entries/\d+/online-payment)"', history.get_data(as_text=True)
     )
     assert receptionist_client.get(link).location.endswith(f"/diary/online-payments/{checkout.id}")
+
+
+def test_the_deposits_refund_page_names_a_fee_in_its_history_in_words(
+    client, with_deposit, slot, stripe_webhooks, receptionist_client
+):
+    """The payment history on an online payment's page said 'Fee, no_show' (the stored
+    value) where the fee's page and the payments page say 'No-show fee'; both pages now
+    draw the history from one macro."""
+    _, session = book_online(client, slot, stripe_webhooks)
+    paid = stripe_webhooks.pay(session["id"])
+    assert stripe_webhooks.send_event("checkout.session.completed", paid).status == 200
+    appointment = the_appointment(slot)
+    (checkout,) = fresh(OnlineCheckout)
+    set_fees(no_show=3000)
+    fees.charge_fee(appointment, FeeKind.NO_SHOW, staff_user=receptionist_client.user)
+    page = receptionist_client.get(f"/diary/online-payments/{checkout.id}")
+    history = page.get_data(as_text=True).split('id="history-title"')[1]
+    assert "Fee, No-show fee" in history
+    assert "no_show" not in history
 
 
 # The admin sets it ---------------------------------------------------------------------------
