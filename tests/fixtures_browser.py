@@ -24,13 +24,19 @@ PHONE = {"width": 375, "height": 812}
 DESKTOP = {"width": 1280, "height": 900}
 # axe impacts we refuse; "minor" and "moderate" findings are printed but do not fail a test.
 BLOCKING_IMPACTS = ("serious", "critical")
+# How often the live server looks for a request to stop (serve_forever's poll_interval).
+POLL_SECONDS = 0.05
 
 
 @pytest.fixture
 def live_server(app):
     """The test app served on 127.0.0.1 at a free port; yields its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    # serve_forever checks for shutdown every poll_interval (0.5 s by default): each test
+    # using this server then waited a quarter of a second on average to stop it.
+    thread = threading.Thread(
+        target=server.serve_forever, args=(POLL_SECONDS,), name="live-server", daemon=True
+    )
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"
