@@ -25,9 +25,11 @@ rebuilds a feed for nothing, rarely, and keeps a cached times page honest.
 
 import time
 from collections.abc import Iterable
+from datetime import datetime
+from functools import cache
 
 from flask import current_app
-from sqlalchemy import event, inspect, select
+from sqlalchemy import Select, event, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import (
@@ -118,7 +120,7 @@ def _notice_flushed_changes(session: Session, _flush_context: UOWTransaction) ->
                 _note_every_practitioner(session)
             else:
                 _note(session, practitioners)
-        elif isinstance(thing, CalendarConnection | BusyTime):
+        elif isinstance(thing, CalendarConnection | BusyTime | FeedRevision):
             # In no feed, but in the free times: this process reads their version afresh.
             session.info[BUMPED] = True
         elif isinstance(thing, Practitioner):
@@ -141,7 +143,11 @@ def _notice_bulk_statements(state: ORMExecuteState) -> None:
     name = getattr(table, "name", None)
     if name in WATCHED_TABLES:
         _note_every_practitioner(state.session)
-    elif name in (CalendarConnection.__tablename__, BusyTime.__tablename__):
+    elif name in (
+        CalendarConnection.__tablename__,
+        BusyTime.__tablename__,
+        FeedRevision.__tablename__,
+    ):
         state.session.info[BUMPED] = True
 
 
@@ -231,6 +237,49 @@ def free_times_version(session_type_slug: str) -> tuple[tuple[object, ...], ...]
     return version
 
 
+# Each process's recent list of active practitioners' feed links with their revisions:
+# app -> (until, rows). What a calendar app's poll needs to be answered 304.
+_recent_links: dict[int, tuple[float, list[tuple[int, str, str, int, datetime | None]]]] = {}
+
+
+def active_feed_links() -> list[tuple[int, str, str, int, datetime | None]]:
+    """(practitioner id, feed token, privacy, revision, changed at) of every active
+    practitioner, in one query, kept as `free_times_version` keeps its answer (a commit in
+    this process that bumps a revision, or changes a link, forgets it at once)."""
+    seconds = float(current_app.config.get("FREE_TIMES_VERSION_SECONDS", DEFAULT_VERSION_SECONDS))
+    key = id(current_app)
+    now = time.monotonic()
+    recent = _recent_links.get(key)
+    if recent is not None and recent[0] > now:
+        return recent[1]
+    rows = [
+        (practitioner_id, token, privacy, revision or 0, changed_at)
+        for practitioner_id, token, privacy, revision, changed_at in db.session.execute(
+            _feed_links()
+        )
+    ]
+    if seconds > 0:
+        _recent_links[key] = (now + seconds, rows)
+    return rows
+
+
+@cache
+def _feed_links() -> Select[int, str, str, int | None, datetime | None]:
+    """Every active practitioner's link and revision (the statement built once)."""
+    return (
+        select(
+            Practitioner.id,
+            Practitioner.feed_token,
+            Practitioner.feed_privacy,
+            FeedRevision.revision,
+            FeedRevision.changed_at,
+        )
+        .outerjoin(FeedRevision, FeedRevision.practitioner_id == Practitioner.id)
+        .where(Practitioner.active.is_(True))
+    )
+
+
 def forget_free_times_versions() -> None:
     """Read the versions afresh: after a bump in this process, or tables emptied by hand."""
     _recent_versions.clear()
+    _recent_links.clear()

@@ -13,11 +13,11 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import cache
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 
 from booking.clinic import DomainError, audit, calendar
+from booking.clinic.feed_revisions import active_feed_links
 from booking.clinic.localtime import local_day_bounds, local_today
 from booking.clinic.settings import clinic_settings, clinic_zone
 from booking.clinic.transaction import lock_or_refuse, unit_of_work
@@ -113,36 +113,22 @@ class FeedLink:
     changed_at: datetime | None
 
 
-@cache
-def _feed_links() -> Select[int, str, str, int | None, datetime | None]:
-    """Every active practitioner's link and revision (the statement built once)."""
-    return (
-        select(
-            Practitioner.id,
-            Practitioner.feed_token,
-            Practitioner.feed_privacy,
-            FeedRevision.revision,
-            FeedRevision.changed_at,
-        )
-        .outerjoin(FeedRevision, FeedRevision.practitioner_id == Practitioner.id)
-        .where(Practitioner.active.is_(True))
-    )
-
-
 def feed_link_by_token(token: str) -> FeedLink | None:
     """The active practitioner's link that this token is, with its revision; or None.
 
-    One query, no ORM objects: a calendar app's poll that ends in 304 needs nothing more
-    (`version_of`). The tokens are compared as `practitioner_by_feed_token` compares them.
+    One query at most, no ORM objects: a calendar app's poll that ends in 304 needs nothing
+    more (`version_of`). The links are kept for a second in each worker
+    (`feed_revisions.active_feed_links`: a change made through this worker is seen at
+    once, through another within that second). The tokens are compared as
+    `practitioner_by_feed_token` compares them.
     """
     if not token or len(token) > 128:
         return None
     given = token.encode()
     found = None
-    rows = db.session.execute(_feed_links())
-    for practitioner_id, feed_token, privacy, revision, changed_at in rows:
+    for practitioner_id, feed_token, privacy, revision, changed_at in active_feed_links():
         if hmac.compare_digest(given, feed_token.encode()) and found is None:
-            found = FeedLink(practitioner_id, feed_token, privacy, revision or 0, changed_at)
+            found = FeedLink(practitioner_id, feed_token, privacy, revision, changed_at)
     return found
 
 
