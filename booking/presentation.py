@@ -67,6 +67,12 @@ def _deposit_price_note(appointment) -> str:
     paid = ledger.amount_paid(appointment)
     if paid > 0:
         return deposits.price_words(appointment, paid)
+    if appointment.status != "held":
+        # Booked by its deposit, which has since been refunded (a cancellation undone).
+        return (
+            f"{format_money(appointment.price_pence)}, to pay at the clinic on the day "
+            "(your deposit was refunded)"
+        )
     deposit = deposits.deposit_of(appointment)
     return (
         f"{format_money(appointment.price_pence)}: a {format_money(deposit)} deposit now, "

@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from booking.clinic.appointments import cancel_appointment, move_appointment, undo_cancellation
+from booking.clinic.money import format_money
 from booking.clinic.payments import deposit_policy, ledger, online
 from booking.clinic.payments.provider import ProviderEvent
 from booking.clinic.settings import forget_clinic_settings
@@ -262,6 +263,10 @@ def test_undoing_after_the_refund_books_again_without_the_deposit(
     appointment = booked_and_paid(client, slot, stripe_standin)
     _, send = cancel_online(client, appointment)
     send()
+    manage = text(client.get(f"/manage/{manage_token(appointment)}"))
+    assert "Your £20 deposit has been refunded to the card you paid with" in manage
+    price = format_money(appointment.price_pence)
+    assert f"so if you undo, the full price, {price}, is paid at the clinic on the day" in manage
     undone = undo_cancellation(fresh(Appointment, Appointment.id == appointment.id)[0])
     assert undone.status == AppointmentStatus.BOOKED
     # The card has its money back; the full price is paid on the day.
@@ -269,6 +274,12 @@ def test_undoing_after_the_refund_books_again_without_the_deposit(
     assert ledger.amount_paid(undone) == 0
     assert ledger.amount_owed(undone) == undone.price_pence
     assert deposit_policy.refund_to_make(undone) == 0
+    (restored,) = fresh(
+        OutboxMessage, OutboxMessage.appointment_id == undone.id, OutboxMessage.kind == "restored"
+    )
+    body = " ".join(restored.text_body.split())
+    assert "to pay at the clinic on the day (your deposit was refunded)" in body
+    assert "deposit now" not in body and "deposit paid online" not in body
 
 
 def test_undoing_before_a_refused_refund_is_made_keeps_the_deposit(

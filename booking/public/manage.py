@@ -32,6 +32,7 @@ def _changeable(appointment, now) -> bool:
 def manage(token: str):
     appointment = appointment_from_token_or_404(token)
     now = utcnow()
+    cancelled = appointment.status == AppointmentStatus.CANCELLED
     return render_template(
         "public/manage.html",
         appointment=appointment,
@@ -44,6 +45,8 @@ def manage(token: str):
             if can_undo_cancellation(appointment, now=now, settings=clinic_settings())
             else None
         ),
+        # What a cancelled booking's deposit became: refunded, or still to refund.
+        deposit=deposit_policy.standing(appointment) if cancelled else None,
     )
 
 
