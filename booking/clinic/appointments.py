@@ -39,7 +39,7 @@ from booking.clinic.errors import (
     SlotTaken,
 )
 from booking.clinic.localtime import OUT_OF_REACH, to_local, within_reach
-from booking.clinic.offerings import offers, practitioners_offering
+from booking.clinic.offerings import bookable_online, offers, practitioners_offering
 from booking.clinic.patients import PatientDetails, find_or_create_patient, lock_bookable
 from booking.clinic.payments import deposit_policy, fees
 from booking.clinic.settings import clinic_settings
@@ -86,7 +86,7 @@ def too_late_message(action: str, settings: ClinicSettings | None = None) -> str
 
 
 def _check_session_type(session_type: SessionType, *, online: bool) -> None:
-    if not session_type.active or (online and not session_type.bookable_online):
+    if not session_type.active or (online and not bookable_online(session_type)):
         raise DomainError("That treatment cannot be booked online. Please call the clinic.")
 
 

@@ -1,11 +1,41 @@
 """Who offers which session: one answer for booking, moving, planning and the pages.
 
 A practitioner offers a session type while they work here (active) and the type is
-one of theirs. Whether the type itself may be booked (active, online) is the
-booking's own check.
+one of theirs. Patients may book a type online while it is active and the clinic offers
+it online (`bookable_online`): the booking's own check and every page that lists or
+links to it ask here.
 """
 
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from booking.extensions import db
 from booking.models import Practitioner, SessionType
+
+# The same rule as `bookable_online`, as a WHERE clause.
+BOOKABLE_ONLINE = (SessionType.active.is_(True), SessionType.bookable_online.is_(True))
+
+
+def bookable_online(session_type: SessionType) -> bool:
+    """Whether patients may book `session_type` on the site."""
+    return session_type.active and session_type.bookable_online
+
+
+def session_types_bookable_online() -> list[SessionType]:
+    """What a patient may book online: the one the clinic recommends first, then in order."""
+    return list(
+        db.session.scalars(
+            select(SessionType)
+            .where(*BOOKABLE_ONLINE)
+            .order_by(SessionType.recommended.desc(), SessionType.position, SessionType.name)
+            .options(selectinload(SessionType.treatments))  # is_combination, "Includes"
+        )
+    )
+
+
+def bookable_online_with(practitioner: Practitioner) -> list[SessionType]:
+    """The session types patients may book online with `practitioner`, in their order."""
+    return [t for t in practitioner.session_types if bookable_online(t)]
 
 
 def offers(practitioner: Practitioner, session_type: SessionType) -> bool:

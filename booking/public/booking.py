@@ -10,19 +10,18 @@ from datetime import datetime
 
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_limiter.util import get_remote_address
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from booking.clinic import DomainError, availability, holds
 from booking.clinic.appointments import PatientDetails, book_appointment
 from booking.clinic.feed_revisions import free_times_version
 from booking.clinic.localtime import to_local
+from booking.clinic.offerings import session_types_bookable_online
 from booking.clinic.payments import deposit_policy, deposits
 from booking.clinic.settings import clinic_settings, settings_generation, settings_values
 from booking.clinic.tokens import manage_token
 from booking.database import utcnow
-from booking.extensions import db, limiter
-from booking.models import AppointmentSource, HoldReason, SessionType
+from booking.extensions import limiter
+from booking.models import AppointmentSource, HoldReason
 from booking.presentation import parse_start
 from booking.public import blueprint
 from booking.public.checkout import pay_deposit
@@ -42,21 +41,9 @@ from booking.public.picker import (
 from booking.public.safety import safety_stop, warning_sign_assessed
 
 
-def bookable_session_types() -> list[SessionType]:
-    return list(
-        db.session.scalars(
-            select(SessionType)
-            .where(SessionType.active.is_(True), SessionType.bookable_online.is_(True))
-            # The session the clinic recommends first, then the clinic's own order.
-            .order_by(SessionType.recommended.desc(), SessionType.position, SessionType.name)
-            .options(selectinload(SessionType.treatments))  # is_combination, "Includes"
-        )
-    )
-
-
 @blueprint.get("/book")
 def book():
-    return render_template("public/book_choose.html", session_types=bookable_session_types())
+    return render_template("public/book_choose.html", session_types=session_types_bookable_online())
 
 
 @blueprint.get("/book/<slug>")

@@ -5,6 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from booking.clinic import DomainError, practitioner_photos
+from booking.clinic.offerings import bookable_online_with
 from booking.extensions import db
 from booking.models import CourseProduct, Practitioner, SessionType, Treatment
 from booking.public import blueprint
@@ -96,7 +97,7 @@ def practitioner_profile(slug: str):
     return render_template(
         "public/practitioner_profile.html",
         practitioner=practitioner,
-        session_types=[t for t in practitioner.session_types if t.active and t.bookable_online],
+        session_types=bookable_online_with(practitioner),
     )
 
 

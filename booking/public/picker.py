@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from booking.clinic import availability
 from booking.clinic.localtime import local_today, within_reach
-from booking.clinic.offerings import practitioners_offering
+from booking.clinic.offerings import bookable_online, practitioners_offering
 from booking.clinic.settings import clinic_settings
 from booking.extensions import db
 from booking.models import Practitioner, SessionType
@@ -32,7 +32,7 @@ def parse_day(value: str | None) -> date | None:
 
 def session_type_or_404(slug: str) -> SessionType:
     session_type = db.session.scalar(select(SessionType).where(SessionType.slug == slug))
-    if session_type is None or not session_type.active or not session_type.bookable_online:
+    if session_type is None or not bookable_online(session_type):
         abort(404)
     return session_type
 
