@@ -165,6 +165,12 @@ def test_a_refusal_leaves_the_cancellation_and_shows_staff_the_refund_to_make(
     assert refunds_in_ledger(appointment) == []
     assert deposit_policy.refund_to_make(appointment) == DEPOSIT
     assert any(e.action == "deposit.refund_refused" for e in fresh(AuditEvent))
+    (notice,) = fresh(
+        OutboxMessage,
+        OutboxMessage.appointment_id == appointment.id,
+        OutboxMessage.kind == "reception_deposit_refund_refused",
+    )
+    assert "Stripe did not make the refund" in notice.text_body and "£20" in notice.text_body
     # The patient is still told the truth: it will be refunded (staff make it).
     assert "deposit will be refunded" in cancellation_email(appointment)
 

@@ -74,6 +74,7 @@ class Kind:
     HOLD_RELEASED = "hold_released"
     DEPOSIT_REFUND_DUE = "deposit_refund_due"
     RECEPTION_DEPOSIT_REFUND_DUE = "reception_deposit_refund_due"
+    RECEPTION_DEPOSIT_REFUND_REFUSED = "reception_deposit_refund_refused"
     CONFIRM_EMAIL = "confirm_email"
 
 
@@ -387,6 +388,23 @@ def deposit_refund_due(appointment: Appointment, amount_pence: int) -> None:
             dedupe_key=_appointment_key(appointment, Kind.RECEPTION_DEPOSIT_REFUND_DUE),
             appointment=appointment,
         )
+
+
+def deposit_refund_refused(appointment: Appointment, amount_pence: int) -> None:
+    """The automatic refund of a cancelled booking's deposit did not go through: tell
+    reception to make it (once per appointment; the diary shows it meanwhile)."""
+    reception = _reception_email()
+    if not reception:
+        return
+    queue_message(
+        kind=Kind.RECEPTION_DEPOSIT_REFUND_REFUSED,
+        recipient=reception,
+        subject=f"Deposit to refund by hand: {_when(appointment)}",
+        template=Kind.RECEPTION_DEPOSIT_REFUND_REFUSED,
+        context={"appointment": appointment, "amount_pence": amount_pence},
+        dedupe_key=_appointment_key(appointment, Kind.RECEPTION_DEPOSIT_REFUND_REFUSED),
+        appointment=appointment,
+    )
 
 
 def appointment_restored(appointment: Appointment) -> None:

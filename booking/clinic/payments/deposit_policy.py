@@ -30,7 +30,7 @@ from functools import partial
 
 from sqlalchemy import select
 
-from booking.clinic import audit
+from booking.clinic import audit, notifications
 from booking.clinic.errors import DomainError
 from booking.clinic.money import format_money
 from booking.clinic.payments import online_ledger
@@ -258,6 +258,7 @@ def _refused(appointment: Appointment, checkout_id: int, amount: int, why: str) 
             amount_pence=amount,
             reason=why[:300],
         )
+        notifications.deposit_refund_refused(appointment, amount)
 
 
 def policy_sentences(settings: ClinicSettings | None = None) -> list[str]:
