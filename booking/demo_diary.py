@@ -14,9 +14,11 @@ from booking.database import utcnow
 from booking.extensions import db
 from booking.models import (
     Appointment,
+    AppointmentSource,
     Course,
     CourseProduct,
     Patient,
+    PaymentMethod,
     Practitioner,
     StaffUser,
     TimeOff,
@@ -65,7 +67,7 @@ def fill_demo_diary(now: datetime | None = None) -> int:
                             session_type=session_type,
                             starts_at=starts_at,
                             ends_at=starts_at + timedelta(minutes=session_type.duration_minutes),
-                            source="staff",
+                            source=AppointmentSource.STAFF.value,
                             price_pence=session_type.price_pence,
                         )
                     )
@@ -138,7 +140,7 @@ def _sell_a_course(patient: Patient, now: datetime) -> None:
         return
     # Through the ledger, as the desk sells one: the demo course shows as paid in cash.
     course = ledger.sell_course_paid(
-        product, patient, method="cash", staff_user=desk, reference="cash", now=now
+        product, patient, method=PaymentMethod.CASH, staff_user=desk, reference="cash", now=now
     )
     _book_course_sessions(course, desk)
 

@@ -29,6 +29,7 @@ from booking.demo_diary import practitioner_free
 from booking.extensions import db
 from booking.models import (
     Appointment,
+    AppointmentSource,
     AppointmentStatus,
     Course,
     CourseProduct,
@@ -117,7 +118,7 @@ def _visit(
         session_type=session_type,
         starts_at=starts_at,
         ends_at=starts_at + timedelta(minutes=session_type.duration_minutes),
-        source="staff",
+        source=AppointmentSource.STAFF.value,
         price_pence=0 if course is not None else session_type.price_pence,
         course_id=course.id if course is not None else None,
     )

@@ -15,6 +15,7 @@ from booking.clinic.localtime import to_local, within_reach
 from booking.clinic.money import format_money, format_money_exact
 from booking.clinic.payments import deposits, ledger
 from booking.clinic.payments.fees import policy_sentences
+from booking.models import AppointmentStatus, HoldReason
 
 # How a start time travels in a URL (booking steps, the diary's empty slots): UTC, minutes.
 START_FORMAT = "%Y%m%dT%H%MZ"
@@ -47,17 +48,21 @@ def count_of(number: int, singular: str, plural: str | None = None) -> str:
     return f"{number} {singular if number == 1 else (plural or singular + 's')}"
 
 
+# A booking kept by its deposit, before and after it was paid (until the visit is over).
+DEPOSIT_KEPT = (AppointmentStatus.HELD, AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED)
+
+
 def format_price_note(appointment) -> str:
     """What the patient pays for this appointment, true to its state at this moment."""
     if appointment.course_id is not None:
         return "One session of your course"
-    if appointment.status == "cancelled":
+    if appointment.status == AppointmentStatus.CANCELLED:
         if held_appointments.was_released(appointment):
             return "Nothing to pay: nothing was booked"
         return "Nothing to pay: this appointment is cancelled"
-    if appointment.hold_reason == "deposit" and appointment.status in ("held", "booked", "arrived"):
+    if appointment.hold_reason == HoldReason.DEPOSIT and appointment.status in DEPOSIT_KEPT:
         return _deposit_price_note(appointment)
-    if appointment.status in ("booked", "arrived"):
+    if appointment.status in (AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED):
         return f"{format_money(appointment.price_pence)}, to pay at the clinic on the day"
     return format_money(appointment.price_pence)
 
@@ -67,7 +72,7 @@ def _deposit_price_note(appointment) -> str:
     paid = ledger.amount_paid(appointment)
     if paid > 0:
         return deposits.price_words(appointment, paid)
-    if appointment.status != "held":
+    if appointment.status != AppointmentStatus.HELD:
         # Booked by its deposit, which has since been refunded (a cancellation undone).
         return (
             f"{format_money(appointment.price_pence)}, to pay at the clinic on the day "

@@ -4,6 +4,9 @@ The schema comes from the real migrations, so these prove the migrations' CHECK
 constraints and the enums in booking/models/enums.py agree, on either backend.
 """
 
+import ast
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 
@@ -87,3 +90,67 @@ def test_a_cancellation_records_who_cancelled_as_the_enum_says(rows):
     assert appointment.cancelled_by == CancelledBy.PATIENT
     assert appointment.source == AppointmentSource.ONLINE
     assert db.session.scalar(sa.select(Course)).source == CourseSource.ONLINE
+
+
+# Written as the enum, never as its text ----------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+# The enum-valued columns of an appointment (and the ledger's method).
+ENUM_ATTRIBUTES = {"status", "source", "hold_reason", "cancelled_by", "method"}
+MODELS_WITH_ENUMS = {"Appointment", "LedgerEntry", "Course"}
+OWNERS = ("appointment", "course")
+
+
+def _strings(node: ast.AST) -> bool:
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str)
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        return bool(node.elts) and all(_strings(element) for element in node.elts)
+    return False
+
+
+def _enum_text(source: str) -> list[int]:
+    """Lines that compare an appointment's (or course's) status, source, hold reason or
+    who cancelled with bare text, or build a model row with one, instead of the enum."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Compare):
+            sides = [node.left, *node.comparators]
+            for side in sides:
+                if (
+                    isinstance(side, ast.Attribute)
+                    and side.attr in ENUM_ATTRIBUTES - {"method"}
+                    and any(
+                        word in ast.unparse(side.value).lower()
+                        for word in ("appointment", "course")
+                    )
+                    and any(_strings(other) for other in sides if other is not side)
+                ):
+                    found.append(node.lineno)
+        if isinstance(node, ast.Call) and ast.unparse(node.func) in MODELS_WITH_ENUMS:
+            found += [
+                keyword.value.lineno
+                for keyword in node.keywords
+                if keyword.arg in ENUM_ATTRIBUTES and _strings(keyword.value)
+            ]
+    return sorted(set(found))
+
+
+def test_statuses_and_sources_are_written_as_their_enums():
+    offences = []
+    for path in sorted((ROOT / "booking").rglob("*.py")):
+        name = str(path.relative_to(ROOT))
+        offences += [f"{name}:{line}" for line in _enum_text(path.read_text())]
+    assert offences == []
+
+
+def test_the_enum_text_check_can_fail():
+    source = (
+        "a = appointment.status == 'cancelled'\n"
+        "b = appointment.status in ('held', 'booked')\n"
+        "c = Appointment.source == AppointmentSource.ONLINE\n"
+        "d = Appointment(source='staff', price_pence=0)\n"
+        "e = session.status != 'expired'\n"
+        "f = self.course.status == CourseStatus.ACTIVE\n"
+    )
+    assert _enum_text(source) == [1, 2, 4]

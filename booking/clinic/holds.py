@@ -25,7 +25,7 @@ from booking.clinic.patients import PatientDetails
 from booking.clinic.settings import clinic_settings
 from booking.clinic.transaction import serialise_on
 from booking.extensions import db
-from booking.models import Appointment, AppointmentStatus, Patient
+from booking.models import Appointment, AppointmentSource, AppointmentStatus, Patient
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def _live_future() -> Select[int]:
             # A held booking (awaiting a deposit or an email confirmation) counts too.
             Appointment.status.in_([AppointmentStatus.BOOKED.value, AppointmentStatus.HELD.value]),
             Appointment.course_id.is_(None),
-            Appointment.source == "online",
+            Appointment.source == AppointmentSource.ONLINE.value,
         )
     )
 

@@ -14,7 +14,7 @@ from booking.clinic.payments import deposit_policy
 from booking.clinic.settings import clinic_settings
 from booking.database import utcnow
 from booking.extensions import db, limiter
-from booking.models import AppointmentStatus
+from booking.models import AppointmentStatus, CancelledBy
 from booking.presentation import format_start, parse_start
 from booking.public import blueprint
 from booking.public.forms import AppointmentChangeForm
@@ -124,7 +124,8 @@ def manage_undo_cancel(token: str):
 def _cancelled_by_patient(appointment) -> bool:
     db.session.refresh(appointment)
     return (
-        appointment.status == AppointmentStatus.CANCELLED and appointment.cancelled_by == "patient"
+        appointment.status == AppointmentStatus.CANCELLED
+        and appointment.cancelled_by == CancelledBy.PATIENT
     )
 
 
