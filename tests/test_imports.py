@@ -103,6 +103,49 @@ def test_the_domain_imports_no_blueprint_auth_presentation_or_request():
     assert offences == []
 
 
+# All the domain may import of the application: itself, the tables and the database, the
+# extensions' single instances and the encryption of clinical content. Anything else of
+# booking/ is the web's side (blueprints, forms, the CLI, the demo data, presentation).
+DOMAIN_MAY_IMPORT = (
+    "booking.clinic",
+    "booking.models",
+    "booking.database",
+    "booking.extensions",
+    "booking.encryption",
+)
+
+
+def _outside_the_allowed(modules: dict[str, ast.Module]) -> list[str]:
+    offences = []
+    for name, tree in modules.items():
+        for module, _names in _imports(tree, set(modules)):
+            if module == "booking" or module.startswith("booking."):
+                if not any(
+                    module == allowed or module.startswith(f"{allowed}.")
+                    for allowed in DOMAIN_MAY_IMPORT
+                ):
+                    offences.append(f"{name} imports {module}")
+    return sorted(set(offences))
+
+
+def test_the_domain_imports_only_the_domain_models_database_and_extensions():
+    """Stricter than the list above: a new web-side module (a form module, the CLI, the
+    demo data) is refused without being named here."""
+    assert _outside_the_allowed(_domain_modules()) == []
+
+
+def test_the_allowed_imports_check_can_fail():
+    modules = {
+        "booking.clinic.a": ast.parse("from booking.record_forms import fill"),
+        "booking.clinic.b": ast.parse("import booking.cli\nfrom booking.models import X"),
+        "booking.clinic.c": ast.parse("from booking.clinic.errors import DomainError"),
+    }
+    assert _outside_the_allowed(modules) == [
+        "booking.clinic.a imports booking.record_forms",
+        "booking.clinic.b imports booking.cli",
+    ]
+
+
 def test_the_cycle_finder_finds_a_cycle():
     # The check above must be able to fail.
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
