@@ -1,5 +1,8 @@
 """The password rule: 12 characters or more, and nothing guessers try first."""
 
+import ast
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 
@@ -76,3 +79,37 @@ def test_the_command_line_uses_the_same_rule(app, demo):
         )
         assert created.exit_code != 0 and why in created.output
     assert db.session.scalar(sa.select(StaffUser).filter_by(email="new@clinic.example")) is None
+
+
+# One home: only the policy measures a password ------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICY = "booking/clinic/password_policy.py"
+
+
+def _measures_a_password(source: str) -> list[int]:
+    """Lines that take len() of something named like a password (a length rule of its own)."""
+    return sorted(
+        {
+            node.lineno
+            for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.Call)
+            and ast.unparse(node.func) == "len"
+            and node.args
+            and "password" in ast.unparse(node.args[0]).lower()
+        }
+    )
+
+
+def test_only_the_policy_measures_a_password():
+    offences = []
+    for path in sorted((ROOT / "booking").rglob("*.py")):
+        name = str(path.relative_to(ROOT))
+        if name != POLICY:
+            offences += [f"{name}:{line}" for line in _measures_a_password(path.read_text())]
+    assert offences == []
+    assert _measures_a_password((ROOT / POLICY).read_text())  # the check sees the rule's own
+
+
+def test_the_password_length_check_can_fail():
+    assert _measures_a_password("if len(form.new_password.data) < 8:\n    pass") == [1]
