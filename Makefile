@@ -98,9 +98,7 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 
 # Each backend's run is spread over PYTEST_WORKERS processes (pytest-xdist; `auto` is one
-# per core), each worker on a database of its own (tests/conftest.py). `--dist loadgroup`
-# hands out tests one by one, except that a module marked `xdist_group` goes to a single
-# worker, so that servers it shares between its tests start once (test_production_https). PYTEST_ARGS adds
+# per core), each worker on a database of its own (tests/conftest.py). PYTEST_ARGS adds
 # options or picks tests, e.g. `make test PYTEST_ARGS="-k feeds"`. pytest exits 5 when it
 # collected nothing, which counts as a failure here: a suite that ran no test proves nothing.
 PYTEST_WORKERS ?= auto
@@ -109,7 +107,7 @@ PYTEST_ARGS ?=
 # Each backend's run ends with its wall time ($(3) names it), for the CI log.
 define pytest_on
 	status=0; started=$$(date +%s); \
-	$(1) $(PYTEST) -n $(PYTEST_WORKERS) --dist loadgroup --cov --cov-report= $(2) $(PYTEST_ARGS) \
+	$(1) $(PYTEST) -n $(PYTEST_WORKERS) --cov --cov-report= $(2) $(PYTEST_ARGS) \
 		|| status=$$?; \
 	echo "Wall time of the tests on $(3): $$(( $$(date +%s) - started )) s"; \
 	if [ $$status = 5 ]; then echo "pytest collected no tests: nothing was tested"; fi; \

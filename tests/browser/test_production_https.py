@@ -10,8 +10,8 @@ Two shapes, each the way the README's production section sets it up:
 Both run APP_ENV=production with a SECRET_KEY of their own, the test database (PostgreSQL
 on the PostgreSQL pass), rate limits counted in Redis under a key prefix of its own,
 and a self-signed certificate made here. Each shape's servers start once for this module's
-tests (pytest-xdist keeps them on one worker: the xdist_group mark); before each test the
-demo clinic is loaded afresh with `flask seed-demo`, whose printed password the
+tests (under pytest-xdist, once per worker that runs a test of that shape); before each
+test the demo clinic is loaded afresh with `flask seed-demo`, whose printed password the
 receptionist then signs in with through the sign-in form.
 
 In each, a patient books, opens the manage page and cancels; the receptionist signs in,
@@ -51,10 +51,6 @@ from tests.conftest import _empty_all_tables as empty_all_tables
 from tests.fixtures_browser import CHROMIUM, ROOT
 from tests.production_stack import NGINX, Gunicorn, Nginx, get, self_signed_certificate
 from tests.test_rate_limits_shared import redis_answers
-
-# The module's tests share each shape's servers: under pytest-xdist (`--dist loadgroup`,
-# as `make test` runs it) they go to one worker, which starts each shape once.
-pytestmark = pytest.mark.xdist_group("production-https")
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 # Production's own figure (CLINIC_SETTINGS_CACHE_SECONDS), plus a margin.
