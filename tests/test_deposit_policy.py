@@ -16,6 +16,7 @@ from booking.clinic.appointments import cancel_appointment, move_appointment, un
 from booking.clinic.money import format_money
 from booking.clinic.payments import deposit_policy, ledger, online
 from booking.clinic.payments.provider import ProviderEvent
+from booking.clinic.payments.refunds_to_make import refund_to_make
 from booking.clinic.settings import forget_clinic_settings
 from booking.clinic.tokens import manage_token
 from booking.extensions import db
@@ -137,7 +138,7 @@ def test_a_patient_cancelling_online_is_refunded_once_through_stripe(
     appointment = fresh(Appointment, Appointment.id == appointment.id)[0]
     assert appointment.status == AppointmentStatus.CANCELLED
     assert refunds_in_ledger(appointment) == [-DEPOSIT]
-    assert deposit_policy.refund_to_make(appointment) == 0
+    assert refund_to_make(appointment) == 0
     assert "Your £20 deposit will be refunded to the card you paid with" in cancellation_email(
         appointment
     )
@@ -163,7 +164,7 @@ def test_a_refusal_leaves_the_cancellation_and_shows_staff_the_refund_to_make(
     appointment = fresh(Appointment, Appointment.id == appointment.id)[0]
     assert appointment.status == AppointmentStatus.CANCELLED
     assert refunds_in_ledger(appointment) == []
-    assert deposit_policy.refund_to_make(appointment) == DEPOSIT
+    assert refund_to_make(appointment) == DEPOSIT
     assert any(e.action == "deposit.refund_refused" for e in fresh(AuditEvent))
     (notice,) = fresh(
         OutboxMessage,
@@ -182,7 +183,7 @@ def test_a_refusal_leaves_the_cancellation_and_shows_staff_the_refund_to_make(
     (checkout,) = fresh(OnlineCheckout)
     staff = db.session.scalar(sa.select(StaffUser).limit(1))
     online.refund_online_payment(checkout, DEPOSIT, staff_user=staff, request_key="desk-1")
-    assert deposit_policy.refund_to_make(appointment) == 0
+    assert refund_to_make(appointment) == 0
     assert refunds_in_ledger(appointment) == [-DEPOSIT]
     html = receptionist_client.get(f"/diary/appointments/{appointment.id}").get_data(as_text=True)
     assert 'id="deposit-refund-to-make"' not in html
@@ -209,6 +210,17 @@ def test_a_late_cancellation_charged_the_fee_keeps_the_deposit_up_to_the_fee(
     assert "is kept because the appointment was cancelled less than 720 hours before it" in words
     if refunded:
         assert "£15 of your deposit is kept" in words and "The other £5 will be refunded" in words
+    # The fee's payment link asks only for what the kept deposit does not cover.
+    links = fresh(
+        OutboxMessage,
+        OutboxMessage.appointment_id == appointment.id,
+        OutboxMessage.kind == "fee_due",
+    )
+    if fee > DEPOSIT:
+        (link,) = links
+        assert "Your deposit pays part of it: £10.00 is left to pay" in link.text_body
+    else:
+        assert links == []
 
 
 def test_a_late_cancellation_refunds_in_full_when_the_clinic_keeps_no_deposit(
@@ -279,7 +291,7 @@ def test_undoing_after_the_refund_books_again_without_the_deposit(
     assert len(refund_calls(stripe_standin)) == 1
     assert ledger.amount_paid(undone) == 0
     assert ledger.amount_owed(undone) == undone.price_pence
-    assert deposit_policy.refund_to_make(undone) == 0
+    assert refund_to_make(undone) == 0
     (restored,) = fresh(
         OutboxMessage, OutboxMessage.appointment_id == undone.id, OutboxMessage.kind == "restored"
     )
@@ -298,7 +310,7 @@ def test_undoing_before_a_refused_refund_is_made_keeps_the_deposit(
     undone = undo_cancellation(fresh(Appointment, Appointment.id == appointment.id)[0])
     assert undone.status == AppointmentStatus.BOOKED
     # Nothing is left for staff to refund: the deposit stays with the booking.
-    assert deposit_policy.refund_to_make(undone) == 0
+    assert refund_to_make(undone) == 0
     assert ledger.amount_paid(undone) == DEPOSIT
     assert refunds_in_ledger(undone) == []
 
@@ -329,4 +341,4 @@ def test_a_warning_sign_before_the_visit_cancels_and_refunds_the_deposit(
     assert appointment.status == AppointmentStatus.CANCELLED
     assert len(refund_calls(stripe_standin)) == 1
     assert refunds_in_ledger(appointment) == [-DEPOSIT]
-    assert deposit_policy.refund_to_make(appointment) == 0
+    assert refund_to_make(appointment) == 0

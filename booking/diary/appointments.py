@@ -288,7 +288,7 @@ def appointment_cancel(appointment_id: int):
             f"{_deposit_refunded(appointment)} {_what_the_patient_is_sent(appointment)}",
             "success",
         )
-        to_make = deposit_policy.refund_to_make(appointment)
+        to_make = deposit_policy.standing(appointment).to_make
         if to_make:
             flash(
                 f"The deposit's refund of {format_money_exact(to_make)} did not go through: "

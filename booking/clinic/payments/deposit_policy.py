@@ -36,6 +36,7 @@ from booking.clinic.money import format_money
 from booking.clinic.payments import online_ledger
 from booking.clinic.payments.configured import online_provider
 from booking.clinic.payments.hosted_checkout import refund_at_provider
+from booking.clinic.payments.refunds_to_make import refund_to_make
 from booking.clinic.settings import clinic_settings
 from booking.clinic.transaction import in_unit_of_work, lock, unit_of_work
 from booking.database import utcnow
@@ -159,16 +160,6 @@ def cancel_pending_refunds(appointment: Appointment) -> None:
     """Inside an undo's unit of work: a refund not yet made is not made (the deposit stays)."""
     for checkout, _ in paid_deposits(appointment):
         checkout.cancellation_refund_pence = None
-
-
-def refund_to_make(appointment: Appointment) -> int:
-    """What a cancellation decided to refund and is not refunded yet (staff make it)."""
-    total = db.session.scalar(
-        select(db.func.coalesce(db.func.sum(OnlineCheckout.cancellation_refund_pence), 0)).where(
-            OnlineCheckout.appointment_id == appointment.id
-        )
-    )
-    return int(total or 0)
 
 
 @dataclass(frozen=True)

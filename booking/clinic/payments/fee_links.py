@@ -11,7 +11,9 @@ from sqlalchemy import select
 from booking.clinic.local_wording import format_local_date, format_local_time
 from booking.clinic.money import format_money_exact
 from booking.clinic.notifications import queue_message
+from booking.clinic.payments import ledger
 from booking.clinic.payments.configured import online_payment_configured
+from booking.clinic.payments.refunds_to_make import refund_to_make
 from booking.clinic.settings import clinic_settings
 from booking.clinic.tokens import fee_url
 from booking.extensions import db
@@ -58,6 +60,16 @@ def link_sent(fee: LedgerEntry) -> bool:
     return found is not None
 
 
+def left_to_pay(fee: LedgerEntry, appointment: Appointment) -> int:
+    """The fee, less what the appointment's payments already cover of it.
+
+    A deposit kept from a cancelled booking pays the fee; a refund of it that its
+    cancellation decided and is not made yet does not (that money goes back).
+    """
+    owed = ledger.amount_owed(appointment) + refund_to_make(appointment)
+    return max(0, min(fee.amount_pence, owed))
+
+
 def queue_fee_link(fee: LedgerEntry, appointment: Appointment) -> bool:
     """Email the patient the link to pay `fee`, when the clinic takes payment online.
 
@@ -66,6 +78,10 @@ def queue_fee_link(fee: LedgerEntry, appointment: Appointment) -> bool:
     """
     email = appointment.patient.email
     if not online_payment_configured() or not email or fee.fee_kind is None:
+        return False
+    left = left_to_pay(fee, appointment)
+    if left <= 0:
+        # The deposit kept from the cancelled booking pays it: nothing to ask for.
         return False
     amount = format_money_exact(fee.amount_pence)
     return queue_message(
@@ -79,6 +95,8 @@ def queue_fee_link(fee: LedgerEntry, appointment: Appointment) -> bool:
             "amount": amount,
             "reason": reason(fee, appointment),
             "pay_url": fee_url(appointment, fee.fee_kind),
+            # Part paid by the deposit kept (payments.deposit_policy): what is left.
+            "left": format_money_exact(left) if left < fee.amount_pence else "",
         },
         dedupe_key=_dedupe_key(fee),
         appointment=appointment,

@@ -107,8 +107,9 @@ def _paid_checkout(fee: LedgerEntry) -> FeeCheckout | None:
 
 
 def _to_pay(fee: LedgerEntry, appointment: Appointment) -> int:
-    """The fee, or what is left of it when part of the appointment's charges were paid."""
-    return max(0, min(fee.amount_pence, ledger.amount_owed(appointment)))
+    """The fee, or what is left of it when part of the appointment's charges were paid
+    (a deposit kept towards it, say)."""
+    return fee_links.left_to_pay(fee, appointment)
 
 
 def fee_page(fee: LedgerEntry) -> FeePage:
