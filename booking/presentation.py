@@ -13,7 +13,7 @@ from booking.clinic.local_wording import (
 )
 from booking.clinic.localtime import to_local, within_reach
 from booking.clinic.money import format_money, format_money_exact
-from booking.clinic.payments import deposits, ledger
+from booking.clinic.payments import deposits, fees, ledger
 from booking.clinic.payments.fees import policy_sentences
 from booking.models import AppointmentStatus, HoldReason
 
@@ -59,6 +59,13 @@ def format_price_note(appointment) -> str:
     if appointment.status == AppointmentStatus.CANCELLED:
         if held_appointments.was_released(appointment):
             return "Nothing to pay: nothing was booked"
+        charged = [fee for fee in fees.fees_on(appointment) if not fee.is_waived]
+        if charged:
+            labels = fees.FEE_LABELS
+            return "; ".join(
+                f"{labels.get(fee.fee_kind or '', 'Fee')}: {format_money(fee.amount_pence)}"
+                for fee in charged
+            )
         return "Nothing to pay: this appointment is cancelled"
     if appointment.hold_reason == HoldReason.DEPOSIT and appointment.status in DEPOSIT_KEPT:
         return _deposit_price_note(appointment)

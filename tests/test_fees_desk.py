@@ -130,3 +130,11 @@ def test_a_late_cancellation_fee_is_offered_only_when_late(
     assert soon.status == "cancelled"
     assert ledger.amount_due(soon) == 2000
     assert ledger.balance(soon.patient).owed_pence == 2000
+    # The patient's cancellation email tells the truth about the fee, never "Nothing to pay".
+    (email,) = db.session.scalars(
+        sa.select(OutboxMessage).where(
+            OutboxMessage.appointment_id == soon.id, OutboxMessage.kind == "cancelled"
+        )
+    ).all()
+    assert "Late cancellation fee: £20" in email.text_body
+    assert "Nothing to pay" not in email.text_body

@@ -494,8 +494,6 @@ def cancel_appointment(
             warning_sign,
             charge_fee=charge_fee,
         )
-        if charge_fee and late and staff_user is not None and not warning_sign:
-            fees.charge_fee(appointment, FeeKind.LATE_CANCELLATION, staff_user=staff_user, now=now)
     if deposit.refund_pence > 0:
         deposit_policy.make_cancellation_refunds(appointment)
     return appointment
@@ -545,12 +543,15 @@ def _cancel(
             reason=credit_reason,
             staff_user=staff_user,
         )
-    fee_pence = 0
-    if charge_fee and late and by_staff and not warning_sign:
-        fee_pence = fees.fee_amount(FeeKind.LATE_CANCELLATION, settings)
+    charging = charge_fee and late and staff_user is not None and not warning_sign
+    fee_pence = fees.fee_amount(FeeKind.LATE_CANCELLATION, settings) if charging else 0
     deposit = deposit_policy.decide_on_cancellation(
         appointment, late=late, fee_pence=fee_pence, staff_user=staff_user
     )
+    # After the deposit's fate (a kept deposit pays towards the fee, so the fee's link asks
+    # only for the rest) and before the email, which says what the patient owes.
+    if charging and staff_user is not None:
+        fees.charge_fee(appointment, FeeKind.LATE_CANCELLATION, staff_user=staff_user, now=now)
     notifications.appointment_cancelled(
         appointment, by_staff=by_staff, was_held=was_held, deposit_words=deposit.patient_words()
     )
