@@ -37,6 +37,30 @@ class UTCDateTime(TypeDecorator):
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
 
+    def result_processor(self, dialect, coltype):
+        """On SQLite, read the stored text straight into an aware UTC datetime.
+
+        The same result as parsing the text and then `process_result_value`, in one C call
+        (`fromisoformat` of the text with "+00:00" appended gives datetime.UTC itself)
+        rather than three layers of Python: `replace(tzinfo=...)` alone cost more than
+        the parsing, and a year's feed reads 8,000 of these. Text that already carries
+        an offset, or anything that is not text, takes the general way.
+        """
+        general = super().result_processor(dialect, coltype)
+        if dialect.name != "sqlite" or general is None:
+            return general
+        parse = datetime.fromisoformat
+
+        def process(value: Any) -> datetime | None:
+            if value.__class__ is str:
+                try:
+                    return parse(value + "+00:00")
+                except ValueError:
+                    pass
+            return general(value)
+
+        return process
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from booking.database import UTCDateTime
 from booking.extensions import db
 from booking.models import Appointment, Patient, Practitioner, SessionType, StaffUser
 
@@ -96,6 +97,41 @@ def test_datetimes_come_back_aware_utc_whatever_zone_went_in(app, demo):
     same_instant = datetime(2026, 7, 1, 11, 0, tzinfo=timezone(timedelta(hours=2)))
     found = db.session.scalar(sa.select(Appointment).where(Appointment.starts_at == same_instant))
     assert found is not None and found.id == appointment.id
+
+
+def test_stored_times_read_back_as_utc_whatever_their_text(app):
+    """UTCDateTime's quick read on SQLite (the text with "+00:00" appended) gives what the
+    general way gives: naive text is UTC, text with an offset is moved to UTC, NULL is
+    None, with or without microseconds. On PostgreSQL the values are real timestamps."""
+    column = sa.column("value", UTCDateTime)
+    if db.engine.dialect.name == "sqlite":
+        cases = {
+            "2026-10-25 01:30:00.000000": datetime(2026, 10, 25, 1, 30, tzinfo=UTC),
+            "2026-10-25 01:30:00": datetime(2026, 10, 25, 1, 30, tzinfo=UTC),
+            "2026-03-29 00:59:59.250000": datetime(2026, 3, 29, 0, 59, 59, 250000, tzinfo=UTC),
+            "2026-07-01 11:00:00+02:00": datetime(2026, 7, 1, 9, 0, tzinfo=UTC),
+        }
+    else:
+        cases = {
+            "2026-10-25 01:30:00+00": datetime(2026, 10, 25, 1, 30, tzinfo=UTC),
+            "2026-07-01 11:00:00+02": datetime(2026, 7, 1, 9, 0, tzinfo=UTC),
+        }
+    for text, expected in cases.items():
+        source = (
+            "CAST(:text AS TIMESTAMP WITH TIME ZONE)"
+            if db.engine.dialect.name != "sqlite"
+            else ":text"
+        )
+        read = db.session.execute(
+            sa.select(column).select_from(sa.text(f"(SELECT {source} AS value) AS t")),
+            {"text": text},
+        ).scalar_one()
+        assert read == expected, text
+        assert read.tzinfo is UTC, text
+    nothing = db.session.execute(
+        sa.select(column).select_from(sa.text("(SELECT NULL AS value) AS t"))
+    ).scalar_one()
+    assert nothing is None
 
 
 def test_naive_datetimes_are_refused(app, demo):

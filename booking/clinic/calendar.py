@@ -512,14 +512,22 @@ def fold(line: str) -> str:
     return "\r\n ".join(chunks)
 
 
+# "00" to "59": month, day, hour, minute and second, zero-padded, looked up.
+_TWO_DIGITS = tuple(f"{number:02d}" for number in range(60))
+
+
 def _basic_format(value: datetime) -> str:
     """YYYYMMDDTHHMMSS of the wall time in `value`'s own zone.
 
-    Via isoformat (written in C): a feed formats about 8,000 of these, and this is
-    twice as fast as formatting each field.
+    A feed formats about 8,000 of these. Each field looked up in a table of padded
+    numbers is several times quicker than slicing isoformat's text or formatting each
+    field with a format spec (isoformat also works out the offset, which is not needed).
     """
-    text = value.isoformat(timespec="seconds")
-    return f"{text[0:4]}{text[5:7]}{text[8:10]}T{text[11:13]}{text[14:16]}{text[17:19]}"
+    two = _TWO_DIGITS
+    return (
+        f"{value.year:04d}{two[value.month]}{two[value.day]}"
+        f"T{two[value.hour]}{two[value.minute]}{two[value.second]}"
+    )
 
 
 def _utc_stamp(instant: datetime) -> str:
