@@ -12,7 +12,14 @@ from booking.clinic.appointments import cancel_appointment
 from booking.clinic.feeds import build_feed
 from booking.database import utcnow
 from booking.extensions import db
-from booking.models import AppointmentStatus, FeedRevision, Patient, Practitioner, TimeOff
+from booking.models import (
+    AppointmentStatus,
+    FeedRevision,
+    HoldReason,
+    Patient,
+    Practitioner,
+    TimeOff,
+)
 from tests.forms import csrf_token
 from tests.ical_parser import parse_calendar, physical_lines_longer_than, unfold
 from tests.test_calendar import add_appointment, practitioner, session_type
@@ -270,6 +277,36 @@ def test_a_cancelled_appointment_stays_thirty_days_then_goes(app, colette, front
     assert kept.value("SEQUENCE") == "1"
     assert kept.text("SUMMARY").startswith("Cancelled: ")
     assert events(build_feed(colette, now=cancelled_on + timedelta(days=31))) == []
+
+
+def test_each_status_has_its_own_status_and_transparency_in_one_feed(app, colette):
+    """Booked, held and cancelled appointments side by side, each kind more than once and
+    in turn: the feed writes STATUS and TRANSP once per kind, and none takes another's."""
+    now = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
+    kinds = ["booked", "cancelled", "held", "booked", "held", "cancelled", "booked"]
+    made = {}
+    for n, kind in enumerate(kinds):
+        fields: dict[str, object] = {}
+        if kind == "cancelled":
+            fields = {"status": AppointmentStatus.CANCELLED.value, "cancelled_at": now}
+        elif kind == "held":
+            fields = {
+                "status": AppointmentStatus.HELD.value,
+                "held_until": now + timedelta(hours=1),
+                "hold_reason": HoldReason.DEPOSIT.value,
+            }
+        at = now + timedelta(days=2 + n)
+        made[add_appointment(at, practitioner=colette, **fields).uid] = kind
+    expected = {
+        "booked": ("CONFIRMED", "OPAQUE"),
+        "held": ("TENTATIVE", "OPAQUE"),
+        "cancelled": ("CANCELLED", "TRANSPARENT"),
+    }
+    written = {
+        e.value("UID").split("@")[0]: (e.value("STATUS"), e.value("TRANSP"))
+        for e in events(build_feed(colette, now=now))
+    }
+    assert written == {uid: expected[kind] for uid, kind in made.items()}
 
 
 def test_blocked_time_shows_as_busy_without_its_reason(client, colette):

@@ -531,7 +531,9 @@ def _basic_format(value: datetime) -> str:
 
 
 def _utc_stamp(instant: datetime) -> str:
-    return _basic_format(instant.astimezone(UTC)) + "Z"
+    if instant.tzinfo is not UTC:  # what the database gives back is UTC already
+        instant = instant.astimezone(UTC)
+    return _basic_format(instant) + "Z"
 
 
 @dataclass(frozen=True)
@@ -566,6 +568,7 @@ class _RepeatedLines:
         self.location = fold(f"LOCATION:{location}")
         self._summaries: dict[tuple[str, str, str], str] = {}
         self._descriptions: dict[str, str] = {}
+        self._statuses: dict[str, str] = {}
 
     def summary(self, appointment: FeedEvent) -> str:
         key = (appointment.patient.name, appointment.session_type.name, appointment.status)
@@ -582,36 +585,50 @@ class _RepeatedLines:
             line = self._descriptions[session_type_name] = fold(f"DESCRIPTION:{text}")
         return line
 
+    def status(self, appointment: FeedEvent) -> str:
+        """STATUS and TRANSP (two lines): a cancelled appointment leaves the time free."""
+        lines = self._statuses.get(appointment.status)
+        if lines is None:
+            cancelled = appointment.status == AppointmentStatus.CANCELLED
+            transparency = "TRANSPARENT" if cancelled else "OPAQUE"
+            lines = f"STATUS:{_event_status(appointment)}\r\nTRANSP:{transparency}"
+            self._statuses[appointment.status] = lines
+        return lines
 
-def _feed_appointment_lines(
+
+def _feed_appointment_text(
     appointment: FeedEvent,
     repeated: _RepeatedLines,
     clock: _FeedClock,
-    domain: str,
+    uid_suffix: str,
     now: datetime,
-) -> list[str]:
-    cancelled = appointment.status == AppointmentStatus.CANCELLED
+) -> str:
+    """One appointment's VEVENT, each line ending in CRLF.
+
+    One string rather than a list of lines: a feed writes 2,000 of these. `uid_suffix`
+    is "@" and the UID domain, escaped once: escaping works character by character
+    (its one pair, CRLF, cannot straddle the "@"), so the UID comes out as if escaped
+    whole.
+    """
     modified = _utc_stamp(appointment.updated_at or now)
-    lines = [
-        "BEGIN:VEVENT",
-        f"UID:{escape_text(appointment_uid(appointment, domain))}",
-        f"SEQUENCE:{appointment.sequence or 0}",
-        # No METHOD in the feed, so DTSTAMP is the event's last change (RFC 5545 3.8.7.2).
-        f"DTSTAMP:{modified}",
-        f"LAST-MODIFIED:{modified}",
-        clock.line("DTSTART", appointment.starts_at),
-        clock.line("DTEND", appointment.ends_at),
-        repeated.summary(appointment),
-        repeated.location,
-        f"STATUS:{_event_status(appointment)}",
-        "TRANSP:TRANSPARENT" if cancelled else "TRANSP:OPAQUE",
-    ]
+    # No METHOD in the feed, so DTSTAMP is the event's last change (RFC 5545 3.8.7.2).
+    text = (
+        f"BEGIN:VEVENT\r\n"
+        f"UID:{escape_text(appointment.uid)}{uid_suffix}\r\n"
+        f"SEQUENCE:{appointment.sequence or 0}\r\n"
+        f"DTSTAMP:{modified}\r\n"
+        f"LAST-MODIFIED:{modified}\r\n"
+        f"{clock.line('DTSTART', appointment.starts_at)}\r\n"
+        f"{clock.line('DTEND', appointment.ends_at)}\r\n"
+        f"{repeated.summary(appointment)}\r\n"
+        f"{repeated.location}\r\n"
+        f"{repeated.status(appointment)}\r\n"
+    )
     if appointment.created_at is not None:
-        lines.append(f"CREATED:{_utc_stamp(appointment.created_at)}")
+        text += f"CREATED:{_utc_stamp(appointment.created_at)}\r\n"
     if repeated.privacy != FeedPrivacy.HIDDEN:
-        lines.append(repeated.description(appointment.session_type.name))
-    lines.append("END:VEVENT")
-    return lines
+        text += f"{repeated.description(appointment.session_type.name)}\r\n"
+    return text + "END:VEVENT\r\n"
 
 
 def whole_days(starts_at: datetime, ends_at: datetime, zone: ZoneInfo) -> tuple[date, date] | None:
@@ -698,10 +715,11 @@ def feed(
         raise ValueError("the calendar library wrote an unexpected ending")
     repeated = _RepeatedLines(privacy, escape_text(settings.address))
     domain = f"export.{uid_domain()}" if export else uid_domain()
-    lines: list[str] = []
-    for appointment in appointments:
-        lines.extend(_feed_appointment_lines(appointment, repeated, clock, domain, now))
+    uid_suffix = escape_text(f"@{domain}")
+    events = [
+        _feed_appointment_text(appointment, repeated, clock, uid_suffix, now)
+        for appointment in appointments
+    ]
     for block in time_off:
-        lines.extend(_feed_time_off_lines(block, clock, domain, now))
-    lines.append("")
-    return shell[: -len(closing)] + "\r\n".join(lines).encode() + closing
+        events.append("\r\n".join(_feed_time_off_lines(block, clock, domain, now)) + "\r\n")
+    return shell[: -len(closing)] + "".join(events).encode() + closing
