@@ -50,6 +50,10 @@ class Attempt:
     name: str
 
 
+# The answers that let a course session be booked online (no warning sign; consent given).
+SAFE_ANSWERS = {"cauda_equina": "no", "other_warning": "no", "consent": "y"}
+
+
 def token(html: str) -> str:
     match = CSRF.search(html)
     if match is None:
@@ -490,15 +494,18 @@ def pair_last_credit(clinic: Clinic):
         payment_reference="till",
     )
     course = credits.adjust_credits(course, -9, "Used before", staff_user=None)
-    course_id, url = course.id, f"/course/{course_token(course)}/book"
+    course_id, base = course.id, f"/course/{course_token(course)}/book/review"
     attempts = []
     for hour in (10, 15):
         client = clinic.app.test_client()
-        html = client.get(f"{url}?first={clinic.day}").get_data(as_text=True)
-        data = {"csrf_token": token(html), "start": at(clinic.day, hour).strftime("%Y%m%dT%H%MZ")}
+        start = at(clinic.day, hour).strftime("%Y%m%dT%H%MZ")
+        # A course session is booked from its review page, with the safety questions answered.
+        url = f"{base}?practitioner=colette-assor&start={start}"
+        html = client.get(url).get_data(as_text=True)
+        data = {"csrf_token": token(html), **SAFE_ANSWERS}
         attempts.append(
             Attempt(
-                post=lambda client=client, data=data: client.post(url, data=data),
+                post=lambda client=client, url=url, data=data: client.post(url, data=data),
                 won=lambda response: response.status_code == 302,
                 name=f"book {hour}:00",
             )

@@ -1,5 +1,12 @@
 """The benchmarks' verdicts: a target missed by more than the tolerance fails `make bench`."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
 from bench import harness
 
 
@@ -28,3 +35,26 @@ def test_the_verdict_goes_by_the_best_samples(capsys):
     assert verdict.met
     printed = capsys.readouterr().out
     assert "2.00x floor (best)" in printed and "6.00x (median)" in printed
+
+
+def test_the_race_benchmark_still_drives_every_pair_through_the_site():
+    """bench.races posts the site's own forms; when a form changes, the benchmark must follow.
+
+    One round of every pair on a scratch PostgreSQL database (the races are PostgreSQL's:
+    the exclusion constraint and row locks). It broke once unnoticed, when a course
+    session came to be booked from a review page with its safety questions.
+    """
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    if not url.startswith("postgresql"):
+        pytest.skip("the race benchmark runs on PostgreSQL (run on the PostgreSQL pass)")
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.races", "--rounds", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "BENCH_DATABASE_URL": url},
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "target met: 0 inconsistencies, 0 server errors" in result.stdout
+    assert "two bookings for the last credit" in result.stdout
