@@ -57,7 +57,7 @@ def test_a_new_patient_answers_and_consents_on_a_phone_and_the_practitioner_sees
     page.get_by_role("button", name="Save my answers").click()
     summary = page.locator("#error-summary")
     expect(summary).to_be_visible()
-    assert page.evaluate("document.activeElement.id") == "error-summary"
+    expect(summary).to_be_focused()  # autofocus acts at the next rendering: wait for it
     assert page.locator("#error-summary a[href='#epilepsy']").count() == 1
     axe(page, label="the questionnaire with errors")
 
