@@ -414,3 +414,36 @@ def test_outcome_change_across_the_courses_that_finished_in_the_range(
     assert outcomes.activity_change == 3.0
     own = _dashboard(practitioner_id=other.id).outcomes
     assert (own.courses, own.pain_first, own.pain_last) == (1, 6.0, 5.0)
+
+
+def test_credits_owed_add_up_to_the_penny_over_many_courses(clinic, make_patient):
+    """Each course's value is rounded to a whole penny in whole-number arithmetic: a true
+    division would leave half a penny on every course, and 108 courses showed 54p too many."""
+    admin = clinic["admin"]
+    product = CourseProduct(
+        name="Ten", session_type=clinic["session"], sessions_count=10, price_pence=95000
+    )
+    thirds = CourseProduct(
+        name="Three", session_type=clinic["session"], sessions_count=3, price_pence=10000
+    )
+    db.session.add_all([product, thirds])
+    db.session.commit()
+    sold = []
+    for chosen, credits in [(product, 3)] * 5 + [(thirds, 1), (thirds, 2), (thirds, 2)]:
+        course = courses.activate_course(
+            courses.request_course(chosen, make_patient(), now=local(date(2026, 9, 1), 9)),
+            "card",
+            admin,
+            now=local(date(2026, 9, 1), 9),
+        )
+        sold.append((course.id, credits))
+    for course_id, credits in sold:
+        db.session.execute(
+            sa.update(Course).where(Course.id == course_id).values(credits_remaining=credits)
+        )
+    db.session.commit()
+    figures = _dashboard().courses
+    assert figures is not None
+    # Five courses owe 3 x £95 exactly; a third of £100 is £33.33, two thirds £66.67.
+    assert figures.credits_owed == 5 * 3 + 1 + 2 + 2
+    assert figures.owed_pence == 5 * 28500 + 3333 + 6667 + 6667

@@ -354,8 +354,10 @@ def course_figures(day_span: DayRange, *, now: datetime) -> CourseFigures:
             Course.paid_at >= day_span.starts_at, Course.paid_at < day_span.ends_at
         )
     ).one()
-    # Rounded to the nearest penny per course, in whole-number arithmetic on both backends.
-    value = (Course.price_pence * Course.credits_remaining * 2 + Course.sessions_total) / (
+    # Rounded to the nearest penny per course (half up), in whole-number arithmetic on both
+    # backends: `//` is integer division, where `/` would be true division (SQLAlchemy 2)
+    # and leave half a penny on every course.
+    value = (Course.price_pence * Course.credits_remaining * 2 + Course.sessions_total) // (
         Course.sessions_total * 2
     )
     owed = db.session.execute(
