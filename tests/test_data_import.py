@@ -469,3 +469,124 @@ def test_a_time_in_the_practitioners_time_off_is_a_warning_and_still_imported(cl
         )
         == 1
     )
+
+
+def _generic(*rows: list[str]) -> bytes:
+    headings = [
+        "id",
+        "name",
+        "email",
+        "appointment_id",
+        "starts_at",
+        "practitioner",
+        "session_type",
+    ]
+    return csv_bytes([headings, *rows])
+
+
+def test_an_appointment_id_twice_in_the_file_is_a_problem_row_not_a_server_error(
+    clinic, make_staff
+):
+    data = _generic(
+        [
+            "d1",
+            "Dee One",
+            "dee@example.org",
+            "same",
+            "2027-03-09 10:00",
+            "Colette Assor",
+            "Massage",
+        ],
+        [
+            "d2",
+            "Dee Two",
+            "two@example.org",
+            "same",
+            "2027-03-10 10:00",
+            "Colette Assor",
+            "Massage",
+        ],
+    )
+    upload, mapping, report = _check(data, "generic")
+    assert _reasons(report, 2) == []
+    assert _reasons(report, 3) == [
+        "error: The appointment id \u201csame\u201d is on line 2 already: each appointment once."
+    ]
+    report = imports.import_rows(
+        upload,
+        "generic",
+        mapping,
+        checked_digest=upload.digest,
+        staff_user=make_staff("admin"),
+        now=NOW,
+    )
+    assert (report.patients_to_add, report.appointments_to_add) == (1, 1)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ImportedRecord)) == 2
+
+
+def test_one_patient_id_under_two_names_is_refused(clinic):
+    data = _generic(
+        ["p1", "Pat Smith", "pat@example.org", "", "", "", ""],
+        [
+            "p1",
+            "Pat Smith",
+            "pat@example.org",
+            "a1",
+            "2027-03-09 10:00",
+            "Colette Assor",
+            "Massage",
+        ],
+        [
+            "p1",
+            "Kim Jones",
+            "kim@example.org",
+            "a2",
+            "2027-03-10 10:00",
+            "Colette Assor",
+            "Massage",
+        ],
+    )
+    _, _, report = _check(data, "generic")
+    assert _reasons(report, 2) == [] and _reasons(report, 3) == []
+    assert _reasons(report, 4) == [
+        "error: The patient id \u201cp1\u201d is on line 2 under another name: correct the file."
+    ]
+    assert (report.patients_to_add, report.appointments_to_add) == (1, 1)
+
+
+def test_an_imported_patient_whose_record_was_erased_gets_nothing_new(clinic, make_staff):
+    from booking.clinic.patients import erase_patient
+
+    admin = make_staff("admin")
+    first = _generic(["e1", "Erin Gone", "erin@example.org", "", "", "", ""])
+    upload, mapping, _ = _check(first, "generic")
+    imports.import_rows(
+        upload, "generic", mapping, checked_digest=upload.digest, staff_user=admin, now=NOW
+    )
+    erin = db.session.scalar(sa.select(Patient).filter_by(email="erin@example.org"))
+    erase_patient(erin, typed_name="Erin Gone", staff_user=admin)
+    later = _generic(
+        [
+            "e1",
+            "Erin Gone",
+            "erin@example.org",
+            "b1",
+            "2027-03-09 10:00",
+            "Colette Assor",
+            "Massage",
+        ]
+    )
+    upload, mapping, report = _check(later, "generic")
+    assert _reasons(report, 2) == [
+        "error: This patient's record here has been erased: nothing is added to it."
+    ]
+    report = imports.import_rows(
+        upload, "generic", mapping, checked_digest=upload.digest, staff_user=admin, now=NOW
+    )
+    assert report.appointments_to_add == 0
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count(Appointment.id)).where(Appointment.patient_id == erin.id)
+        )
+        == 0
+    )

@@ -42,6 +42,7 @@ from booking.extensions import db
 from booking.models import (
     Appointment,
     AppointmentSource,
+    AuditEvent,
     ImportedRecord,
     Patient,
     Practitioner,
@@ -238,6 +239,7 @@ class _Lookups:
     session_types: dict[str, SessionType]
     imported: set[tuple[str, str]]  # (kind, external id) already imported from the source
     imported_patients: dict[str, int]
+    erased_patients: set[str]  # external ids of imported patients whose record was erased
 
 
 def _name_key(text: str) -> str:
@@ -262,7 +264,17 @@ def _lookups(source: str) -> _Lookups:
         imported.add((kind, external_id))
         if kind == "patient":
             imported_patients[external_id] = record_id
-    return _Lookups(practitioners, session_types, imported, imported_patients)
+    erased_ids = set(
+        db.session.scalars(
+            select(AuditEvent.subject_id).where(
+                AuditEvent.action == "patient.erased",
+                AuditEvent.subject_type == Patient.__name__,
+                AuditEvent.subject_id.in_(list(imported_patients.values())),
+            )
+        )
+    )
+    erased = {external for external, pid in imported_patients.items() if pid in erased_ids}
+    return _Lookups(practitioners, session_types, imported, imported_patients, erased)
 
 
 def _cell(row: dict[str, str], mapping: dict[str, str], name: str) -> str:
@@ -366,6 +378,50 @@ def _read_appointment(
     result.starts_at, result.practitioner, result.session_type = instant, practitioner, session_type
 
 
+def _check_ids(results: list[RowResult], lookups: _Lookups) -> None:
+    """Ids the file repeats inconsistently, and patients whose record here was erased.
+
+    An appointment id is one appointment: a second row with it is refused (the import
+    keeps one record per id). A patient id on several rows is one patient, so the rows
+    must name the same person; a record erased here is never booked again by an import.
+    """
+    appointment_lines: dict[str, int] = {}
+    patient_rows: dict[str, RowResult] = {}
+    for result in results:
+        if result.appointment_id:
+            first = appointment_lines.setdefault(result.appointment_id, result.line)
+            if first != result.line:
+                result.problems.append(
+                    (
+                        ERROR,
+                        f"The appointment id \u201c{result.appointment_id}\u201d is on line "
+                        f"{first} already: each appointment once.",
+                    )
+                )
+        if not result.patient_id:
+            continue
+        earlier = patient_rows.setdefault(result.patient_id, result)
+        if earlier is not result and _name_key(earlier.name) != _name_key(result.name):
+            result.problems.append(
+                (
+                    ERROR,
+                    f"The patient id \u201c{result.patient_id}\u201d is on line {earlier.line} "
+                    "under another name: correct the file.",
+                )
+            )
+        if (
+            result.patient_id in lookups.erased_patients
+            and (
+                "appointment",
+                result.appointment_id,
+            )
+            not in lookups.imported
+        ):
+            result.problems.append(
+                (ERROR, "This patient's record here has been erased: nothing is added to it.")
+            )
+
+
 def _check_times(results: list[RowResult], now: datetime, zone: ZoneInfo) -> None:
     """Past, clashing and out-of-hours appointments, against the diary and each other."""
     timed = [
@@ -451,6 +507,7 @@ def check_rows(
     results = [
         _read_row(number + 2, row, mapping, lookups, zone) for number, row in enumerate(upload.rows)
     ]
+    _check_ids(results, lookups)
     _check_times(results, now, zone)
     seen_patients: dict[str, RowResult] = {}
     seen_contacts: dict[str, str] = {}
