@@ -199,6 +199,30 @@ def test_claiming_books_through_the_normal_path_and_ends_the_wait(app, full_morn
     assert "confirmation" in list(kinds)
 
 
+def test_the_desk_sees_that_a_freed_time_was_offered_to_and_claimed_by_a_waiting_patient(
+    app, full_morning, desk
+):
+    day, ten = full_morning
+    entry = wait("Claiming Patient", day)
+    before = desk.get("/diary/waiting-list").get_data(as_text=True)
+    assert "No time has been booked from the waiting list in the last 14 days." in before
+    cancel_appointment(ten, staff_user=desk_user())
+    [offer] = offer_free_times()
+    appointment = claim_offer(offer)
+
+    page = unescape(desk.get("/diary/waiting-list").get_data(as_text=True))
+    assert "Nobody is waiting." in page
+    booked = page.split('id="booked-from-the-list"')[1]
+    assert "Claiming Patient" in booked
+    assert f'href="/diary/appointments/{appointment.id}"' in booked
+    assert re.search(rf"{day.day} \w+ \d{{4}} at 10:00 \((GMT|BST)\) with Colette Assor", booked)
+    assert "(by the worker)" in booked
+    # The appointment says where it came from.
+    shown = unescape(desk.get(f"/diary/appointments/{appointment.id}").get_data(as_text=True))
+    assert "online, from the" in shown and "waiting list</a>: the time was offered on" in shown
+    assert db.session.get(WaitingListEntry, entry.id).appointment_id == appointment.id
+
+
 def test_two_patients_claiming_one_freed_time_at_once_exactly_one_books_it(app, full_morning):
     day, ten = full_morning
     first = wait("Racer One", day)

@@ -630,6 +630,39 @@ def _mark_gone(offer_id: int) -> None:
             offer.status = OfferStatus.GONE.value
 
 
+RECENTLY_BOOKED = timedelta(days=14)
+
+
+def recently_booked(now: datetime | None = None) -> list[tuple[WaitingListEntry, WaitingListOffer]]:
+    """Entries that ended in a booking lately, each with the offer that was claimed, newest
+    first: the desk sees that a freed time went to a waiting patient, and to whom."""
+    now = now or utcnow()
+    rows = db.session.execute(
+        select(WaitingListEntry, WaitingListOffer)
+        .join(WaitingListOffer, WaitingListOffer.entry_id == WaitingListEntry.id)
+        .where(
+            WaitingListEntry.status == WaitingStatus.BOOKED.value,
+            WaitingListEntry.ended_at >= now - RECENTLY_BOOKED,
+            WaitingListOffer.status == OfferStatus.CLAIMED.value,
+        )
+        .order_by(WaitingListEntry.ended_at.desc(), WaitingListEntry.id.desc())
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+def claimed_offer_of(appointment: Appointment) -> WaitingListOffer | None:
+    """The waiting-list offer this appointment was booked from, if it was."""
+    return db.session.scalar(
+        select(WaitingListOffer)
+        .join(WaitingListEntry, WaitingListOffer.entry_id == WaitingListEntry.id)
+        .where(
+            WaitingListEntry.appointment_id == appointment.id,
+            WaitingListOffer.status == OfferStatus.CLAIMED.value,
+        )
+        .limit(1)
+    )
+
+
 def offers_for(entries: Sequence[WaitingListEntry]) -> dict[int, list[WaitingListOffer]]:
     """Each entry's offers, newest first, for the staff list."""
     if not entries:

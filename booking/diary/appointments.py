@@ -15,6 +15,7 @@ from booking.clinic import (
     duplicates,
     rebooking,
     refusals,
+    waiting_list,
 )
 from booking.clinic.appointments import (
     PatientDetails,
@@ -190,6 +191,7 @@ def _render_appointment(appointment: Appointment, status: int = 200, **forms):
         **_fee_choices(appointment),
         record=appointment_record(appointment),
         messages=communications.appointment_log(appointment),
+        from_waiting_list=waiting_list.claimed_offer_of(appointment),
         # Deposits paid online for it: each links to its refund page.
         online_payments=online.paid_checkouts(appointment),
         deposit=deposit_policy.standing(appointment),

@@ -18,6 +18,7 @@ from booking.clinic.waiting_list import (
     free_matching_starts,
     offer_time_by_hand,
     offers_for,
+    recently_booked,
     remove_entry,
     waiting_entries,
 )
@@ -54,6 +55,7 @@ def waiting_list():
         entries=entries,
         wishes={entry.id: describe(entry) for entry in entries},
         offers=offers_for(entries),
+        booked=recently_booked(),
         form=ConfirmForm(),
         now=utcnow(),
     )

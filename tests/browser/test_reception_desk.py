@@ -209,6 +209,14 @@ def test_a_cancelled_time_is_offered_to_a_waiting_patient_who_claims_it(
     booked = get(Appointment, starts_at=at(day, 10), status="booked")
     assert booked.patient_id == waiting.id and offer.entry_id == entry.id
     patient.context.close()
+    # The receptionist sees that the cancelled time went to Wendy from the list.
+    page.goto("/diary/waiting-list")
+    claimed = page.locator("#booked-from-the-list")
+    expect(claimed).to_contain_text("Wendy Waiting")
+    expect(claimed).to_contain_text("(by the worker)")
+    screenshot(page, "claimed")
+    Clicks(page).click(claimed.get_by_role("link", name=re.compile(r"at 10:00")))
+    expect(page.locator("main")).to_contain_text("from the waiting list")
 
 
 def test_the_receptionist_tells_a_caller_which_messages_they_were_sent(desk_page, screenshot, axe):
