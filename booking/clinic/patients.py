@@ -18,7 +18,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 
 from booking.clinic import DomainError, access_log, audit, postal
 from booking.clinic.localtime import local_today, to_local
@@ -95,8 +95,9 @@ class Erasure:
 
 
 def search_patients(text: str, *, limit: int = SEARCH_LIMIT) -> list[Patient]:
-    """Patients whose name, email or phone contains `text`, ignoring accents, case and
-    spacing ("zoe oneill" finds Zoë O'Neill; "07700900101" finds 07700 900101)."""
+    """Patients whose name, email or phone contains `text`, ignoring accents, case,
+    spacing and the order of words ("zoe oneill" and "O'Neill Zoë" find Zoë O'Neill;
+    "07700900101" finds 07700 900101)."""
     # Longer than any name, email or phone: nothing can match, and SQLite refuses a
     # LIKE pattern of some tens of thousands of characters as too complex.
     if len(text) > SEARCH_LONGEST:
@@ -104,13 +105,23 @@ def search_patients(text: str, *, limit: int = SEARCH_LIMIT) -> list[Patient]:
     folded = searchable(text)
     if len(folded) < 2:
         return []
-    pattern = f"%{_escape_like(folded)}%"
+    condition = Patient.search_text.like(f"%{_escape_like(folded)}%", escape="\\")
+    # Each word on its own too, in any order: "Novak Maria", as a caller gives it, finds
+    # Maria Novak ("O Neill" still finds O'Neill through the whole, spaces dropped).
+    words = [word for word in (searchable(part) for part in text.split()) if word]
+    if len(words) > 1:
+        condition = or_(
+            condition,
+            and_(
+                *(
+                    Patient.search_text.like(f"%{_escape_like(word)}%", escape="\\")
+                    for word in words[:6]
+                )
+            ),
+        )
     return list(
         db.session.scalars(
-            select(Patient)
-            .where(Patient.search_text.like(pattern, escape="\\"))
-            .order_by(Patient.name, Patient.id)
-            .limit(limit)
+            select(Patient).where(condition).order_by(Patient.name, Patient.id).limit(limit)
         )
     )
 
