@@ -269,8 +269,9 @@ def test_moving_shows_the_days_free_times_and_a_review_before_saving(desk):
     make_appointment(at(day, 11), minutes=120, patient="Late Morning")
     page = text(desk.get(f"/diary/appointments/{appointment.id}/move"))
     times = re.findall(r'class="button button-small" href="[^"]+">(\d\d:\d\d)<', page)
-    # Its own time is free to it; 11:00-13:00 is taken; the afternoon is open.
-    assert "10:00" in times and "10:15" in times and "14:00" in times
+    # Its own time is no move, so not offered; a time overlapping it is; 11:00-13:00 is
+    # taken; the afternoon is open.
+    assert "10:00" not in times and "10:15" in times and "14:00" in times
     assert "11:00" not in times and "12:00" not in times
     link = unescape(re.search(r'href="([^"]+)">14:00<', page).group(1))
 
@@ -285,6 +286,32 @@ def test_moving_shows_the_days_free_times_and_a_review_before_saving(desk):
     assert saved.status_code == 302, saved.get_data(as_text=True)[:2000]
     db.session.expire_all()
     assert db.session.get(Appointment, appointment.id).starts_at == at(day, 14)
+
+
+def test_a_move_to_the_time_it_already_has_is_refused_and_nobody_is_told(desk):
+    from booking.clinic.appointments import move_appointment
+    from booking.clinic.errors import NOT_A_MOVE
+    from booking.models import OutboxMessage
+
+    day = coming_tuesday()
+    appointment = make_appointment(at(day, 10), patient="Stays Put")
+    start = at(day, 10).strftime("%Y%m%dT%H%MZ")
+    colette = get(Practitioner, slug="colette-assor").id
+    # A drop back on its own slot, or a hand-made link: no review, the reason instead.
+    review = desk.get(
+        f"/diary/appointments/{appointment.id}/move?start={start}&practitioner={colette}"
+    )
+    assert review.status_code == 409
+    assert NOT_A_MOVE in unescape(text(review)) and "Check the change" not in text(review)
+    messages = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage))
+    # The typed form and the domain refuse it too, for staff and patients alike.
+    with pytest.raises(DomainError, match="the appointment's time already"):
+        move_appointment(appointment, starts_at=at(day, 10), staff_user=desk_user())
+    with pytest.raises(DomainError, match="the appointment's time already"):
+        move_appointment(appointment, starts_at=at(day, 10))
+    db.session.expire_all()
+    assert db.session.get(Appointment, appointment.id).sequence == appointment.sequence
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == messages
 
 
 def test_a_drop_on_a_taken_time_names_the_reason_and_offers_the_free_times(desk):

@@ -33,6 +33,7 @@ from booking.clinic import (
     transaction,
 )
 from booking.clinic.errors import (
+    NOT_A_MOVE,
     SLOT_TAKEN_MESSAGE,
     AlreadySubmitted,
     ChangedMeanwhile,
@@ -427,6 +428,9 @@ def _move(
     if not by_staff and _within_notice(appointment, settings, now):
         raise TooLateToChange(too_late_message("moved", settings))
     target = practitioner or appointment.practitioner
+    if starts_at == appointment.starts_at and target.id == appointment.practitioner_id:
+        # Saving it would tell the patient their appointment moved when nothing changed.
+        raise DomainError(NOT_A_MOVE)
     if not offers(target, appointment.session_type):
         raise DomainError(f"{target.name} does not offer {appointment.session_type.name}.")
     if appointment.course is not None:

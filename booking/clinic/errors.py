@@ -3,6 +3,7 @@
 from collections.abc import Callable
 
 SLOT_TAKEN_MESSAGE = "That time has just been taken, please choose another."
+NOT_A_MOVE = "That is the appointment's time already: choose another time to move it to."
 
 
 class DomainError(Exception):

@@ -26,6 +26,7 @@ from booking.clinic.appointments import (
     set_staff_note,
 )
 from booking.clinic.documents.listing import panel as documents_panel
+from booking.clinic.errors import NOT_A_MOVE
 from booking.clinic.localtime import local_to_utc, to_local, wall_time_exists, within_reach
 from booking.clinic.money import format_money_exact
 from booking.clinic.offerings import practitioners_offering
@@ -439,8 +440,17 @@ def appointment_move_pick(appointment_id: int):
         ignore_appointment_id=appointment.id,
         ignore_minimum_notice=True,
     ).get(day, [])
+    if practitioner.id == appointment.practitioner_id:
+        # Its own time is free of everyone else, but is no move: not offered as one.
+        free = [at for at in free if at != appointment.starts_at]
     problem = None
-    if start is not None and start not in free:
+    if (
+        start is not None
+        and practitioner.id == appointment.practitioner_id
+        and (start == appointment.starts_at)
+    ):
+        problem = NOT_A_MOVE
+    elif start is not None and start not in free:
         problem, _ = refusals.why_not_free(
             practitioner,
             appointment.session_type,
