@@ -105,7 +105,9 @@ def search_patients(text: str, *, limit: int = SEARCH_LIMIT) -> list[Patient]:
     folded = searchable(text)
     if len(folded) < 2:
         return []
-    condition = Patient.search_text.like(f"%{_escape_like(folded)}%", escape="\\")
+    condition: ColumnElement[bool] = Patient.search_text.like(
+        f"%{_escape_like(folded)}%", escape="\\"
+    )
     # Each word on its own too, in any order: "Novak Maria", as a caller gives it, finds
     # Maria Novak ("O Neill" still finds O'Neill through the whole, spaces dropped).
     words = [word for word in (searchable(part) for part in text.split()) if word]
