@@ -8,20 +8,16 @@ those words may be in it, while the plain facts (the patient's name, the session
 the dump is known to hold the clinic's data.
 """
 
-import shutil
-import sqlite3
-import subprocess
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from booking.clinic.records import consent, intake, notes, outcomes, red_flags, reviews
 from booking.clinic.records.intake import IntakeAnswers
 from booking.extensions import db
 from booking.models import ConsentTreatment, RecordMethod, ReviewDecision
 from tests.clinical_helpers import colette, course_with_sessions
+from tests.database_dump import database_dumps
 from tests.records_helpers import answers
 
 # Made-up words: if one of them is in a dump, clinical text reached it in the clear.
@@ -111,46 +107,9 @@ def record(demo, make_course, make_staff):
     return patient
 
 
-def _pg_dump(database_url: str) -> str:
-    pg_dump = shutil.which("pg_dump")
-    if pg_dump is None:
-        pytest.skip("pg_dump is not installed (Debian's postgresql-client)")
-    url = sa.engine.make_url(database_url)
-    command = [pg_dump, "--no-owner", "-h", url.host or "127.0.0.1", "-U", url.username or ""]
-    if url.port:
-        command += ["-p", str(url.port)]
-    command.append(db.engine.url.database or "")
-    environment = {"PATH": "/usr/bin:/bin"}
-    if url.password:
-        environment["PGPASSWORD"] = url.password
-    done = subprocess.run(  # noqa: S603  (a fixed program, arguments from the test's own URL)
-        command, capture_output=True, text=True, env=environment, timeout=120, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
-def _sqlite_dumps() -> list[str]:
-    path = Path(db.engine.url.database or "")
-    assert path.is_file(), path
-    db.session.remove()
-    db.engine.dispose()  # everything written reaches the file (and its WAL, if any)
-    connection = sqlite3.connect(path)
-    try:
-        statements = "\n".join(connection.iterdump())
-    finally:
-        connection.close()
-    raw = b"".join(
-        candidate.read_bytes()
-        for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-journal"))
-        if candidate.is_file()
-    )
-    return [statements, raw.decode("utf-8", errors="replace")]
-
-
 def test_a_database_dump_holds_no_clinical_text(record, backend, database_url):
     surname = record.name.split()[-1]
-    dumps = [_pg_dump(database_url)] if backend == "postgresql" else _sqlite_dumps()
+    dumps = database_dumps(backend, database_url)
     for dump in dumps:
         # The dump is of this clinic: the patient's name and the sealed values are in it.
         assert surname in dump
