@@ -39,8 +39,11 @@ from booking.models import (
     AccessEvent,
     Appointment,
     AppointmentStatus,
+    Document,
+    LedgerEntry,
     OutboxMessage,
     Patient,
+    Practitioner,
     SessionType,
     StaffUser,
 )
@@ -167,6 +170,10 @@ def _score(client, appointment, pain: str, score: str, name: str = "") -> None:
         fields["activity_1"] = name
     response = _post_form(client, link, **fields)
     assert response.status_code == 200 and "Thank you" in response.text, response.text
+
+
+def _practitioner(slug: str) -> Practitioner:
+    return db.session.scalar(sa.select(Practitioner).filter_by(slug=slug))
 
 
 def _staff_urls(app, ids: dict[str, list[int]], days: list[str], slugs: list[str]):
@@ -339,63 +346,53 @@ def test_the_clinical_record_done_when_end_to_end(
     } <= {event.action for event in reads}
     assert _leaks(" ".join(str(event.details) for event in reads)) == []
 
-    # 7. The receptionist opens every staff page with this patient's ids, and searches.
+    # 7. The receptionist, and a practitioner who is not this patient's, open every staff
+    #    page with this patient's ids; the receptionist also searches for them.
     db.session.rollback()
     id_lists = {
         "appointment_id": [ids["first"], ids["middle"], ids["last"], ids["later"]],
         "patient_id": [ids["patient"]],
         "course_id": [ids["course"]],
         "session_type_id": list(db.session.scalars(sa.select(SessionType.id))),
+        "document_id": list(db.session.scalars(sa.select(Document.id))) or [1],
+        "entry_id": list(db.session.scalars(sa.select(LedgerEntry.id))) or [1],
+        "account_id": [receptionist.id, practitioner_user.id],
     }
-    for table, argument in (
-        ("documents", "document_id"),
-        ("ledger_entries", "entry_id"),
-        ("staff_users", "account_id"),
-    ):
-        try:
-            with db.engine.connect() as connection:
-                found = list(connection.execute(sa.text(f"SELECT id FROM {table}")).scalars())
-        except sa.exc.DBAPIError:
-            found = []
-        id_lists[argument] = found or [1]
     days = sorted(
         {
             to_local(moment, zone).date().isoformat()
             for moment in (FIXED_DAY, middle.starts_at, last.starts_at, later.starts_at)
         }
     )
-    slugs = ["colette-assor"]
-    opened, refused = [], []
-    reads_before = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(AccessEvent)
-        .where(
-            AccessEvent.staff_user_id == receptionist.id,
-            AccessEvent.action.in_(
-                [f"patient.{what}_read" for what in ("intake", "intake_flags", "treatment_note")]
-            ),
-        )
-    )
-    assert reads_before == 0
-    for endpoint, url in _staff_urls(app, id_lists, days, slugs):
-        response = reception.get(url)
-        assert response.status_code < 500, (url, response.status_code)
-        if endpoint in CONTENT_PAGES:
-            assert response.status_code == 403, (url, response.status_code)
-        text = _page_text(response)
-        assert _leaks(text) == [], f"the receptionist read {_leaks(text)} on {url}"
-        (opened if response.status_code == 200 else refused).append(url)
-    # The crawl reached the pages that matter, not only refusals.
-    for must in (
-        f"/diary/appointments/{ids['first']}",
-        f"/diary/appointments/{ids['later']}",
-        f"/diary/patients/{ids['patient']}",
-        f"/diary/patients/{ids['patient']}/export.json",
-        f"/diary/courses/{ids['course']}",
-        f"/diary/day/{first_day}",
-        "/diary/outbox",
-    ):
-        assert must in opened, must
+    urls = list(_staff_urls(app, id_lists, days, ["colette-assor", "sam-okafor"]))
+    other = app.test_client()
+    other_user = make_staff("practitioner", practitioner=_practitioner("sam-okafor"))
+    assert sign_in(other, other_user).status_code == 302
+    for who, client in (("the receptionist", reception), ("another practitioner", other)):
+        opened = []
+        for endpoint, url in urls:
+            response = client.get(url)
+            assert response.status_code < 500, (who, url, response.status_code)
+            if endpoint in CONTENT_PAGES:
+                assert response.status_code == 403, (who, url, response.status_code)
+            text = _page_text(response)
+            assert _leaks(text) == [], f"{who} read {_leaks(text)} on {url}"
+            if response.status_code == 200:
+                opened.append(url)
+        # The crawl reached the pages that matter, not only refusals (a practitioner opens
+        # no other practitioner's appointment, and a patient only through one of theirs).
+        musts = [f"/diary/day/{first_day}", f"/diary/week-all/{first_day}"]
+        if client is reception:
+            musts += [
+                f"/diary/appointments/{ids['first']}",
+                f"/diary/appointments/{ids['later']}",
+                f"/diary/patients/{ids['patient']}",
+                f"/diary/patients/{ids['patient']}/export.json",
+                f"/diary/courses/{ids['course']}",
+                "/diary/outbox",
+            ]
+        for must in musts:
+            assert must in opened, (who, must)
     name = db.session.get(Patient, ids["patient"]).name
     for url in ("/diary/patients", "/diary/outbox"):
         found = _post_form(reception, url, query=name)
@@ -408,8 +405,10 @@ def test_the_clinical_record_done_when_end_to_end(
         == 403
     )
     db.session.rollback()
-    receptionist_reads = db.session.scalars(
-        sa.select(AccessEvent.action).where(AccessEvent.staff_user_id == receptionist.id)
+    refused_reads = db.session.scalars(
+        sa.select(AccessEvent.action).where(
+            AccessEvent.staff_user_id.in_([receptionist.id, other_user.id])
+        )
     ).all()
     assert not {
         "patient.intake_read",
@@ -419,7 +418,7 @@ def test_the_clinical_record_done_when_end_to_end(
         "patient.record_pdf_read",
         "patient.gp_letter_read",
         "patient.clinical_export_read",
-    } & set(receptionist_reads)
+    } & set(refused_reads)
 
     # 8. A dump of the whole database holds none of the clinical text, in any table.
     for dump in database_dumps(backend, database_url):
