@@ -59,7 +59,12 @@ def fill_demo_diary(now: datetime | None = None) -> int:
         for offset in range(FORTNIGHT_DAYS):
             day = today + timedelta(days=offset)
             for practitioner in practitioners:
-                for starts_at, session_type in _openings(practitioner, day, zone, now):
+                openings = _openings(practitioner, day, zone, now)
+                for index, (starts_at, session_type) in enumerate(openings):
+                    if offset >= 7 and index % 2:
+                        # The second week is lighter: every other time stays free, so
+                        # "Book again, same time next week" works for half of this week's.
+                        continue
                     session.add(
                         Appointment(
                             practitioner=practitioner,

@@ -1,7 +1,7 @@
 """The receptionist's diary at the speed of a phone call (issue 18)."""
 
 import re
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from html import unescape
 from zoneinfo import ZoneInfo
 
@@ -170,6 +170,32 @@ def test_the_demo_fortnight_fills_the_next_weekday_and_a_second_run_adds_nothing
         assert appointment.patient.phone.startswith("07700 900")
     html = desk.get("/diary/day/2026-12-08").get_data(as_text=True)
     assert "Priya Shah" in html or "Tom Hartley" in html
+
+
+def test_the_demo_leaves_same_time_next_week_free_for_some_of_this_weeks_visits(desk):
+    """A newcomer tries "Book again, same time next week" on the demo: the second week
+    is not a copy of the first, so some of this week's times are free a week on."""
+    from booking.clinic.availability import is_free_start
+    from booking.clinic.settings import clinic_settings
+    from booking.demo_diary import fill_demo_diary
+
+    monday_morning = at(date(2026, 12, 7), 7)
+    fill_demo_diary(now=monday_morning)
+    first_week = db.session.scalars(
+        sa.select(Appointment).where(Appointment.starts_at < monday_morning + timedelta(days=7))
+    ).all()
+    free_next_week = [
+        a
+        for a in first_week
+        if is_free_start(
+            a.practitioner,
+            a.session_type,
+            a.starts_at + timedelta(weeks=1),
+            now=monday_morning,
+            settings=clinic_settings(),
+        )
+    ]
+    assert first_week and 0 < len(free_next_week) < len(first_week)
 
 
 def test_demo_appointments_never_overlap_and_skip_times_already_past(desk):
