@@ -152,6 +152,52 @@ def test_a_cancelled_time_is_offered_to_the_first_waiting_patient_only(app, full
     assert len(offer_emails(first.patient.email)) == 1
 
 
+def test_a_time_freed_by_a_move_is_offered(app, full_morning):
+    from booking.clinic.appointments import move_appointment
+
+    day, ten = full_morning
+    entry = wait("Waiting For A Move", day)
+    assert offer_free_times() == []
+    move_appointment(ten, starts_at=at(day, 15), staff_user=desk_user())
+    [offer] = offer_free_times()
+    assert (offer.entry_id, offer.starts_at) == (entry.id, at(day, 10))
+
+
+def test_a_time_freed_by_removing_time_off_is_offered(app, demo):
+    from booking.clinic.time_off import add_time_off, remove_time_off
+
+    day = coming_weekday()
+    make_appointment(at(day, 9), minutes=60)
+    make_appointment(at(day, 10, 45), minutes=135)
+    colette = get(Practitioner, slug="colette-assor")
+    block, _ = add_time_off(
+        colette, at(day, 10), at(day, 10, 45), reason="Training", staff_user=desk_user()
+    )
+    entry = wait("Waiting For Time Off", day)
+    assert offer_free_times() == []
+
+    remove_time_off(block, staff_user=desk_user())
+    [offer] = offer_free_times()
+    assert (offer.entry_id, offer.starts_at) == (entry.id, at(day, 10))
+
+
+def test_a_time_opened_by_new_working_hours_is_offered(app, full_morning):
+    from booking.clinic.working_hours import set_working_hours
+
+    day, _ = full_morning
+    entry = wait("Waiting For Hours", day)
+    assert offer_free_times() == []
+
+    colette = get(Practitioner, slug="colette-assor")
+    week: dict[int, list[tuple[time, time]]] = {}
+    for hours in colette.working_hours:
+        week.setdefault(hours.weekday, []).append((hours.starts_at, hours.ends_at))
+    week.setdefault(day.weekday(), []).append((time(8, 0), time(9, 0)))
+    set_working_hours(colette, week, staff_user=desk_user())
+    [offer] = offer_free_times()
+    assert (offer.entry_id, offer.starts_at) == (entry.id, at(day, 8))
+
+
 def test_the_worker_runs_the_offers_as_a_scheduled_job(app, full_morning):
     day, ten = full_morning
     entry = wait("Job Waiting", day)
