@@ -431,6 +431,47 @@ def test_the_week_of_everyone_shows_each_practitioner_on_the_days_they_work(desk
     assert desk.get(f"/diary/week-all/{day.isoformat()}").status_code == 302
 
 
+def _bookable_days(html: str, practitioner: Practitioner) -> set[str]:
+    """The local dates (YYYYMMDD of the UTC start; all daytime in London) with a Book link
+    for the practitioner."""
+    return set(re.findall(rf"practitioner={practitioner.id}&amp;start=(\d{{8}})T", html))
+
+
+@pytest.mark.parametrize("view", ["week-all", "week"])
+def test_the_week_views_show_one_practitioners_time_off_in_their_column_only(desk, view):
+    from booking.clinic.time_off import add_time_off, close_clinic
+
+    tuesday = coming_tuesday() + timedelta(weeks=1)
+    monday, wednesday, thursday = (tuesday + timedelta(days=n) for n in (-1, 1, 2))
+    colette = get(Practitioner, slug="colette-assor")
+    sam = get(Practitioner, slug="sam-okafor")
+    # Sam away on Tuesday; the clinic closed on Wednesday; both work both days.
+    add_time_off(
+        sam, at(tuesday, 0), at(wednesday, 0), reason="Sam on holiday", staff_user=desk_user()
+    )
+    close_clinic(at(wednesday, 0), at(thursday, 0), reason="Bank holiday", staff_user=desk_user())
+    url = (
+        f"/diary/week-all/{monday.isoformat()}"
+        if view == "week-all"
+        else f"/diary/week/colette-assor/{monday.isoformat()}"
+    )
+    response = desk.get(url, follow_redirects=True)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    day = "%Y%m%d"
+    colette_days = _bookable_days(html, colette)
+    # Colette's Tuesday stays bookable; nobody's Wednesday is.
+    assert tuesday.strftime(day) in colette_days and wednesday.strftime(day) not in colette_days
+    assert "Blocked: Bank holiday" in html
+    if view == "week-all":
+        sam_days = _bookable_days(html, sam)
+        assert "Blocked: Sam on holiday" in html
+        assert sam_days == {thursday.strftime(day)}
+    else:
+        # Colette's own week shows none of Sam's time off.
+        assert "Sam on holiday" not in html
+
+
 # Duplicate patients ---------------------------------------------------------------------------
 
 
