@@ -353,6 +353,29 @@ def test_a_generic_file_and_duplicate_patients(clinic, make_patient):
     assert (report.patients_to_add, report.appointments_to_add) == (1, 1)
 
 
+def test_a_phone_on_file_is_found_however_the_file_spaces_it(clinic, make_patient):
+    # The desk's duplicate warning compares phones by their digits; the import did by text,
+    # so a file's "07700900123" made a second record for the clinic's "07700 900123".
+    make_patient("Ada Lovelace", email="", phone="07700 900123")
+    make_patient("Bob Other", email="", phone="07700 900124")
+    data = csv_bytes(
+        [
+            ["id", "name", "email", "phone"],
+            ["p1", "Ada Lovelace", "", "07700900123"],
+            ["p2", "Not Bob", "", "077009 00124"],
+            ["p3", "New One", "", "07700 900555"],
+            ["p4", "New Two", "", "0770090 0555"],
+        ],
+        bom=False,
+    )
+    _, _, report = _check(data, "generic")
+    assert _reasons(report, 2)[0].startswith("warning: Already a patient here")
+    assert "has this phone under a different name" in _reasons(report, 3)[0]
+    assert _reasons(report, 4) == []
+    assert "same email or phone" in _reasons(report, 5)[0]
+    assert report.patients_to_add == 1
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [

@@ -23,15 +23,17 @@ again inside one unit of work and adds every row without an error, all or nothin
 import csv
 import hashlib
 import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from booking.clinic import DomainError, audit, transaction
 from booking.clinic.data_exchange.layouts import FIELDS, LAYOUTS, Layout
+from booking.clinic.duplicates import patients_on_file
 from booking.clinic.errors import SlotTaken
 from booking.clinic.localtime import local_to_utc, to_local, wall_time_exists, within_reach
 from booking.clinic.settings import clinic_settings
@@ -283,15 +285,13 @@ def _cell(row: dict[str, str], mapping: dict[str, str], name: str) -> str:
 
 
 def _existing_patient(result: RowResult) -> None:
-    """Match the row's patient to one the clinic has, by email or phone and the same name."""
-    conditions = []
-    if result.email:
-        conditions.append(Patient.email == result.email)
-    if result.phone:
-        conditions.append(Patient.phone == result.phone)
-    if not conditions:
-        return
-    found = list(db.session.scalars(select(Patient).where(or_(*conditions)).limit(5)))
+    """Match the row's patient to one the clinic has, by email or phone and the same name.
+
+    Compared as the desk's duplicate warning compares them (duplicates.patients_on_file):
+    the email without regard to case, the phone by its digits, so "07700 900111" in the
+    file is the clinic's "07700900111".
+    """
+    found = patients_on_file(result.email, result.phone)
     if not found:
         return
     for patient in found:
@@ -301,7 +301,9 @@ def _existing_patient(result: RowResult) -> None:
                 (WARNING, f"Already a patient here (number {patient.id}): no new patient is added.")
             )
             return
-    which = "email" if result.email else "phone"
+    email = (result.email or "").lower()
+    by_email = bool(email) and any((patient.email or "").lower() == email for patient in found)
+    which = "email" if by_email else "phone"
     result.problems.append(
         (
             ERROR,
@@ -309,6 +311,17 @@ def _existing_patient(result: RowResult) -> None:
             "add this patient by hand, or correct the file.",
         )
     )
+
+
+def _contact_keys(result: RowResult) -> list[str]:
+    """The row's email and phone as compared within the file: case and spacing aside."""
+    keys = []
+    if result.email:
+        keys.append(f"email:{result.email.lower()}")
+    digits = re.sub(r"\D", "", result.phone or "")
+    if len(digits) >= 7:
+        keys.append(f"phone:{digits}")
+    return keys
 
 
 def _read_row(
@@ -521,7 +534,7 @@ def check_rows(
         if result.patient_id in lookups.imported_patients or result.patient_id in seen_patients:
             pass  # the same patient as before: their appointment joins them
         else:
-            for contact in filter(None, (result.email, result.phone)):
+            for contact in _contact_keys(result):
                 other = seen_contacts.get(contact)
                 if other is not None and other != result.patient_id:
                     result.problems.append(
@@ -533,7 +546,7 @@ def check_rows(
             if result.refused:
                 continue
             seen_patients[result.patient_id] = result
-            for contact in filter(None, (result.email, result.phone)):
+            for contact in _contact_keys(result):
                 seen_contacts[contact] = result.patient_id
             if result.existing_patient is None:
                 report.patients_to_add += 1
