@@ -210,3 +210,20 @@ def test_the_patients_booking_note_is_sealed_and_the_migration_seals_old_notes(
     assert note not in stored()
     db.session.expire_all()
     assert db.session.get(type(appointment), appointment.id).patient_note == note
+
+
+def test_the_plain_staff_notes_say_health_details_go_in_the_treatment_note(
+    app, demo, make_appointment, receptionist_client
+):
+    # Staff notes are plain text that reception reads: before the clinical record, they were
+    # the only place for clinical content, so each now says where that goes instead.
+    appointment = make_appointment(ten_oclock(5), practitioner="colette-assor")
+    for url, goes_in in (
+        (f"/diary/appointments/{appointment.id}", "that goes in the treatment note"),
+        (f"/diary/patients/{appointment.patient_id}", "belongs in the health questionnaire"),
+    ):
+        response = receptionist_client.get(url)
+        assert response.status_code == 200, url
+        page = " ".join(response.text.split())
+        assert "reception included, reads this, and it is not encrypted" in page, url
+        assert goes_in in page, url
