@@ -11,12 +11,13 @@ the dump is known to hold the clinic's data.
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from booking.clinic.records import consent, intake, notes, outcomes, red_flags, reviews
 from booking.clinic.records.intake import IntakeAnswers
 from booking.extensions import db
 from booking.models import ConsentTreatment, RecordMethod, ReviewDecision
-from tests.clinical_helpers import colette, course_with_sessions
+from tests.clinical_helpers import FIXED_DAY, colette, course_with_sessions
 from tests.database_dump import database_dumps
 from tests.records_helpers import answers
 
@@ -118,3 +119,37 @@ def test_a_database_dump_holds_no_clinical_text(record, backend, database_url):
             for part in word.split():
                 if len(part) > 8:  # each an invented word
                     assert part not in dump, f"{field}: {part!r} is in the dump in the clear"
+
+
+def test_erasure_then_the_end_of_retention_leave_no_clinical_text_anywhere(
+    record, make_appointment, make_staff, backend, database_url
+):
+    """The whole class: every sealed column in every table, opened, and the dump."""
+    from booking.clinic.patients import erase_patient
+    from booking.clinic.records import retention
+    from booking.models import ClinicalErasure
+
+    booking_note = "Gallimaufry bootstrapping twinge"
+    make_appointment(
+        FIXED_DAY - timedelta(days=7), patient=record, patient_note=booking_note, status="attended"
+    )
+    everything = {**WORDS, "booking note": booking_note}
+    erase_patient(
+        record,
+        typed_name=record.name,
+        staff_user=make_staff("admin"),
+        now=FIXED_DAY + timedelta(days=120),
+    )
+    kept = db.session.scalar(sa.select(ClinicalErasure))
+    assert retention.erase_due_clinical_records(kept.erase_after + timedelta(hours=1)) == 1
+    db.session.rollback()
+
+    opened = []
+    for table in db.metadata.sorted_tables:
+        # Selected through the model's column types: sealed values come back opened.
+        opened.extend(str(row) for row in db.session.execute(sa.select(table)))
+    text = "\n".join(opened + database_dumps(backend, database_url))
+    for field, word in everything.items():
+        for part in word.split():
+            if len(part) > 8:
+                assert part not in text, f"{field}: {part!r} outlived the erasure"
