@@ -12,7 +12,7 @@ from booking.clinic import DomainError
 from booking.clinic.data_exchange import imports
 from booking.clinic.data_exchange.layouts import LAYOUTS, default_mapping
 from booking.extensions import db
-from booking.models import Appointment, ImportedRecord, Patient, Practitioner
+from booking.models import Appointment, ImportedRecord, Patient, Practitioner, SessionType
 from tests.forms import csrf_token
 
 LONDON = ZoneInfo("Europe/London")
@@ -613,3 +613,104 @@ def test_an_imported_patient_whose_record_was_erased_gets_nothing_new(clinic, ma
         )
         == 0
     )
+
+
+def test_a_booking_made_while_the_import_runs_never_goes_under_it(
+    clinic, make_staff, make_patient, backend, database_url
+):
+    """All or nothing when the database's guarantee speaks: a booking committed by someone
+    else after the import checked the diary. On PostgreSQL the import then stops and adds
+    nothing, not even the rows before the clash; on SQLite the import holds the write lock
+    from its start, so the other booking cannot be made until the import has finished."""
+    from config import database_url as normalised
+
+    admin, walk_in = make_staff("admin"), make_patient("Walk In")
+    massage = db.session.scalar(sa.select(SessionType.id).filter_by(slug="massage"))
+    data = _generic(
+        [
+            "r1",
+            "Rae First",
+            "rae@example.org",
+            "r-a1",
+            "2027-03-09 10:00",
+            "Colette Assor",
+            "Massage",
+        ],
+        [
+            "r2",
+            "Rob Second",
+            "rob@example.org",
+            "r-a2",
+            "2027-03-10 10:00",
+            "Colette Assor",
+            "Massage",
+        ],
+    )
+    upload, mapping, report = _check(data, "generic")
+    assert report.appointments_to_add == 2
+    other = sa.create_engine(
+        normalised(database_url), connect_args={"timeout": 0.2} if backend == "sqlite" else {}
+    )
+    outcome: list[str] = []
+    clash_at = datetime(2027, 3, 10, 10, 15, tzinfo=UTC)
+
+    def someone_books(session, _context):
+        if outcome or not any(isinstance(row, Appointment) for row in session.new):
+            return
+        try:
+            with other.begin() as connection:
+                connection.execute(
+                    sa.insert(Appointment.__table__).values(
+                        uid="booked-meanwhile",
+                        practitioner_id=clinic.id,
+                        patient_id=walk_in.id,
+                        session_type_id=massage,
+                        starts_at=clash_at,
+                        ends_at=clash_at + timedelta(minutes=60),
+                        status="booked",
+                        source="staff",
+                        price_pence=0,
+                    )
+                )
+            outcome.append("booked")
+        except sa.exc.OperationalError:
+            outcome.append("waited")  # SQLite: the import holds the write lock
+
+    session = db.session()
+    sa.event.listen(session, "after_flush", someone_books)
+    try:
+        if backend == "postgresql":
+            with pytest.raises(DomainError, match="nothing was imported"):
+                imports.import_rows(
+                    upload,
+                    "generic",
+                    mapping,
+                    checked_digest=upload.digest,
+                    staff_user=admin,
+                    now=NOW,
+                )
+        else:
+            imports.import_rows(
+                upload,
+                "generic",
+                mapping,
+                checked_digest=upload.digest,
+                staff_user=admin,
+                now=NOW,
+            )
+    finally:
+        sa.event.remove(session, "after_flush", someone_books)
+        other.dispose()
+    db.session.rollback()
+    added = db.session.scalar(
+        sa.select(sa.func.count(Patient.id)).where(
+            Patient.email.in_(["rae@example.org", "rob@example.org"])
+        )
+    )
+    if backend == "postgresql":
+        assert outcome == ["booked"]
+        assert added == 0  # Rae, before the clash, went too
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ImportedRecord)) == 0
+    else:
+        assert outcome == ["waited"]
+        assert added == 2
