@@ -447,3 +447,25 @@ def test_credits_owed_add_up_to_the_penny_over_many_courses(clinic, make_patient
     # Five courses owe 3 x £95 exactly; a third of £100 is £33.33, two thirds £66.67.
     assert figures.credits_owed == 5 * 3 + 1 + 2 + 2
     assert figures.owed_pence == 5 * 28500 + 3333 + 6667 + 6667
+
+
+def test_every_chart_is_a_named_image_with_a_summary_and_a_table_of_its_figures(
+    clinic, admin_client
+):
+    import re
+
+    text = admin_client.get(f"/diary/reports?first_day={FIRST}&last_day={LAST}").get_data(
+        as_text=True
+    )
+    sections = re.findall(r"<figure>(.*?)</figure>\s*<table[^>]*>(.*?)</table>", text, re.S)
+    assert len(sections) == text.count("<svg") == 4
+    for figure, table in sections:
+        assert re.search(r'<svg [^>]*role="img" aria-label="[^"]+"', figure)
+        assert re.search(r"<figcaption>\s*\S", figure)
+        assert re.search(r"<caption>\s*\S", table) and '<th scope="col">' in table
+    weeks = sections[0][1]
+    rows = re.findall(r"<tr><th scope=\"row\">([^<]+)</th><td>(\d+)</td><td>(\d+)</td></tr>", weeks)
+    # The whole clinic: Ada's 4 held and 2 cancelled and the other practitioner's 1 visit
+    # in the first week; Ada's 2 in the second.
+    assert rows == [("19 Oct 2026", "5", "2"), ("26 Oct 2026", "2", "0")]
+    assert "7 appointments held over 2 weeks" in sections[0][0]
