@@ -1,7 +1,7 @@
 """The owner reads the dashboard on a laptop screen (1366 x 768), in a real Chromium (issue 22)."""
 
 import re
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -71,3 +71,47 @@ def test_the_owner_reads_the_dashboard_and_its_tables(laptop_page, demo, axe, sc
     axe(page, label="the exports page")
     page.goto("/diary/import")
     axe(page, label="the import page")
+
+
+def test_the_owner_checks_then_imports_a_file_from_another_system(
+    laptop_page, demo, axe, screenshot
+):
+    owner = StaffUser(email="owner@clinic.example", name="Owner", role="admin")
+    owner.set_password(PASSWORD)
+    db.session.add(owner)
+    db.session.commit()
+    # A weekday a month ahead of the live server's clock (which the import compares with).
+    ahead = datetime.now(LONDON).date() + timedelta(days=30)
+    ahead += timedelta(days=(7 - ahead.weekday()) % 7 + 1)  # a Tuesday
+    sample = (
+        "\ufeffid,name,email,appointment_id,starts_at,practitioner,session_type\r\n"
+        f"s1,Zoë Brontë,zoe@example.org,a1,{ahead} 10:00,Colette Assor,Massage\r\n"
+        f"s2,Kim Ray,kim@example.org,a2,{ahead} 11:00,Nobody Known,Massage\r\n"
+        f"s3,Ann Ode,ann@example.org,a3,{ahead.year}-02-30 10:00,Colette Assor,Massage\r\n"
+    ).encode()
+    upload = {"name": "export.csv", "mimeType": "text/csv", "buffer": sample}
+
+    page = laptop_page
+    page.goto("/staff/sign-in")
+    page.get_by_label("Email address").fill(owner.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"/diary/"))
+
+    page.goto("/diary/import")
+    page.get_by_label("The system the file comes from").select_option("generic")
+    page.get_by_label("The CSV file").set_input_files(upload)
+    page.get_by_role("button", name="Check the file (dry run)").click()
+    summary = "3 rows read: 1 new patient and 1 appointment to add; 2 rows with something to say."
+    expect(page.get_by_text(summary)).to_be_visible()
+    problems = page.get_by_role("table", name="Rows with problems")
+    expect(problems.get_by_role("row")).to_have_count(3)  # the heading and two rows
+    expect(problems).to_contain_text("Unknown practitioner")
+    expect(problems).to_contain_text("Bad date")
+    axe(page, label="the import's dry run")
+    screenshot(page, "import-checked")
+
+    page.get_by_label("The CSV file").set_input_files(upload)
+    page.get_by_role("button", name="Import 1 patient and 1 appointment").click()
+    expect(page.get_by_text("Imported 1 new patient and 1 appointment.")).to_be_visible()
+    axe(page, label="the import's result")
