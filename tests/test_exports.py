@@ -216,3 +216,39 @@ def test_the_payments_export_lists_the_ledger_in_the_range(booked, make_staff, a
     ]
     assert rows[0]["Reference"] == "'=cmd" and rows[0]["For"] == f"appointment {before.uid}"
     assert rows[0]["Patient"] == "'=Zoë Brontë" and rows[0]["Recorded by"] == desk.name
+
+
+def test_the_full_export_leaves_out_what_belongs_to_a_left_out_table(booked, admin_client):
+    """A patient's calendar invitation (an email's attachment) carries the link that acts
+    for them, like the email itself: left out with it. So is any table that hangs off a
+    left-out one, whatever is added later."""
+    from booking.models import OutboxAttachment, OutboxMessage
+
+    _, before, _ = booked
+    message = OutboxMessage(
+        kind="confirmation",
+        recipient="zoe@example.org",
+        subject="Your booking",
+        text_body="See you soon",
+        appointment_id=before.id,
+        attachments=[
+            OutboxAttachment(
+                filename="invite.ics",
+                content_type="text/calendar",
+                content=b"URL:https://clinic.example/booking/view/SECRET-MANAGE-TOKEN",
+            )
+        ],
+    )
+    db.session.add(message)
+    db.session.commit()
+    archive = _full_export(admin_client, clinical=True)
+    secret = b"SECRET-MANAGE-TOKEN"
+    for name in archive.namelist():
+        body = archive.read(name)
+        assert secret not in body and secret.hex().encode() not in body, name
+    left_out = full_export.LEFT_OUT_TABLES
+    for table in db.metadata.sorted_tables:
+        parents = {key.column.table.name for key in table.foreign_keys}
+        if parents & left_out:
+            assert table.name in left_out, f"{table.name} belongs to {parents & left_out}"
+    assert "form_submissions" in left_out  # a form's key finds its result again

@@ -4,9 +4,10 @@ Every table the application defines is written, as read in one snapshot (one rep
 read on PostgreSQL, one read transaction on SQLite), except what is the site's own
 machinery or a secret that would let someone act as staff or as a patient: sign-in
 sessions and failures, second factors, password hashes, feed tokens, calendar
-connections and their fetched busy times, the outbox's copies of emails (their links act
-for patients), scheduled job bookkeeping. `booking/backup.py` is the way to move the
-site itself; this is the clinic's data in a form other software can read.
+connections and their fetched busy times, the outbox's copies of emails and their
+attachments (their links act for patients), patient forms' one-time keys, scheduled job
+bookkeeping. `booking/backup.py` is the way to move the site itself; this is the
+clinic's data in a form other software can read.
 
 Clinical content (every encrypted column, the patient's own words about their problem,
 and staff notes) is left out unless the administrator asks for it; then it is written
@@ -45,6 +46,11 @@ LEFT_OUT_TABLES = frozenset(
         "calendar_connections",
         "busy_times",
         "outbox_messages",
+        # An email's attachments are copies of it too: a patient's calendar invitation
+        # carries the link that acts for them.
+        "outbox_attachments",
+        # A patient form's one-time key finds what sending it did (a double tap): machinery.
+        "form_submissions",
     }
 )
 LEFT_OUT_COLUMNS = frozenset(
