@@ -644,7 +644,10 @@ def test_the_patient_and_appointment_pages_say_in_plain_words_what_was_sent(desk
         f"/diary/patients/{jane.id}"
     )
     copies = db.session.scalars(
-        sa.select(OutboxMessage).where(OutboxMessage.dedupe_key.like(f"resend:{message.id}:%"))
+        sa.select(OutboxMessage).where(
+            OutboxMessage.dedupe_key.like(f"{message.dedupe_key}~resend:%"),
+            OutboxMessage.id != message.id,
+        )
     ).all()
     assert len(copies) == 1 and copies[0].status == "pending"
     assert copies[0].recipient == "jane.doe@example.com" and copies[0].appointment_id == visit.id

@@ -486,6 +486,29 @@ def test_emailing_a_document_delivers_its_pdf_to_the_patient(
     )
 
 
+def test_an_emailed_document_is_in_the_patients_messages_and_resends_with_its_pdf(
+    mail_app, smtp_server, visit, reception
+):
+    from booking.clinic.communications import patient_log, resend
+
+    document = issue_invoice(visit, claim=ClaimDetails(), staff_user=reception, now=ISSUED_AT)
+    email_document(document.id, staff_user=reception)
+    assert send_due().sent == 1
+    # "Did she get her invoice?": the patient's log answers (it listed only appointment,
+    # course and waiting-list messages).
+    [line] = patient_log(visit.patient)
+    assert line.words.startswith("Invoice or receipt email sent to z…@example.org on")
+
+    copy = resend(line.message.id, staff_user=reception)
+    assert [a.filename for a in copy.attachments] == ["INV-000001.pdf"]
+    assert send_due().sent == 1
+    resent = smtp_server.to("zoe@example.org")[-1]
+    [pdf_part] = attachments(resent)  # the copy carries the PDF the email speaks of
+    assert "INV-000001" in pdf_text(pdf_part.get_content())
+    # The copy is in the patient's log too.
+    assert [entry.message.id for entry in patient_log(visit.patient)][0] == copy.id
+
+
 def test_a_patient_without_an_email_address_is_not_emailed(demo, make_appointment, reception):
     appointment = make_appointment(
         at(TREATMENT_DAY, 10),

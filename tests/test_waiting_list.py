@@ -198,6 +198,22 @@ def test_a_time_opened_by_new_working_hours_is_offered(app, full_morning):
     assert (offer.entry_id, offer.starts_at) == (entry.id, at(day, 8))
 
 
+def test_a_resent_offer_stays_in_the_patients_messages(app, full_morning):
+    from booking.clinic.communications import patient_log, resend
+
+    day, ten = full_morning
+    entry = wait("Resend Me", day)
+    cancel_appointment(ten, staff_user=desk_user())
+    offer_free_times()
+    [email] = offer_emails(entry.patient.email)
+    email.status = "sent"
+    db.session.commit()
+    copy = resend(email.id, staff_user=desk_user())
+    # Found by its key, like the original (a copy keyed 'resend:...' was lost from the log).
+    logged = [line.message.id for line in patient_log(entry.patient)]
+    assert copy.id in logged and email.id in logged
+
+
 def test_the_worker_runs_the_offers_as_a_scheduled_job(app, full_morning):
     day, ten = full_morning
     entry = wait("Job Waiting", day)

@@ -21,7 +21,14 @@ from booking.clinic.settings import clinic_settings
 from booking.clinic.transaction import lock, unit_of_work
 from booking.database import utcnow
 from booking.extensions import db
-from booking.models import Appointment, OutboxMessage, OutboxStatus, Patient, StaffUser
+from booking.models import (
+    Appointment,
+    OutboxAttachment,
+    OutboxMessage,
+    OutboxStatus,
+    Patient,
+    StaffUser,
+)
 
 WHAT: dict[str, str] = {
     Kind.CONFIRMATION: "Confirmation email",
@@ -34,6 +41,13 @@ WHAT: dict[str, str] = {
     Kind.COURSE_SESSION: "Course session email",
     Kind.WAITING_LIST_JOINED: "Waiting-list email",
     Kind.WAITING_LIST_OFFER: "Waiting-list offer",
+    Kind.RESTORED: "Booked-again email",
+    Kind.HOLD_RELEASED: "Time-released email",
+    Kind.DEPOSIT_REFUND_DUE: "Deposit refund email",
+    Kind.CONFIRM_EMAIL: "Email-address check",
+    "fee_due": "Fee payment link",
+    "document": "Invoice or receipt email",
+    "red_flag_alert": "Pre-visit check notice to the practitioner",
 }
 
 # What the worker's stored error means, in words for the desk (first match wins).
@@ -154,6 +168,18 @@ def sent_messages(limit: int = 50) -> list[LogLine]:
     )
 
 
+RESENT = "~resend:"
+
+
+def _resend_key(original: OutboxMessage, now: datetime) -> str:
+    """The copy's key keeps the original's (without an earlier resend's suffix), so the
+    copy is found wherever the original is: the patient's log finds course, waiting-list
+    and document messages by their key."""
+    base = (original.dedupe_key or f"message:{original.id}").split(RESENT)[0]
+    suffix = f"{RESENT}{now:%Y%m%dT%H%M%S%f}"
+    return f"{base[: 120 - len(suffix)]}{suffix}"
+
+
 def resend(message_id: int, *, staff_user: StaffUser, now: datetime | None = None) -> OutboxMessage:
     """Queue a fresh copy of a message (sent or given up) to the same address. Audited."""
     now = now or utcnow()
@@ -166,7 +192,7 @@ def resend(message_id: int, *, staff_user: StaffUser, now: datetime | None = Non
         copy = OutboxMessage(
             channel=original.channel,
             kind=original.kind,
-            dedupe_key=f"resend:{original.id}:{now.isoformat()}",
+            dedupe_key=_resend_key(original, now),
             recipient=original.recipient,
             subject=original.subject,
             text_body=original.text_body,
@@ -180,6 +206,15 @@ def resend(message_id: int, *, staff_user: StaffUser, now: datetime | None = Non
             last_error="",
             created_at=now,
         )
+        # A receipt resent without its PDF would say "attached" and attach nothing.
+        copy.attachments = [
+            OutboxAttachment(
+                filename=attachment.filename,
+                content_type=attachment.content_type,
+                content=attachment.content,
+            )
+            for attachment in original.attachments
+        ]
         session.add(copy)
         session.flush()
         audit.record(staff_user, "outbox.resent", original, copy_id=copy.id)

@@ -32,6 +32,7 @@ from booking.models import (
     Appointment,
     AuditEvent,
     Course,
+    Document,
     OutboxMessage,
     OutboxStatus,
     Patient,
@@ -320,7 +321,18 @@ def _patient_messages(patient: Patient) -> ColumnElement[bool]:
             OutboxMessage.dedupe_key.like(f"waiting:{_escape_like(entry.uid)}:%", escape="\\")
         )
         for offer in entry.offers:
-            conditions.append(OutboxMessage.dedupe_key == f"waiting-offer:{offer.uid}")
+            conditions.append(
+                OutboxMessage.dedupe_key.like(
+                    f"waiting-offer:{_escape_like(offer.uid)}%", escape="\\"
+                )
+            )
+    # Invoices, receipts and credit notes emailed to them carry the document's reference.
+    for reference in db.session.scalars(
+        select(Document.reference).where(Document.patient_id == patient.id)
+    ):
+        conditions.append(
+            OutboxMessage.dedupe_key.like(f"document:{_escape_like(reference)}:%", escape="\\")
+        )
     return or_(*conditions)
 
 
