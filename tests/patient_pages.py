@@ -102,6 +102,8 @@ def patient_pages(make_course, make_staff) -> dict[str, str]:
     # The course's patient has answered the health questions: their consent page is next.
     intake.submit_intake(first_session.patient, answers(), method=RecordMethod.ONLINE)
     manage, course_link = manage_token(appointment), course_token(course)
+    # The patient pressed My bookings' button once: their link opens the list at once.
+    my_bookings.confirm_address(PATIENT.email)
     later = format_start(start_at(tuesday + timedelta(days=2), 11))
     return {
         "home": "/",
@@ -119,6 +121,7 @@ def patient_pages(make_course, make_staff) -> dict[str, str]:
         "you are booked": f"/book/confirmed/{manage}",
         "your time is held": f"/book/confirmed/{manage_token(held)}",
         "your held appointment": f"/manage/{manage_token(held)}",
+        "confirm your booking": f"/book/confirm-email/{confirm_email_token(held)}",
         "your time was released": f"/book/confirm-email/{confirm_email_token(released)}",
         "waiting list": "/book/massage/waiting-list?practitioner=any",
         "your waiting-list place": f"/waiting-list/{waiting_token(entry.uid)}",
@@ -136,6 +139,7 @@ def patient_pages(make_course, make_staff) -> dict[str, str]:
         "course session review": f"/course/{course_link}/book/review?start={later}",
         "plan a course": f"/course/{course_link}/plan",
         "my bookings": "/my-bookings",
+        "my bookings, its button": f"/my-bookings/{my_bookings.link_token('hal@example.org')}",
         "my bookings list": f"/my-bookings/{my_bookings.link_token(PATIENT.email)}",
         "my bookings link expired": "/my-bookings/expired",
         "health questions": f"/intake/{intake_token(appointment)}",

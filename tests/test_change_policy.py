@@ -90,7 +90,8 @@ def test_a_booking_inside_the_notice_period_never_promises_an_online_change(clie
         assert "call us on 020 7946 0000" in mail
         assert "View your booking" in mail
         assert "View, move or cancel" not in mail and "View or change" not in mail
-    # My bookings lists it to view, not to change.
+    # My bookings lists it to view, not to change (the address confirmed, as by its button).
+    my_bookings.confirm_address("priya@example.org")
     listed = client.get(f"/my-bookings/{my_bookings.link_token('priya@example.org')}")
     assert "View, move or cancel" not in listed.get_data(as_text=True)
     assert "View<" in listed.get_data(as_text=True)

@@ -31,6 +31,7 @@ from booking.models import (
 )
 from tests.at_once import race
 from tests.fixtures_mail import html_text, plain_text
+from tests.forms import csrf_token
 from tests.test_admin import post_settings
 from tests.test_booking import details_url, next_weekday, start_at, submit_details
 
@@ -65,6 +66,15 @@ def confirm_link() -> str:
     [link] = set(CONFIRM_LINK.findall(message.text_body))
     assert link in (message.html_body or "")
     return "/book/confirm-email/" + link.rsplit("/", 1)[1]
+
+
+def press_confirm(client, link: str):
+    """Open the link (a page with one button) and press "Confirm my booking"."""
+    page = client.get(link)
+    assert page.status_code == 200, page.status_code
+    html = page.get_data(as_text=True)
+    assert "Confirm my booking" in html
+    return client.post(link, data={"csrf_token": csrf_token(html)})
 
 
 def slot(hour: int = 9):
@@ -123,8 +133,17 @@ def test_a_new_patient_is_held_until_the_link_is_opened_which_books_it_once(clie
     link = confirm_link()
     assert appointment_uid_from_confirm_email_token(link.rsplit("/", 1)[1]) == appointment.uid
 
-    opened = client.get(link)
-    assert opened.status_code == 302 and opened.location.startswith("/book/confirmed/")
+    # Opening the link (as a mail scanner does before the patient) only shows the button.
+    for _ in range(2):
+        shown = client.get(link)
+        assert shown.status_code == 200
+        assert "Confirm my booking" in shown.get_data(as_text=True)
+    assert the_appointment().status == AppointmentStatus.HELD
+    assert the_appointment().patient.email_confirmed_at is None
+    assert messages("confirmation", "reception_booked") == []
+
+    opened = press_confirm(client, link)
+    assert opened.status_code == 303 and opened.location.startswith("/book/confirmed/")
     assert "You are booked" in client.get(opened.location).get_data(as_text=True)
     appointment = the_appointment()
     assert appointment.status == AppointmentStatus.BOOKED and appointment.held_until is None
@@ -133,10 +152,12 @@ def test_a_new_patient_is_held_until_the_link_is_opened_which_books_it_once(clie
     assert confirmation.ics is not None and "METHOD:REQUEST" in confirmation.ics
     assert len(messages("reception_booked")) == 1
 
-    # A second opening (a double tap, a mail scanner first) lands on the same page and
-    # changes nothing.
+    # Opening it again lands on the same page (the result) and changes nothing.
     again = client.get(link)
     assert again.status_code == 302 and again.location == opened.location
+    # A second press (a double tap) changes nothing either.
+    pressed_again = client.post(link, data={"csrf_token": csrf_token(shown.get_data(as_text=True))})
+    assert pressed_again.status_code == 303 and pressed_again.location == opened.location
     assert len(messages("confirmation")) == 1 and len(messages("reception_booked")) == 1
     assert the_appointment().status == AppointmentStatus.BOOKED
 
@@ -144,7 +165,7 @@ def test_a_new_patient_is_held_until_the_link_is_opened_which_books_it_once(clie
 def test_a_confirmed_address_books_at_once_next_time(client, demo):
     require_confirmation()
     submit_details(client, details_url(slot(9)))
-    client.get(confirm_link())
+    press_confirm(client, confirm_link())
     # Same address, typed differently: booked straight away.
     submit_details(client, details_url(slot(14)), email=" PRIYA.shah@example.org ")
     second = the_appointment()
@@ -213,7 +234,7 @@ def test_a_hold_not_yet_released_is_kept_by_a_late_opening(client, demo):
     appointment = the_appointment()
     appointment.held_until = utcnow() - timedelta(seconds=5)
     db.session.commit()
-    assert client.get(link).status_code == 302
+    assert press_confirm(client, link).status_code == 303
     assert the_appointment().status == AppointmentStatus.BOOKED
 
 
@@ -225,7 +246,18 @@ def test_a_tampered_link_or_another_links_token_is_not_found(client, demo):
     # The page's manage token names the same appointment, under another salt.
     manage = response.location.rsplit("/", 1)[1]
     assert client.get(f"/book/confirm-email/{manage}").status_code == 404
+    assert client.post(f"/book/confirm-email/{manage}").status_code in (400, 404)
     assert the_appointment().status == AppointmentStatus.HELD
+
+
+def test_the_button_without_its_form_token_books_nothing(client, demo):
+    require_confirmation()
+    submit_details(client, details_url(slot()))
+    link = confirm_link()
+    refused = client.post(link, data={})
+    assert refused.status_code == 400
+    assert the_appointment().status == AppointmentStatus.HELD
+    assert messages("confirmation") == []
 
 
 def test_staff_bookings_and_course_sessions_are_not_held(app, demo):
@@ -262,7 +294,7 @@ def test_the_emails_reach_a_real_mail_server(client, demo, mail_app, smtp_server
     assert message["Subject"].startswith("Confirm your booking: Full combination session on ")
     [link] = set(CONFIRM_LINK.findall(plain_text(message)))
     assert link in html_text(message)
-    client.get("/book/confirm-email/" + link.rsplit("/", 1)[1])
+    press_confirm(client, "/book/confirm-email/" + link.rsplit("/", 1)[1])
     assert send_due().sent == 2  # the confirmation and reception's notice
     subjects = [m["Subject"].split(":")[0] for m in smtp_server.to("priya.shah@example.org")]
     assert subjects == ["Confirm your booking", "Booked"]

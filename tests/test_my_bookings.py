@@ -68,6 +68,14 @@ def test_a_patient_gets_a_link_to_every_booking_and_course(client, demo, make_co
     assert "mina" not in token.lower()
     assert b"mina" not in base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).lower()
 
+    # The first opening shows one button (an address not yet confirmed); pressed, the list.
+    first = client.get(f"/my-bookings/{token}")
+    assert first.status_code == 200 and "Show my bookings" in first.get_data(as_text=True)
+    assert "Full combination session" not in first.get_data(as_text=True)
+    pressed = client.post(
+        f"/my-bookings/{token}", data={"csrf_token": csrf_token(first.get_data(as_text=True))}
+    )
+    assert pressed.status_code == 303 and pressed.location == f"/my-bookings/{token}"
     page = client.get(f"/my-bookings/{token}")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
@@ -156,7 +164,19 @@ def test_opening_the_link_confirms_the_address_for_every_patient_with_it(client,
     ask(client, EMAIL)
     [message] = link_messages()
     token = re.search(r"https?://\S+/my-bookings/(\S+)", message.text_body).group(1)
-    assert client.get(f"/my-bookings/{token}").status_code == 200
+    # Opened (as a mail scanner opens links before the patient): a button, nothing confirmed.
+    shown = client.get(f"/my-bookings/{token}")
+    assert shown.status_code == 200 and "Show my bookings" in shown.get_data(as_text=True)
+    db.session.expire_all()
+    assert not address_confirmed(EMAIL)
+    # Without the form's token the button confirms nothing.
+    assert client.post(f"/my-bookings/{token}").status_code == 400
+    db.session.expire_all()
+    assert not address_confirmed(EMAIL)
+    pressed = client.post(
+        f"/my-bookings/{token}", data={"csrf_token": csrf_token(shown.get_data(as_text=True))}
+    )
+    assert pressed.status_code == 303
 
     db.session.expire_all()
     confirmed = {
@@ -166,7 +186,11 @@ def test_opening_the_link_confirms_the_address_for_every_patient_with_it(client,
     assert confirmed[other.id] is None
     assert address_confirmed(EMAIL) and not address_confirmed("someone.else@example.org")
 
-    # Opening it again keeps the first confirmation's time.
-    client.get(f"/my-bookings/{token}")
+    # Opening it again shows the list at once and keeps the first confirmation's time.
+    again = client.get(f"/my-bookings/{token}").get_data(as_text=True)
+    assert "Show my bookings" not in again and "Coming up" in again
+    client.post(
+        f"/my-bookings/{token}", data={"csrf_token": csrf_token(shown.get_data(as_text=True))}
+    )
     db.session.expire_all()
     assert db.session.get(Patient, first.id).email_confirmed_at == confirmed[first.id]

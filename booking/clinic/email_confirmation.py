@@ -3,11 +3,13 @@
 A clinic setting, off by default (`ClinicSettings.email_confirmation_for_new_patients`).
 When it is on, a patient booking online with an address not yet known to be theirs gets
 a HELD appointment (HoldReason.EMAIL_CONFIRMATION) until EMAIL_CONFIRMATION_HOLD_MINUTES
-from now, and an email with a signed link, "Confirm your booking". Opening the link books
-it (`booking.clinic.held_appointments.confirm_held`: the confirmation with its calendar
-invitation goes only then) and records the address as confirmed; opening it again changes
-nothing. Unconfirmed by then, the worker's release job lets the time go, and the link
-then says so and offers to book again.
+from now, and an email with a signed link, "Confirm your booking". Opening the link only
+shows the booking with one button (`link_standing`: a mail scanner that opens links
+first changes nothing); pressing it books the time (`confirm_from_link`, through
+`booking.clinic.held_appointments.confirm_held`: the confirmation with its calendar
+invitation goes only then) and records the address as confirmed; pressing or opening it
+again changes nothing. Unconfirmed by then, the worker's release job lets the time go,
+and the link then says so and offers to book again.
 
 An address counts as confirmed once a patient with that address has opened such a link
 (`Patient.email_confirmed_at`), or has come to an appointment (the clinic has met them).
@@ -36,8 +38,9 @@ _MET = (AppointmentStatus.ARRIVED.value, AppointmentStatus.ATTENDED.value)
 
 
 class LinkOutcome(enum.StrEnum):
-    """What opening the emailed link did."""
+    """How the emailed link's booking stands, or what pressing its button did."""
 
+    WAITING = "waiting"  # still held for this confirmation: the page offers the button
     BOOKED = "booked"  # it was held and is booked now
     ALREADY = "already"  # booked by an earlier opening: nothing changed
     RELEASED = "released"  # not confirmed in time: the time was let go
@@ -72,8 +75,26 @@ def hold_for(details: PatientDetails, *, now: datetime) -> Hold | None:
     return Hold.for_minutes(REASON, minutes, now=now)
 
 
+def link_standing(appointment: Appointment) -> LinkOutcome:
+    """How the emailed link's booking stands, reading only (what opening the link shows).
+
+    WAITING: still held for this confirmation (the page's button confirms it); otherwise
+    the outcome an earlier press, the worker or a cancellation already gave it. A booking
+    held for something else (a deposit) is a DomainError, as pressing would be.
+    """
+    if appointment.status == AppointmentStatus.CANCELLED:
+        if appointment.cancellation_reason == RELEASED_BECAUSE[REASON]:
+            return LinkOutcome.RELEASED
+        return LinkOutcome.CANCELLED
+    if not appointment.is_held:
+        return LinkOutcome.ALREADY
+    if appointment.hold_reason != REASON.value:
+        raise DomainError("This booking is not waiting for an email confirmation.")
+    return LinkOutcome.WAITING
+
+
 def confirm_from_link(appointment: Appointment, *, now: datetime) -> LinkOutcome:
-    """The patient opened the emailed link: book the held time; safe to repeat.
+    """The patient pressed the link page's button: book the held time; safe to repeat.
 
     A hold not yet released is booked even a moment after its time (nobody else could
     have taken the slot meanwhile); once the worker has released it, the link says so
@@ -83,14 +104,9 @@ def confirm_from_link(appointment: Appointment, *, now: datetime) -> LinkOutcome
         locked = lock(Appointment, appointment.id)
         if locked is None:
             raise DomainError("This booking no longer exists. Please book again.")
-        if locked.status == AppointmentStatus.CANCELLED:
-            if locked.cancellation_reason == RELEASED_BECAUSE[REASON]:
-                return LinkOutcome.RELEASED
-            return LinkOutcome.CANCELLED
-        if not locked.is_held:
-            return LinkOutcome.ALREADY
-        if locked.hold_reason != REASON.value:
-            raise DomainError("This booking is not waiting for an email confirmation.")
+        standing = link_standing(locked)
+        if standing != LinkOutcome.WAITING:
+            return standing
         confirm_held(locked, REASON, now=now)
         patient = locked.patient
         if patient.email_confirmed_at is None:

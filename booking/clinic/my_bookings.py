@@ -82,8 +82,17 @@ def send_link(email: str, *, now: datetime | None = None) -> None:
         )
 
 
+def address_to_confirm(email: str) -> bool:
+    """Whether a patient with `email` has not yet confirmed it (reading only).
+
+    Opening the link shows the list at once when nothing is left to confirm; otherwise a
+    page with one button that confirms (a mail scanner opening the link changes nothing).
+    """
+    return any(patient.email_confirmed_at is None for patient in _patients_with(email))
+
+
 def confirm_address(email: str, *, now: datetime | None = None) -> int:
-    """The patient opened a My bookings link sent to `email`: the address is theirs.
+    """The patient pressed the My bookings link's button: the address sent to is theirs.
 
     Marks every patient with the address as having confirmed it
     (`Patient.email_confirmed_at`, as booking.clinic.email_confirmation does), so an

@@ -2,7 +2,7 @@
 
 import time
 
-from flask import render_template
+from flask import redirect, render_template, url_for
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
@@ -11,6 +11,7 @@ from booking.clinic.tokens import course_token, manage_token
 from booking.database import utcnow
 from booking.extensions import limiter
 from booking.public import blueprint
+from booking.public.forms import ConfirmForm
 from booking.validators import DeliverableEmail, Form
 
 # Every answer to the form takes at least this long, so that how long it took does not
@@ -45,15 +46,21 @@ def my_bookings_request():
     )
 
 
-@blueprint.get("/my-bookings/<token>")
+@blueprint.route("/my-bookings/<token>", methods=["GET", "POST"])
+@limiter.limit("30 per hour", methods=["POST"])
 def my_bookings_list(token: str):
     email = my_bookings.email_from_token(token)
     if email is None:
         return render_template("public/my_bookings_expired.html", form=MyBookingsForm()), 410
     now = utcnow()
-    # The link reached the patient at this address: it is theirs, as a confirmation
-    # link would have shown.
-    my_bookings.confirm_address(email, now=now)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        # The link reached the patient at this address: it is theirs, as a confirmation
+        # link would have shown. Only on the button: mail scanners open links too.
+        my_bookings.confirm_address(email, now=now)
+        return redirect(url_for(".my_bookings_list", token=token), 303)
+    if my_bookings.address_to_confirm(email):
+        return render_template("public/my_bookings_confirm.html", form=form)
     return render_template(
         "public/my_bookings_list.html",
         bookings=my_bookings.bookings_for(email, now=now),

@@ -75,11 +75,19 @@ def test_a_new_patient_confirms_by_the_emailed_link_and_the_diary_shows_it_booke
     [message] = smtp_server.to("nadia@example.org")
     assert message["Subject"].startswith("Confirm your booking")
     [path] = set(CONFIRM_LINK.findall(plain_text(message)))
+    # Opening the link only shows a button (mail scanners open links too): still held.
     page.goto(path)
+    expect(page.get_by_role("heading", name="Confirm your booking")).to_be_visible()
+    screenshot(page, "confirm")
+    axe(page, label="the confirm-your-booking page")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    db.session.rollback()
+    assert db.session.get(Appointment, appointment.id).status == AppointmentStatus.HELD
+    page.get_by_role("button", name="Confirm my booking").tap()
     expect(page.get_by_role("heading", name="You are booked")).to_be_visible()
     screenshot(page, "booked")
     axe(page, label="the booked page after confirming")
-    # Opened again (a second tap on the email's button): the same page, nothing new sent.
+    # Opened again (a second tap on the email's link): the booked page, nothing new sent.
     page.goto(path)
     expect(page.get_by_role("heading", name="You are booked")).to_be_visible()
 
