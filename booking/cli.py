@@ -1,6 +1,5 @@
 """Flask commands: seed-demo, create-staff (more arrive with the outbox and reminders)."""
 
-import secrets
 from dataclasses import dataclass
 from datetime import time
 from typing import Any
@@ -298,13 +297,16 @@ def _seed_demo_rows() -> str | None:
         )
 
     password = None
-    if db.session.scalar(select(StaffUser).filter_by(email="reception@clinic.example")) is None:
-        password = secrets.token_urlsafe(12)
-        receptionist = StaffUser(
-            email="reception@clinic.example", name="Reception", role=Role.RECEPTIONIST.value
+    if db.session.scalar(select(StaffUser.id).filter_by(email=RECEPTION_EMAIL)) is None:
+        # The admin pages' own function (in this unit of work): the account is checked,
+        # gets a generated password and is audited like any other.
+        _, password = team.add_staff_account(
+            name="Reception",
+            email=RECEPTION_EMAIL,
+            role=Role.RECEPTIONIST,
+            practitioner=None,
+            staff_user=None,
         )
-        receptionist.set_password(password)
-        db.session.add(receptionist)
     return password
 
 

@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 
 from booking.database import UTCDateTime
 from booking.extensions import db
-from booking.models import Appointment, Patient, Practitioner, SessionType, StaffUser
+from booking.models import Appointment, AuditEvent, Patient, Practitioner, SessionType, StaffUser
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -162,6 +162,12 @@ def test_seed_demo_is_idempotent(app):
     receptionist = db.session.scalar(sa.select(StaffUser))
     assert receptionist.check_password(first_password)
     assert not receptionist.password_hash.startswith(first_password)
+    # Made by the admin pages' own function, so audited like any account (once).
+    [added] = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "staff.added"))
+    assert added.staff_user_id is None
+    assert (added.subject_type, added.subject_id) == ("StaffUser", receptionist.id)
+    assert added.details["role"] == "receptionist"
+    assert added.details["email"] == "reception@clinic.example"
     full = db.session.scalar(sa.select(SessionType).filter_by(slug="full-combination"))
     assert full.duration_minutes == 90 and len(full.treatments) == 4
     # A newcomer's first receipt names a registration, as insurers and cash plans ask.
