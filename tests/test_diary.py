@@ -237,7 +237,8 @@ def test_a_phone_booking_on_a_taken_time_says_so_and_keeps_what_was_typed(desk):
     )
     html = response.get_data(as_text=True)
     assert response.status_code == 409
-    assert "That time has just been taken" in html
+    assert "That time is taken: Colette Assor has an appointment from" in html
+    assert "just been taken" not in html
     assert 'value="Second Caller"' in html
     assert count(Appointment) == 1
 

@@ -127,8 +127,9 @@ def why_not_free(
     )
     if clash is not None:
         if by_staff:
+            # Not "just" taken: the appointment may have been there for weeks.
             return (
-                f"{SLOT_TAKEN_MESSAGE} {name} has an appointment from "
+                f"That time is taken: {name} has an appointment from "
                 f"{_hhmm(to_local(clash.starts_at, zone))} to "
                 f"{_hhmm(to_local(clash.ends_at, zone))}.",
                 True,
