@@ -593,6 +593,32 @@ def test_an_administrator_merges_a_duplicate_with_everything_it_had(app, demo, a
     assert [p.id for p in search_patients("900103")] == [survivor.id]
 
 
+def test_a_record_made_online_with_a_phone_on_file_is_flagged_to_the_desk(app, desk, admin_client):
+    from booking.clinic.appointments import book_appointment
+    from booking.clinic.patients import PatientDetails
+
+    ada = make_patient("Ada Lovelace", email="ada@example.org", phone="07700 900123")
+    # The public form cannot say who is on file, so the online booking makes a record.
+    online = book_appointment(
+        session_type=get(SessionType, slug="massage"),
+        starts_at=at(coming_tuesday(), 10),
+        practitioner=get(Practitioner, slug="colette-assor"),
+        patient=PatientDetails("Ada King", "ada.king@example.org", "07700900123"),
+    ).patient
+    assert online.id != ada.id
+
+    page = unescape(text(desk.get(f"/diary/patients/{online.id}")))
+    notice = page.split('id="also-on-file"')[1].split("</div>")[0]
+    assert f"Ada Lovelace (patient number {ada.id})" in notice
+    assert "ask an administrator to merge the records" in notice
+    assert "/merge?" not in notice
+    for_admin = unescape(text(admin_client.get(f"/diary/patients/{online.id}")))
+    assert f"/diary/patients/{online.id}/merge?other={ada.id}" in for_admin
+    # A patient alone on file has no such notice.
+    alone = make_patient("Only Once", email="once@example.org", phone="07700 900999")
+    assert 'id="also-on-file"' not in text(desk.get(f"/diary/patients/{alone.id}"))
+
+
 def test_a_receptionist_cannot_merge_patients(desk):
     one, two = make_patient(), make_patient()
     assert desk.get(f"/diary/patients/{one.id}/merge?other={two.id}").status_code == 403

@@ -18,7 +18,7 @@ from booking.auth.access import FRONT_DESK, staff_required
 from booking.clinic import DomainError, access_log, communications, postal
 from booking.clinic import course_products as course_catalogue
 from booking.clinic import patients as patient_records
-from booking.clinic.duplicates import merge_patients
+from booking.clinic.duplicates import merge_patients, patients_on_file
 from booking.clinic.localtime import local_today
 from booking.clinic.patients import next_appointments, search_patients
 from booking.clinic.settings import clinic_settings
@@ -185,6 +185,13 @@ def _render_patient(
         problem=problem,
         erase_problem=erase_problem,
         messages=communications.patient_log(patient),
+        # A record made online (where the form cannot say who is on file) or before the
+        # warning: the desk sees the likely duplicate, and an administrator merges it.
+        also_on_file=[
+            other
+            for other in patients_on_file(patient.email, patient.phone)
+            if other.id != patient.id
+        ],
     ), status
 
 
