@@ -172,6 +172,15 @@ def _score(client, appointment, pain: str, score: str, name: str = "") -> None:
     assert response.status_code == 200 and "Thank you" in response.text, response.text
 
 
+def _reads_of(patient_id: int) -> int:
+    db.session.rollback()
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(AccessEvent)
+        .where(AccessEvent.patient_id == patient_id)
+    )
+
+
 def _practitioner(slug: str) -> Practitioner:
     return db.session.scalar(sa.select(Practitioner).filter_by(slug=slug))
 
@@ -393,6 +402,22 @@ def test_the_clinical_record_done_when_end_to_end(
             ]
         for must in musts:
             assert must in opened, (who, must)
+
+    # Every read is audited: for the patient's practitioner and an admin, each page that
+    # shows any of the clinical text wrote an access event naming this patient.
+    admin = app.test_client()
+    assert sign_in(admin, make_staff("admin")).status_code == 302
+    for who, client in (("the practitioner", practitioner), ("an admin", admin)):
+        shown = []
+        for _endpoint, url in urls:
+            before = _reads_of(ids["patient"])
+            response = client.get(url)
+            assert response.status_code < 500, (who, url, response.status_code)
+            if _leaks(_page_text(response)):
+                shown.append(url)
+                assert _reads_of(ids["patient"]) > before, f"{who} read {url} unaudited"
+        assert f"/diary/patients/{ids['patient']}/intake" in shown, who
+
     name = db.session.get(Patient, ids["patient"]).name
     for url in ("/diary/patients", "/diary/outbox"):
         found = _post_form(reception, url, query=name)
