@@ -290,3 +290,39 @@ def test_hostile_answers_on_the_patients_form_are_refused_and_store_nothing(clie
         assert response.status_code == 422, answers
     db.session.rollback()
     assert db.session.scalar(sa.select(OutcomeRecord)) is None
+
+
+def test_stop_counts_the_credits_of_sessions_still_booked_as_unused(
+    practitioner_client, receptionist_client, course
+):
+    """A course booked all at once has spent every credit at the middle session: the
+    sessions still to come hold the unused ones, which reception cancels and refunds."""
+    from booking.clinic import credits
+    from booking.clinic.appointments import cancel_appointment
+    from booking.clinic.transaction import unit_of_work
+    from tests.records_helpers import ten_oclock
+
+    # Five weekly sessions behind (the middle two days ago), five still to come.
+    sessions = course_with_sessions(course, start=ten_oclock(-30), attended=5)
+    with unit_of_work():
+        for session in sessions:
+            credits.spend_credit(course, session)
+    db.session.refresh(course)
+    assert course.credits_remaining == 0
+    middle = sessions[4]
+    review = reviews.record_review(
+        middle, ReviewDecision.STOP, note="", staff_user=practitioner_client.user
+    )
+    assert review.refundable_credits == 5
+    paid = ledger.amount_paid(course)
+    assert review.refundable_pence == min(course.price_pence * 5 // 10, paid)
+    # Reception cancels the five still booked: their credits come back, as many as marked.
+    for session in sessions[5:]:
+        cancel_appointment(
+            session,
+            reason="Course stopped at the review",
+            staff_user=receptionist_client.user,
+            return_credit=True,
+        )
+    db.session.refresh(course)
+    assert course.credits_remaining == review.refundable_credits

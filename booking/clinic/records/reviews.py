@@ -1,13 +1,14 @@
 """The mid-course review: at the middle session the practitioner decides to continue,
-change the plan or stop; "stop" marks the unused credits, and their share of what was
-paid (booking.clinic.payments.ledger), refundable. Reception makes the refund itself.
+change the plan or stop; "stop" marks the unused credits (not yet spent, or held by the
+sessions still booked after it), and their share of what was paid
+(booking.clinic.payments.ledger), refundable. Reception makes the refund itself.
 """
 
 from datetime import datetime
 
 from sqlalchemy import select
 
-from booking.clinic import audit
+from booking.clinic import audit, credits
 from booking.clinic.errors import DomainError
 from booking.clinic.payments import ledger
 from booking.clinic.records.outcomes import checkpoint_of
@@ -16,6 +17,7 @@ from booking.database import utcnow
 from booking.extensions import db
 from booking.models import (
     Appointment,
+    AppointmentStatus,
     Course,
     CourseReview,
     OutcomeCheckpoint,
@@ -74,7 +76,7 @@ def record_review(
             raise DomainError("The review is made at the middle session of the course.")
         if review_of(course) is not None:
             raise DomainError("The review of this course has already been recorded.")
-        refundable = course.credits_remaining if decision == ReviewDecision.STOP else 0
+        refundable = unused_credits(course, appointment) if decision == ReviewDecision.STOP else 0
         review = CourseReview(
             course_id=course.id,
             patient_id=course.patient_id,
@@ -97,6 +99,25 @@ def record_review(
             refundable_pence=review.refundable_pence,
         )
     return review
+
+
+def unused_credits(course: Course, middle: Appointment) -> int:
+    """The credits a course stopped at `middle` leaves unused: those not yet spent, and those
+    held by its sessions still booked after it (reception cancels them, which returns them).
+
+    A course booked all at once has spent every credit by its middle session, so counting
+    only `credits_remaining` would mark nothing refundable.
+    """
+    later = db.session.scalars(
+        select(Appointment).where(
+            Appointment.course_id == course.id,
+            Appointment.id != middle.id,
+            Appointment.status.in_([AppointmentStatus.BOOKED.value, AppointmentStatus.HELD.value]),
+            Appointment.starts_at > middle.starts_at,
+        )
+    )
+    held = sum(credits.credits_held(session) for session in later)
+    return min(course.credits_remaining + held, course.sessions_total)
 
 
 def refundable_share(course: Course, credits: int) -> int:
