@@ -469,3 +469,45 @@ def test_every_chart_is_a_named_image_with_a_summary_and_a_table_of_its_figures(
     # in the first week; Ada's 2 in the second.
     assert rows == [("19 Oct 2026", "5", "2"), ("26 Oct 2026", "2", "0")]
     assert "7 appointments held over 2 weeks" in sections[0][0]
+
+
+def test_holds_and_holds_released_unpaid_count_nowhere(clinic, make_patient, make_appointment):
+    """A time held for a deposit, or released when the deposit never came, was never a
+    booking: not an appointment, not a cancellation (late or not), not a new patient."""
+    from booking.clinic.held_appointments import RELEASED_BECAUSE
+    from booking.models import HoldReason
+
+    before = _dashboard()
+    stranger = make_patient("Never Paid")
+    for day, status, extra in (
+        (
+            date(2026, 10, 21),
+            "held",
+            {"hold_reason": "deposit", "held_until": local(date(2026, 10, 20), 18)},
+        ),
+        (
+            date(2026, 10, 28),
+            "cancelled",
+            {
+                "cancelled_at": local(date(2026, 10, 28), 8),  # two hours before: "late"
+                "cancelled_by": "clinic",
+                "cancellation_reason": RELEASED_BECAUSE[HoldReason.DEPOSIT],
+            },
+        ),
+    ):
+        make_appointment(
+            local(day, 10),
+            practitioner=clinic["ada"],
+            session=clinic["session"],
+            patient=stranger,
+            status=status,
+            source="online",
+            **extra,
+        )
+    after = _dashboard()
+    assert after.attendance == before.attendance
+    assert after.sources == before.sources and after.weeks == before.weeks
+    assert after.patients == before.patients
+    assert [row.booked_minutes for row in after.utilisation] == [
+        row.booked_minutes for row in before.utilisation
+    ]
