@@ -714,3 +714,38 @@ def test_a_booking_made_while_the_import_runs_never_goes_under_it(
     else:
         assert outcome == ["waited"]
         assert added == 2
+
+
+def test_headings_the_layout_does_not_know_are_mapped_by_hand(clinic, admin_client):
+    """A clinic's export whose headings differ: the check says which column is missing and
+    offers the file's headings; mapped by hand, the same file checks and imports."""
+    day = _monday_ahead() + timedelta(days=1)
+    data = csv_bytes(
+        [
+            ["Client No", "Full Name", "E-mail", "Booking Ref", "When", "Therapist", "Service"],
+            ["c1", "Ida Lane", "ida@example.org", "k1", f"{day} 10:00", "Colette Assor", "Massage"],
+        ]
+    )
+    refused = _post(admin_client, data, action="check", source="generic")
+    body = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert "Say which column holds the patient&#39;s id" in body
+    assert '<option value="Client No">Client No</option>' in body
+    by_hand = {
+        "mapped": "1",
+        "map-patient_id": "Client No",
+        "map-name": "Full Name",
+        "map-email": "E-mail",
+        "map-appointment_id": "Booking Ref",
+        "map-starts": "When",
+        "map-practitioner": "Therapist",
+        "map-session_type": "Service",
+    }
+    checked = _post(admin_client, data, action="check", source="generic", **by_hand)
+    assert checked.status_code == 200
+    assert "Import 1 patient and 1 appointment" in checked.get_data(as_text=True)
+    digest = imports.read_upload(data).digest
+    done = _post(admin_client, data, action="import", source="generic", checked=digest, **by_hand)
+    assert "Imported 1 new patient and 1 appointment." in done.get_data(as_text=True)
+    ida = db.session.scalar(sa.select(Patient).filter_by(email="ida@example.org"))
+    assert ida is not None and ida.name == "Ida Lane"
