@@ -252,3 +252,26 @@ def test_the_full_export_leaves_out_what_belongs_to_a_left_out_table(booked, adm
         if parents & left_out:
             assert table.name in left_out, f"{table.name} belongs to {parents & left_out}"
     assert "form_submissions" in left_out  # a form's key finds its result again
+
+
+def test_the_courses_export_holds_the_courses_asked_for_or_paid_in_the_range(
+    booked, make_course, admin_client
+):
+    from booking.clinic import courses as course_rules
+
+    inside = make_course(now=local(date(2026, 10, 20), 9))
+    before = make_course(now=local(date(2026, 10, 18), 23, 30))  # the Sunday before, BST
+    after = make_course(now=local(date(2026, 11, 2), 0, 30))  # the Monday after, GMT
+    asked_before = make_course(paid=False, now=local(date(2026, 10, 1), 9))
+    course_rules.activate_course(
+        asked_before, "card", admin_client.user, now=local(date(2026, 11, 1), 23, 30)
+    )
+    export = exports.export_csv(
+        "courses", date(2026, 10, 19), date(2026, 11, 1), zone=LONDON, staff_user=admin_client.user
+    )
+    rows = read_csv(export.text.encode("utf-8"))
+    references = {row["Course reference"] for row in rows}
+    assert references == {inside.uid, asked_before.uid}
+    assert before.uid not in references and after.uid not in references
+    [late] = [row for row in rows if row["Course reference"] == asked_before.uid]
+    assert (late["Asked for on"], late["Paid on"]) == ("2026-10-01", "2026-11-01")
