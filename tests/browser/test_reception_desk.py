@@ -264,3 +264,47 @@ def test_a_phone_booking_for_a_patient_on_file_is_two_clicks_and_the_search(desk
     db.session.rollback()
     booked = get(Appointment, starts_at=at(day, 11))
     assert booked is not None and booked.patient_id == ada.id
+
+
+def test_a_new_caller_whose_phone_is_on_file_is_offered_that_patient(desk_page, screenshot, axe):
+    page = desk_page
+    day = coming_weekday()
+    ada = make_patient("Ada Lovelace", email="ada@example.org", phone="07700 900123")
+    db.session.rollback()
+    page.goto(f"/diary/day/{day.isoformat()}")
+    clicks = Clicks(page)
+    clicks.click(page.get_by_role("link", name="Book with Colette Assor at 11:00"))
+    page.get_by_label("A new patient").check()
+    page.get_by_label("Full name").fill("Ada King")
+    page.get_by_label("Phone number").fill("07700900123")  # typed without the space
+    clicks.click(page.get_by_role("button", name="Book this appointment"))
+    expect(page.locator("main")).to_contain_text(
+        f"Already on file with this email or phone: Ada Lovelace (patient number {ada.id})"
+    )
+    screenshot(page, "on-file")
+    axe(page, label="the phone booking's duplicate warning")
+    page.get_by_label(re.compile("Ada Lovelace")).check()
+    clicks.click(page.get_by_role("button", name="Book this appointment"))
+    print(f"clicks: a new caller found on file = {clicks.count}")
+    db.session.rollback()
+    booked = get(Appointment, starts_at=at(day, 11))
+    assert booked is not None and booked.patient_id == ada.id
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(type(ada))) == 1
+
+
+def test_a_course_is_sold_from_the_patients_page_in_one_step(desk_page, screenshot):
+    from booking.models import Course
+
+    page = desk_page
+    priya = make_patient("Priya Course", email="priya.course@example.org")
+    db.session.rollback()
+    page.goto(f"/diary/patients/{priya.id}")
+    page.get_by_label("Payment reference").fill("card receipt 4411")
+    clicks = Clicks(page)
+    clicks.click(page.get_by_role("button", name="Sell a course"))
+    screenshot(page, "sold")
+    print(f"clicks: sell a course from the patient's page = {clicks.count}")
+    assert clicks.count == 1
+    db.session.rollback()
+    course = get(Course, patient_id=priya.id)
+    assert course is not None and course.credits_remaining == course.sessions_total > 0
