@@ -495,6 +495,10 @@ def test_reception_adds_a_caller_from_the_patients_page(app, demo, desk):
     assert entry.practitioner_id is None and entry.source == "staff"
     listed = desk.get("/diary/waiting-list").get_data(as_text=True)
     assert "Massage with any practitioner, Mondays, Tuesdays, Wednesdays, Thursdays or" in listed
+    # Their own page says so too, for the next time they ring.
+    own = desk.get(f"/diary/patients/{patient.id}").get_data(as_text=True)
+    assert f'id="waiting-{entry.id}"' in own
+    assert "waiting list</a> since" in own and "Massage with any practitioner" in own
 
 
 def test_a_receptionist_cannot_wish_for_a_day_past_the_booking_horizon(app, demo):

@@ -650,6 +650,20 @@ def recently_booked(now: datetime | None = None) -> list[tuple[WaitingListEntry,
     return [(row[0], row[1]) for row in rows]
 
 
+def waiting_for(patient: Patient) -> list[WaitingListEntry]:
+    """The patient's entries still waiting, for their page."""
+    return list(
+        db.session.scalars(
+            select(WaitingListEntry)
+            .where(
+                WaitingListEntry.patient_id == patient.id,
+                WaitingListEntry.status == WaitingStatus.WAITING.value,
+            )
+            .order_by(WaitingListEntry.created_at)
+        )
+    )
+
+
 def claimed_offer_of(appointment: Appointment) -> WaitingListOffer | None:
     """The waiting-list offer this appointment was booked from, if it was."""
     return db.session.scalar(

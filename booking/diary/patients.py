@@ -15,7 +15,7 @@ from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from booking.auth.access import FRONT_DESK, staff_required
-from booking.clinic import DomainError, access_log, communications, postal
+from booking.clinic import DomainError, access_log, communications, postal, waiting_list
 from booking.clinic import course_products as course_catalogue
 from booking.clinic import patients as patient_records
 from booking.clinic.duplicates import merge_patients, patients_on_file
@@ -187,6 +187,9 @@ def _render_patient(
         messages=communications.patient_log(patient),
         # A record made online (where the form cannot say who is on file) or before the
         # warning: the desk sees the likely duplicate, and an administrator merges it.
+        waiting=[
+            (entry, waiting_list.describe(entry)) for entry in waiting_list.waiting_for(patient)
+        ],
         also_on_file=[
             other
             for other in patients_on_file(patient.email, patient.phone)
