@@ -121,6 +121,17 @@ def test_a_receptionists_export_leaves_the_clinical_record_out(treated, make_sta
     record = export_record(course.patient, staff_user=make_staff("receptionist"))
     assert record["clinical_record"]["included"] is False
     assert "lower back" not in json.dumps(record)
+    # It names who can: an administrator. The patient's practitioner, whom it once named,
+    # cannot open the export at all.
+    assert "Only an administrator may export" in record["clinical_record"]["why"]
+    assert "practitioner" not in record["clinical_record"]["why"]
+
+
+def test_the_patients_practitioner_cannot_open_the_export(app, treated, sign_in):
+    course, _, practitioner = treated
+    client = app.test_client()
+    assert sign_in(client, practitioner).status_code == 302
+    assert client.get(f"/diary/patients/{course.patient_id}/export.json").status_code == 403
 
 
 def test_a_receptionists_export_leaves_out_what_the_patient_wrote_when_booking(treated, make_staff):

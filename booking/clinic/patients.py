@@ -516,7 +516,9 @@ def _clinical_record(patient: Patient, staff_user: StaffUser) -> dict[str, Any]:
     if not may_read_record(staff_user, patient.id):
         return {
             "included": False,
-            "why": "Only an admin or the patient's practitioner may export the clinical record.",
+            # The export page is the front desk's and admins' (practitioners do not open
+            # patients' pages), so of those who can export, only an admin includes it.
+            "why": "Only an administrator may export the clinical record: please ask one.",
         }
     access_log.record_read(staff_user, patient.id, "clinical_export")
     return {"included": True, **retention.clinical_export(patient.id)}
