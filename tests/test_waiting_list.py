@@ -447,6 +447,9 @@ def test_the_desk_sees_the_list_offers_a_time_by_hand_and_removes_an_entry(app, 
         },
     )
     assert offered.status_code == 302
+    flashed = desk.get(offered.headers["Location"]).get_data(as_text=True)
+    # Queued, not sent yet: the words say so ("offered ... by email" read as sent).
+    assert "is queued for sending. The offer is open until" in unescape(flashed)
     assert [o.starts_at for o in offers_of(entry.id)] == [at(day, 10)]
     assert len(offer_emails(entry.patient.email)) == 1
     assert "offered, open until" in desk.get("/diary/waiting-list").get_data(as_text=True)

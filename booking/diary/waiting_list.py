@@ -9,6 +9,7 @@ from wtforms.fields.choices import SelectChoice
 
 from booking.auth.access import FRONT_DESK, staff_required
 from booking.clinic import DomainError
+from booking.clinic.local_wording import format_local_time
 from booking.clinic.localtime import local_today
 from booking.clinic.settings import clinic_settings
 from booking.clinic.waiting_list import (
@@ -91,11 +92,17 @@ def waiting_list_offer(entry_id: int):
             problem, status = "Choose one of the free times below.", 422
         else:
             try:
-                offer_time_by_hand(entry, practitioner, start, staff_user=signed_in_staff())
+                offer = offer_time_by_hand(entry, practitioner, start, staff_user=signed_in_staff())
             except DomainError as error:
                 problem, status = error.message, 409
             else:
-                flash(f"The time was offered to {entry.patient.name} by email.", "success")
+                # Queued, not yet sent: the outbox's worker sends it (the Outbox page shows it).
+                flash(
+                    f"The time is offered to {entry.patient.name}: an email to "
+                    f"{entry.patient.email} is queued for sending. The offer is open until "
+                    f"{format_local_time(offer.expires_at)}.",
+                    "success",
+                )
                 return redirect(url_for(".waiting_list"))
     elif form.is_submitted():
         problem, status = "The form had expired, so nothing was done. Please try again.", 400
