@@ -660,6 +660,9 @@ def test_the_patient_and_appointment_pages_say_in_plain_words_what_was_sent(desk
         f"Confirmation email sent to j…@example.com on {local:%a} {local.day} {local:%b} at 09:02"
         in sent
     )
+    # Which confirmation: its subject names the session and the time, on the page itself.
+    assert f'<q class="message-subject">{message.subject}</q>' in sent
+    assert f"{day.day}" in message.subject and "10:00" in message.subject
 
     page = desk.get(f"/diary/patients/{jane.id}").get_data(as_text=True)
     resent = desk.post(
