@@ -324,6 +324,26 @@ def test_two_patients_claiming_one_freed_time_at_once_exactly_one_books_it(app, 
     assert db.session.get(WaitingListOffer, offer_ids[1 - winner]).status == OfferStatus.GONE
 
 
+def test_a_claim_books_the_offered_practitioner_not_a_time_offered_to_someone_else(app, demo):
+    # Colette and Sam both free at 10:00 (a day both work). A waits for anyone and is
+    # offered Colette's 10:00; B, also for anyone, Sam's 10:00.
+    today = datetime.now(LONDON).date()
+    day = today + timedelta(days=1)
+    while day.weekday() not in (1, 2, 3) or day.weekday() == today.weekday():
+        day += timedelta(days=1)
+    colette, sam = get(Practitioner, slug="colette-assor"), get(Practitioner, slug="sam-okafor")
+    first = add_caller(make_patient("Offered Colette"), wish(day, None), staff_user=desk_user())
+    second = add_caller(make_patient("Offered Sam"), wish(day, None), staff_user=desk_user())
+    to_first = offer_time_by_hand(first, colette, at(day, 10), staff_user=desk_user())
+    to_second = offer_time_by_hand(second, sam, at(day, 10), staff_user=desk_user())
+
+    booked = claim_offer(to_second)
+    # Sam's time, as offered; it used to book whoever came first, Colette, whose time
+    # was offered to the other patient.
+    assert booked.practitioner_id == sam.id
+    assert claim_offer(to_first).practitioner_id == colette.id
+
+
 def test_patients_with_a_course_in_progress_are_offered_first_when_the_clinic_says_so(
     app, full_morning
 ):

@@ -558,8 +558,9 @@ def claim_offer(offer: WaitingListOffer, *, now: datetime | None = None) -> Appo
             appointment = book_appointment(
                 session_type=entry.session_type,
                 starts_at=offer.starts_at,
-                # "Anyone" books whoever is free then; a chosen practitioner, only them.
-                practitioner=entry.practitioner if entry.practitioner is not None else None,
+                # The practitioner offered, even for "anyone": the claim page named them,
+                # and whoever else is free then may hold that time as another's offer.
+                practitioner=offer.practitioner,
                 patient=entry.patient,
                 source=AppointmentSource.ONLINE,
                 now=now,
