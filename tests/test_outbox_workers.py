@@ -140,6 +140,7 @@ def test_the_reminder_job_runs_once_per_turn_however_many_workers_race_for_it(ap
         "busy-times",
         "clinical-erasures",
         "forget-form-keys",
+        "refund-retries",
         "release-expired-holds",
         "reminders",
         "waiting-list-offers",

@@ -11,8 +11,9 @@ to talk to slow outside services (a calendar server) without holding a lock.
 A job that fails, or whose worker dies while running it, waits for its next turn; so
 every job must be safe to run again, as reminders are (each has a dedupe key).
 
-Reminders, busy-time fetches, waiting-list offers and the release of expired holds are
-registered here; later work registers its own with `register_job`.
+Reminders, busy-time fetches, waiting-list offers, the release of expired holds and the
+retries of refused deposit refunds are registered here; later work registers its own
+with `register_job`.
 """
 
 import logging
@@ -124,6 +125,7 @@ def _register_builtin_jobs() -> None:
     from booking.clinic.busy_time import fetch_busy_times
     from booking.clinic.held_appointments import RELEASE_EVERY
     from booking.clinic.outbox import queue_reminders
+    from booking.clinic.payments.refund_retries import RETRIES_EVERY, retry_refused_refunds
     from booking.clinic.records.retention import erase_due_clinical_records
     from booking.clinic.submissions import forget_old
     from booking.clinic.waiting_list import OFFERS_EVERY, offer_free_times
@@ -135,3 +137,5 @@ def _register_builtin_jobs() -> None:
     register_job("clinical-erasures", CLINICAL_ERASURES_EVERY, erase_due_clinical_records)
     # Before the waiting-list offers' next turn, which then offers the freed times.
     register_job("release-expired-holds", RELEASE_EVERY, _release_expired_holds)
+    # A deposit refund the provider refused, or that could not be asked: asked again.
+    register_job("refund-retries", RETRIES_EVERY, retry_refused_refunds)

@@ -390,9 +390,9 @@ def deposit_refund_due(appointment: Appointment, amount_pence: int) -> None:
         )
 
 
-def deposit_refund_refused(appointment: Appointment, amount_pence: int) -> None:
-    """The automatic refund of a cancelled booking's deposit did not go through: tell
-    reception to make it (once per appointment; the diary shows it meanwhile)."""
+def deposit_refund_refused(appointment: Appointment, amount_pence: int, *, attempts: int) -> None:
+    """The automatic refund of a cancelled booking's deposit did not go through after
+    `attempts` asks: tell reception to make it (once per appointment; the diary shows it)."""
     reception = _reception_email()
     if not reception:
         return
@@ -401,7 +401,7 @@ def deposit_refund_refused(appointment: Appointment, amount_pence: int) -> None:
         recipient=reception,
         subject=f"Deposit to refund by hand: {_when(appointment)}",
         template=Kind.RECEPTION_DEPOSIT_REFUND_REFUSED,
-        context={"appointment": appointment, "amount_pence": amount_pence},
+        context={"appointment": appointment, "amount_pence": amount_pence, "attempts": attempts},
         dedupe_key=_appointment_key(appointment, Kind.RECEPTION_DEPOSIT_REFUND_REFUSED),
         appointment=appointment,
     )

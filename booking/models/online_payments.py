@@ -54,6 +54,12 @@ class OnlineCheckout(Model):
     # A deposit's refund its booking's cancellation decided and not yet made (the provider
     # refused it or could not be reached): staff see it to make (payments.deposit_policy).
     cancellation_refund_pence: Mapped[int | None] = mapped_column(Integer)
+    # That refund's asks (payments.refund_retries): the idempotency key of the first ask,
+    # reused by every retry; how many asks were refused or could not be made; when the
+    # worker asks next (None: not scheduled, or left for staff after the last try).
+    cancellation_refund_key: Mapped[str | None] = mapped_column(String(80))
+    refund_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    refund_retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     course: Mapped[Course | None] = relationship()
     appointment: Mapped[Appointment | None] = relationship()

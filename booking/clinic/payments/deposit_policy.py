@@ -20,25 +20,23 @@ work, with the appointment locked, and noted on the checkout as the refund to ma
 (as the diary's refund does) with an idempotency key fixed by the checkout and the
 cancellation, and once more only if unsure: a repeated call is answered
 with the first refund, so the card is never refunded twice. A refusal leaves the
-cancellation standing and the refund noted for staff, who make it from the diary (which
-clears the note, as does a refund the provider reports by webhook).
+cancellation standing and the refund noted: the worker asks again with the same key
+(`refund_retries`), and after its last try leaves it for staff, who make it from the
+diary (which clears the note, as does a refund the provider reports by webhook).
 """
 
 import logging
 from dataclasses import dataclass
-from functools import partial
 
 from sqlalchemy import select
 
-from booking.clinic import audit, notifications
-from booking.clinic.errors import DomainError
+from booking.clinic import audit
 from booking.clinic.money import format_money
-from booking.clinic.payments import online_ledger
+from booking.clinic.payments import online_ledger, refund_retries
 from booking.clinic.payments.configured import online_provider
-from booking.clinic.payments.hosted_checkout import refund_at_provider
 from booking.clinic.payments.refunds_to_make import refund_to_make
 from booking.clinic.settings import clinic_settings
-from booking.clinic.transaction import in_unit_of_work, lock, unit_of_work
+from booking.clinic.transaction import in_unit_of_work
 from booking.database import utcnow
 from booking.extensions import db
 from booking.models import (
@@ -145,6 +143,7 @@ def decide_on_cancellation(
         share = min(left, to_refund)
         to_refund -= share
         checkout.cancellation_refund_pence = share or None
+        refund_retries.note_refund(checkout, appointment, now=utcnow())
     audit.record(
         staff_user,
         "deposit.on_cancellation",
@@ -160,6 +159,7 @@ def cancel_pending_refunds(appointment: Appointment) -> None:
     """Inside an undo's unit of work: a refund not yet made is not made (the deposit stays)."""
     for checkout, _ in paid_deposits(appointment):
         checkout.cancellation_refund_pence = None
+        refund_retries.note_refund(checkout, appointment, now=utcnow())
 
 
 @dataclass(frozen=True)
@@ -195,61 +195,22 @@ def make_cancellation_refunds(appointment: Appointment) -> int:
 
     Called once the cancellation has committed. Safe to call again (the same key makes
     the same refund). A refusal, or a provider that cannot be reached, leaves the
-    cancellation as it is and the refund noted for staff; 0 when all went through.
+    cancellation as it is and the refund noted, for the worker to ask again and then
+    for staff (`refund_retries`); 0 when all went through.
     """
     if in_unit_of_work():
-        # Joined to a larger unit of work: no network call inside it; staff see the note.
+        # Joined to a larger unit of work: no network call inside it; the worker asks.
         return refund_to_make(appointment)
     if online_provider() is None:
         return refund_to_make(appointment)
     pending = [
-        (checkout.id, checkout.cancellation_refund_pence)
+        checkout.id
         for checkout, _ in paid_deposits(appointment)
         if checkout.cancellation_refund_pence
     ]
-    sequence = appointment.sequence
-    for checkout_id, amount in pending:
-        paid = db.session.get(OnlineCheckout, checkout_id)
-        if paid is None or not amount:
-            continue
-        try:
-            # One key per checkout and cancellation: asked again, the same refund.
-            refund = refund_at_provider(
-                paid,
-                amount,
-                refundable=partial(online_ledger.refundable_pence, paid),
-                request_key=f"cancelled-{sequence}",
-            )
-        except DomainError as error:
-            _refused(appointment, checkout_id, amount, error.message)
-            continue
-        with unit_of_work():
-            checkout = lock(OnlineCheckout, checkout_id)
-            if checkout is None:
-                continue
-            online_ledger.record_refund(
-                checkout,
-                reference=refund.id,
-                amount_pence=refund.amount_pence,
-                staff_user=None,
-                now=utcnow(),
-            )
-            checkout.cancellation_refund_pence = None
+    for checkout_id in pending:
+        refund_retries.ask_for_refund(appointment, checkout_id, now=utcnow())
     return refund_to_make(appointment)
-
-
-def _refused(appointment: Appointment, checkout_id: int, amount: int, why: str) -> None:
-    log.warning("a cancelled booking's deposit could not be refunded automatically")
-    with unit_of_work():
-        audit.record(
-            None,
-            "deposit.refund_refused",
-            appointment,
-            checkout_id=checkout_id,
-            amount_pence=amount,
-            reason=why[:300],
-        )
-        notifications.deposit_refund_refused(appointment, amount)
 
 
 def policy_sentences(settings: ClinicSettings | None = None) -> list[str]:
