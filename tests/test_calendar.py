@@ -413,3 +413,56 @@ def test_the_icalendar_library_reads_our_files_the_same_way(app, appointment):
     reference = calendar.appointment_event(appointment, for_patient=False)
     assert event.decoded("DTEND") == reference.decoded("DTEND")
     assert str(event["LOCATION"]) == str(reference["LOCATION"])
+
+
+LONG_HOST = (
+    "bookings-for-the-sciatica-and-lower-back-pain-clinic.physiotherapy-north-london.example.org"
+)
+
+
+def test_a_long_uid_domain_and_a_non_ascii_name_fold_every_feed_line_and_read_back(app, demo):
+    """The feed's hand-written lines (UID, times, summary) fold at 75 octets like the rest."""
+    from booking.clinic.feeds import download_range
+    from booking.models import TimeOff
+
+    saved = app.config["PUBLIC_BASE_URL"]
+    app.config["PUBLIC_BASE_URL"] = f"https://{LONG_HOST}"
+    try:
+        patient = Patient(name="Zoë Ångström-Þórsdóttir Łukasiewicz-Żółć", email="zoe@example.org")
+        appointment = add_appointment(datetime(2026, 12, 9, 11, 0, tzinfo=UTC), patient=patient)
+        colette = appointment.practitioner
+        colette.feed_privacy = "full_name"
+        block = TimeOff(
+            practitioner=colette,
+            starts_at=datetime(2026, 12, 10, 9, 0, tzinfo=UTC),
+            ends_at=datetime(2026, 12, 10, 12, 0, tzinfo=UTC),
+            reason="Training",
+        )
+        db.session.add(block)
+        db.session.commit()
+        feed = build_feed(colette, now=datetime(2026, 12, 1, tzinfo=UTC))
+        export = download_range(
+            colette, datetime(2026, 12, 9).date(), datetime(2026, 12, 10).date()
+        )
+        invitation = calendar.invitation(appointment, "REQUEST")
+        summary = f"{patient.name} — Full combination session"
+        for ics, domain in ((feed, LONG_HOST), (export, f"export.{LONG_HOST}")):
+            assert len(f"UID:{appointment.uid}@{domain}") > 75  # the line that must fold
+            assert physical_lines_longer_than(ics, 75) == []
+            ics.decode("utf-8")  # no UTF-8 sequence is split across lines
+            events = icalendar.Calendar.from_ical(ics).walk("VEVENT")
+            by_uid = {str(event["UID"]): event for event in events}
+            assert set(by_uid) == {
+                f"{appointment.uid}@{domain}",
+                f"time-off-{block.id}@{domain}",
+            }
+            assert str(by_uid[f"{appointment.uid}@{domain}"]["SUMMARY"]) == summary
+            assert (
+                by_uid[f"time-off-{block.id}@{domain}"].decoded("DTSTART").astimezone(UTC)
+                == block.starts_at
+            )
+        assert physical_lines_longer_than(invitation, 75) == []
+        [sent] = icalendar.Calendar.from_ical(invitation).walk("VEVENT")
+        assert str(sent["UID"]) == f"{appointment.uid}@{LONG_HOST}"
+    finally:
+        app.config["PUBLIC_BASE_URL"] = saved

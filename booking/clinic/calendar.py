@@ -557,7 +557,8 @@ class _FeedClock:
         local = instant.astimezone(self.zone)
         if local.fold and local.replace(fold=0).utcoffset() != local.utcoffset():
             return f"{name}:{_utc_stamp(instant)}"
-        return f"{name};TZID={self.tzid}:{_basic_format(local)}"
+        # Folded: a zone's name is configuration, and may be long.
+        return fold(f"{name};TZID={self.tzid}:{_basic_format(local)}")
 
 
 class _RepeatedLines:
@@ -608,13 +609,14 @@ def _feed_appointment_text(
     One string rather than a list of lines: a feed writes 2,000 of these. `uid_suffix`
     is "@" and the UID domain, escaped once: escaping works character by character
     (its one pair, CRLF, cannot straddle the "@"), so the UID comes out as if escaped
-    whole.
+    whole. Every line whose length is not fixed is folded (a long UID domain, a long
+    zone name, a patient's name); the rest are a few dozen octets at most.
     """
     modified = _utc_stamp(appointment.updated_at or now)
     # No METHOD in the feed, so DTSTAMP is the event's last change (RFC 5545 3.8.7.2).
     text = (
         f"BEGIN:VEVENT\r\n"
-        f"UID:{escape_text(appointment.uid)}{uid_suffix}\r\n"
+        f"{fold(f'UID:{escape_text(appointment.uid)}{uid_suffix}')}\r\n"
         f"SEQUENCE:{appointment.sequence or 0}\r\n"
         f"DTSTAMP:{modified}\r\n"
         f"LAST-MODIFIED:{modified}\r\n"
@@ -657,7 +659,7 @@ def _feed_time_off_lines(
         ]
     return [
         "BEGIN:VEVENT",
-        f"UID:{escape_text(time_off_uid(time_off, domain))}",
+        fold(f"UID:{escape_text(time_off_uid(time_off, domain))}"),
         "SEQUENCE:0",
         f"DTSTAMP:{modified}",
         f"LAST-MODIFIED:{modified}",
