@@ -7,6 +7,8 @@ import re
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
+from booking.clinic.localtime import to_local
+from booking.clinic.settings import clinic_settings
 from booking.clinic.tokens import intake_token
 from booking.extensions import db
 from booking.models import Practitioner
@@ -45,6 +47,7 @@ def test_a_new_patient_answers_and_consents_on_a_phone_and_the_practitioner_sees
     appointment = make_appointment(start, session="acupuncture-cupping", patient="Ada Byron")
     appointment_id, patient_id = appointment.id, appointment.patient_id
     link = f"/intake/{intake_token(appointment)}"
+    day = to_local(start, clinic_settings().zone).date().isoformat()
     db.session.rollback()
 
     # The patient, on their phone, from the link in the confirmation email.
@@ -89,6 +92,12 @@ def test_a_new_patient_answers_and_consents_on_a_phone_and_the_practitioner_sees
     # The practitioner, before treating: the flag and the consent on the appointment page.
     desk = desktop_page
     _sign_in(desk, practitioner_email, STAFF_PASSWORD)
+    # In the diary first: the block says the answers are flagged, and nothing is missing.
+    desk.goto(f"/diary/day/{day}")
+    block = desk.locator(f"a[href='/diary/appointments/{appointment_id}']").first
+    expect(block).to_contain_text("Flagged answers")
+    assert "Consent missing" not in block.inner_text()
+    assert "Intake missing" not in block.inner_text()
     desk.goto(f"/diary/appointments/{appointment_id}")
     record = desk.locator("#clinical-record")
     assert "Flagged answers" in record.inner_text()
@@ -102,6 +111,10 @@ def test_a_new_patient_answers_and_consents_on_a_phone_and_the_practitioner_sees
 
     # The receptionist: the record is complete, its content refused.
     _sign_in(desk, RECEPTIONIST_EMAIL, demo)
+    desk.goto(f"/diary/day/{day}")
+    block = desk.locator(f"a[href='/diary/appointments/{appointment_id}']").first
+    expect(block).to_be_visible()
+    assert "Flagged answers" not in block.inner_text()
     desk.goto(f"/diary/appointments/{appointment_id}")
     record = desk.locator("#clinical-record")
     assert "complete" in record.inner_text() and "Acupuncture: given" in record.inner_text()
