@@ -222,6 +222,22 @@ def _register_error_pages(app: Flask) -> None:
             429, "Too many attempts", "Please wait a few minutes and try again, or call the clinic."
         )
 
+    from booking.encryption import ClinicalKeyMissing
+
+    @app.errorhandler(ClinicalKeyMissing)
+    def record_keys_missing(error):
+        # The server's CLINICAL_RECORD_KEYS lack the key a record was sealed with: only the
+        # people running the server can put it right, so say what to tell them.
+        app.logger.error("clinical record not opened: %s", error)
+        db.session.rollback()
+        return render_error(
+            503,
+            "This part of the clinical record cannot be opened",
+            "It is sealed with a key this server does not have (CLINICAL_RECORD_KEYS). "
+            "Nothing has been changed. Please tell whoever runs the server; the diary and "
+            "bookings work meanwhile.",
+        )
+
     from booking.outage import is_outage, outage_page, register_outage_page
 
     register_outage_page(app)

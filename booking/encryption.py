@@ -6,19 +6,40 @@ every key decrypts, so a key is rotated by putting a new one first and running
 nothing is sealed with it. Without keys (development and tests only) one key is
 derived from SECRET_KEY; production refuses to seal or open a record without them. A database dump
 alone holds only ciphertext: without the keys the clinical record cannot be read.
+
+A value the configured keys cannot open reads as `UNREADABLE` rather than failing the
+query: the booking's own note is sealed on every appointment, so a missing or wrong key
+would otherwise stop the whole diary, the booking pages and the worker, not only the
+clinical record. Writing `UNREADABLE` back is refused, so the sealed value is never lost
+to it; what needs the content itself calls `opened`, which refuses with ClinicalKeyMissing.
 """
 
 import base64
 import hashlib
+import logging
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from flask import current_app
 from sqlalchemy import Text
 from sqlalchemy.types import TypeDecorator
 
+log = logging.getLogger(__name__)
+
+# What a sealed value reads as when no configured key opens it (never written back).
+UNREADABLE = "[Sealed text: the CLINICAL_RECORD_KEYS on this server cannot open it]"
+
 
 class ClinicalKeyMissing(RuntimeError):
     """No key opens a sealed value: the record cannot be read on this server."""
+
+
+def opened(value: str) -> str:
+    """`value`, refusing (ClinicalKeyMissing) if it is a sealed value no key opened."""
+    if value == UNREADABLE:
+        raise ClinicalKeyMissing(
+            "A clinical record cannot be opened with the configured CLINICAL_RECORD_KEYS."
+        )
+    return value
 
 
 def configured_keys() -> list[str]:
@@ -71,9 +92,18 @@ class EncryptedText(TypeDecorator):
     def process_bind_param(self, value: str | None, dialect) -> str | None:
         if value is None:
             return None
+        if value == UNREADABLE:
+            raise ClinicalKeyMissing(
+                "A sealed value this server cannot open would be overwritten: refused."
+            )
         return seal_text(value)
 
     def process_result_value(self, value: str | None, dialect) -> str | None:
         if value is None:
             return None
-        return open_text(value)
+        try:
+            return open_text(value)
+        except ClinicalKeyMissing:
+            # Logged without the value; the page shows UNREADABLE in its place.
+            log.error("a sealed value opens with none of the configured CLINICAL_RECORD_KEYS")
+            return UNREADABLE

@@ -14,6 +14,7 @@ from booking.clinic.records.consent import ConsentStatus, TreatmentConsentStatus
 from booking.clinic.records.intake import Flag, IntakeStatus
 from booking.clinic.records.red_flags import RecheckStatus
 from booking.diary.signed_in import signed_in_staff
+from booking.encryption import ClinicalKeyMissing
 from booking.models import Appointment
 
 
@@ -59,6 +60,8 @@ class AppointmentRecord:
     # What the patient would fill in on the desk's tablet, in words; empty when there is
     # nothing, or the visit is over.
     tablet_steps: list[str] = field(default_factory=list)
+    # The answers are sealed with a key this server does not have (CLINICAL_RECORD_KEYS).
+    unreadable: bool = False
 
 
 def appointment_record(appointment: Appointment) -> AppointmentRecord:
@@ -78,6 +81,10 @@ def appointment_record(appointment: Appointment) -> AppointmentRecord:
         access.open_record(staff_user, appointment.patient_id, "intake_flags")
         form = intake.latest_intake(appointment.patient_id)
         if form is not None:
-            record.flags = intake.flags_of(form)
             record.questions_version = form.questions_version
+            try:
+                record.flags = intake.flags_of(form)
+            except ClinicalKeyMissing:
+                # Never "nothing flagged" when the answers could not be read at all.
+                record.unreadable = True
     return record

@@ -17,7 +17,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.database import UTCDateTime, utcnow
-from booking.encryption import EncryptedText
+from booking.encryption import EncryptedText, opened
 from booking.extensions import Model
 from booking.models.appointments import Appointment
 from booking.models.enums import ConsentTreatment, RecordMethod, one_of
@@ -28,7 +28,7 @@ from booking.models.staff import StaffUser
 def _answers(text: str | None) -> dict[str, Any]:
     if not text:
         return {}
-    value = json.loads(text)
+    value = json.loads(opened(text))
     return value if isinstance(value, dict) else {}
 
 

@@ -20,6 +20,7 @@ from booking.clinic import audit
 from booking.clinic.errors import DomainError
 from booking.clinic.transaction import lock_or_refuse, unit_of_work
 from booking.database import utcnow
+from booking.encryption import opened
 from booking.extensions import db
 from booking.models import Appointment, IntakeForm, Patient, RecordMethod, StaffUser
 
@@ -256,7 +257,7 @@ def latest_intake(patient_id: int) -> IntakeForm | None:
 
 def flags_of(form: IntakeForm) -> list[Flag]:
     """The flagged answers of a form, by the rules of the version it answered."""
-    born = date.fromisoformat(form.date_of_birth) if form.date_of_birth else None
+    born = date.fromisoformat(opened(form.date_of_birth)) if form.date_of_birth else None
     return _flags(
         questionnaire(form.questions_version), born, form.answers, form.submitted_at.date()
     )

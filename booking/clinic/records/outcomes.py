@@ -24,6 +24,7 @@ from booking.clinic import audit
 from booking.clinic.errors import DomainError
 from booking.clinic.transaction import lock_or_refuse, unit_of_work
 from booking.database import utcnow
+from booking.encryption import opened
 from booking.extensions import db
 from booking.models import (
     Appointment,
@@ -109,7 +110,7 @@ def named_activities(course: Course) -> list[str]:
     first = record_of(course, OutcomeCheckpoint.FIRST)
     if first is None:
         return []
-    return [activity["name"] for activity in json.loads(first.answers)["activities"]]
+    return [activity["name"] for activity in json.loads(opened(first.answers))["activities"]]
 
 
 # Signed links -------------------------------------------------------------------------------
@@ -243,7 +244,7 @@ def course_outcomes(course: Course) -> list[OutcomePoint]:
     )
     points = []
     for record in records:
-        answers = json.loads(record.answers)
+        answers = json.loads(opened(record.answers))
         points.append(
             OutcomePoint(
                 checkpoint=OutcomeCheckpoint(record.checkpoint),

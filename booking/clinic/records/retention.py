@@ -21,6 +21,7 @@ from booking.clinic.records import notes, outcomes
 from booking.clinic.settings import clinic_settings
 from booking.clinic.transaction import end_read, lock, unit_of_work
 from booking.database import rows_changed, utcnow
+from booking.encryption import opened
 from booking.extensions import db
 from booking.models import (
     Appointment,
@@ -164,7 +165,7 @@ def kept_identity(patient_id: int) -> dict[str, Any] | None:
     erasure = scheduled_erasure(patient_id)
     if erasure is None or not erasure.kept_identity:
         return None
-    identity: dict[str, Any] = json.loads(erasure.kept_identity)
+    identity: dict[str, Any] = json.loads(opened(erasure.kept_identity))
     return identity
 
 
