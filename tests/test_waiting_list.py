@@ -514,6 +514,9 @@ def test_reception_adds_a_caller_from_the_patients_page(app, demo, desk):
         },
     )
     assert added.status_code == 302
+    told = unescape(desk.get(added.headers["Location"]).get_data(as_text=True))
+    assert "Caller On File is on the waiting list. An email saying so to" in told
+    assert "is queued for sending" in told
     entry = get(WaitingListEntry, patient_id=patient.id)
     assert entry.practitioner_id is None and entry.source == "staff"
     listed = desk.get("/diary/waiting-list").get_data(as_text=True)
@@ -522,6 +525,25 @@ def test_reception_adds_a_caller_from_the_patients_page(app, demo, desk):
     own = desk.get(f"/diary/patients/{patient.id}").get_data(as_text=True)
     assert f'id="waiting-{entry.id}"' in own
     assert "waiting list</a> since" in own and "Massage with any practitioner" in own
+
+
+def test_a_caller_without_an_email_is_told_to_be_phoned_not_emailed(app, demo, desk):
+    patient = make_patient("Phone Only Caller", email="", phone="07700 900333")
+    form = desk.get(f"/diary/patients/{patient.id}/waiting-list").get_data(as_text=True)
+    added = desk.post(
+        f"/diary/patients/{patient.id}/waiting-list",
+        data={
+            "csrf_token": csrf_token(form),
+            "session_type_id": str(get(SessionType, slug="massage").id),
+            "practitioner_id": "0",
+            "weekdays": ["0", "1", "2", "3", "4"],
+            "parts_of_day": ["a"],
+            "until": coming_weekday().isoformat(),
+        },
+    )
+    told = unescape(desk.get(added.headers["Location"]).get_data(as_text=True))
+    assert "no time can be offered to them by email: when one comes free, phone them" in told
+    assert "queued" not in told.split("Phone Only Caller is on the waiting list.")[1][:200]
 
 
 def test_a_receptionist_cannot_wish_for_a_day_past_the_booking_horizon(app, demo):

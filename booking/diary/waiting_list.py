@@ -167,7 +167,18 @@ def waiting_list_add(patient_id: int):
         except DomainError as error:
             problem, status = error.message, 422
         else:
-            flash(f"{patient.name} is on the waiting list.", "success")
+            if patient.email:
+                told = (
+                    f"An email saying so to {patient.email} is queued for sending; times that "
+                    "come free will be offered to them by email."
+                )
+            else:
+                # The worker emails offers; without an address nobody is offered anything.
+                told = (
+                    "They have no email address, so no time can be offered to them by email: "
+                    "when one comes free, phone them and book it from the diary."
+                )
+            flash(f"{patient.name} is on the waiting list. {told}", "success")
             return redirect(url_for(".waiting_list"))
     elif form.is_submitted():
         problem, status = "Please correct the highlighted answers below.", 422
