@@ -444,6 +444,35 @@ def test_the_claim_link_shows_the_time_and_books_it_only_on_the_button(app, clie
     assert client.get("/waiting-list/offer/forged-token").status_code == 404
 
 
+def test_a_later_claimer_reads_kindly_that_the_time_has_gone_and_still_waits(
+    app, client, full_morning
+):
+    day, ten = full_morning
+    first = wait("First Claimer", day)
+    later = wait("Later Claimer", day)
+    cancel_appointment(ten, staff_user=desk_user())
+    [to_first] = offer_free_times()
+    to_later = offer_time_by_hand(
+        db.session.get(WaitingListEntry, later.id),
+        get(Practitioner, slug="colette-assor"),
+        at(day, 10),
+        staff_user=desk_user(),
+    )
+    link = link_in(offer_emails(later.patient.email)[0], "/waiting-list/offer/")
+    page = client.get(link).get_data(as_text=True)  # open while both offers stand
+    claim_offer(to_first)
+    refused = client.post(link, data={"csrf_token": csrf_token(page)})
+    assert refused.status_code == 409
+    assert GONE_MESSAGE in unescape(refused.get_data(as_text=True))
+    again = unescape(client.get(link).get_data(as_text=True))
+    assert "someone else booked this time first. You are still on our waiting list" in again
+    assert "Book this time" not in again
+    db.session.expire_all()
+    assert get(WaitingListEntry, id=later.id).status == WaitingStatus.WAITING
+    assert get(WaitingListOffer, id=to_later.id).status == OfferStatus.GONE
+    assert get(WaitingListEntry, id=first.id).status == WaitingStatus.BOOKED
+
+
 def test_the_desk_sees_the_list_offers_a_time_by_hand_and_removes_an_entry(app, full_morning, desk):
     day, ten = full_morning
     entry = wait("Desk Waiting", day, phone="07700 900222")
