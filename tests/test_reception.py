@@ -56,6 +56,16 @@ def test_staff_page_titles_name_the_patient_and_the_date(desk):
     )
     assert title_of(desk.get(f"/diary/patients/{priya.id}")).startswith("Priya Shah – Patient")
     assert title_of(desk.get("/diary/day/2026-12-08")).startswith("Diary Tuesday 8 December 2026")
+    assert title_of(desk.get(f"/diary/appointments/{appointment.id}/move")).startswith(
+        "Priya Shah, Tue 8 Dec 10:00 – Move"
+    )
+    assert title_of(desk.get(f"/diary/appointments/{appointment.id}/again?weeks=1")).startswith(
+        "Priya Shah, Tue 8 Dec 10:00 – Book again"
+    )
+    # A phone booking's tab names the time and who it is with.
+    assert title_of(desk.get(_phone_booking_url())).startswith(
+        "Phone booking, Tue 8 Dec 11:00 with Sam Okafor"
+    )
 
 
 def test_an_empty_patient_search_says_so_and_what_to_do(desk):
