@@ -212,11 +212,14 @@ def test_the_next_free_time_is_offered_after_the_appointment(desk):
     assert "at 10:45" in review and "Confirm booking" in review
 
 
-def test_book_again_for_a_silly_number_of_weeks_says_what_is_allowed(desk):
+@pytest.mark.parametrize("weeks", ["500", "0", "-1", "two", "99999999999999999999", ""])
+def test_book_again_for_a_silly_number_of_weeks_says_what_is_allowed(desk, weeks):
     appointment = make_appointment(at(coming_tuesday(), 10))
-    page = desk.get(f"/diary/appointments/{appointment.id}/again?weeks=500")
+    page = desk.get(f"/diary/appointments/{appointment.id}/again?weeks={weeks}")
+    # Never a proposal of some other time (it offered the next free time for "-1").
     assert page.status_code == 422
     assert "Choose between 1 and 52 weeks." in text(page)
+    assert "Confirm booking" not in text(page)
 
 
 # Refusals name their reason ------------------------------------------------------------------

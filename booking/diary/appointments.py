@@ -384,6 +384,9 @@ def appointment_again(appointment_id: int):
     elif form.is_submitted():
         problem, status = "The form had expired, so nothing was done. Please try again.", 400
     weeks = request.args.get("weeks", type=whole_number)
+    if weeks is None and request.args.get("weeks") is not None:
+        # "-1", "two" or a number too long to read: not "the next free time" instead.
+        weeks = 0  # refused below with the range that is allowed
     try:
         if chosen is not None:
             proposal = rebooking.chosen_time(appointment, chosen)
