@@ -227,3 +227,33 @@ def test_the_plain_staff_notes_say_health_details_go_in_the_treatment_note(
         page = " ".join(response.text.split())
         assert "reception included, reads this, and it is not encrypted" in page, url
         assert goes_in in page, url
+
+
+def test_a_new_consent_wording_shows_consent_outdated_on_the_diary_block(
+    app, demo, make_appointment, practitioner_client, monkeypatch
+):
+    from dataclasses import replace
+
+    from booking.clinic.settings import clinic_settings
+
+    start = ten_oclock(6)
+    appointment = make_appointment(start, practitioner="colette-assor", session="massage")
+    consent.give_consent(
+        appointment.patient, [ConsentTreatment.MASSAGE], method=RecordMethod.ONLINE
+    )
+    day = to_local(start, clinic_settings().zone).date().isoformat()
+    assert "Consent " not in _block(practitioner_client.get(f"/diary/day/{day}").text, appointment)
+
+    new = replace(consent.current_wording(ConsentTreatment.MASSAGE), version="2027-06")
+    monkeypatch.setitem(consent.WORDINGS, (ConsentTreatment.MASSAGE, "2027-06"), new)
+    monkeypatch.setitem(consent.CURRENT_VERSIONS, ConsentTreatment.MASSAGE, "2027-06")
+    block = _block(practitioner_client.get(f"/diary/day/{day}").text, appointment)
+    assert "Consent outdated" in block
+    page = practitioner_client.get(f"/diary/appointments/{appointment.id}").text
+    assert "Massage: outdated" in page
+
+
+def _block(day_page: str, appointment) -> str:
+    """The diary block of one appointment: its link, up to the link's end."""
+    start = day_page.index(f'href="/diary/appointments/{appointment.id}"')
+    return day_page[start : day_page.index("</a>", start)]
