@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from booking.clinic.records import consent, intake
+from booking.clinic.records.intake import IntakeAnswers
 from booking.clinic.tokens import intake_token
 from booking.extensions import db
 from booking.models import ConsentTreatment, IntakeForm, RecordMethod, TreatmentConsent
@@ -280,3 +281,22 @@ def test_the_desk_hands_the_questionnaire_over_and_records_consent_taken_in_pers
     }
     page = client.get(f"/diary/appointments/{appointment.id}").text
     assert "Ibuprofen" not in page and "Massage: given" in page
+
+
+def test_the_questionnaire_asks_everything_that_matters_for_these_treatments(app):
+    """The issue's list: each topic is a question, and each but medication is flagged."""
+    questions = {q.key: q for q in intake.current_questionnaire().history}
+    assert set(questions) == {
+        "pregnancy",
+        "pacemaker_or_implants",
+        "bleeding_or_anticoagulants",
+        "diabetes",
+        "epilepsy",
+        "skin_conditions",
+        "metal_allergy",
+        "fainting_or_needle_phobia",
+        "medication",
+    }
+    assert [key for key, q in questions.items() if q.caution is None] == ["medication"]
+    for field in ("date_of_birth", "gp_name", "gp_practice", "problem"):
+        assert field in IntakeAnswers.__dataclass_fields__, field
