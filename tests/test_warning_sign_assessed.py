@@ -36,6 +36,15 @@ def test_a_history_of_cancer_a_doctor_has_assessed_books_with_a_flag(
     day = desk.get(f"/diary/day/{slot.date().isoformat()}").get_data(as_text=True)
     assert "Check warning sign" in day
 
+    # Reception is not told: a warning sign the patient reported is health information,
+    # as a flagged answer is (the same rule as the record's other markers).
+    reception = client.application.test_client()
+    assert sign_in(reception, make_staff("receptionist")).status_code == 302
+    shown = reception.get(f"/diary/appointments/{appointment.id}").get_data(as_text=True)
+    assert "Check before treating" not in shown and "reported a warning sign" not in shown
+    day = reception.get(f"/diary/day/{slot.date().isoformat()}").get_data(as_text=True)
+    assert "Check warning sign" not in day and appointment.patient.name in day
+
 
 def test_without_the_doctors_assessment_the_stop_page_stays_and_says_how(client, demo):
     slot = start_at(next_weekday(1), 9)

@@ -2,9 +2,10 @@
 
 A small module the diary's view modules share (the day and week grids, the appointment
 page), so none imports another's helpers. Reception sees "intake: complete / missing"
-and "consent: given / missing / outdated"; a marker that answers are flagged shows only
-to staff who may read the record, and the flagged answers themselves only on the
-appointment page, where reading them is audited.
+and "consent: given / missing / outdated"; a marker that answers are flagged, or that a
+warning sign was reported when booking, shows only to staff who may read the record, and
+the flagged answers themselves only on the appointment page, where reading them is
+audited.
 """
 
 from dataclasses import dataclass, field
@@ -26,6 +27,9 @@ class RecordMark:
     consent: ConsentStatus
     # None when the signed-in member of staff may not know (reception).
     flagged: bool | None
+    # The patient reported a warning sign a doctor has assessed (when booking): health
+    # information as much as a flagged answer, so likewise None for reception.
+    warning_sign_assessed: bool | None = None
 
 
 def record_marks(appointments: list[Appointment]) -> dict[int, RecordMark]:
@@ -41,6 +45,7 @@ def record_marks(appointments: list[Appointment]) -> dict[int, RecordMark]:
             intakes[appointment.patient_id].has_flags
             if appointment.patient_id in readable
             else None,
+            appointment.warning_sign_assessed if appointment.patient_id in readable else None,
         )
         for appointment in appointments
     }
