@@ -87,6 +87,10 @@ CONTENT_PAGES = {
 }
 
 
+# What the diary says only to those who may read the record (that something is flagged).
+READERS_ONLY = ("Flagged answers", "Check warning sign", "Check before treating")
+
+
 def _leaks(text: str) -> list[str]:
     return sorted(part for part in PARTS if part in text)
 
@@ -253,6 +257,9 @@ def test_the_clinical_record_done_when_end_to_end(
         patient_note=WORDS["booking note"],
     )
     first, middle, last = sessions[0], sessions[4], sessions[9]
+    # When booking, the patient reported a warning sign a doctor has already assessed.
+    first.warning_sign_assessed = True
+    db.session.commit()
     ids = {
         "patient": patient.id,
         "course": course.id,
@@ -279,6 +286,7 @@ def test_the_clinical_record_done_when_end_to_end(
     assert "Consent missing" not in diary and "Intake missing" not in diary
     page = practitioner.get(f"/diary/appointments/{ids['first']}").text
     assert "Flagged answers" in page and WORDS["implant"] in page
+    assert "Check before treating" in page and "Check warning sign" in diary
     assert re.search(r"Acupuncture: given", page), page
     answers = practitioner.get(f"/diary/patients/{ids['patient']}/intake").text
     for field in ("problem", "gp_name", "gp_practice", "implant", "medication"):
@@ -386,6 +394,8 @@ def test_the_clinical_record_done_when_end_to_end(
                 assert response.status_code == 403, (who, url, response.status_code)
             text = _page_text(response)
             assert _leaks(text) == [], f"{who} read {_leaks(text)} on {url}"
+            told = [marker for marker in READERS_ONLY if marker in text]
+            assert told == [], f"{who} was told {told} on {url}"
             if response.status_code == 200:
                 opened.append(url)
         # The crawl reached the pages that matter, not only refusals (a practitioner opens
