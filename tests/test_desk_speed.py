@@ -573,6 +573,18 @@ def test_an_administrator_merges_a_duplicate_with_everything_it_had(app, demo, a
         Wish(get(SessionType, slug="massage"), None, "01234", "m", day),
         staff_user=desk_user(),
     )
+    from booking.clinic.communications import patient_log
+    from booking.clinic.patients import ContactDetails, change_contact_details
+
+    # An audit event about the duplicate itself, and the messages it was sent.
+    change_contact_details(
+        duplicate,
+        ContactDetails(name="Maria Nowak", email=None, phone="07700 900103", staff_notes="Ring"),
+        staff_user=desk_user(),
+    )
+    their_messages = {line.message.id for line in patient_log(duplicate)}
+    assert their_messages  # (no email of its own: what reception was sent about it)
+    credits = db.session.get(Course, course.id).credits_remaining
     review = admin_client.get(f"/diary/patients/{survivor.id}/merge?other={duplicate.id}")
     assert review.status_code == 200 and "Maria Nowak" in text(review)
 
@@ -594,6 +606,35 @@ def test_an_administrator_merges_a_duplicate_with_everything_it_had(app, demo, a
     ).all()
     assert len(merges) == 1 and merges[0].subject_id == survivor.id
     assert [p.id for p in search_patients("900103")] == [survivor.id]
+    # Credits went with the course; the messages and the audit trail with the patient.
+    assert db.session.get(Course, course.id).credits_remaining == credits
+    assert their_messages <= {line.message.id for line in patient_log(kept)}
+    refiled = db.session.scalars(
+        sa.select(AuditEvent).where(
+            AuditEvent.subject_type == "Patient", AuditEvent.action != "patient.merged"
+        )
+    ).all()
+    assert refiled and all(event.subject_id == survivor.id for event in refiled)
+
+
+def test_a_merge_that_fails_part_way_moves_nothing(app, demo, monkeypatch):
+    from booking.clinic import audit
+    from booking.clinic.duplicates import merge_patients
+    from booking.models import Patient
+
+    survivor = make_patient("Kept Record", email="kept@example.org")
+    duplicate = make_patient("Second Record", email="", phone="07700 900104")
+    visit = make_appointment(at(coming_tuesday(), 10), patient=duplicate)
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(audit, "record", fail)
+    with pytest.raises(RuntimeError):
+        merge_patients(survivor, duplicate, staff_user=desk_user())
+    db.session.rollback()
+    assert db.session.get(Patient, duplicate.id) is not None
+    assert db.session.get(Appointment, visit.id).patient_id == duplicate.id
 
 
 def test_a_record_made_online_with_a_phone_on_file_is_flagged_to_the_desk(app, desk, admin_client):
