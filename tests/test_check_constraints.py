@@ -105,3 +105,55 @@ def test_a_staff_sessions_role_is_checked_like_the_accounts(app, make_staff):
         else:
             with db.engine.begin() as connection:
                 connection.execute(insert, row)
+
+
+# The last stored words that were unchecked: each column, a row to change, its enum.
+def _outbox_row(_account):
+    from booking.models import OutboxMessage
+
+    return OutboxMessage(kind="test", recipient="x@example.org", subject="", text_body="")
+
+
+def _session_row(account):
+    from booking.models import StaffSession
+
+    return StaffSession(
+        staff_user_id=account.id,
+        token_hash="0" * 64,
+        stage="signed_in",
+        account_version=1,
+        role=account.role,
+    )
+
+
+def _imported_row(_account):
+    from booking.models import ImportedRecord
+
+    return ImportedRecord(source="generic", kind="patient", external_id="P1", record_id=1)
+
+
+@pytest.mark.parametrize(
+    ("make_row", "column", "values", "nullable"),
+    [
+        (_outbox_row, "channel", booking.models.MessageChannel, False),
+        (_session_row, "end_reason", booking.models.SessionEndReason, True),
+        (_session_row, "method", booking.models.SignInMethod, False),
+        (_imported_row, "source", booking.models.ImportSource, False),
+        (_imported_row, "kind", booking.models.ImportedKind, False),
+    ],
+)
+def test_the_database_refuses_a_word_its_enum_does_not_know(
+    app, make_staff, make_row, column, values, nullable
+):
+    row = make_row(make_staff())
+    db.session.add(row)
+    db.session.commit()
+    table = type(row).__table__
+    update = sa.update(table).where(table.c.id == row.id)
+    allowed = [member.value for member in values] + ([None] if nullable else [])
+    for value in allowed:
+        with db.engine.begin() as connection:
+            connection.execute(update.values({column: value}))
+    for wrong in ("pigeon", allowed[0].upper() if allowed[0] else "X", ""):
+        with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as connection:
+            connection.execute(update.values({column: wrong}))

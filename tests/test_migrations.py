@@ -52,3 +52,55 @@ def test_an_existing_clinics_sqlite_database_upgrades_with_its_data(app, tmp_pat
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         db.session.remove()
         db.engine.dispose()
+
+
+def test_the_enum_checks_upgrade_an_existing_outbox_and_refuse_a_stray_word(app, tmp_path, capfd):
+    """d9f4b6a1c2e8 adds the CHECKs on outbox_messages.channel (a table its attachments
+    refer to), staff_sessions and imported_records: the messages and their attachments
+    stay; a row the code never wrote stops the upgrade, naming its table, until corrected."""
+    import pytest
+    import sqlalchemy as sa
+    from flask_migrate import downgrade, upgrade
+
+    from booking import create_app
+    from booking.extensions import db
+
+    url = f"sqlite:///{tmp_path / 'clinic.sqlite3'}"
+    existing = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
+    with existing.app_context():
+        upgrade()
+        downgrade(revision="c3e8f1a2b7d4")
+        with db.engine.begin() as connection:
+            for channel in ("email", "pigeon"):
+                connection.exec_driver_sql(
+                    "INSERT INTO outbox_messages (channel, kind, recipient, subject, text_body,"
+                    " status, attempts, last_error, created_at, next_attempt_at)"
+                    f" VALUES ('{channel}', 'test', 'x@example.org', 's', 'b', 'pending', 0, '',"
+                    " '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+                )
+            first = connection.exec_driver_sql("SELECT min(id) FROM outbox_messages").scalar()
+            connection.exec_driver_sql(
+                "INSERT INTO outbox_attachments (message_id, filename, content_type, content)"
+                f" VALUES ({first}, 'receipt.pdf', 'application/pdf', x'25504446')"
+            )
+        db.session.remove()
+        # Flask-Migrate logs the migration's error and exits.
+        with pytest.raises(SystemExit):
+            upgrade()
+        assert "1 row(s) of outbox_messages have a channel" in capfd.readouterr().err
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql(
+                "UPDATE outbox_messages SET channel = 'letter' WHERE channel = 'pigeon'"
+            )
+        upgrade()
+        with db.engine.begin() as connection:
+            assert connection.exec_driver_sql("SELECT count(*) FROM outbox_attachments").scalar()
+            assert connection.exec_driver_sql("SELECT count(*) FROM outbox_messages").scalar() == 2
+            checks = {
+                c["name"] for c in sa.inspect(connection).get_check_constraints("outbox_messages")
+            }
+            assert "ck_outbox_messages_channel_known" in checks
+        with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as connection:
+            connection.exec_driver_sql("UPDATE outbox_messages SET channel = 'pigeon'")
+        db.session.remove()
+        db.engine.dispose()

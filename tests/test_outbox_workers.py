@@ -54,6 +54,15 @@ def letters():
     channels.unregister_sender("letter")
 
 
+def test_a_sender_for_a_channel_the_database_does_not_know_is_refused():
+    class PigeonSender(LetterSender):
+        channel = "pigeon"
+
+    with pytest.raises(ValueError, match="not a MessageChannel"):
+        channels.register_sender(PigeonSender())
+    assert "pigeon" not in channels.channels()
+
+
 def test_email_is_one_registered_channel():
     assert "email" in channels.channels()
     assert channels.sender_for("email").channel == "email"
@@ -116,14 +125,14 @@ def test_a_message_on_a_channel_without_a_sender_fails_at_once_saying_why(
 ):
     # Queued while a sender existed, say, then the sender was removed.
     db.session.add(
-        OutboxMessage(channel="pigeon", kind="test", recipient="x", subject="", text_body="")
+        OutboxMessage(channel="sms", kind="test", recipient="x", subject="", text_body="")
     )
     db.session.commit()
     report = outbox.send_due()
     assert (report.sent, report.failed) == (0, 1)
     [message] = rows()
     assert message.status == OutboxStatus.FAILED and message.attempts == 1
-    assert "No sender is registered for the 'pigeon' channel" in message.last_error
+    assert "No sender is registered for the 'sms' channel" in message.last_error
     assert smtp_server.messages == []
 
 

@@ -9,7 +9,7 @@ from booking.clinic import DomainError, access_log, audit, staff_sessions
 from booking.clinic.password_policy import MINIMUM_PASSWORD_LENGTH, check_new_password
 from booking.clinic.transaction import lock, unit_of_work
 from booking.extensions import db
-from booking.models import StaffSession, StaffUser
+from booking.models import SessionEndReason, StaffSession, StaffUser
 from booking.passwords import check_against_no_account
 
 __all__ = ["MINIMUM_PASSWORD_LENGTH", "SIGN_IN_FAILED", "authenticate", "change_password"]
@@ -86,7 +86,9 @@ def change_password(
         row.set_password(new)
         row.session_version += 1
         audit.record(row, "staff.password_changed", row)
-        staff_sessions.end_all(row, reason="password_changed", by=row, now=now, keep=keep)
+        staff_sessions.end_all(
+            row, reason=SessionEndReason.PASSWORD_CHANGED, by=row, now=now, keep=keep
+        )
         if keep is not None:
             # This session goes on under the new password.
             kept = lock(StaffSession, keep.id)

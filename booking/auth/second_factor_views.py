@@ -31,7 +31,7 @@ from booking.clinic import DomainError, passkeys, second_factors
 from booking.clinic.settings import clinic_settings
 from booking.database import utcnow
 from booking.extensions import db, limiter
-from booking.models import Role, SessionStage, StaffUser
+from booking.models import Role, SessionEndReason, SessionStage, SignInMethod, StaffUser
 from booking.validators import Form, site_path
 
 CHALLENGE_KEY = "webauthn_challenge"
@@ -113,7 +113,7 @@ def _failed_once_more() -> bool:
     session[FAILURES_KEY] = session.get(FAILURES_KEY, 0) + 1
     if session[FAILURES_KEY] < MOST_FAILURES:
         return False
-    session_cookie.end_this_session("second_factor_failed")
+    session_cookie.end_this_session(SessionEndReason.SECOND_FACTOR_FAILED)
     return True
 
 
@@ -133,11 +133,13 @@ def second_factor():
         code = "".join(form.code.data.split())
         now = utcnow()
         if code.isdigit() and second_factors.verify_totp(account, code, now=now):
-            session_cookie.advance(pending, stage=SessionStage.SIGNED_IN, method="password+totp")
+            session_cookie.advance(
+                pending, stage=SessionStage.SIGNED_IN, method=SignInMethod.PASSWORD_TOTP
+            )
             return redirect(_after_sign_in())
         if not code.isdigit() and second_factors.use_recovery_code(account, code, now=now):
             session_cookie.advance(
-                pending, stage=SessionStage.SIGNED_IN, method="password+recovery_code"
+                pending, stage=SessionStage.SIGNED_IN, method=SignInMethod.PASSWORD_RECOVERY_CODE
             )
             left = second_factors.unused_recovery_codes(account)
             flash(
@@ -196,9 +198,11 @@ def passkey_sign_in():
             return jsonify(problem=error.message, redirect=url_for("auth.sign_in")), 401
         return jsonify(problem=error.message), 401
     if pending is not None:
-        session_cookie.advance(pending, stage=SessionStage.SIGNED_IN, method="password+passkey")
+        session_cookie.advance(
+            pending, stage=SessionStage.SIGNED_IN, method=SignInMethod.PASSWORD_PASSKEY
+        )
         return jsonify(redirect=_after_sign_in())
-    session_cookie.begin(owner, stage=SessionStage.SIGNED_IN, method="passkey")
+    session_cookie.begin(owner, stage=SessionStage.SIGNED_IN, method=SignInMethod.PASSKEY)
     return jsonify(redirect=url_for("diary.day"))
 
 

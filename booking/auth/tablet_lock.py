@@ -19,7 +19,7 @@ from booking.auth import session_cookie
 from booking.clinic.records.tablet import HANDOVER_MINUTES
 from booking.database import utcnow
 from booking.extensions import db
-from booking.models import Appointment, StaffUser
+from booking.models import Appointment, SessionEndReason, StaffUser
 
 HANDOVER_KEY = "tablet_handover"
 # After locking: which appointment the tablet was last used for, so that the member of
@@ -35,7 +35,7 @@ class Handover:
 
 def hand_to_patient(appointment: Appointment, staff_user: StaffUser) -> None:
     """End this browser's staff session and open the appointment's forms for the patient."""
-    session_cookie.end_this_session("tablet_handed_over")
+    session_cookie.end_this_session(SessionEndReason.TABLET_HANDED_OVER)
     logout_user()
     until = utcnow() + timedelta(minutes=HANDOVER_MINUTES)
     session[HANDOVER_KEY] = {

@@ -24,7 +24,14 @@ from booking.clinic import DomainError, second_factors, staff_sessions
 from booking.clinic.settings import clinic_settings
 from booking.database import utcnow
 from booking.extensions import db, limiter
-from booking.models import Role, SessionStage, StaffSession, StaffUser
+from booking.models import (
+    Role,
+    SessionEndReason,
+    SessionStage,
+    SignInMethod,
+    StaffSession,
+    StaffUser,
+)
 from booking.validators import site_path
 
 
@@ -60,7 +67,7 @@ def sign_in():
             problem, status = error.message, 401
         else:
             stage = second_factors.stage_after_password(user)
-            session_cookie.begin(user, stage=stage, method="password")
+            session_cookie.begin(user, stage=stage, method=SignInMethod.PASSWORD)
             if stage == SessionStage.SECOND_FACTOR:
                 session["next_after_second_factor"] = next_url
                 response = redirect(url_for("auth.second_factor"))
@@ -82,7 +89,7 @@ def sign_in():
 @blueprint.post("/sign-out")
 def sign_out():
     # Ends the server-side session: a copy of this cookie taken earlier opens nothing now.
-    session_cookie.end_this_session("signed_out")
+    session_cookie.end_this_session(SessionEndReason.SIGNED_OUT)
     from flask_login import logout_user
 
     logout_user()
@@ -145,7 +152,7 @@ def end_session(session_id: int):
         abort(404)
     if not ButtonForm().validate_on_submit():
         abort(400)
-    staff_sessions.end(staff_session, reason="ended_by_staff", by=user, now=utcnow())
+    staff_sessions.end(staff_session, reason=SessionEndReason.ENDED_BY_STAFF, by=user, now=utcnow())
     if staff_session.staff_user_id == user.id:
         flash(
             f"That session ({staff_sessions.describe_device(staff_session.user_agent)}) "
@@ -182,7 +189,9 @@ def end_all_sessions(account_id: int):
         abort(400)
     me = _signed_in_staff()
     keep = current_staff_session() if account.id == me.id else None
-    count = staff_sessions.end_all(account, reason="ended_by_admin", by=me, now=utcnow(), keep=keep)
+    count = staff_sessions.end_all(
+        account, reason=SessionEndReason.ENDED_BY_ADMIN, by=me, now=utcnow(), keep=keep
+    )
     flash(f"{count} session{'s' * (count != 1)} of {account.name} signed out.", "success")
     return redirect(url_for(".staff_sessions_page", account_id=account.id))
 

@@ -2,14 +2,15 @@
 
 A message names its channel ("email" today; an SMS or a letter tomorrow). Queueing
 asks the channel's sender to render the message from its templates; the outbox worker
-asks it to deliver. A new channel is one sender registered here plus its templates:
-nothing in the outbox's claiming, retrying or scheduling changes.
+asks it to deliver. A new channel is one sender registered here plus its templates,
+and its name in `MessageChannel` (the database checks a message's channel is one of
+them): nothing in the outbox's claiming, retrying or scheduling changes.
 """
 
 from typing import Any, Protocol
 
 from booking.clinic.rendered import Rendered
-from booking.models import OutboxMessage
+from booking.models import MessageChannel, OutboxMessage
 
 __all__ = ["Rendered", "Sender", "UnknownChannel", "register_sender", "sender_for"]
 
@@ -42,6 +43,11 @@ _builtins_added = False
 
 def register_sender(sender: Sender) -> None:
     """Make `sender` the one that delivers messages of `sender.channel`."""
+    if sender.channel not in set(MessageChannel):
+        # The database would refuse every message it queued.
+        raise ValueError(
+            f"{sender.channel!r} is not a MessageChannel: add it there, with a migration."
+        )
     _SENDERS[sender.channel] = sender
 
 

@@ -27,6 +27,7 @@ from booking.models import (
     Passkey,
     RecoveryCode,
     Role,
+    SessionEndReason,
     SessionStage,
     StaffUser,
     TotpFactor,
@@ -321,4 +322,4 @@ def reset_second_factors(account: StaffUser, *, by: StaffUser, now: datetime) ->
         for model in (TotpFactor, Passkey, RecoveryCode):
             session.execute(delete(model).where(model.staff_user_id == account.id))
         audit.record(by, "staff.second_factor_reset", account, email=account.email)
-        staff_sessions.end_all(account, reason="second_factor_reset", by=by, now=now)
+        staff_sessions.end_all(account, reason=SessionEndReason.SECOND_FACTOR_RESET, by=by, now=now)

@@ -20,7 +20,7 @@ from booking.clinic.errors import DomainError
 from booking.clinic.settings import clinic_settings
 from booking.clinic.transaction import lock, unit_of_work
 from booking.extensions import db
-from booking.models import ClinicSettings, SessionStage, StaffSession, StaffUser
+from booking.models import ClinicSettings, SessionEndReason, SessionStage, StaffSession, StaffUser
 
 # last_seen_at is written at most this often: the idle timeout is counted in minutes.
 TOUCH_EVERY = timedelta(seconds=30)
@@ -46,15 +46,15 @@ def why_not_live(staff_session: StaffSession, *, now: datetime) -> str | None:
     settings = clinic_settings()
     account = staff_session.staff_user
     if not account.active:
-        return "account_deactivated"
+        return SessionEndReason.ACCOUNT_DEACTIVATED
     if account.session_version != staff_session.account_version:
-        return "password_changed"
+        return SessionEndReason.PASSWORD_CHANGED
     if account.role != staff_session.role:
-        return "role_changed"
+        return SessionEndReason.ROLE_CHANGED
     if now - staff_session.last_seen_at >= idle_timeout(settings):
-        return "idle"
+        return SessionEndReason.IDLE
     if now - staff_session.created_at >= lifetime(settings):
-        return "lifetime"
+        return SessionEndReason.LIFETIME
     return None
 
 

@@ -24,6 +24,7 @@ from booking.models import (
     Appointment,
     Practitioner,
     Role,
+    SessionEndReason,
     SessionType,
     StaffUser,
 )
@@ -416,7 +417,11 @@ def _change_staff_account(
     if "role" in changes or "active" in changes:
         # The sessions already stopped opening pages (they carry the role they began
         # with); this marks them ended, so that the lists and the audit log say so.
-        reason = "account_deactivated" if not account.active else "role_changed"
+        reason = (
+            SessionEndReason.ACCOUNT_DEACTIVATED
+            if not account.active
+            else SessionEndReason.ROLE_CHANGED
+        )
         staff_sessions.end_all(account, reason=reason, by=staff_user, now=utcnow())
     return account
 
@@ -442,7 +447,9 @@ def reset_password(
         # Signed-in sessions carry the version; raising it signs the account out everywhere.
         account.session_version += 1
         audit.record(staff_user, "staff.password_reset", account, email=account.email)
-        staff_sessions.end_all(account, reason="password_reset", by=staff_user, now=utcnow())
+        staff_sessions.end_all(
+            account, reason=SessionEndReason.PASSWORD_RESET, by=staff_user, now=utcnow()
+        )
     return password
 
 

@@ -35,7 +35,10 @@ from booking.models.enums import (
     FeedPrivacy,
     FeeKind,
     HoldReason,
+    ImportedKind,
+    ImportSource,
     LedgerEntryKind,
+    MessageChannel,
     OfferStatus,
     OutboxStatus,
     PaymentMethod,
@@ -43,6 +46,8 @@ from booking.models.enums import (
     RecordMethod,
     RefundFailureStatus,
     Role,
+    SessionEndReason,
+    SignInMethod,
     TestimonialStatus,
     WaitingStatus,
 )
@@ -62,6 +67,11 @@ from booking.models.testimonials import Testimonial
 from booking.models.waiting_list import WaitingListEntry, WaitingListOffer
 
 __all__ = [
+    "ImportSource",
+    "ImportedKind",
+    "MessageChannel",
+    "SessionEndReason",
+    "SignInMethod",
     "AccessEvent",
     "LIVE_STATUSES",
     "Appointment",

@@ -177,3 +177,57 @@ class OfferStatus(enum.StrEnum):
     GONE = "gone"
     EXPIRED = "expired"
     WITHDRAWN = "withdrawn"
+
+
+class MessageChannel(enum.StrEnum):
+    """Which sender delivers an outbox message (booking.clinic.channels).
+
+    Email is built in; SMS and letters are the channels a sender may be registered for.
+    A new channel is a member here and a migration (the CHECK lists these values).
+    """
+
+    EMAIL = "email"
+    SMS = "sms"
+    LETTER = "letter"
+
+
+class SessionEndReason(enum.StrEnum):
+    """Why a staff sign-in session ended (booking.clinic.staff_sessions)."""
+
+    SIGNED_OUT = "signed_out"
+    SECOND_FACTOR_FAILED = "second_factor_failed"
+    TABLET_HANDED_OVER = "tablet_handed_over"
+    ENDED_BY_STAFF = "ended_by_staff"
+    ENDED_BY_ADMIN = "ended_by_admin"
+    PASSWORD_CHANGED = "password_changed"  # noqa: S105 - a word, not a password
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - a word, not a password
+    SECOND_FACTOR_RESET = "second_factor_reset"
+    ACCOUNT_DEACTIVATED = "account_deactivated"
+    ROLE_CHANGED = "role_changed"
+    IDLE = "idle"
+    LIFETIME = "lifetime"
+
+
+class SignInMethod(enum.StrEnum):
+    """How a staff session proved itself."""
+
+    PASSWORD = "password"  # noqa: S105 - a word, not a password
+    PASSWORD_TOTP = "password+totp"  # noqa: S105 - a word, not a password
+    PASSWORD_RECOVERY_CODE = "password+recovery_code"  # noqa: S105 - a word, not a password
+    PASSWORD_PASSKEY = "password+passkey"  # noqa: S105 - a word, not a password
+    PASSKEY = "passkey"
+
+
+class ImportSource(enum.StrEnum):
+    """The system a data import came from (the layouts of booking.clinic.data_exchange)."""
+
+    CLINIKO = "cliniko"
+    JANE = "jane"
+    GENERIC = "generic"
+
+
+class ImportedKind(enum.StrEnum):
+    """What an imported record became here."""
+
+    PATIENT = "patient"
+    APPOINTMENT = "appointment"

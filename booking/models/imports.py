@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from booking.database import UTCDateTime, utcnow
 from booking.extensions import Model
+from booking.models.enums import ImportedKind, ImportSource, one_of
 
 
 class ImportedRecord(Model):
@@ -14,11 +15,15 @@ class ImportedRecord(Model):
     id it had there: an import run twice finds it here and adds nothing the second time."""
 
     __tablename__ = "imported_records"
-    __table_args__ = (UniqueConstraint("source", "kind", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("source", "kind", "external_id"),
+        one_of("source", ImportSource, "source_known"),
+        one_of("kind", ImportedKind, "kind_known"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source: Mapped[str] = mapped_column(String(20))
-    kind: Mapped[str] = mapped_column(String(20))  # "patient" or "appointment"
+    kind: Mapped[str] = mapped_column(String(20))  # an ImportedKind
     external_id: Mapped[str] = mapped_column(String(120))
     record_id: Mapped[int] = mapped_column(Integer)
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -7,13 +7,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.database import UTCDateTime, utcnow
 from booking.extensions import Model
-from booking.models.enums import OutboxStatus, one_of
+from booking.models.enums import MessageChannel, OutboxStatus, one_of
 
 
 class OutboxMessage(Model):
     __tablename__ = "outbox_messages"
     __table_args__ = (
         one_of("status", OutboxStatus, "status_known"),
+        one_of("channel", MessageChannel, "channel_known"),
         Index("ix_outbox_messages_due", "status", "next_attempt_at"),
     )
 

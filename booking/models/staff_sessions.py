@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.database import UTCDateTime, utcnow
 from booking.extensions import Model
-from booking.models.enums import Role, one_of
+from booking.models.enums import Role, SessionEndReason, SignInMethod, one_of
 from booking.models.staff import StaffUser
 
 
@@ -28,6 +28,8 @@ class StaffSession(Model):
     __table_args__ = (
         CheckConstraint("stage in ('second_factor', 'enrol', 'signed_in')", name="stage_known"),
         one_of("role", Role, "role_known"),
+        one_of("end_reason", SessionEndReason, "end_reason_known", nullable=True),
+        one_of("method", SignInMethod, "method_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -40,13 +42,13 @@ class StaffSession(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    end_reason: Mapped[str | None] = mapped_column(String(40))
+    end_reason: Mapped[str | None] = mapped_column(String(40))  # a SessionEndReason
     user_agent: Mapped[str] = mapped_column(String(300), default="")
     # What the account was when the session began: a new password or role ends it.
     account_version: Mapped[int] = mapped_column(Integer)
     role: Mapped[str] = mapped_column(String(20))  # a Role
     # How the session proved itself: "password", "password+totp", "passkey", ...
-    method: Mapped[str] = mapped_column(String(40), default="password")
+    method: Mapped[str] = mapped_column(String(40), default=SignInMethod.PASSWORD.value)
 
     staff_user: Mapped[StaffUser] = relationship()
 

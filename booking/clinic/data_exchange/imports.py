@@ -45,6 +45,7 @@ from booking.models import (
     Appointment,
     AppointmentSource,
     AuditEvent,
+    ImportedKind,
     ImportedRecord,
     Patient,
     Practitioner,
@@ -264,7 +265,7 @@ def _lookups(source: str) -> _Lookups:
         )
     ):
         imported.add((kind, external_id))
-        if kind == "patient":
+        if kind == ImportedKind.PATIENT:
             imported_patients[external_id] = record_id
     erased_ids = set(
         db.session.scalars(
@@ -424,11 +425,7 @@ def _check_ids(results: list[RowResult], lookups: _Lookups) -> None:
             )
         if (
             result.patient_id in lookups.erased_patients
-            and (
-                "appointment",
-                result.appointment_id,
-            )
-            not in lookups.imported
+            and (ImportedKind.APPOINTMENT, result.appointment_id) not in lookups.imported
         ):
             result.problems.append(
                 (ERROR, "This patient's record here has been erased: nothing is added to it.")
@@ -526,7 +523,10 @@ def check_rows(
     seen_contacts: dict[str, str] = {}
     report = Report(results)
     for result in results:
-        if result.appointment_id and ("appointment", result.appointment_id) in lookups.imported:
+        if (
+            result.appointment_id
+            and (ImportedKind.APPOINTMENT, result.appointment_id) in lookups.imported
+        ):
             result.problems = [(DONE, "Already imported: left as it is.")]
             continue
         if result.refused:
@@ -617,7 +617,7 @@ def _import(
                 added_patients += 1
             if result.patient_id not in patients:
                 patients[result.patient_id] = patient
-                _record(source, "patient", result.patient_id, patient.id, staff_user)
+                _record(source, ImportedKind.PATIENT, result.patient_id, patient.id, staff_user)
             if result.has_appointment:
                 assert result.starts_at and result.practitioner and result.session_type
                 appointment = Appointment(
@@ -632,7 +632,13 @@ def _import(
                 )
                 db.session.add(appointment)
                 transaction.flush()  # the database's no-overlap guarantee speaks here
-                _record(source, "appointment", result.appointment_id, appointment.id, staff_user)
+                _record(
+                    source,
+                    ImportedKind.APPOINTMENT,
+                    result.appointment_id,
+                    appointment.id,
+                    staff_user,
+                )
                 added_appointments += 1
         audit.record(
             staff_user,
@@ -657,7 +663,7 @@ def _imported_patients(source: str, rows: Iterable[RowResult]) -> list[tuple[str
         .join(Patient, Patient.id == ImportedRecord.record_id)
         .where(
             ImportedRecord.source == source,
-            ImportedRecord.kind == "patient",
+            ImportedRecord.kind == ImportedKind.PATIENT,
             ImportedRecord.external_id.in_(wanted),
         )
     )
