@@ -112,8 +112,10 @@ def _name_changed(thing: Patient) -> bool:
 @event.listens_for(Session, "after_flush")
 def _notice_flushed_changes(session: Session, _flush_context: UOWTransaction) -> None:
     # Before the flush is finalised, new/dirty/deleted and attribute history still
-    # describe what was just written.
-    for thing in (*session.new, *session.dirty, *session.deleted):
+    # describe what was just written. Each of session.new/.deleted builds a fresh set:
+    # read once, not once per object (an import of 5,000 patients spent ten seconds here).
+    new, deleted = session.new, session.deleted
+    for thing in (*new, *session.dirty, *deleted):
         if isinstance(thing, Appointment | TimeOff | WorkingHours):
             practitioners = _practitioners_of(thing)
             if practitioners is None:
@@ -128,7 +130,7 @@ def _notice_flushed_changes(session: Session, _flush_context: UOWTransaction) ->
         elif isinstance(thing, SessionType | ClinicSettings):
             _note_every_practitioner(session)
         elif isinstance(thing, Patient) and (
-            thing in session.deleted or (thing not in session.new and _name_changed(thing))
+            thing in deleted or (thing not in new and _name_changed(thing))
         ):
             # Feeds name patients. A new patient is in no feed until an appointment
             # (noted above) names them; other patient details are never in a feed.
