@@ -511,3 +511,27 @@ def test_holds_and_holds_released_unpaid_count_nowhere(clinic, make_patient, mak
     assert [row.booked_minutes for row in after.utilisation] == [
         row.booked_minutes for row in before.utilisation
     ]
+
+
+def test_the_spring_clock_change_week_keeps_its_appointments_and_hours(app, make_appointment):
+    """Week of Monday 23 March 2026: the clocks go forward at 01:00 on Sunday the 29th, so
+    the week is 167 hours. Monday 30 March 00:30 BST is Sunday 23:30 UTC: the next week's.
+    A Sunday shift of 00:00-03:00 is two hours that night."""
+    owl = _practitioner("spring-owl", {6: [(time(0), time(3))], 0: [(time(9), time(17))]})
+    session = SessionType(slug="short", name="Short", duration_minutes=30, price_pence=3000)
+    db.session.add(session)
+    db.session.commit()
+    for day, hour, minute in ((date(2026, 3, 29), 0, 30), (date(2026, 3, 29), 2, 30)):
+        make_appointment(local(day, hour, minute), practitioner=owl, session=session, minutes=30)
+    make_appointment(local(date(2026, 3, 30), 0, 30), practitioner=owl, session=session, minutes=30)
+    figures = reports.dashboard(
+        date(2026, 3, 23), date(2026, 4, 5), settings=clinic_settings(), now=NOW
+    )
+    assert [(week.starts_on, week.held) for week in figures.weeks] == [
+        (date(2026, 3, 23), 2),
+        (date(2026, 4, 5) - timedelta(days=6), 1),
+    ]
+    [row] = [row for row in figures.utilisation if row.practitioner_id == owl.id]
+    # Mondays 23 and 30 March 8 h each; Sundays 29 March (2 h, the skipped hour) and 5 April.
+    assert row.working_minutes == 480 + 480 + 120 + 180
+    assert row.booked_minutes == 90
