@@ -308,3 +308,51 @@ def test_a_course_is_sold_from_the_patients_page_in_one_step(desk_page, screensh
     db.session.rollback()
     course = get(Course, patient_id=priya.id)
     assert course is not None and course.credits_remaining == course.sessions_total > 0
+
+
+def test_one_practitioners_time_off_leaves_the_others_column_bookable(desk_page, screenshot, axe):
+    from booking.clinic.time_off import add_time_off
+
+    page = desk_page
+    day = coming_weekday()
+    while day.weekday() not in (1, 2, 3):  # a day both Colette and Sam work
+        day += timedelta(days=1)
+    add_time_off(
+        get(Practitioner, slug="sam-okafor"),
+        at(day, 0),
+        at(day + timedelta(days=1), 0),
+        reason="Sam on holiday",
+        staff_user=get(StaffUser, email=RECEPTIONIST_EMAIL),
+    )
+    sam, colette = (
+        get(Practitioner, slug="sam-okafor").id,
+        get(Practitioner, slug="colette-assor").id,
+    )
+    db.session.rollback()
+    monday = day - timedelta(days=day.weekday())
+    on_the_day = day.strftime("%Y%m%d")
+    for view in (f"/diary/day/{day.isoformat()}", f"/diary/week-all/{monday.isoformat()}"):
+        page.goto(view)
+        expect(page.get_by_text("Blocked: Sam on holiday").first).to_be_visible()
+        # No booking with Sam that day; Colette's column of the same day still offers times.
+        assert page.locator(f'a[href*="practitioner={sam}&start={on_the_day}"]').count() == 0
+        assert page.locator(f'a[href*="practitioner={colette}&start={on_the_day}"]').count() > 0
+    page.goto(f"/diary/day/{day.isoformat()}")
+    screenshot(page, "sam-away")
+    axe(page, label="the day grid with one practitioner away")
+
+
+def test_a_typed_move_to_a_closed_time_names_the_real_reason(desk_page, screenshot):
+    page = desk_page
+    day = coming_weekday()
+    visit = make_appointment(at(day, 10), patient="Typed Mover")
+    db.session.rollback()
+    page.goto(f"/diary/appointments/{visit.id}")
+    page.locator("#move-day").fill(day.isoformat())
+    page.locator("#move-at").fill("19:00")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Move appointment").click()
+    expect(page.locator("main")).to_contain_text("19:00 is outside Colette Assor's working hours")
+    screenshot(page, "refused")
+    db.session.rollback()
+    assert db.session.get(Appointment, visit.id).starts_at == at(day, 10)
