@@ -103,9 +103,12 @@ def test_attendance_is_one_click_from_the_grid_and_can_be_corrected(desk):
     assert marked.status_code == 302 and marked.headers["Location"].startswith(day_url)
     db.session.expire_all()
     assert db.session.get(Appointment, appointment.id).status == AppointmentStatus.ATTENDED
-    form = attendance_form(text(desk.get(day_url)), appointment.id)
+    page = text(desk.get(day_url))
+    assert "Grid Attender at 10:00: marked attended." in page  # who, not just "Marked"
+    form = attendance_form(page, appointment.id)
     assert form["buttons"] == ["booked"]  # "Undo": a mistake is one click to correct
     click(desk, form, "booked")
+    assert "Grid Attender at 10:00: attendance undone, booked again." in text(desk.get(day_url))
     db.session.expire_all()
     assert db.session.get(Appointment, appointment.id).status == AppointmentStatus.BOOKED
     click(desk, attendance_form(text(desk.get(day_url)), appointment.id), "no_show")

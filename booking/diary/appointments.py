@@ -27,6 +27,7 @@ from booking.clinic.appointments import (
 )
 from booking.clinic.documents.listing import panel as documents_panel
 from booking.clinic.errors import NOT_A_MOVE
+from booking.clinic.local_wording import format_local_time
 from booking.clinic.localtime import local_to_utc, to_local, wall_time_exists, within_reach
 from booking.clinic.money import format_money_exact
 from booking.clinic.offerings import practitioners_offering
@@ -333,10 +334,14 @@ def appointment_attendance(appointment_id: int):
     except DomainError as error:
         flash(error.message, "error")
     else:
-        flash(
-            f"Marked {grid.STATUS_LABELS[appointment.status].lower()}.{_fee_charged(appointment)}",
-            "success",
+        # Named, so a click on a busy grid is seen to have reached the right patient.
+        who = f"{appointment.patient.name} at {format_local_time(appointment.starts_at)}"
+        done = (
+            "attendance undone, booked again"
+            if appointment.status == AppointmentStatus.BOOKED
+            else f"marked {grid.STATUS_LABELS[appointment.status].lower()}"
         )
+        flash(f"{who}: {done}.{_fee_charged(appointment)}", "success")
     return redirect(
         site_path(request.form.get("back"), under="/diary/")
         or url_for(".appointment", appointment_id=appointment.id)

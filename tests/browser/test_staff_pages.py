@@ -285,7 +285,7 @@ def test_the_receptionist_moves_a_booking_and_marks_attendance_on_a_phone(
         page, page.get_by_role("button", name="Mark attended"), f"**/diary/appointments/{past.id}"
     )
     screenshot(page, "10-attended")
-    assert "Marked attended." in flash_text(page)
+    assert f"{past.patient} at 10:00: marked attended." in flash_text(page)
     assert page.locator(".status-badge").inner_text() == "Attended"
     # The button for the state it is already in is gone; the others remain.
     assert page.get_by_role("button", name="Mark attended").count() == 0
