@@ -275,6 +275,11 @@ def test_a_bad_range_in_the_address_gives_a_message_not_an_error(clinic, admin_c
     page = admin_client.get(f"/diary/reports?first_day={LAST}&last_day={FIRST}")
     assert page.status_code == 422
     assert "must not be before" in page.get_data(as_text=True)
+    page = admin_client.get("/diary/reports?first_day=2026-10-19")
+    assert page.status_code == 422 and "Enter the last day." in page.get_data(as_text=True)
+    # Another parameter alone asks for no range: the default one, not an error.
+    page = admin_client.get("/diary/reports?from=newsletter")
+    assert page.status_code == 200 and "Please correct" not in page.get_data(as_text=True)
 
 
 def test_takings_by_method_are_payments_less_refunds_in_the_range(clinic, make_appointment):

@@ -107,10 +107,14 @@ def reports():
     own = staff.role == Role.PRACTITIONER.value
     if own and staff.practitioner_id is None:
         abort(403)
-    form = RangeForm(request.args if request.args else None)
+    # Only a range asked for is checked: any other parameter in the address (a link
+    # that carries one) leaves the default range, rather than an error for a form
+    # nobody filled in.
+    asked = "first_day" in request.args or "last_day" in request.args
+    form = RangeForm(request.args if asked else None)
     first_day, last_day = _default_range()
     problem, status = None, 200
-    if request.args:
+    if asked:
         if form.validate():
             first_day, last_day = form.first_day.data, form.last_day.data
         else:
