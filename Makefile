@@ -103,28 +103,53 @@ format: install
 # collected nothing, which counts as a failure here: a suite that ran no test proves nothing.
 PYTEST_WORKERS ?= auto
 PYTEST_ARGS ?=
-# Coverage: the SQLite run starts the figures afresh, the PostgreSQL run adds to them.
-# Each backend's run ends with its wall time ($(3) names it), for the CI log.
+# Each backend's run ends with its wall time and the processor time it used ($(3) names
+# it), for the CI log: `times` gives the user and system time of the shell's finished
+# children, here pytest and everything it started. $(2) adds pytest options.
 define pytest_on
 	status=0; started=$$(date +%s); \
-	$(1) $(PYTEST) -n $(PYTEST_WORKERS) --cov --cov-report= $(2) $(PYTEST_ARGS) \
-		|| status=$$?; \
+	$(1) $(PYTEST) -n $(PYTEST_WORKERS) $(2) $(PYTEST_ARGS) || status=$$?; \
 	echo "Wall time of the tests on $(3): $$(( $$(date +%s) - started )) s"; \
+	cpu=$$(mktemp); times >$$cpu; \
+	echo "Processor time of the tests on $(3) (user, system): $$(tail -n 1 $$cpu)"; \
+	rm -f $$cpu; \
 	if [ $$status = 5 ]; then echo "pytest collected no tests: nothing was tested"; fi; \
 	[ $$status = 0 ]
 endef
 
+# The SQLite and PostgreSQL runs go side by side: the suite mostly waits (on browsers,
+# servers, SMTP, the database), so two runs share two cores with little loss. They share
+# nothing else: each worker has its own database (an SQLite file, or a PostgreSQL database),
+# servers take free ports, Redis keys carry a prefix of their own, screenshots land in
+# test-artefacts/<backend>/. Each run writes to a log printed whole when it ends, and its
+# coverage to a file of its own (COVERAGE_FILE); the two are combined for the figure.
+COVERAGE_SQLITE := .coverage.sqlite
+COVERAGE_POSTGRESQL := .coverage.postgresql
+
 test: lint browser
-	@echo "== tests on SQLite =="
-	@$(call pytest_on,env -u TEST_DATABASE_URL,,SQLite)
-	@pg="$${TEST_DATABASE_URL:-$(PG_TEST_URL)}"; \
+	@rm -f .coverage $(COVERAGE_SQLITE)* $(COVERAGE_POSTGRESQL)*; \
+	pg="$${TEST_DATABASE_URL:-$(PG_TEST_URL)}"; started=$$(date +%s); \
 	if TEST_DATABASE_URL="$$pg" $(PY) -m tests.postgres_reachable; then \
-		echo "== tests on PostgreSQL ($$pg) =="; \
-		$(call pytest_on,TEST_DATABASE_URL="$$pg",--cov-append,PostgreSQL) || exit 1; \
+		echo "== tests on SQLite and on PostgreSQL ($$pg) at once; each one's output follows when it ends =="; \
+		logs=$$(mktemp -d); status=0; \
+		( $(call pytest_on,env -u TEST_DATABASE_URL COVERAGE_FILE=$(COVERAGE_SQLITE),--cov --cov-report=,SQLite) ) \
+			>$$logs/sqlite 2>&1 & sqlite=$$!; \
+		( $(call pytest_on,env TEST_DATABASE_URL="$$pg" COVERAGE_FILE=$(COVERAGE_POSTGRESQL),--cov --cov-report=,PostgreSQL) ) \
+			>$$logs/postgresql 2>&1 & postgresql=$$!; \
+		wait $$sqlite || status=1; \
+		echo "== tests on SQLite =="; cat $$logs/sqlite; \
+		wait $$postgresql || status=1; \
+		echo "== tests on PostgreSQL ($$pg) =="; cat $$logs/postgresql; \
+		rm -rf $$logs; \
+		echo "Wall time of both backends' tests: $$(( $$(date +%s) - started )) s"; \
+		if [ $$status != 0 ]; then echo "make test: the tests failed on SQLite or PostgreSQL (see above)"; exit 1; fi; \
 		echo "Backends tested: SQLite and PostgreSQL"; \
 		ran="both backends"; \
+		$(VENV)/bin/coverage combine -q $(COVERAGE_SQLITE) $(COVERAGE_POSTGRESQL); \
 	else \
-		echo "PostgreSQL is not reachable at $$pg: tests ran on SQLite only"; \
+		echo "PostgreSQL is not reachable at $$pg: tests run on SQLite only"; \
+		echo "== tests on SQLite =="; \
+		$(call pytest_on,env -u TEST_DATABASE_URL,--cov --cov-report=,SQLite) || exit 1; \
 		ran="SQLite only"; \
 	fi; \
 	echo "Coverage of booking/ and config.py, lines run by the tests ($$ran):" \

@@ -2,8 +2,9 @@
 
 A real Chromium (Debian's, at /usr/bin/chromium; `make test` installs it with apt) drives
 the test app served over HTTP on loopback, against the same database as the `app` fixture.
-Screenshots of each step land in test-artefacts/<test name>/<step>.png so that a person
-can look at what the patient saw.
+Screenshots of each step land in test-artefacts/<backend>/<test name>/<step>.png so that a
+person can look at what the patient saw (one folder per backend: `make test` runs the SQLite
+and PostgreSQL passes at once, and each starts a test's folder afresh).
 """
 
 import os
@@ -136,9 +137,9 @@ def desktop_page(browser, live_server):
 
 
 @pytest.fixture
-def screenshot(request):
-    """screenshot(page, "step") saves test-artefacts/<test name>/<step>.png (full page)."""
-    folder = ARTEFACTS / re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name).strip("-")
+def screenshot(request, backend):
+    """screenshot(page, "step") saves test-artefacts/<backend>/<test name>/<step>.png."""
+    folder = ARTEFACTS / backend / re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name).strip("-")
     shutil.rmtree(folder, ignore_errors=True)
 
     def take(page, step: str) -> Path:
