@@ -244,7 +244,12 @@ def staff_cancel(client, appointment_id: int):
     return Attempt(
         post=lambda: client.post(
             f"/diary/appointments/{appointment_id}/cancel",
-            data={"csrf_token": csrf, "cancel-reason": "Rang", "cancel-sequence": sequence},
+            data={
+                "csrf_token": csrf,
+                "cancel-reason": "Rang",
+                "cancel-requested_by": "patient",
+                "cancel-sequence": sequence,
+            },
             follow_redirects=True,
         ),
         won=_succeeded,

@@ -286,6 +286,31 @@ def test_a_late_cancellation_uses_the_credit_unless_the_clinic_says_otherwise(
     assert paid_course.credit_entries[-1].reason == "Cancelled late: credit returned"
 
 
+def test_the_clinic_cancelling_late_gives_the_credit_back(app, paid_course, make_staff):
+    """A late cancellation uses the credit (the setting), but not one the clinic asked for:
+    the patient did not choose to miss it (a practitioner off sick, say)."""
+    from booking.models import CancelledBy
+
+    assert clinic_settings().late_cancellation_uses_credit
+    sick_day = book_appointment(
+        session_type=paid_course.session_type,
+        starts_at=local(next_weekday(4), 10),
+        practitioner=colette(),
+        course=paid_course,
+    )
+    assert get(Course).credits_remaining == 9
+    cancel_appointment(
+        sick_day,
+        staff_user=make_staff("receptionist"),
+        now=sick_day.starts_at - timedelta(hours=3),
+        requested_by=CancelledBy.CLINIC,
+    )
+    db.session.expire_all()
+    assert get(Course).credits_remaining == 10
+    assert ledger_total(paid_course) == 10
+    assert paid_course.credit_entries[-1].reason == "Cancelled late by the clinic: credit returned"
+
+
 def test_a_no_show_follows_the_clinic_setting_and_undoing_it_never_counts_twice(
     app, paid_course, make_staff
 ):

@@ -108,7 +108,11 @@ def test_a_staff_cancellation_is_refused_and_the_appointment_stays_booked(
     assert token, "the appointment page has no cancel form"
     response = outage(staff).post(
         f"/diary/appointments/{appointment.id}/cancel",
-        data={"cancel-csrf_token": token.group(1), "cancel-reason": "Rang to cancel"},
+        data={
+            "cancel-csrf_token": token.group(1),
+            "cancel-reason": "Rang to cancel",
+            "cancel-requested_by": "patient",
+        },
     )
     assert_styled_503(response, "nothing was booked, changed or cancelled")
     db.session.rollback()
@@ -154,7 +158,11 @@ def test_a_connection_lost_at_commit_says_it_cannot_tell(
     try:
         response = staff.post(
             f"/diary/appointments/{appointment.id}/cancel",
-            data={"cancel-csrf_token": token.group(1), "cancel-reason": "Rang to cancel"},
+            data={
+                "cancel-csrf_token": token.group(1),
+                "cancel-reason": "Rang to cancel",
+                "cancel-requested_by": "patient",
+            },
         )
     finally:
         sa.event.remove(db.engine, "commit", end_the_connection)

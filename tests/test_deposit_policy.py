@@ -24,6 +24,7 @@ from booking.models import (
     Appointment,
     AppointmentStatus,
     AuditEvent,
+    CancelledBy,
     ClinicSettings,
     LedgerEntry,
     OnlineCheckout,
@@ -203,7 +204,13 @@ def test_a_late_cancellation_charged_the_fee_keeps_the_deposit_up_to_the_fee(
     # The appointment is now inside the notice period.
     set_settings(late_cancellation_fee_pence=fee, cancellation_notice_hours=24 * 30)
     staff = db.session.scalar(sa.select(StaffUser).limit(1))
-    cancel_appointment(appointment, reason="Phoned late", staff_user=staff, charge_fee=True)
+    cancel_appointment(
+        appointment,
+        reason="Phoned late",
+        staff_user=staff,
+        charge_fee=True,
+        requested_by=CancelledBy.PATIENT,
+    )
 
     refunded = DEPOSIT - kept
     calls = refund_calls(stripe_standin)
@@ -240,7 +247,13 @@ def test_a_late_cancellation_refunds_in_full_when_the_clinic_keeps_no_deposit(
         late_cancellation_keeps_deposit=False,
     )
     staff = db.session.scalar(sa.select(StaffUser).limit(1))
-    cancel_appointment(appointment, reason="Phoned late", staff_user=staff, charge_fee=True)
+    cancel_appointment(
+        appointment,
+        reason="Phoned late",
+        staff_user=staff,
+        charge_fee=True,
+        requested_by=CancelledBy.PATIENT,
+    )
     assert refunds_in_ledger(appointment) == [-DEPOSIT]
     assert ledger.amount_owed(appointment) == 1500  # the fee stands on its own
 
@@ -255,6 +268,7 @@ def test_the_clinic_cancelling_refunds_the_deposit_and_says_so(
         data={
             "csrf_token": csrf_token(page),
             "cancel-reason": "Practitioner unwell",
+            "cancel-requested_by": "clinic",
             "cancel-sequence": appointment.sequence,
         },
         follow_redirects=True,

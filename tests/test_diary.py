@@ -297,15 +297,69 @@ def test_cancelling_needs_a_reason_and_tells_the_patient(desk):
     assert refreshed(appointment).status == AppointmentStatus.BOOKED
     response = desk.post(
         f"{url}/cancel",
-        data={"csrf_token": page_token(desk, url), "cancel-reason": "Practitioner unwell"},
+        data={
+            "csrf_token": page_token(desk, url),
+            "cancel-reason": "Practitioner unwell",
+            "cancel-requested_by": "clinic",
+        },
     )
     assert response.status_code == 302
     cancelled = refreshed(appointment)
     assert cancelled.status == AppointmentStatus.CANCELLED
     assert cancelled.cancelled_by == "clinic"
+    assert cancelled.cancel_requested_by == "clinic"
     assert cancelled.cancellation_reason == "Practitioner unwell"
     day_page = desk.get(f"/diary/day/{tuesday}").get_data(as_text=True)
     assert "Cancelled" in day_page
+
+
+def test_staff_must_say_who_asked_to_cancel_and_a_patients_request_is_theirs(desk):
+    from booking.models import OutboxMessage
+
+    tuesday = next_weekday(1)
+    appointment = book_massage_with_colette(at(tuesday, 11), "Rang Us", "rang@example.org")
+    url = f"/diary/appointments/{appointment.id}"
+    page = desk.get(url).get_data(as_text=True)
+    assert "Who asked to cancel?" in page
+    assert 'type="radio" value="patient"' in page and 'type="radio" value="clinic"' in page
+    refused = desk.post(
+        f"{url}/cancel",
+        data={"csrf_token": page_token(desk, url), "cancel-reason": "Rang to say she is away"},
+    )
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert "Choose who asked to cancel: the patient or the clinic." in html
+    assert 'value="Rang to say she is away"' in html  # what was typed is kept
+    assert refreshed(appointment).status == AppointmentStatus.BOOKED
+    strange = desk.post(
+        f"{url}/cancel",
+        data={
+            "csrf_token": page_token(desk, url),
+            "cancel-reason": "Rang",
+            "cancel-requested_by": "the-cat",
+        },
+    )
+    assert strange.status_code == 422
+    assert refreshed(appointment).status == AppointmentStatus.BOOKED
+
+    done = desk.post(
+        f"{url}/cancel",
+        data={
+            "csrf_token": page_token(desk, url),
+            "cancel-reason": "Rang to say she is away",
+            "cancel-requested_by": "patient",
+        },
+        follow_redirects=True,
+    )
+    assert "The appointment has been cancelled." in done.get_data(as_text=True)
+    cancelled = refreshed(appointment)
+    # Staff did it (no undo online, no "cancelled online" notice); the patient asked.
+    assert (cancelled.cancelled_by, cancelled.cancel_requested_by) == ("clinic", "patient")
+    assert "by clinic, at the patient's request" in desk.get(url).get_data(as_text=True)
+    kinds = db.session.scalars(
+        sa.select(OutboxMessage.kind).where(OutboxMessage.appointment_id == appointment.id)
+    ).all()
+    assert "cancelled" in kinds and "reception_cancelled" not in kinds
 
 
 def test_attendance_cannot_be_recorded_before_the_appointment(desk):
@@ -659,7 +713,11 @@ def test_staff_are_told_truly_whether_the_patient_is_emailed(desk):
     url = f"/diary/appointments/{emailed.id}"
     done = desk.post(
         f"{url}/cancel",
-        data={"csrf_token": page_token(desk, url), "cancel-reason": "Practitioner unwell"},
+        data={
+            "csrf_token": page_token(desk, url),
+            "cancel-reason": "Practitioner unwell",
+            "cancel-requested_by": "clinic",
+        },
         follow_redirects=True,
     ).get_data(as_text=True)
     assert "An email to has@example.org is queued for sending." in done
@@ -673,7 +731,11 @@ def test_staff_are_told_truly_whether_the_patient_is_emailed(desk):
     url = f"/diary/appointments/{phoned.id}"
     done = desk.post(
         f"{url}/cancel",
-        data={"csrf_token": page_token(desk, url), "cancel-reason": "Practitioner unwell"},
+        data={
+            "csrf_token": page_token(desk, url),
+            "cancel-reason": "Practitioner unwell",
+            "cancel-requested_by": "clinic",
+        },
         follow_redirects=True,
     ).get_data(as_text=True)
     assert "No email is sent: we hold no address. Please phone them on 07700 900555." in done

@@ -35,6 +35,7 @@ COLUMNS = [
     ("appointments", "status", AppointmentStatus),
     ("appointments", "source", AppointmentSource),
     ("appointments", "cancelled_by", CancelledBy),
+    ("appointments", "cancel_requested_by", CancelledBy),
     ("appointments", "hold_reason", HoldReason),
     ("courses", "status", CourseStatus),
     ("courses", "source", CourseSource),
@@ -88,6 +89,7 @@ def test_the_database_takes_every_value_of_the_enum_and_nothing_else(rows, table
 def test_a_cancellation_records_who_cancelled_as_the_enum_says(rows):
     appointment = db.session.scalar(sa.select(Appointment))
     assert appointment.cancelled_by == CancelledBy.PATIENT
+    assert appointment.cancel_requested_by == CancelledBy.PATIENT
     assert appointment.source == AppointmentSource.ONLINE
     assert db.session.scalar(sa.select(Course)).source == CourseSource.ONLINE
 
@@ -96,7 +98,14 @@ def test_a_cancellation_records_who_cancelled_as_the_enum_says(rows):
 
 ROOT = Path(__file__).resolve().parent.parent
 # The enum-valued columns of an appointment (and the ledger's method).
-ENUM_ATTRIBUTES = {"status", "source", "hold_reason", "cancelled_by", "method"}
+ENUM_ATTRIBUTES = {
+    "status",
+    "source",
+    "hold_reason",
+    "cancelled_by",
+    "cancel_requested_by",
+    "method",
+}
 MODELS_WITH_ENUMS = {"Appointment", "LedgerEntry", "Course"}
 OWNERS = ("appointment", "course")
 

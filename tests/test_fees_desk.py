@@ -120,6 +120,7 @@ def test_a_late_cancellation_fee_is_offered_only_when_late(
         data={
             "csrf_token": csrf_token(page),
             "cancel-reason": "Called an hour ago",
+            "cancel-requested_by": "patient",
             "cancel-sequence": "0",
             "cancel-charge_fee": "y",
         },
@@ -138,3 +139,29 @@ def test_a_late_cancellation_fee_is_offered_only_when_late(
     ).all()
     assert "Late cancellation fee: £20" in email.text_body
     assert "Nothing to pay" not in email.text_body
+
+
+def test_the_fee_is_refused_for_a_cancellation_the_clinic_asked_for(
+    receptionist_client, demo, make_appointment
+):
+    set_fees(late=2000)
+    soon = make_appointment(datetime.now(UTC) + timedelta(hours=3), price_pence=6500)
+    page = _appointment_page(receptionist_client, soon)
+    response = receptionist_client.post(
+        f"/diary/appointments/{soon.id}/cancel",
+        data={
+            "csrf_token": csrf_token(page),
+            "cancel-reason": "Colette is off sick",
+            "cancel-sequence": "0",
+            "cancel-requested_by": "clinic",
+            "cancel-charge_fee": "y",
+        },
+    )
+    assert response.status_code == 409
+    html = response.get_data(as_text=True)
+    assert "The late cancellation fee is only for a cancellation the patient asked for." in html
+    assert 'value="Colette is off sick"' in html  # the form as filled, to correct
+    assert 'checked id="cancel-requested_by-1"' in html  # "The clinic" still chosen
+    db.session.expire_all()
+    assert db.session.get(Appointment, soon.id).status == "booked"
+    assert fees.fees_on(soon) == []  # the price is still due, and no fee on top

@@ -104,3 +104,86 @@ def test_the_enum_checks_upgrade_an_existing_outbox_and_refuse_a_stray_word(app,
             connection.exec_driver_sql("UPDATE outbox_messages SET channel = 'pigeon'")
         db.session.remove()
         db.engine.dispose()
+
+
+def _a_fresh_database(database_url: str, tmp_path) -> str:
+    """An empty database of the backend under test, apart from the tests' own."""
+    import sqlalchemy as sa
+
+    from config import database_url as normalised
+
+    if database_url.startswith("sqlite"):
+        return f"sqlite:///{tmp_path / 'clinic.sqlite3'}"
+    url = sa.engine.make_url(normalised(database_url))
+    name = f"{url.database}_upgrade"
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    engine.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def test_who_asked_to_cancel_is_filled_in_from_who_cancelled_on_upgrade(
+    app, database_url, tmp_path
+):
+    """a7c2e9d4f180 adds appointments.cancel_requested_by: a cancellation the patient made
+    online was theirs to ask for; one staff made may have been either, so it stays unknown
+    (NULL) rather than being guessed. Both backends, with a CHECK as for cancelled_by."""
+    from datetime import UTC, datetime
+
+    import pytest
+    import sqlalchemy as sa
+    from flask_migrate import downgrade, upgrade
+
+    from booking import create_app
+    from booking.cli import seed_demo
+    from booking.extensions import db
+    from tests.factories import make_appointment
+
+    url = _a_fresh_database(database_url, tmp_path)
+    existing = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
+    try:
+        with existing.app_context():
+            upgrade()
+            seed_demo()
+            ids = {
+                who: make_appointment(
+                    datetime(2026, 3, day, 10, tzinfo=UTC),
+                    status="cancelled" if who else "booked",
+                    cancelled_by=who,
+                    cancelled_at=datetime(2026, 3, 1, 9, tzinfo=UTC) if who else None,
+                ).id
+                for day, who in ((2, "patient"), (3, "clinic"), (4, None))
+            }
+            db.session.remove()
+            downgrade(revision="d9f4b6a1c2e8")
+            columns = {c["name"] for c in sa.inspect(db.engine).get_columns("appointments")}
+            assert "cancel_requested_by" not in columns
+            upgrade()
+            with db.engine.begin() as connection:
+                asked = dict(
+                    connection.execute(
+                        sa.text("SELECT id, cancel_requested_by FROM appointments")
+                    ).all()
+                )
+            assert asked == {ids["patient"]: "patient", ids["clinic"]: None, ids[None]: None}
+            checks = {
+                c["name"] for c in sa.inspect(db.engine).get_check_constraints("appointments")
+            }
+            assert "ck_appointments_cancel_requested_by_known" in checks
+            with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as connection:
+                connection.exec_driver_sql(
+                    "UPDATE appointments SET cancel_requested_by = 'made_up'"
+                )
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        if not url.startswith("sqlite"):
+            from config import database_url as normalised
+
+            engine = sa.create_engine(normalised(database_url), isolation_level="AUTOCOMMIT")
+            with engine.connect() as connection:
+                name = sa.engine.make_url(url).database
+                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+            engine.dispose()

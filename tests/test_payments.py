@@ -14,6 +14,7 @@ from booking.extensions import db
 from booking.models import (
     AppointmentStatus,
     AuditEvent,
+    CancelledBy,
     ClinicSettings,
     CourseStatus,
     FeeKind,
@@ -329,12 +330,34 @@ def test_a_late_cancellation_fee_is_charged_only_when_late(demo, make_appointmen
     now = datetime.now(UTC)
     soon = make_appointment(now + timedelta(hours=3), price_pence=6500)
     later = make_appointment(now + timedelta(days=5), price_pence=6500)
-    cancel_appointment(soon, staff_user=reception, charge_fee=True, now=now)
-    cancel_appointment(later, staff_user=reception, charge_fee=True, now=now)
+    cancel_appointment(
+        soon, staff_user=reception, charge_fee=True, now=now, requested_by=CancelledBy.PATIENT
+    )
+    cancel_appointment(
+        later, staff_user=reception, charge_fee=True, now=now, requested_by=CancelledBy.PATIENT
+    )
     assert ledger.amount_due(soon) == 2000  # the visit is off, the fee stands
     assert ledger.amount_due(later) == 0
     assert [fee.fee_kind for fee in fees.fees_on(soon)] == ["late_cancellation"]
     assert fees.fees_on(later) == []
+
+
+def test_no_late_cancellation_fee_for_a_cancellation_the_clinic_asked_for(
+    demo, make_appointment, reception
+):
+    set_fees(late=2000)
+    now = datetime.now(UTC)
+    soon = make_appointment(now + timedelta(hours=3), price_pence=6500)
+    for asked in (CancelledBy.CLINIC, None):
+        with pytest.raises(DomainError, match="only for a cancellation the patient asked for"):
+            cancel_appointment(
+                soon, staff_user=reception, charge_fee=True, now=now, requested_by=asked
+            )
+    db.session.expire_all()
+    assert db.session.get(type(soon), soon.id).status == AppointmentStatus.BOOKED
+    assert fees.fees_on(soon) == []
+    cancel_appointment(soon, staff_user=reception, now=now, requested_by=CancelledBy.CLINIC)
+    assert ledger.amount_due(soon) == 0 and fees.fees_on(soon) == []
 
 
 # Typing amounts -----------------------------------------------------------------------------

@@ -472,14 +472,20 @@ def cancel_appointment(
     seen_sequence: int | None = None,
     charge_fee: bool = False,
     warning_sign: bool = False,
+    requested_by: CancelledBy | None = None,
 ) -> Appointment:
     """Cancel and tell the patient. Patients must give the clinic's notice; staff need not.
 
+    `requested_by`: who asked for it, recorded as `cancel_requested_by` (a patient online
+    always asked themselves; staff say whether the patient asked, by phone say, or the
+    clinic did; None: not known). Only the patient's own late cancellations count as late
+    ones in the reports, and only they may be charged the fee.
     A course session gives its credit back when cancelled with notice, or late when
-    the clinic's settings say a late cancellation does not use it. Staff may
-    decide otherwise with `return_credit` (the clinic cancelled, say). `seen_sequence`
-    as for `move_appointment`. With `charge_fee` (staff confirmed it) a late cancellation
-    adds the clinic's late cancellation fee to the patient's balance; with notice, no fee.
+    the clinic's settings say a late cancellation does not use it, or when the clinic
+    asked for the cancellation. Staff may decide otherwise with `return_credit`.
+    `seen_sequence` as for `move_appointment`. With `charge_fee` (staff confirmed it) a
+    late cancellation the patient asked for adds the clinic's late cancellation fee to the
+    patient's balance (refused for one the clinic asked for); with notice, no fee.
     `warning_sign`: the patient reported a red flag before the visit, so they may cancel
     however late, with no fee, and a course credit always comes back.
     A deposit paid online is refunded, or kept towards the late cancellation fee, by the
@@ -497,6 +503,7 @@ def cancel_appointment(
             seen_sequence,
             warning_sign,
             charge_fee=charge_fee,
+            requested_by=requested_by,
         )
     if deposit.refund_pence > 0:
         deposit_policy.make_cancellation_refunds(appointment)
@@ -513,9 +520,14 @@ def _cancel(
     warning_sign: bool = False,
     *,
     charge_fee: bool = False,
+    requested_by: CancelledBy | None = None,
 ) -> tuple[bool, deposit_policy.DepositOutcome]:
     """Cancel; whether it was late (inside the notice period), and the deposit's fate."""
     by_staff = staff_user is not None
+    if not by_staff:
+        requested_by = CancelledBy.PATIENT  # online, or a warning sign the patient reported
+    if charge_fee and requested_by != CancelledBy.PATIENT:
+        raise DomainError(FEE_NOT_FOR_THE_CLINIC)
     settings = clinic_settings()
     # Staff may cancel a held appointment, to free its time before the hold runs out.
     _lock_appointment(appointment, seen_sequence, allow_held=by_staff)
@@ -527,14 +539,19 @@ def _cancel(
     appointment.held_until = None
     appointment.cancelled_at = now
     appointment.cancelled_by = (CancelledBy.CLINIC if by_staff else CancelledBy.PATIENT).value
+    appointment.cancel_requested_by = requested_by.value if requested_by else None
     appointment.cancellation_reason = reason.strip()[:300]
     appointment.sequence += 1
     if appointment.course_id is not None:
         if return_credit is None or not by_staff:
-            return_credit = not (late and settings.late_cancellation_uses_credit)
+            return_credit = requested_by == CancelledBy.CLINIC or not (
+                late and settings.late_cancellation_uses_credit
+            )
         if warning_sign:
             return_credit = True
             credit_reason = "Cancelled for a warning sign: credit returned"
+        elif late and return_credit and requested_by == CancelledBy.CLINIC:
+            credit_reason = "Cancelled late by the clinic: credit returned"
         elif not late:
             credit_reason = "Cancelled with notice: credit returned"
         elif return_credit:
@@ -563,6 +580,11 @@ def _cancel(
         audit.record(staff_user, "appointment.cancelled", appointment, reason=reason.strip()[:300])
     return late, deposit
 
+
+FEE_NOT_FOR_THE_CLINIC = (
+    "The late cancellation fee is only for a cancellation the patient asked for. Untick "
+    "the fee to cancel for the clinic, or choose the patient if they asked to cancel."
+)
 
 UNDO_EXPIRED_MESSAGE = (
     "It is too late to undo this cancellation online. To book again, choose a new time "
@@ -622,6 +644,7 @@ def undo_cancellation(appointment: Appointment, *, now: datetime | None = None) 
         appointment.status = AppointmentStatus.BOOKED.value
         appointment.cancelled_at = None
         appointment.cancelled_by = None
+        appointment.cancel_requested_by = None
         appointment.cancellation_reason = ""
         appointment.sequence += 1
         # A deposit not yet refunded stays with the booking; one already refunded is

@@ -141,6 +141,7 @@ def _book(appointment: Appointment) -> None:
     appointment.held_until = None
     appointment.cancelled_at = None
     appointment.cancelled_by = None
+    appointment.cancel_requested_by = None
     appointment.cancellation_reason = ""
     # hold_reason stays: it says how the booking was kept, and makes confirming idempotent.
 

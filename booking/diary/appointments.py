@@ -48,7 +48,14 @@ from booking.diary.forms import (
 from booking.diary.record_status import appointment_record
 from booking.diary.signed_in import signed_in_staff
 from booking.extensions import db
-from booking.models import Appointment, AppointmentSource, AppointmentStatus, Patient, Practitioner
+from booking.models import (
+    Appointment,
+    AppointmentSource,
+    AppointmentStatus,
+    CancelledBy,
+    Patient,
+    Practitioner,
+)
 from booking.presentation import format_start, parse_start
 from booking.validators import site_path, typed_cleanly, whole_number
 
@@ -283,9 +290,13 @@ def appointment_cancel(appointment_id: int):
             staff_user=signed_in_staff(),
             seen_sequence=whole_number(form.sequence.data),
             charge_fee=bool(form.charge_fee.data),
+            requested_by=CancelledBy(form.requested_by.data),
         )
     except DomainError as error:
+        # The page again with the form as filled (a fee refused for the clinic's own
+        # cancellation, say), so nothing typed is lost.
         flash(error.message, "error")
+        return _render_appointment(appointment, 409, cancel_form=form)
     else:
         flash(
             f"The appointment has been cancelled.{_fee_charged(appointment)}"

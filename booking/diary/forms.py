@@ -4,15 +4,16 @@ from wtforms import (
     BooleanField,
     DateField,
     HiddenField,
+    RadioField,
     SelectField,
     StringField,
     TextAreaField,
     TimeField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from booking.models import PaymentMethod
+from booking.models import CancelledBy, PaymentMethod
 from booking.public.forms import phone_number
 from booking.validators import DayInReach, DeliverableEmail, Form, VisibleName
 
@@ -94,6 +95,16 @@ class MoveForm(Form):
 
 
 class CancelForm(Form):
+    # Who asked, not who clicks: only the patient's own late cancellations are counted as
+    # late ones on the dashboard, and only they may be charged the fee.
+    requested_by = RadioField(
+        "Who asked to cancel?",
+        choices=[
+            SelectChoice(CancelledBy.PATIENT.value, "The patient (by phone, in person, by email)"),
+            SelectChoice(CancelledBy.CLINIC.value, "The clinic (a practitioner off sick, say)"),
+        ],
+        validators=[InputRequired("Choose who asked to cancel: the patient or the clinic.")],
+    )
     reason = StringField(
         "Reason", validators=[DataRequired("Give a reason."), Length(max=300, message="Up to 300.")]
     )

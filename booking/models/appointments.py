@@ -59,6 +59,7 @@ class Appointment(Model):
         one_of("status", AppointmentStatus, "status_known"),
         one_of("source", AppointmentSource, "source_known"),
         one_of("cancelled_by", CancelledBy, "cancelled_by_known", nullable=True),
+        one_of("cancel_requested_by", CancelledBy, "cancel_requested_by_known", nullable=True),
         one_of("hold_reason", HoldReason, "hold_reason_known", nullable=True),
         # A held appointment always says why and until when: the expiry job relies on it.
         CheckConstraint(
@@ -97,7 +98,12 @@ class Appointment(Model):
     held_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     hold_reason: Mapped[str | None] = mapped_column(String(30))
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who did it: the patient online, or the clinic's staff (the undo and the emails go by it).
     cancelled_by: Mapped[str | None] = mapped_column(String(20))  # a CancelledBy
+    # Who asked for it: the patient (online, or by phoning the desk) or the clinic (a
+    # practitioner off sick, say); NULL when not known (cancelled before it was asked).
+    # Only the patient's own late cancellations count as late ones in the reports.
+    cancel_requested_by: Mapped[str | None] = mapped_column(String(20))  # a CancelledBy
     cancellation_reason: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

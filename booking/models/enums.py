@@ -39,6 +39,9 @@ class AppointmentSource(enum.StrEnum):
 
 
 class CancelledBy(enum.StrEnum):
+    """Who cancelled (`cancelled_by`: the patient online, or staff), or who asked for it
+    (`cancel_requested_by`: a patient who phoned asked, though staff did it)."""
+
     PATIENT = "patient"
     CLINIC = "clinic"
 

@@ -287,6 +287,7 @@ def receptionist_books_by_phone_moves_and_cancels(page, password: str) -> None:
     assert fresh(Appointment, appointment_id).starts_at == starts[-1]
 
     cancel = page.locator("form[action$='/cancel']")
+    cancel.get_by_label("The patient (by phone, in person, by email)").check()
     cancel.get_by_label("Reason").fill("The patient rang to cancel.")
     submit(page, cancel.get_by_role("button", name="Cancel appointment"))
     assert fresh(Appointment, appointment_id).status == AppointmentStatus.CANCELLED.value
