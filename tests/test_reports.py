@@ -112,13 +112,15 @@ def clinic(app, make_staff, make_patient, make_appointment):
         status="cancelled",
         cancelled_at=local(date(2026, 10, 21), 12),
         cancelled_by="patient",
+        cancel_requested_by="patient",
     )
-    book(  # 4 cancelled three days before: with notice
+    book(  # 4 cancelled three days before by staff, for the patient: with notice
         local(date(2026, 10, 23), 10),
         cancelled_only,
         status="cancelled",
         cancelled_at=local(date(2026, 10, 20), 10),
         cancelled_by="clinic",
+        cancel_requested_by="patient",
     )
     book(local(date(2026, 10, 26), 10), first, source="online")  # 5
     book(local(date(2026, 10, 27), 10), third, status="booked", source="course_plan")  # 6
@@ -168,6 +170,33 @@ def test_the_notice_period_decides_what_is_late(clinic):
     db.session.commit()
     attendance = _dashboard(practitioner_id=clinic["ada"].id).attendance
     assert attendance.late_cancellations == 2
+
+
+def test_only_late_cancellations_the_patient_asked_for_count_as_late(
+    clinic, make_patient, make_appointment
+):
+    """Staff cancel for the clinic (a practitioner off sick) or for a patient who phoned:
+    only the patient's request is their late cancellation; the clinic's own, and one from
+    before staff said who asked, are counted apart."""
+    before = _dashboard(practitioner_id=clinic["ada"].id).attendance
+    patient = make_patient("Phoned In")
+    for day, asked in ((28, "clinic"), (29, "patient"), (27, None)):
+        make_appointment(
+            local(date(2026, 10, day), 12),
+            practitioner=clinic["ada"],
+            session=clinic["session"],
+            patient=patient,
+            status="cancelled",
+            source="staff",
+            cancelled_at=local(date(2026, 10, day), 8),  # four hours before: late
+            cancelled_by="clinic",
+            cancel_requested_by=asked,
+        )
+    after = _dashboard(practitioner_id=clinic["ada"].id).attendance
+    assert after.cancelled == before.cancelled + 3
+    assert after.late_cancellations == before.late_cancellations + 1
+    assert after.late_not_by_patient == before.late_not_by_patient + 2
+    assert after.late_cancellation_rate == pytest.approx(100.0 * 2 / 11)
 
 
 def test_new_and_returning_patients(clinic):

@@ -12,8 +12,11 @@ Definitions (the dashboard's text says the same):
 - utilisation: minutes of held appointments against working minutes less time off.
 - no-show rate: no-shows among appointments marked attended or no-show.
 - late cancellation: cancelled less than the clinic's notice period before the start,
-  by anyone (staff cancelling for a patient who phoned too); the rate is over every
-  appointment in the range.
+  at the patient's request: online, or by staff for a patient who phoned (the cancel
+  form asks who asked, `appointments.cancel_requested_by`). The clinic's own late
+  cancellations (a practitioner off sick), and staff cancellations from before the form
+  asked, are counted apart, not as the patients'. The rate is over every appointment in
+  the range.
 - new patient: one whose first held appointment at the clinic is in the range.
 - course sales: courses paid for in the range; credits still owed: unused credits on
   active courses not yet expired, valued at the course's price per credit, today.
@@ -47,6 +50,7 @@ from booking.models import (
     Appointment,
     AppointmentSource,
     AppointmentStatus,
+    CancelledBy,
     ClinicSettings,
     Course,
     CourseStatus,
@@ -151,7 +155,9 @@ class Attendance:
     no_shows: int
     not_yet_marked: int  # held, started before now, neither attended nor no-show
     cancelled: int
-    late_cancellations: int
+    late_cancellations: int  # late, at the patient's request
+    # Late too, but the clinic asked (or, for older ones, nobody recorded who did).
+    late_not_by_patient: int = 0
 
     @property
     def no_show_rate(self) -> float | None:
@@ -278,13 +284,19 @@ def _in_range(day_span: DayRange, practitioner_id: int | None) -> list[ColumnEle
     return conditions
 
 
+LATE_BY_PATIENT, LATE_NOT_BY_PATIENT = 1, 2
+
+
 def _late_cancellation(notice_hours: int) -> ColumnElement[int]:
+    """0: not a late cancellation; LATE_BY_PATIENT: one the patient asked for (online, or
+    by phoning the desk); LATE_NOT_BY_PATIENT: the clinic asked, or nobody recorded who."""
     late = and_(
         Appointment.status == AppointmentStatus.CANCELLED.value,
         Appointment.cancelled_at.is_not(None),
         minutes_between(Appointment.cancelled_at, Appointment.starts_at) < notice_hours * 60,
     )
-    return case((late, 1), else_=0)
+    by_patient = Appointment.cancel_requested_by == CancelledBy.PATIENT.value
+    return case((and_(late, by_patient), LATE_BY_PATIENT), (late, LATE_NOT_BY_PATIENT), else_=0)
 
 
 def appointment_groups(
@@ -489,7 +501,8 @@ def _utilisation(
 
 
 def _attendance(groups: list[Any]) -> Attendance:
-    counts = {"all": 0, "attended": 0, "no_show": 0, "unmarked": 0, "cancelled": 0, "late": 0}
+    counts = {"all": 0, "attended": 0, "no_show": 0, "unmarked": 0, "cancelled": 0}
+    counts |= {"late": 0, "late_other": 0}
     for row in groups:
         counts["all"] += row.count
         # Arrived: in the waiting room, so not a no-show whatever follows.
@@ -499,7 +512,8 @@ def _attendance(groups: list[Any]) -> Attendance:
             counts["no_show"] += row.count
         elif row.status == AppointmentStatus.CANCELLED.value:
             counts["cancelled"] += row.count
-            counts["late"] += row.count if row.late else 0
+            counts["late"] += row.count if row.late == LATE_BY_PATIENT else 0
+            counts["late_other"] += row.count if row.late == LATE_NOT_BY_PATIENT else 0
         elif row.past:
             counts["unmarked"] += row.count
     return Attendance(
@@ -509,6 +523,7 @@ def _attendance(groups: list[Any]) -> Attendance:
         not_yet_marked=counts["unmarked"],
         cancelled=counts["cancelled"],
         late_cancellations=counts["late"],
+        late_not_by_patient=counts["late_other"],
     )
 
 
