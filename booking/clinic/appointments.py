@@ -647,6 +647,13 @@ def undo_cancellation(appointment: Appointment, *, now: datetime | None = None) 
         appointment.cancel_requested_by = None
         appointment.cancellation_reason = ""
         appointment.sequence += 1
+        try:
+            # The exclusion constraint speaks here on PostgreSQL. Flushed before anything
+            # else reads the database: a query's autoflush would meet the constraint
+            # outside this try and give the patient the generic "just been taken".
+            transaction.flush()
+        except SlotTaken:
+            raise SlotTaken(taken) from None
         # A deposit not yet refunded stays with the booking; one already refunded is
         # gone, and the booking stands without it (the full price is paid on the day).
         deposit_policy.cancel_pending_refunds(appointment)
@@ -654,10 +661,6 @@ def undo_cancellation(appointment: Appointment, *, now: datetime | None = None) 
             credits.settle_credit(
                 appointment, uses_credit=True, reason="Cancellation undone: credit used"
             )
-        try:
-            transaction.flush()  # the exclusion constraint speaks here on PostgreSQL
-        except SlotTaken:
-            raise SlotTaken(taken) from None
         notifications.appointment_restored(appointment)
     return appointment
 
