@@ -9,6 +9,7 @@ that made the change; any other within FREE_TIMES_VERSION_SECONDS, a second).
 
 import re
 from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, update
 
@@ -104,14 +105,20 @@ def test_blocked_time_and_a_bulk_change_of_hours_are_seen_at_once(app, client):
     later = first_time(client)[0]
     assert later >= offered + timedelta(hours=1)
     first_time(client)  # cached again
-    # Hours changed by a statement rather than through objects count as well.
+    # Hours changed by a statement rather than through objects count as well. Cut to
+    # 09:00-09:45, a single time a day, whatever the hour the test runs at: `later` is at
+    # 10:00 local or after (an hour past a time at 09:00 or after), so it cannot stay the
+    # first time (a cut to 15:00-17:00 left a 15:45 first time standing when run after
+    # about 13:45, with the two hours' notice).
     with unit_of_work():
         db.session.execute(
             update(WorkingHours)
             .where(WorkingHours.practitioner_id == practitioner_id)
-            .values(starts_at=time(15))
+            .values(starts_at=time(9), ends_at=time(9, 45))
         )
-    assert first_time(client)[0] != later
+    now_first = first_time(client)[0]
+    assert now_first != later
+    assert now_first.astimezone(ZoneInfo("Europe/London")).time() == time(9)
 
 
 def test_busy_time_fetched_from_the_practitioners_own_calendar_is_seen_at_once(app, client):
