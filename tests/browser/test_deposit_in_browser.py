@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 
 from booking.extensions import db
 from booking.models import Appointment, AppointmentStatus, LedgerEntry, OutboxMessage, SessionType
+from tests.browser.free_times import a_time_clear_of_the_notice
 from tests.fixtures_browser import PHONE
 
 
@@ -35,7 +36,7 @@ def test_a_patient_books_with_a_deposit_leaves_the_payment_page_once_then_pays(
     page = phone_page
 
     page.goto("/book/massage/times?practitioner=colette-assor")
-    page.locator("ul.time-list a.time").first.tap()
+    a_time_clear_of_the_notice(page).tap()
     page.wait_for_url(re.compile(r"/book/massage/details"))
     terms = page.locator("#deposit-terms")
     expect(terms).to_contain_text("deposit of £15")

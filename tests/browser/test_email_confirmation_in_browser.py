@@ -11,6 +11,7 @@ from booking.clinic.outbox import send_due
 from booking.clinic.settings import clinic_settings
 from booking.extensions import db
 from booking.models import Appointment, AppointmentStatus, OutboxMessage
+from tests.browser.free_times import a_time_clear_of_the_notice
 from tests.fixtures_browser import DESKTOP, PHONE, _new_page
 from tests.fixtures_mail import plain_text
 
@@ -32,7 +33,7 @@ def test_a_new_patient_confirms_by_the_emailed_link_and_the_diary_shows_it_booke
     page = phone_page
 
     page.goto("/book/massage/times?practitioner=colette-assor")
-    page.locator("ul.time-list a.time").first.tap()
+    a_time_clear_of_the_notice(page).tap()
     page.wait_for_url(re.compile(r"/book/massage/details"))
     page.get_by_label("Full name").fill("Nadia Okafor")
     page.get_by_label("Email address").fill("nadia@example.org")
@@ -113,7 +114,7 @@ def test_a_released_hold_says_so_and_offers_the_times_again_at_375_pixels(
     db.session.commit()
     page = phone_page
     page.goto("/book/massage/times?practitioner=colette-assor")
-    page.locator("ul.time-list a.time").first.tap()
+    a_time_clear_of_the_notice(page).tap()
     page.wait_for_url(re.compile(r"/book/massage/details"))
     page.get_by_label("Full name").fill("Late Opener")
     page.get_by_label("Email address").fill("late@example.org")

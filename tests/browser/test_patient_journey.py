@@ -16,6 +16,7 @@ from booking.clinic.settings import clinic_settings
 from booking.database import utcnow
 from booking.extensions import db
 from booking.models import Appointment
+from tests.browser.free_times import a_time_clear_of_the_notice
 from tests.fixtures_browser import _new_page
 from tests.fixtures_mail import html_text, plain_text
 from tests.phone_layout import assert_fits
@@ -98,7 +99,7 @@ def test_a_course_session_is_reviewed_with_its_safety_questions_and_booked_once(
     token, course_id = course_token(course), course.id
     page = slow_phone
     page.goto(f"/course/{token}/book")
-    page.locator("ul.time-list a.time").first.tap()
+    a_time_clear_of_the_notice(page).tap()
     page.wait_for_url(re.compile(r"/book/review"))
     page.get_by_role("heading", name="Book this course session?").wait_for()
     assert "Uses 1 of the 10 sessions left on your course" in page.locator("main").inner_text()
@@ -122,7 +123,7 @@ def test_a_warning_sign_a_doctor_has_assessed_books_on_a_320_pixel_phone(phone_p
     page = phone_page
     page.set_viewport_size(SMALL_PHONE)
     page.goto("/book/massage/times?practitioner=any")
-    page.locator("ul.time-list a.time").first.tap()
+    a_time_clear_of_the_notice(page).tap()
     page.wait_for_url(re.compile(r"/book/massage/details"))
     details_url = page.url
     page.get_by_label("Full name").fill("Cora Checked")
@@ -193,7 +194,7 @@ def test_the_cap_on_online_holds_gives_the_number_on_a_320_pixel_phone(app, phon
         page = phone_page
         page.set_viewport_size(SMALL_PHONE)
         page.goto("/book/massage/times?practitioner=any")
-        page.locator("ul.time-list a.time").first.tap()
+        a_time_clear_of_the_notice(page).tap()
         page.wait_for_url(re.compile(r"/book/massage/details"))
         page.get_by_label("Full name").fill("Many Holds")
         page.get_by_label("Email address").fill("many@example.org")
@@ -312,7 +313,7 @@ def test_the_whole_journey_on_a_phone_says_nothing_that_did_not_happen(
     page.get_by_role("link", name=re.compile("First available")).tap()
     booked_day = tap_a_day_after(page, today + timedelta(days=2))
     check("the day and its times")
-    page.locator("ul.time-list a.time").first.tap()
+    a_time_clear_of_the_notice(page).tap()
     page.wait_for_url(re.compile(r"/book/massage/details"))
     check("the details step")
     page.get_by_label("Full name").fill("Jo Journey")
@@ -339,7 +340,7 @@ def test_the_whole_journey_on_a_phone_says_nothing_that_did_not_happen(
     page.get_by_role("link", name="Move to another time").tap()
     tap_a_day_after(page, booked_day)
     check("the move's day and times")
-    page.locator("ul.time-list a.time").first.tap()
+    a_time_clear_of_the_notice(page).tap()
     expect(page.get_by_role("heading", name="Move your appointment?")).to_be_visible()
     check("the move's review")
     old_time = page.locator("dl.summary dd s").inner_text()
@@ -394,7 +395,7 @@ def test_the_whole_journey_on_a_phone_says_nothing_that_did_not_happen(
     check("the paid course")
     page.get_by_role("link", name="Book my next session").tap()
     course_day = tap_a_day_after(page, booked_day + timedelta(days=7))
-    page.locator("ul.time-list a.time").first.tap()
+    a_time_clear_of_the_notice(page).tap()
     expect(page.get_by_role("heading", name="Book this course session?")).to_be_visible()
     check("the course session's review")
     fill_safety_answers(page)

@@ -46,6 +46,7 @@ from booking.clinic.settings import clinic_settings
 from booking.extensions import db
 from booking.models import Appointment, AppointmentStatus
 from config import Config
+from tests.browser.free_times import a_time_clear_of_the_notice
 from tests.browser.test_staff_pages import colette, free_day_with_two_times, full_combination
 from tests.conftest import _empty_all_tables as empty_all_tables
 from tests.fixtures_browser import CHROMIUM, ROOT
@@ -226,7 +227,7 @@ def patient_books_manages_and_cancels(page) -> None:
     # The last day offered: far enough ahead to be cancelled online.
     page.locator("a.day").last.click()
     page.wait_for_load_state()
-    page.locator("ul.time-list a.time").first.click()
+    a_time_clear_of_the_notice(page).click()
     page.wait_for_url(re.compile(r"/book/full-combination/details"))
     page.get_by_label("Full name").fill("Priya Shah")
     page.get_by_label("Email address").fill("priya.shah@example.org")

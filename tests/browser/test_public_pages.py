@@ -5,6 +5,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.free_times import a_time_clear_of_the_notice
+
 PHONE_WIDTH = 375
 INFORMATION_PAGES = ["/", "/sciatica", "/treatments-and-prices"]
 
@@ -92,7 +94,7 @@ def test_a_patient_books_a_full_combination_session_on_a_phone(phone_page, demo,
     page.wait_for_load_state()
     screenshot(page, "4-times")
     axe(page, label="the day-and-time step")
-    first_time = page.locator("ul.time-list a.time").first
+    first_time = a_time_clear_of_the_notice(page)
     chosen_time = first_time.inner_text().strip()
     first_time.tap()
     page.wait_for_url(re.compile(r"/book/full-combination/details"))
@@ -134,7 +136,7 @@ def test_a_form_sent_back_with_a_problem_says_error_and_takes_the_focus(phone_pa
     open_page(page, "/book/massage/times?practitioner=any")
     page.locator("a.day").first.tap()
     page.wait_for_load_state()
-    page.locator("ul.time-list a.time").first.tap()
+    a_time_clear_of_the_notice(page).tap()
     page.wait_for_url(re.compile(r"/book/massage/details"))
     assert not page.title().startswith("Error")
     # Sent with nothing filled in: the page comes back with its problem summary.
@@ -179,7 +181,7 @@ def test_safety_questions_sit_inside_their_boxes_at_320_pixels(phone_page, demo)
     page = phone_page
     page.set_viewport_size({"width": 320, "height": 640})
     open_page(page, "/book/massage/times?practitioner=any")
-    page.locator("ul.time-list a.time").first.tap()
+    a_time_clear_of_the_notice(page).tap()
     page.wait_for_url(re.compile(r"/book/massage/details"))
     for fieldset in page.locator("fieldset").all():
         box = fieldset.bounding_box()
@@ -293,8 +295,7 @@ def test_a_patient_books_with_the_keyboard_alone(desktop_page, demo):
     tab_to(page, "Recommended")  # the recommended session's card starts with its badge
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/book/full-combination/times"))
-    page.locator("ul.time-list a.time").first.wait_for()
-    first_time = page.locator("ul.time-list a.time").first.inner_text().strip()
+    first_time = a_time_clear_of_the_notice(page).inner_text().strip()
     tab_to(page, first_time)
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/book/full-combination/details"))
