@@ -105,20 +105,23 @@ def test_blocked_time_and_a_bulk_change_of_hours_are_seen_at_once(app, client):
     later = first_time(client)[0]
     assert later >= offered + timedelta(hours=1)
     first_time(client)  # cached again
-    # Hours changed by a statement rather than through objects count as well. Cut to
-    # 09:00-09:45, a single time a day, whatever the hour the test runs at: `later` is at
-    # 10:00 local or after (an hour past a time at 09:00 or after), so it cannot stay the
-    # first time (a cut to 15:00-17:00 left a 15:45 first time standing when run after
-    # about 13:45, with the two hours' notice).
+    # Hours changed by a statement rather than through objects count as well. The new
+    # hours leave out `later`'s time of day, whatever the hour the test runs at, so the
+    # first time must move (a fixed cut to 15:00-17:00 kept a 15:45 first time when run
+    # from about 12:00 to 13:15 London time, and 09:00-09:45 kept a first time of 09:00
+    # the next morning when run in the afternoon).
+    london = ZoneInfo("Europe/London")
+    morning = later.astimezone(london).hour < 12
+    hours = (time(13), time(16)) if morning else (time(9), time(12))
     with unit_of_work():
         db.session.execute(
             update(WorkingHours)
             .where(WorkingHours.practitioner_id == practitioner_id)
-            .values(starts_at=time(9), ends_at=time(9, 45))
+            .values(starts_at=hours[0], ends_at=hours[1])
         )
     now_first = first_time(client)[0]
     assert now_first != later
-    assert now_first.astimezone(ZoneInfo("Europe/London")).time() == time(9)
+    assert hours[0] <= now_first.astimezone(london).time() < hours[1]
 
 
 def test_busy_time_fetched_from_the_practitioners_own_calendar_is_seen_at_once(app, client):
