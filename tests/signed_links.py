@@ -49,3 +49,15 @@ def assert_course_link_for(text: str, course) -> None:
     tokens = _tokens(text, "/course/")
     assert tokens, f"no course link in {text!r}"
     assert [course_uid_from_token(token) for token in tokens] == [course.uid] * len(tokens)
+
+
+def appointment_opened_by(location: str | None) -> str | None:
+    """The appointment a /book/confirmed/ address opens (its uid), or None for another page.
+
+    Two redirects to the same booking's page carry tokens signed at different seconds, so
+    they are compared by what they open, never as strings.
+    """
+    prefix = "/book/confirmed/"
+    if not location or not location.startswith(prefix):
+        return None
+    return appointment_uid_from_token(location.removeprefix(prefix))

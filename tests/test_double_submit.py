@@ -14,11 +14,12 @@ import pytest
 import sqlalchemy as sa
 
 from booking.clinic import submissions
-from booking.clinic.tokens import appointment_uid_from_token, course_token, course_uid_from_token
+from booking.clinic.tokens import course_token, course_uid_from_token
 from booking.extensions import db
 from booking.models import Appointment, Course, CourseProduct, FormSubmission, OutboxMessage
 from tests.at_once import race
 from tests.forms import csrf_token
+from tests.signed_links import appointment_opened_by as opened
 from tests.test_booking import GOOD_ANSWERS, compact, details_url, next_weekday, start_at
 from tests.test_courses import SAFE_ANSWERS
 
@@ -87,14 +88,6 @@ def test_a_second_send_after_the_first_lands_on_the_same_confirmation(client, de
     assert "You are booked" in client.get(again.location).get_data(as_text=True)
     assert len(live_at(slot)) == 1
     assert len(confirmations()) == 1
-
-
-def opened(location: str | None) -> str | None:
-    """The appointment a /book/confirmed/ link opens (its uid), or None for another page."""
-    prefix = "/book/confirmed/"
-    if not location or not location.startswith(prefix):
-        return None
-    return appointment_uid_from_token(location.removeprefix(prefix))
 
 
 @pytest.mark.parametrize(
