@@ -269,12 +269,13 @@ def test_staff_may_book_inside_the_online_notice_period(desk):
     soon = (now + timedelta(minutes=45)).replace(second=0, microsecond=0)
     soon = soon.replace(minute=soon.minute - soon.minute % 15)
     stretching = get(SessionType, slug="stretching")
-    if (soon + timedelta(minutes=stretching.duration_minutes)).time() > time(23, 45) and (
-        soon.date() == now.date()
+    if soon + timedelta(minutes=stretching.duration_minutes) > datetime.combine(
+        soon.date(), time(23, 45), tzinfo=LONDON
     ):
-        # Late in the evening the session would run past her hours: take the first slot of
-        # the next day, still well inside the two hours' online notice.
-        soon = datetime.combine(now.date() + timedelta(days=1), time(0), tzinfo=LONDON)
+        # Late in the evening the session would run past her hours (a 23:30 start ends at
+        # midnight, whose time of day is not past 23:45): take the first slot of the next
+        # day, still well inside the two hours' online notice.
+        soon = datetime.combine(soon.date() + timedelta(days=1), time(0), tzinfo=LONDON)
     starts_at = soon.astimezone(UTC)
     url = f"/diary/book?practitioner={colette.id}&start={compact(starts_at)}"
     response = book_by_phone(
