@@ -17,9 +17,11 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from booking.clinic import DomainError
+from booking.clinic.localtime import local_today
 from booking.clinic.records import consent, intake
 from booking.clinic.records.consent import ConsentWording
 from booking.clinic.records.intake import HistoryAnswer, IntakeAnswers, Questionnaire
+from booking.clinic.settings import clinic_settings
 from booking.database import utcnow
 from booking.models import Appointment, RecordMethod, StaffUser
 from booking.validators import Form
@@ -33,7 +35,7 @@ EARLIEST_BIRTH = date(1900, 1, 1)
 def a_past_date_of_birth(_form, field) -> None:
     if field.data is None:
         return
-    if field.data > utcnow().date():
+    if field.data > local_today(utcnow(), clinic_settings().zone):
         raise ValidationError("Your date of birth cannot be in the future.")
     if field.data < EARLIEST_BIRTH:
         raise ValidationError("Please check the year of your date of birth.")

@@ -2,7 +2,7 @@
 
 import re
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -300,3 +300,39 @@ def test_the_questionnaire_asks_everything_that_matters_for_these_treatments(app
     assert [key for key, q in questions.items() if q.caution is None] == ["medication"]
     for field in ("date_of_birth", "gp_name", "gp_practice", "problem"):
         assert field in IntakeAnswers.__dataclass_fields__, field
+
+
+def test_a_sixteenth_birthday_counts_from_london_midnight_not_utc(demo, make_patient):
+    # 00:30 on 16 June in London is still 15 June in UTC: the form is the patient's on
+    # their sixteenth birthday, so no parent's consent is asked, and a child born that
+    # London day is not "in the future".
+    now = datetime(2026, 6, 15, 23, 30, tzinfo=UTC)
+    adult = replace(answers(), date_of_birth=date(2010, 6, 16))
+    form = intake.submit_intake(make_patient(), adult, method=RecordMethod.ONLINE, now=now)
+    assert not form.has_flags and intake.flags_of(form) == []
+    newborn = replace(answers(), date_of_birth=date(2026, 6, 16))
+    baby = intake.submit_intake(make_patient(), newborn, method=RecordMethod.ONLINE, now=now)
+    assert baby.has_flags and "parent" in intake.flags_of(baby)[0].caution
+
+
+def test_the_questionnaire_takes_a_birth_on_londons_today_after_midnight(
+    app, demo, make_appointment, monkeypatch
+):
+    # At 00:30 in London on 16 June (23:30 UTC on the 15th) the 16th is today, not the
+    # future: the form and the record both judge the date by the clinic's clock.
+    import booking.clinic.records.intake as intake_module
+    import booking.record_forms as record_forms
+
+    just_after_midnight = datetime(2026, 6, 15, 23, 30, tzinfo=UTC)
+    monkeypatch.setattr(record_forms, "utcnow", lambda: just_after_midnight)
+    monkeypatch.setattr(intake_module, "utcnow", lambda: just_after_midnight)
+    appointment = make_appointment(SOON)
+    client = app.test_client()
+    url = f"/intake/{intake_token(appointment)}"
+    page = client.get(url)
+    answered = client.post(
+        url,
+        data={**form_data(), "date_of_birth": "2026-06-16", "csrf_token": csrf_token(page.text)},
+    )
+    assert "cannot be in the future" not in answered.text
+    assert answered.status_code == 302

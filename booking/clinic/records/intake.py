@@ -18,6 +18,8 @@ from sqlalchemy import select
 
 from booking.clinic import audit
 from booking.clinic.errors import DomainError
+from booking.clinic.localtime import local_today
+from booking.clinic.settings import clinic_settings
 from booking.clinic.transaction import lock_or_refuse, unit_of_work
 from booking.database import utcnow
 from booking.encryption import opened
@@ -213,8 +215,11 @@ def submit_intake(
     The answers are sealed in the database; the audit log keeps only that it happened.
     """
     now = now or utcnow()
+    # The patient's "today" is the clinic's: from midnight to 01:00 in summer the UTC date
+    # is still yesterday's, and someone turning 18 that night would be flagged a child.
+    today = local_today(now, clinic_settings().zone)
     version = current_questionnaire()
-    _check(version, answers, now.date())
+    _check(version, answers, today)
     if method == RecordMethod.DESK and staff_user is None:
         raise DomainError("A questionnaire at the desk is started by a member of staff.")
     history = {
@@ -231,7 +236,7 @@ def submit_intake(
             submitted_at=now,
             method=method.value,
             taken_by_id=staff_user.id if staff_user is not None else None,
-            has_flags=bool(_flags(version, answers.date_of_birth, history, now.date())),
+            has_flags=bool(_flags(version, answers.date_of_birth, history, today)),
             date_of_birth=answers.date_of_birth.isoformat(),
             gp_name=answers.gp_name.strip(),
             gp_practice=answers.gp_practice.strip(),
@@ -258,9 +263,8 @@ def latest_intake(patient_id: int) -> IntakeForm | None:
 def flags_of(form: IntakeForm) -> list[Flag]:
     """The flagged answers of a form, by the rules of the version it answered."""
     born = date.fromisoformat(opened(form.date_of_birth)) if form.date_of_birth else None
-    return _flags(
-        questionnaire(form.questions_version), born, form.answers, form.submitted_at.date()
-    )
+    answered_on = local_today(form.submitted_at, clinic_settings().zone)
+    return _flags(questionnaire(form.questions_version), born, form.answers, answered_on)
 
 
 def history_lines(form: IntakeForm) -> list[HistoryLine]:
