@@ -1,18 +1,13 @@
 """The waiting-list wish (days, parts of the day, until when): one form for the public
 page and the diary, so both ask the same questions in the same words."""
 
-from wtforms import DateField, SelectMultipleField
+from wtforms import DateField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from booking.clinic.waiting_list import PARTS_OF_DAY, WEEKDAY_NAMES
+from booking.form_fields import CheckboxesField
 from booking.validators import DayInReach, Form
-
-
-class CheckboxesField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class WishForm(Form):

@@ -18,9 +18,9 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from wtforms import BooleanField, IntegerField, SelectMultipleField, StringField
+from wtforms import BooleanField, IntegerField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from booking.auth import blueprint, session_cookie
 from booking.auth.access import staff_required
@@ -31,6 +31,7 @@ from booking.clinic import DomainError, passkeys, second_factors
 from booking.clinic.settings import clinic_settings
 from booking.database import utcnow
 from booking.extensions import db, limiter
+from booking.form_fields import CheckboxesField
 from booking.models import Role, SessionEndReason, SessionStage, SignInMethod, StaffUser
 from booking.validators import Form, site_path
 
@@ -46,18 +47,13 @@ class CodeForm(Form):
     )
 
 
-class CheckboxesField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-
 class SignInPolicyForm(Form):
     roles = CheckboxesField(
         "Roles that must sign in with a second factor",
         choices=[
-            (Role.ADMIN.value, "Administrators"),
-            (Role.RECEPTIONIST.value, "Reception"),
-            (Role.PRACTITIONER.value, "Practitioners"),
+            SelectChoice(Role.ADMIN.value, "Administrators"),
+            SelectChoice(Role.RECEPTIONIST.value, "Reception"),
+            SelectChoice(Role.PRACTITIONER.value, "Practitioners"),
         ],
     )
     idle_minutes = IntegerField(

@@ -8,13 +8,11 @@ from wtforms import (
     BooleanField,
     IntegerField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from booking.auth.access import staff_required
 from booking.clinic import DomainError, clinic_admin
@@ -31,6 +29,7 @@ from booking.clinic.settings import clinic_settings
 from booking.diary import blueprint
 from booking.diary.signed_in import signed_in_staff
 from booking.extensions import db
+from booking.form_fields import CheckboxesField
 from booking.models import Practitioner, Role, SessionType, Treatment
 from booking.public.page_cache import forget_cached_pages
 from booking.validators import Form, VisibleName
@@ -172,13 +171,6 @@ def settings():
         ),
         hold_minutes=current_app.config["EMAIL_CONFIRMATION_HOLD_MINUTES"],
     ), status
-
-
-class CheckboxesField(SelectMultipleField):
-    """Several ticks from a list: one checkbox per choice instead of a multiple select."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class SessionTypeForm(Form):

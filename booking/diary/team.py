@@ -10,10 +10,8 @@ from flask_wtf.file import FileField
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.fields import SelectMultipleField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from booking.auth.access import staff_required
 from booking.clinic import DomainError, practitioner_photos, team
@@ -22,6 +20,7 @@ from booking.diary import blueprint, local_day_iso
 from booking.diary.forms import ConfirmForm
 from booking.diary.signed_in import signed_in_staff
 from booking.extensions import db
+from booking.form_fields import CheckboxesField
 from booking.models import Practitioner, Role, SessionType, StaffUser
 from booking.validators import DeliverableEmail, Form, VisibleName
 
@@ -36,13 +35,6 @@ CORRECT_BELOW = "Please correct the highlighted answers below."
 
 def _strip(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
-
-
-class CheckboxesField(SelectMultipleField):
-    """A list of checkboxes: works without JavaScript and reads better than a multi-select."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class PractitionerForm(Form):
