@@ -28,6 +28,7 @@ from booking.models import (
     RefundFailureStatus,
     SessionType,
 )
+from tests import source_tree
 from tests.test_races import at, next_weekday
 
 # (table, column, enum) for every enum-valued column.
@@ -122,7 +123,7 @@ def _enum_text(source: str) -> list[int]:
     """Lines that compare an appointment's (or course's) status, source, hold reason or
     who cancelled with bare text, or build a model row with one, instead of the enum."""
     found = []
-    for node in ast.walk(ast.parse(source)):
+    for node in source_tree.walk(source):
         if isinstance(node, ast.Compare):
             sides = [node.left, *node.comparators]
             for side in sides:
@@ -147,7 +148,7 @@ def _enum_text(source: str) -> list[int]:
 
 def test_statuses_and_sources_are_written_as_their_enums():
     offences = []
-    for path in sorted((ROOT / "booking").rglob("*.py")):
+    for path in source_tree.python_files():
         name = str(path.relative_to(ROOT))
         offences += [f"{name}:{line}" for line in _enum_text(path.read_text())]
     assert offences == []

@@ -8,18 +8,20 @@ import ast
 import re
 from pathlib import Path
 
+from tests import source_tree
+
 ROOT = Path(__file__).resolve().parent.parent
 # os.environ.get("X"), os.getenv("X"), and config.py's _flag("X", default).
 READERS = {"os.environ.get", "os.getenv", "environ.get", "getenv", "_flag"}
 
 
 def application_sources() -> list[Path]:
-    return [ROOT / "config.py", ROOT / "wsgi.py", *sorted((ROOT / "booking").rglob("*.py"))]
+    return [ROOT / "config.py", ROOT / "wsgi.py", *source_tree.python_files()]
 
 
 def variables_read(source: str) -> set[str]:
     names = set()
-    for node in ast.walk(ast.parse(source)):
+    for node in source_tree.walk(source):
         if isinstance(node, ast.Call) and node.args:
             first = node.args[0]
             if ast.unparse(node.func) in READERS and isinstance(first, ast.Constant):

@@ -8,6 +8,8 @@ a cycle.
 import ast
 from pathlib import Path
 
+from tests import source_tree
+
 DOMAIN = Path(__file__).resolve().parent.parent / "booking" / "clinic"
 # What the domain must never reach for: the web's request machinery, blueprints,
 # staff sign-in and the presentation of pages.
@@ -31,15 +33,15 @@ def _module_name(path: Path) -> str:
 
 def _domain_modules() -> dict[str, ast.Module]:
     return {
-        _module_name(path): ast.parse(path.read_text(), filename=str(path))
-        for path in sorted(DOMAIN.rglob("*.py"))
+        _module_name(path): source_tree.parse(path.read_text())
+        for path in source_tree.python_files(DOMAIN)
     }
 
 
 def _imports(tree: ast.Module, known: set[str]) -> list[tuple[str, list[str]]]:
     """(module, names) for every import in the tree, `from pkg import submodule` resolved."""
     found = []
-    for node in ast.walk(tree):
+    for node in source_tree.nodes(tree):
         if isinstance(node, ast.Import):
             found.extend((alias.name, []) for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -160,17 +162,17 @@ ROUTE_DECORATORS = {"route", "get", "post", "put", "patch", "delete"}
 def _package_modules() -> dict[str, ast.Module]:
     """Every module of booking/, by dotted name."""
     modules = {}
-    for path in sorted(PACKAGE.rglob("*.py")):
+    for path in source_tree.python_files(PACKAGE):
         parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
         if parts[-1] == "__init__":
             parts.pop()
-        modules[".".join(parts)] = ast.parse(path.read_text(), filename=str(path))
+        modules[".".join(parts)] = source_tree.parse(path.read_text())
     return modules
 
 
 def _registers_routes(tree: ast.Module) -> bool:
     """Whether a module declares views: a function decorated `@blueprint.get(...)` or alike."""
-    for node in ast.walk(tree):
+    for node in source_tree.nodes(tree):
         if isinstance(node, ast.FunctionDef):
             for decorator in node.decorator_list:
                 call = decorator.func if isinstance(decorator, ast.Call) else decorator
@@ -237,7 +239,7 @@ def test_the_view_import_check_can_fail():
 def test_one_signed_in_staff_helper():
     copies = [
         str(path.relative_to(DOMAIN.parent.parent))
-        for path in sorted(DOMAIN.parent.rglob("*.py"))
+        for path in source_tree.python_files(DOMAIN.parent)
         if "def signed_in_staff(" in path.read_text()
     ]
     assert copies == ["booking/diary/signed_in.py"]

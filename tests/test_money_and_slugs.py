@@ -8,6 +8,7 @@ import pytest
 from booking.clinic.errors import DomainError
 from booking.clinic.money import format_money, format_money_exact, parse_price_pence
 from booking.clinic.slugs import free_slug, slug_from_name
+from tests import source_tree
 
 
 @pytest.mark.parametrize(
@@ -62,7 +63,7 @@ def _pence_to_pounds(source: str) -> list[int]:
     """Lines that divide an amount in pence by 100 (p / 100, p // 100, p % 100,
     divmod(p, 100)): the arithmetic of formatting money by hand."""
     found = []
-    for node in ast.walk(ast.parse(source)):
+    for node in source_tree.walk(source):
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div | ast.FloorDiv | ast.Mod):
             amount, by = node.left, node.right
         elif (
@@ -80,7 +81,7 @@ def _pence_to_pounds(source: str) -> list[int]:
 
 def test_only_money_py_turns_pence_into_pounds():
     offences = []
-    for path in sorted((ROOT / "booking").rglob("*.py")):
+    for path in source_tree.python_files():
         name = str(path.relative_to(ROOT))
         if name != MONEY:
             offences += [f"{name}:{line}" for line in _pence_to_pounds(path.read_text())]

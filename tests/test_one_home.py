@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from booking.clinic import offerings
 from booking.extensions import db
 from booking.models import Practitioner, SessionType
+from tests import source_tree
 
 ROOT = Path(__file__).resolve().parent.parent
 # Where the flag may be read: the rule, the table, and the admin pages that set it.
@@ -30,7 +31,7 @@ def _reads_of_the_flag(source: str) -> list[int]:
     return sorted(
         {
             node.lineno
-            for node in ast.walk(ast.parse(source))
+            for node in source_tree.walk(source)
             if isinstance(node, ast.Attribute) and node.attr == "bookable_online"
         }
     )
@@ -38,7 +39,7 @@ def _reads_of_the_flag(source: str) -> list[int]:
 
 def test_only_offerings_decides_what_is_bookable_online():
     offences = []
-    for path in sorted((ROOT / "booking").rglob("*.py")):
+    for path in source_tree.python_files():
         name = str(path.relative_to(ROOT))
         if name not in READ_IN:
             offences += [f"{name}:{line}" for line in _reads_of_the_flag(path.read_text())]

@@ -16,6 +16,7 @@ from booking.clinic.transaction import (
 )
 from booking.extensions import db
 from booking.models import Patient
+from tests import source_tree
 
 
 def patients() -> list[str]:
@@ -98,7 +99,7 @@ ROLLBACK_AT_THE_EDGE = {"booking/__init__.py", "booking/outage.py"}
 def _transaction_calls(source: str) -> list[tuple[int, str]]:
     """(line, name) of every .commit() and .rollback() call in the source."""
     found = []
-    for node in ast.walk(ast.parse(source)):
+    for node in source_tree.walk(source):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             if node.func.attr in {"commit", "rollback"}:
                 found.append((node.lineno, node.func.attr))
@@ -118,7 +119,7 @@ def _offences(sources: dict[str, str]) -> list[str]:
 
 
 def _application_sources() -> dict[str, str]:
-    paths = sorted((ROOT / "booking").rglob("*.py"))
+    paths = source_tree.python_files()
     return {str(path.relative_to(ROOT)): path.read_text() for path in paths}
 
 
