@@ -93,6 +93,47 @@ def test_the_appointments_export_reads_back_with_local_times_and_no_health_conte
     assert event.details == {"first_day": "2026-10-19", "last_day": "2026-11-01"}
 
 
+def test_the_appointments_export_says_who_cancelled_and_who_asked(
+    booked, make_appointment, admin_client
+):
+    """Staff cancel for a patient who phoned: the clinic cancelled, the patient asked (the
+    difference between a late cancellation and the clinic's own change of plan)."""
+    zoe, _, _ = booked
+    phoned = make_appointment(
+        local(date(2026, 10, 27), 9),
+        patient=zoe,
+        status="cancelled",
+        cancelled_at=local(date(2026, 10, 26), 18),
+        cancelled_by="clinic",
+        cancel_requested_by="patient",
+    )
+    clinic_moved = make_appointment(
+        local(date(2026, 10, 28), 9),
+        patient=zoe,
+        status="cancelled",
+        cancelled_at=local(date(2026, 10, 20), 12),
+        cancelled_by="clinic",
+        cancel_requested_by="clinic",
+    )
+    page = admin_client.get("/diary/exports")
+    response = admin_client.post(
+        "/diary/exports",
+        data={
+            "csrf_token": csrf_token(page.get_data(as_text=True)),
+            "kind": "appointments",
+            "first_day": "2026-10-19",
+            "last_day": "2026-11-01",
+        },
+    )
+    rows = {row["Appointment reference"]: row for row in read_csv(response.get_data())}
+    assert rows[phoned.uid]["Status"] == "cancelled"
+    assert rows[phoned.uid]["Cancelled on"] == "2026-10-26 18:00"
+    assert rows[phoned.uid]["Cancelled by"] == "clinic"
+    assert rows[phoned.uid]["Cancellation asked for by"] == "patient"
+    assert rows[clinic_moved.uid]["Cancellation asked for by"] == "clinic"
+    assert {rows[uid]["Cancellation asked for by"] for uid in rows} - {"patient", "clinic"} == {""}
+
+
 def test_the_patients_and_courses_exports(booked, make_course, admin_client):
     zoe, _, _ = booked
     export = exports.export_csv(

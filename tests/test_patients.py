@@ -340,6 +340,29 @@ def test_the_export_holds_everything_about_the_patient_and_nothing_about_anyone_
     assert_no_personal_data(event, ADA)
 
 
+def test_the_export_says_who_cancelled_and_who_asked_for_it(receptionist_client, ada):
+    """A patient who phoned to cancel: the clinic cancelled, at the patient's request."""
+    patient = ada["patient"]
+    starts_at = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
+    phoned = add_appointment(
+        patient,
+        starts_at,
+        status=AppointmentStatus.CANCELLED.value,
+        cancelled_at=starts_at - timedelta(hours=30),
+        cancelled_by="clinic",
+        cancel_requested_by="patient",
+    )
+    record = receptionist_client.get(f"/diary/patients/{patient.id}/export.json").get_json()
+    by_start = {row["starts_at_utc"]: row for row in record["appointments"]}
+    cancelled = by_start[phoned.starts_at.isoformat()]
+    assert cancelled["status"] == "cancelled"
+    assert cancelled["cancelled_at_utc"] == (starts_at - timedelta(hours=30)).isoformat()
+    assert cancelled["cancelled_by"] == "clinic"
+    assert cancelled["cancellation_asked_for_by"] == "patient"
+    attended = by_start[ada["appointment"].starts_at.isoformat()]
+    assert attended["cancelled_by"] is None and attended["cancellation_asked_for_by"] is None
+
+
 def test_practitioners_cannot_export_a_patient(practitioner_client, ada):
     response = practitioner_client.get(f"/diary/patients/{ada['patient'].id}/export.json")
     assert response.status_code == 403

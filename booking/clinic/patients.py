@@ -447,6 +447,7 @@ def _export_record(patient: Patient, staff_user: StaffUser) -> dict[str, Any]:
                 "price_pence": appointment.price_pence,
                 "cancelled_at_utc": _instant(appointment.cancelled_at),
                 "cancelled_by": appointment.cancelled_by,
+                "cancellation_asked_for_by": appointment.cancel_requested_by,
                 "created_at_utc": _instant(appointment.created_at),
             }
             for appointment in appointments

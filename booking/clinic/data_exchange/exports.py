@@ -55,6 +55,7 @@ def _appointments(span: DayRange, zone: ZoneInfo) -> tuple[list[str], Rows]:
         "Booked on",
         "Cancelled on",
         "Cancelled by",
+        "Cancellation asked for by",
     ]
     statement = (
         select(Appointment, Practitioner.name, SessionType.name, Patient.name)
@@ -82,6 +83,7 @@ def _appointments(span: DayRange, zone: ZoneInfo) -> tuple[list[str], Rows]:
                 local_time(appointment.created_at, zone),
                 local_time(appointment.cancelled_at, zone),
                 appointment.cancelled_by or "",
+                appointment.cancel_requested_by or "",
             )
 
     return headings, rows()
