@@ -29,6 +29,7 @@ pytest_plugins = [
     "tests.fixtures_caldav",
     "tests.fixtures_factories",
     "tests.fixtures_stripe",
+    "tests.fixtures_deposits",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent

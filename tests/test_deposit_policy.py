@@ -29,27 +29,12 @@ from booking.models import (
     LedgerEntry,
     OnlineCheckout,
     OutboxMessage,
-    SessionType,
     StaffUser,
 )
+from tests.fixtures_deposits import DEPOSIT, fresh
 from tests.forms import csrf_token
-from tests.test_booking import GOOD_ANSWERS, details_url, get, next_weekday, start_at
+from tests.test_booking import GOOD_ANSWERS, details_url
 from tests.test_double_submit import form_key
-
-DEPOSIT = 2000
-
-
-@pytest.fixture
-def with_deposit(demo):
-    session_type = get(SessionType, slug="full-combination")
-    session_type.deposit_pence = DEPOSIT
-    db.session.commit()
-    return session_type
-
-
-@pytest.fixture
-def slot(demo):
-    return start_at(next_weekday(2, at_least_days=4), 11)
 
 
 def text(response) -> str:
@@ -60,11 +45,6 @@ def set_settings(**values) -> None:
     db.session.execute(sa.update(ClinicSettings).values(**values))
     db.session.commit()
     forget_clinic_settings()
-
-
-def fresh(model, *conditions) -> list:
-    db.session.rollback()
-    return list(db.session.scalars(sa.select(model).where(*conditions).order_by(model.id)))
 
 
 def booked_and_paid(client, slot, standin) -> Appointment:

@@ -7,7 +7,6 @@ import re
 from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 from werkzeug.datastructures import MultiDict
 
 from booking.clinic.appointments import PatientDetails, book_appointment
@@ -31,30 +30,11 @@ from booking.models import (
     SessionType,
 )
 from tests.at_once import race
+from tests.fixtures_deposits import DEPOSIT, fresh
 from tests.forms import csrf_token
-from tests.test_booking import GOOD_ANSWERS, details_url, get, next_weekday, start_at
+from tests.test_booking import GOOD_ANSWERS, details_url, get
 from tests.test_double_submit import form_key
 from tests.test_fees_desk import set_fees
-
-DEPOSIT = 2000
-
-
-@pytest.fixture
-def with_deposit(demo):
-    session_type = get(SessionType, slug="full-combination")
-    session_type.deposit_pence = DEPOSIT
-    db.session.commit()
-    return session_type
-
-
-@pytest.fixture
-def slot(demo):
-    return start_at(next_weekday(2, at_least_days=4), 11)
-
-
-def fresh(model, *conditions) -> list:
-    db.session.rollback()  # the webhook was applied by another connection
-    return list(db.session.scalars(sa.select(model).where(*conditions).order_by(model.id)))
 
 
 def the_appointment(slot) -> Appointment:

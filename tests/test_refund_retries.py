@@ -7,7 +7,6 @@ and refuses the calls it is told to, as Stripe refuses them.
 
 from datetime import timedelta
 
-import pytest
 import sqlalchemy as sa
 
 from booking.clinic.appointments import cancel_appointment
@@ -17,30 +16,15 @@ from booking.clinic.payments.refunds_to_make import refund_to_make
 from booking.clinic.transaction import unit_of_work
 from booking.database import utcnow
 from booking.extensions import db
-from booking.models import Appointment, AuditEvent, OnlineCheckout, SessionType
-from tests.test_booking import get, next_weekday, start_at
+from booking.models import Appointment, AuditEvent, OnlineCheckout
+from tests.fixtures_deposits import DEPOSIT, fresh
 from tests.test_deposit_policy import (
-    DEPOSIT,
     booked_and_paid,
     cancel_online,
-    fresh,
     reception_notices,
     refund_calls,
     refunds_in_ledger,
 )
-
-
-@pytest.fixture
-def with_deposit(demo):
-    session_type = get(SessionType, slug="full-combination")
-    session_type.deposit_pence = DEPOSIT
-    db.session.commit()
-    return session_type
-
-
-@pytest.fixture
-def slot(demo):
-    return start_at(next_weekday(2, at_least_days=4), 11)
 
 
 def the_checkout() -> OnlineCheckout:
