@@ -25,8 +25,8 @@ from booking.clinic.documents.from_ledger import (
 )
 from booking.clinic.documents.issuing import ClaimDetails, Line
 from booking.clinic.documents.listing import documents_for
-from booking.clinic.documents.pdf import TITLES, render
 from booking.clinic.documents.sending import email_document, filename
+from booking.clinic.documents.titles import TITLES
 from booking.clinic.money import format_money_exact
 from booking.clinic.payments import ledger
 from booking.clinic.settings import clinic_settings
@@ -241,6 +241,9 @@ def _patient_email(document: Document) -> str | None:
 @blueprint.get("/documents/<int:document_id>/pdf")
 @staff_required(*FRONT_DESK)
 def document_pdf(document_id: int):
+    # Imported here: fpdf2 is a fifth of the application's start and only drawing needs it.
+    from booking.clinic.documents.pdf import render
+
     document = _document_read(document_id, "document_pdf")
     response = Response(render(document), mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename(document)}"'

@@ -1,5 +1,7 @@
 """Outcomes on the staff side: the course's chart, the desk's score form, the mid-course review."""
 
+from typing import TYPE_CHECKING
+
 from flask import abort, flash, make_response, redirect, render_template, url_for
 from markupsafe import Markup
 from wtforms import RadioField, TextAreaField
@@ -8,7 +10,7 @@ from wtforms.validators import InputRequired, Length
 
 from booking.auth.access import ALL_STAFF, staff_required
 from booking.clinic import DomainError
-from booking.clinic.records import documents, outcomes, reviews
+from booking.clinic.records import outcomes, reviews
 from booking.clinic.records.access import ClinicalRecordRefused, open_record
 from booking.diary import blueprint
 from booking.diary.hand_over import to_the_hand_over
@@ -16,6 +18,9 @@ from booking.diary.signed_in import signed_in_staff
 from booking.extensions import db
 from booking.models import Appointment, Course, Patient, ReviewDecision, Role
 from booking.validators import Form
+
+if TYPE_CHECKING:
+    from booking.clinic.records import documents
 
 CLINICIANS = (Role.ADMIN, Role.PRACTITIONER)
 
@@ -106,7 +111,7 @@ def course_review(appointment_id: int):
     return redirect(url_for(".appointment", appointment_id=appointment.id))
 
 
-def _pdf_response(document: documents.Document):
+def _pdf_response(document: "documents.Document"):
     response = make_response(document.content)
     response.headers["Content-Type"] = "application/pdf"
     response.headers["Content-Disposition"] = f'attachment; filename="{document.filename}"'
@@ -123,6 +128,8 @@ def patient_record_pdf(patient_id: int):
         open_record(signed_in_staff(), patient.id, "record_pdf")
     except ClinicalRecordRefused:
         abort(403)
+    from booking.clinic.records import documents  # fpdf2 loads only to draw a PDF
+
     return _pdf_response(documents.patient_record_pdf(patient))
 
 
@@ -136,4 +143,6 @@ def gp_letter(course_id: int):
         open_record(signed_in_staff(), course.patient_id, "gp_letter")
     except ClinicalRecordRefused:
         abort(403)
+    from booking.clinic.records import documents  # fpdf2 loads only to draw a PDF
+
     return _pdf_response(documents.gp_letter_pdf(course))

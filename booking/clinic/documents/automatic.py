@@ -20,8 +20,8 @@ from booking.clinic.documents.from_ledger import (
     issue_receipt,
 )
 from booking.clinic.documents.issuing import ClaimDetails, Line, course_practitioner, issue
-from booking.clinic.documents.pdf import TITLES, render
 from booking.clinic.documents.sending import KIND, filename
+from booking.clinic.documents.titles import TITLES
 from booking.clinic.localtime import local_today
 from booking.clinic.notifications import queue_message
 from booking.clinic.payments.ledger import method_label
@@ -39,6 +39,9 @@ def email_once(document: Document) -> bool:
     Joins the caller's unit of work. False when the patient has no email address or the
     message was queued already.
     """
+    # Imported here: fpdf2 is a fifth of the application's start and only drawing needs it.
+    from booking.clinic.documents.pdf import render
+
     patient = db.session.get(Patient, document.patient_id) if document.patient_id else None
     if patient is None or not patient.email:
         return False

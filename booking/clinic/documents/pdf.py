@@ -14,6 +14,7 @@ from pathlib import Path
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
+from booking.clinic.documents.titles import TITLES
 from booking.clinic.documents.vat import format_rate
 from booking.clinic.money import format_money_exact as money
 from booking.models import Document, DocumentKind
@@ -30,11 +31,6 @@ FONT_FAMILIES = (
         Path("/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf"),
     ),
 )
-TITLES = {
-    DocumentKind.INVOICE: "Invoice",
-    DocumentKind.RECEIPT: "Receipt",
-    DocumentKind.CREDIT_NOTE: "Credit note",
-}
 VAT_EXEMPT_WORDING = "No VAT is charged: these health treatments are exempt from VAT."
 # Letters with no Latin-1 form and no accent to drop (NFKD leaves them whole).
 _PLAIN_LETTERS = str.maketrans(

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from booking.clinic import audit
-from booking.clinic.documents.pdf import TITLES, render
+from booking.clinic.documents.titles import TITLES
 from booking.clinic.errors import DomainError
 from booking.clinic.notifications import queue_message
 from booking.clinic.rendered import Attachment
@@ -59,6 +59,9 @@ def email_document(
     Pressing the button twice within a minute queues one message; later presses send it
     again, as a patient who lost it would ask.
     """
+    # Imported here: fpdf2 is a fifth of the application's start and only drawing needs it.
+    from booking.clinic.documents.pdf import render
+
     now = now or utcnow()
     with unit_of_work():
         document = lock_or_refuse(Document, document_id, GONE)
