@@ -291,14 +291,12 @@ def fee_waive(entry_id: int):
     if not form.validate_on_submit():
         return _render_payments(appointment, problem=CORRECT_BELOW, status=422)
     try:
-        fees.waive_fee(entry, staff_user=signed_in_staff(), reason=form.reason.data or "")
+        waived = fees.waive_fee(entry, staff_user=signed_in_staff(), reason=form.reason.data or "")
     except DomainError as error:
         flash(error.message, "error")
     else:
         label = fees.FEE_LABELS.get(entry.fee_kind or "", "Fee")
-        flash(
-            f"{label} of {format_money_exact(entry.amount_pence)} waived. "
-            f"{ledger.describe_owed(ledger.amount_owed(appointment))}",
-            "success",
-        )
+        # What goes back to the patient, when anything does; else what is still owed.
+        after = waived.staff_words() or ledger.describe_owed(ledger.amount_owed(appointment))
+        flash(f"{label} of {format_money_exact(entry.amount_pence)} waived. {after}", "success")
     return redirect(site_path(request.form.get("back"), under="/diary/") or _page_of(appointment))

@@ -23,10 +23,14 @@ with the first refund, so the card is never refunded twice. A refusal leaves the
 cancellation standing and the refund noted: the worker asks again with the same key
 (`refund_retries`), and after its last try leaves it for staff, who make it from the
 diary (which clears the note, as does a refund the provider reports by webhook).
+
+When staff later waive the late cancellation fee, what was kept for it goes back to
+the card the same way (`return_kept_deposit`, in the waiver's unit of work).
 """
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -36,7 +40,7 @@ from booking.clinic.payments import online_ledger, refund_retries
 from booking.clinic.payments.configured import online_provider
 from booking.clinic.payments.refunds_to_make import refund_to_make
 from booking.clinic.settings import clinic_settings
-from booking.clinic.transaction import in_unit_of_work
+from booking.clinic.transaction import in_unit_of_work, lock
 from booking.database import utcnow
 from booking.extensions import db
 from booking.models import (
@@ -160,6 +164,28 @@ def cancel_pending_refunds(appointment: Appointment) -> None:
     for checkout, _ in paid_deposits(appointment):
         checkout.cancellation_refund_pence = None
         refund_retries.note_refund(checkout, appointment, now=utcnow())
+
+
+def return_kept_deposit(
+    appointment: Appointment, freed_pence: int, *, fee_id: int, now: datetime
+) -> int:
+    """Inside a waiver's unit of work, the appointment locked: of `freed_pence` (what the
+    waiver left the patient in credit), note for refund to the card what the deposit
+    paid online can give back; how much that is (the rest was paid some other way).
+
+    Asked of the provider once the waiver has committed, as a cancellation's refund is
+    (`make_cancellation_refunds`, then the worker), under a key naming the fee."""
+    noted = 0
+    for found, left in paid_deposits(appointment):
+        checkout = lock(OnlineCheckout, found.id)
+        if checkout is None or noted >= freed_pence:
+            continue
+        pending = checkout.cancellation_refund_pence or 0
+        share = min(freed_pence - noted, min(left, checkout.amount_pence) - pending)
+        if share > 0:
+            refund_retries.note_more_to_refund(checkout, share, because=f"waived-{fee_id}", now=now)
+            noted += share
+    return noted
 
 
 @dataclass(frozen=True)

@@ -12,15 +12,17 @@ Where online payment is set up, the patient is also emailed a link to pay the fe
 the provider's hosted page (`booking.clinic.payments.fee_links`, `online_fees`).
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 
 from booking.clinic import audit
 from booking.clinic.errors import DomainError
-from booking.clinic.money import format_money_exact
+from booking.clinic.money import format_money, format_money_exact
+from booking.clinic.payments import deposit_policy
 from booking.clinic.payments.fee_links import queue_fee_link
-from booking.clinic.payments.ledger import APPOINTMENT_GONE, add_entry
+from booking.clinic.payments.ledger import APPOINTMENT_GONE, add_entry, amount_owed
 from booking.clinic.settings import clinic_settings
 from booking.clinic.transaction import lock_or_refuse, unit_of_work
 from booking.database import utcnow
@@ -124,26 +126,77 @@ def charge_fee(
     return entry
 
 
+@dataclass(frozen=True)
+class FeeWaived:
+    """What waiving did: the fee, and what the patient had paid towards it that goes back."""
+
+    entry: LedgerEntry
+    to_card_pence: int = 0  # kept of the deposit paid online: refunded to that card
+    by_hand_pence: int = 0  # paid some other way: staff refund it
+
+    def staff_words(self) -> str:
+        """What staff read once it is done, in plain words ('' when nothing goes back)."""
+        said = []
+        if self.to_card_pence:
+            kept = (
+                f"the {format_money(self.to_card_pence)} deposit"
+                if self.to_card_pence == self.deposit_paid_pence
+                else f"the {format_money(self.to_card_pence)} of the deposit"
+            )
+            said.append(f"{kept} kept for it is being refunded to the patient's card.")
+        if self.by_hand_pence:
+            owed = format_money(self.by_hand_pence)
+            said.append(
+                f"the patient paid {owed} towards it at the clinic and is owed {owed}: "
+                "refund it by cash or card from this page (it is not refunded by itself)."
+            )
+        if not said:
+            return ""
+        return "The fee is waived; " + " Also, ".join(said)
+
+    @property
+    def deposit_paid_pence(self) -> int:
+        appointment = self.entry.appointment
+        return deposit_policy.standing(appointment).paid if appointment is not None else 0
+
+
 def waive_fee(
     entry: LedgerEntry,
     *,
     staff_user: StaffUser | None,
     reason: str = "",
     now: datetime | None = None,
-) -> LedgerEntry:
-    """Take a fee off the patient's balance; the entry stays, marked waived, who and why."""
+) -> FeeWaived:
+    """Take a fee off the patient's balance; the entry stays, marked waived, who and why.
+
+    What the patient had paid towards the fee goes back: the part of a deposit paid
+    online that a late cancellation kept for it is refunded to that card (noted in this
+    unit of work, asked of the provider once it has committed; refused or unsure, the
+    worker asks again), and anything paid at the desk is left for staff to refund, who
+    are told so. A second waiver of the same fee is refused, so nothing goes back twice.
+    """
     now = now or utcnow()
     with unit_of_work():
+        appointment = None
         if entry.appointment_id is not None:
-            lock_or_refuse(Appointment, entry.appointment_id, APPOINTMENT_GONE)
+            appointment = lock_or_refuse(Appointment, entry.appointment_id, APPOINTMENT_GONE)
         entry = lock_or_refuse(LedgerEntry, entry.id, "This fee no longer exists.")
         if entry.kind != LedgerEntryKind.FEE:
             raise DomainError("Only a fee can be waived.")
         if entry.is_waived:
             raise DomainError("This fee has already been waived.")
+        credit_before = _credit(appointment)
         entry.waived_at = now
         entry.waived_by_id = staff_user.id if staff_user is not None else None
         entry.waive_reason = reason.strip()[:300]
+        db.session.flush()
+        # Only what this waiver leaves in credit goes back, never an older credit.
+        freed = max(0, _credit(appointment) - credit_before)
+        to_card = 0
+        if appointment is not None and freed > 0:
+            to_card = deposit_policy.return_kept_deposit(
+                appointment, freed, fee_id=entry.id, now=now
+            )
         audit.record(
             staff_user,
             "fee.waived",
@@ -153,7 +206,27 @@ def waive_fee(
             amount_pence=entry.amount_pence,
             reason=entry.waive_reason,
         )
-    return entry
+        if freed > 0:
+            audit.record(
+                staff_user,
+                "fee.waived_deposit_returned",
+                entry.appointment or entry,
+                entry_id=entry.id,
+                to_card_pence=to_card,
+                by_hand_pence=freed - to_card,
+            )
+        waived = FeeWaived(entry, to_card_pence=to_card, by_hand_pence=freed - to_card)
+    if to_card and appointment is not None:
+        # Outside any unit of work: asked now. Inside a larger one: the worker asks.
+        deposit_policy.make_cancellation_refunds(appointment)
+    return waived
+
+
+def _credit(appointment: Appointment | None) -> int:
+    """What the patient has paid on the appointment beyond what it costs (0: none)."""
+    if appointment is None:
+        return 0
+    return max(0, -amount_owed(appointment))
 
 
 def waive_standing_fees(

@@ -54,6 +54,23 @@ def note_refund(checkout: OnlineCheckout, appointment: Appointment, *, now: date
         checkout.refund_retry_at = None
 
 
+def note_more_to_refund(
+    checkout: OnlineCheckout, extra_pence: int, *, because: str, now: datetime
+) -> None:
+    """Inside the unit of work that decided it (a waived fee's kept deposit), with the
+    checkout's row locked: add `extra_pence` to the refund still to make of it.
+
+    The refund then asked is a new one, so it has a new key naming why and the whole
+    amount: an ask already out under the old key is answered as before, and a refund
+    of both that came back unsure is asked again with this same key. The provider never
+    refunds more than the payment, which here is all that is to go back."""
+    total = (checkout.cancellation_refund_pence or 0) + extra_pence
+    checkout.cancellation_refund_pence = total
+    checkout.cancellation_refund_key = f"{because}-{total}"[:80]
+    checkout.refund_attempts = 0
+    checkout.refund_retry_at = now + RETRY_AFTER[0]
+
+
 def _key(checkout: OnlineCheckout, appointment: Appointment) -> str:
     # Noted with the refund; a refund noted before keys were kept gets the one it had.
     return checkout.cancellation_refund_key or f"cancelled-{appointment.sequence}"
@@ -84,14 +101,25 @@ def ask_for_refund(appointment: Appointment, checkout_id: int, *, now: datetime)
         _refused(appointment, checkout_id, amount, error.message, key=key, now=now)
         return False
     with unit_of_work():
+        # The appointment first, as the ledger and a waiver take it, then the checkout:
+        # the same order everywhere, so a waiver meeting this pass waits, never deadlocks.
+        lock(Appointment, appointment.id)
         locked = lock(OnlineCheckout, checkout_id)
         if locked is None:
             return False
         online_ledger.record_refund(
             locked, reference=refund.id, amount_pence=refund.amount_pence, staff_user=None, now=now
         )
-        locked.cancellation_refund_pence = None
-        locked.refund_retry_at = None
+        if locked.cancellation_refund_key not in (None, key) and locked.cancellation_refund_pence:
+            # More was added while this ask was out (a waived fee's kept deposit): what is
+            # left is a refund of its own, asked under a key for that amount, now.
+            rest = locked.cancellation_refund_pence
+            locked.cancellation_refund_key = f"{locked.cancellation_refund_key}-rest-{rest}"[:80]
+            locked.refund_attempts = 0
+            locked.refund_retry_at = now
+        else:
+            locked.cancellation_refund_pence = None
+            locked.refund_retry_at = None
         if attempt > 1:
             audit.record(
                 None,
@@ -113,6 +141,8 @@ def _refused(
         checkout = lock(OnlineCheckout, checkout_id)
         if checkout is None or not checkout.cancellation_refund_pence:
             return  # made meanwhile (by staff, or reported by webhook)
+        if checkout.cancellation_refund_key not in (None, key):
+            return  # a waiver added to the refund meanwhile: it is a new ask, not this one
         checkout.cancellation_refund_key = key
         checkout.refund_attempts += 1
         attempt = checkout.refund_attempts
