@@ -5,7 +5,8 @@
 - An online refund gets its credit note, emailed, once.
 - A refund Stripe later reports as failed or cancelled puts the money back: the
   ledger, the balance and the takings show it, the credit note is balanced by a
-  receipt naming it, staff read why on the payments page, audited, once per refund id.
+  receipt naming it, emailed to the patient once with a few words saying the refund
+  did not reach them; staff read why on the payments page, audited, once per refund id.
 """
 
 import re
@@ -242,9 +243,24 @@ def test_a_refund_that_fails_at_stripe_puts_the_money_back_once(
     assert f"Cancels CN-000001 of {long_date(note.issued_on)}" in lines
     assert "Refund on CN-000001 not made:" in words(text)
     assert "Amount paid £100.50" in lines
-    # Only the first receipt and the credit note were emailed; staff speak to the patient.
-    assert [m.subject for m in automatic_emails("REC")] == ["Your receipt REC-000001"]
+    # The patient, emailed the credit note, is told once (Stripe sent the event again)
+    # that the refund did not reach them, with the balancing receipt attached.
+    assert [m.subject for m in automatic_emails("REC")] == [
+        "Your receipt REC-000001",
+        "Your refund did not go through: receipt REC-000002",
+    ]
     assert len(automatic_emails("CN")) == 1
+    told = automatic_emails("REC")[1]
+    assert told.recipient == the_course().patient.email
+    body = " ".join(told.text_body.split())
+    assert "the refund of £100.50 we told you about in credit note CN-000001 did not" in body
+    assert "We will contact you to refund it another way" in body
+    assert "Receipt REC-000002" in body and "(REC-000002.pdf)" in body
+    assert "CN-000001" in told.html_body and "REC-000002" in told.html_body
+    attached = pdf_text(attached_pdf(told)).splitlines()
+    assert "Receipt REC-000002" in attached
+    assert f"Cancels CN-000001 of {long_date(note.issued_on)}" in attached
+    assert "Amount paid £100.50" in attached
 
     # Audited once; staff read it on the course's payments page.
     actions = db.session.scalars(sa.select(AuditEvent.action)).all()

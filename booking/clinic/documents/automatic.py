@@ -8,10 +8,13 @@ while it is issued), and the email's dedupe key names the document, so a webhook
 delivered twice, or two workers at once, issue one number and send one email.
 
 A refund that fails at the provider after its credit note was issued is balanced by a
-receipt naming that credit note (`reversal_of_credit_note`).
+receipt naming that credit note (`reversal_of_credit_note`), emailed to the patient
+with a few words saying the refund did not reach them and that the clinic will contact
+them to refund it another way; once, by the same dedupe key.
 """
 
 from datetime import datetime
+from typing import Any
 
 from booking.clinic.documents.from_ledger import (
     ENTRY_GONE,
@@ -33,7 +36,13 @@ from booking.extensions import db
 from booking.models import Appointment, Course, Document, DocumentKind, LedgerEntry, Patient
 
 
-def email_once(document: Document) -> bool:
+def email_once(
+    document: Document,
+    *,
+    subject: str = "",
+    template: str = "document_automatic",
+    context: dict[str, Any] | None = None,
+) -> bool:
     """Queue the document's PDF to the patient, once ever for this automatic email.
 
     Joins the caller's unit of work. False when the patient has no email address or the
@@ -49,9 +58,14 @@ def email_once(document: Document) -> bool:
     return queue_message(
         kind=KIND,
         recipient=patient.email,
-        subject=f"Your {title.lower()} {document.reference}",
-        template="document_automatic",
-        context={"document": document, "title": title, "filename": filename(document)},
+        subject=subject or f"Your {title.lower()} {document.reference}",
+        template=template,
+        context={
+            "document": document,
+            "title": title,
+            "filename": filename(document),
+            **(context or {}),
+        },
         dedupe_key=f"document:{document.reference}:automatic",
         attachments=[Attachment(filename(document), "application/pdf", render(document))],
     )
@@ -105,7 +119,7 @@ def reversal_of_credit_note(
             practitioner = course_practitioner(target)
         first = credit_note.lines[0] if credit_note.lines else None
         described = (first.description if first else "").removeprefix("Refund: ")
-        return issue(
+        balancing = issue(
             DocumentKind.RECEIPT,
             patient=reversal.patient,
             practitioner=practitioner,
@@ -132,3 +146,12 @@ def reversal_of_credit_note(
             ledger_entry=reversal,
             now=now,
         )
+        # The patient was emailed the credit note; they are told, with this receipt,
+        # that the refund did not reach them. Once: the key names the receipt.
+        email_once(
+            balancing,
+            subject=f"Your refund did not go through: receipt {balancing.reference}",
+            template="refund_not_made",
+            context={"original": credit_note},
+        )
+        return balancing
