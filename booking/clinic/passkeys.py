@@ -4,27 +4,17 @@ A passkey is a second factor after the password, or, where the clinic allows it,
 only factor: it is already two (the device, and the fingerprint or PIN that unlocks
 it). The challenge each ceremony signs is made here and kept by the caller (in the
 signed session cookie) until the browser answers.
+
+py_webauthn (with its ASN.1 and CBOR parsers) is imported by each ceremony, not with the
+module: it is about a tenth of a second of processor time at every start of the
+application (each gunicorn worker, outbox worker and flask command), for the few
+requests that use a passkey.
 """
 
 import json
 from datetime import datetime
 
 from sqlalchemy import select
-from webauthn import (
-    generate_authentication_options,
-    generate_registration_options,
-    options_to_json,
-    verify_authentication_response,
-    verify_registration_response,
-)
-from webauthn.helpers import base64url_to_bytes
-from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidRegistrationResponse
-from webauthn.helpers.structs import (
-    AuthenticatorSelectionCriteria,
-    PublicKeyCredentialDescriptor,
-    ResidentKeyRequirement,
-    UserVerificationRequirement,
-)
 
 from booking.clinic import access_log
 from booking.clinic.errors import DomainError
@@ -46,6 +36,14 @@ def passkeys_of(account: StaffUser) -> list[Passkey]:
 
 def registration_options(account: StaffUser, *, rp_id: str, rp_name: str) -> tuple[str, bytes]:
     """The browser's navigator.credentials.create() options (JSON) and their challenge."""
+    from webauthn import generate_registration_options, options_to_json
+    from webauthn.helpers.structs import (
+        AuthenticatorSelectionCriteria,
+        PublicKeyCredentialDescriptor,
+        ResidentKeyRequirement,
+        UserVerificationRequirement,
+    )
+
     options = generate_registration_options(
         rp_id=rp_id,
         rp_name=rp_name,
@@ -75,6 +73,9 @@ def register(
     now: datetime,
 ) -> Passkey:
     """Keep the new passkey the browser made, once its answer checks out."""
+    from webauthn import verify_registration_response
+    from webauthn.helpers.exceptions import InvalidRegistrationResponse
+
     try:
         verified = verify_registration_response(
             credential=credential,
@@ -106,6 +107,9 @@ def register(
 
 def authentication_options(account: StaffUser | None, *, rp_id: str) -> tuple[str, bytes]:
     """navigator.credentials.get() options: the account's passkeys, or any (passkey-only)."""
+    from webauthn import generate_authentication_options, options_to_json
+    from webauthn.helpers.structs import PublicKeyCredentialDescriptor, UserVerificationRequirement
+
     allow = None
     if account is not None:
         allow = [
@@ -129,6 +133,9 @@ def authenticate(
     account: StaffUser | None = None,
 ) -> StaffUser:
     """The account whose passkey signed the challenge (it must be `account`'s if given)."""
+    from webauthn import base64url_to_bytes, verify_authentication_response
+    from webauthn.helpers.exceptions import InvalidAuthenticationResponse
+
     try:
         credential_id = base64url_to_bytes(json.loads(credential)["rawId"])
     except (ValueError, KeyError, TypeError) as error:
