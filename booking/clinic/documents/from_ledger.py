@@ -27,8 +27,8 @@ from booking.clinic.documents.issuing import (
 )
 from booking.clinic.errors import DomainError
 from booking.clinic.localtime import local_today
-from booking.clinic.payments import fees as fee_rules
 from booking.clinic.payments import ledger
+from booking.clinic.payments.fee_labels import FEE_LABELS
 from booking.clinic.settings import clinic_settings
 from booking.clinic.transaction import lock_or_refuse, unit_of_work
 from booking.extensions import db
@@ -75,7 +75,7 @@ def lines_due(target: Target) -> list[Line]:
         lines = []
     for entry in ledger.entries_for(target):
         if entry.kind == LedgerEntryKind.FEE and not entry.is_waived:
-            label = fee_rules.FEE_LABELS.get(entry.fee_kind or "", "Fee")
+            label = FEE_LABELS.get(entry.fee_kind or "", "Fee")
             lines.append(
                 Line(
                     f"{label}: {base.description}",

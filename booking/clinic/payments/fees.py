@@ -21,6 +21,7 @@ from booking.clinic import audit
 from booking.clinic.errors import DomainError
 from booking.clinic.money import format_money, format_money_exact
 from booking.clinic.payments import deposit_policy
+from booking.clinic.payments.fee_labels import FEE_LABELS as FEE_LABELS  # read here by pages
 from booking.clinic.payments.fee_links import queue_fee_link
 from booking.clinic.payments.ledger import APPOINTMENT_GONE, add_entry, amount_owed
 from booking.clinic.settings import clinic_settings
@@ -35,11 +36,6 @@ from booking.models import (
     LedgerEntryKind,
     StaffUser,
 )
-
-FEE_LABELS = {
-    FeeKind.NO_SHOW.value: "No-show fee",
-    FeeKind.LATE_CANCELLATION.value: "Late cancellation fee",
-}
 
 
 def fee_amount(kind: FeeKind, settings: ClinicSettings | None = None) -> int:
