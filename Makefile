@@ -18,6 +18,11 @@ AXE       := tests/browser/node_modules/axe-core/axe.min.js
 # apt-get needs root: use sudo when we are not root and it is there.
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || ! command -v sudo >/dev/null || echo sudo)
 export FLASK_APP := wsgi
+# Python keeps its compiled modules (__pycache__, ignored by git) even where the shell says
+# not to: without them every pytest worker and every server the tests start compiles the
+# application again, and pytest rewrites the asserts of every test module again (collecting
+# the suite: 10.7 s of processor time without the cache, 4.0 s with it).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: run test test-future faketime install lint typecheck hooks format serve bench audit clean db browser
 
