@@ -316,7 +316,7 @@ def _checkout_for_session(data: Mapping[str, Any]) -> OnlineCheckout | None:
             | (OnlineCheckout.uid == checkout_uid[:64])
         )
     )
-    return lock(OnlineCheckout, found) if found is not None else None
+    return online_ledger.lock_checkout(found) if found is not None else None
 
 
 def _checkout_paid(data: Mapping[str, Any], *, now: datetime) -> str:
@@ -354,7 +354,7 @@ def _paid_checkout_for_intent(intent: str) -> OnlineCheckout | None:
             OnlineCheckout.status == CheckoutStatus.PAID,
         )
     )
-    return lock(OnlineCheckout, found) if found is not None else None
+    return online_ledger.lock_checkout(found) if found is not None else None
 
 
 def _known_intent_elsewhere(intent: str) -> bool:
@@ -439,7 +439,7 @@ def refund_online_payment(
         request_key=request_key,
     )
     with unit_of_work():
-        checkout = lock(OnlineCheckout, checkout_id) or _gone()
+        checkout = online_ledger.lock_checkout(checkout_id) or _gone()
         _record_refunds(checkout, [[refund.id, refund.amount_pence]], staff_user, now=now)
     return refund.amount_pence
 

@@ -18,8 +18,11 @@ from booking.clinic.documents.automatic import (
 )
 from booking.clinic.documents.from_ledger import refund_with_credit_note
 from booking.clinic.payments import ledger, refund_failures
+from booking.clinic.transaction import lock
 from booking.extensions import db
 from booking.models import (
+    Appointment,
+    Course,
     LedgerEntry,
     LedgerEntryKind,
     OnlineCheckout,
@@ -28,6 +31,27 @@ from booking.models import (
 )
 
 log = logging.getLogger(__name__)
+
+
+def lock_checkout(checkout_id: int) -> OnlineCheckout | None:
+    """Lock a checkout's row for a change, its appointment's (or course's) row first.
+
+    The order every path takes (the ledger, a cancellation, a waiver, the refund worker,
+    a refund from the diary, the webhook): two of them meeting on one appointment wait
+    for each other in turn, never in a circle (a deadlock on PostgreSQL). What the
+    checkout pays for never changes, so it is read before either lock."""
+    pays_for = db.session.execute(
+        select(OnlineCheckout.appointment_id, OnlineCheckout.course_id).where(
+            OnlineCheckout.id == checkout_id
+        )
+    ).first()
+    if pays_for is None:
+        return None
+    if pays_for.appointment_id is not None:
+        lock(Appointment, pays_for.appointment_id)
+    elif pays_for.course_id is not None:
+        lock(Course, pays_for.course_id)
+    return lock(OnlineCheckout, checkout_id)
 
 
 def record_payment(
