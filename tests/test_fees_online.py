@@ -531,3 +531,97 @@ def test_a_refund_stripe_refuses_for_a_fee_is_shown_and_nothing_recorded(
         answer.get_data(as_text=True)
     )
     assert count(LedgerEntry, LedgerEntry.kind == "refund") == 0
+
+
+# Paid through the link, then waived: the payment goes back to the card ----------------------
+
+
+@pytest.fixture
+def cancelled_late(demo, make_appointment, make_patient) -> Appointment:
+    """Zoë's £65 massage on 10 March 2026, cancelled too late: only the £20 fee is owed."""
+    set_fees(no_show=3000, late=2000)
+    patient = make_patient("Zoë Łukasiewicz", email="zoe@example.org")
+    return make_appointment(
+        local_to_utc(VISIT_DAY, time(10), LONDON),
+        patient=patient,
+        price_pence=6500,
+        status="cancelled",
+    )
+
+
+def paid_through_the_link(client, appointment, staff, standin) -> tuple[LedgerEntry, str, dict]:
+    """The late fee charged, its link emailed, paid on Stripe's page (the webhook recorded)."""
+    fee = charge(appointment, staff, FeeKind.LATE_CANCELLATION)
+    link = link_in(fee_email())
+    session = standin.pay(pay_button(client, link).location.rsplit("/", 1)[-1])
+    assert online.handle_event(paid_event(session, "evt_fee_paid")) == "processed"
+    return fee, link, session
+
+
+def waive_in_the_diary(staff_client, appointment: Appointment, fee: LedgerEntry) -> str:
+    page = staff_client.get(f"/diary/appointments/{appointment.id}/payments")
+    form = {"csrf_token": csrf_token(page.get_data(as_text=True)), "waive-reason": "Hospital"}
+    response = staff_client.post(f"/diary/fees/{fee.id}/waive", data=form, follow_redirects=True)
+    return " ".join(response.get_data(as_text=True).replace("&#39;", "'").split())
+
+
+def test_waiving_a_fee_paid_through_its_link_refunds_that_payment_to_the_card_once(
+    client, cancelled_late, reception, stripe_standin, receptionist_client
+):
+    missed = cancelled_late
+    fee, link, session = paid_through_the_link(client, missed, reception, stripe_standin)
+
+    said = waive_in_the_diary(receptionist_client, missed, fee)
+    assert (
+        "The fee is waived; the £20 paid for it online through the fee link has been refunded "
+        "to the patient's card." in said
+    )
+    assert "at the clinic" not in said
+    (call,) = stripe_standin.api_calls("/v1/refunds")
+    assert call.form == {"payment_intent": session["payment_intent"], "amount": "2000"}
+    assert call.headers["idempotency-key"].endswith(f"-waived-{fee.id}")
+    fresh()
+    (refund,) = db.session.scalars(sa.select(LedgerEntry).filter_by(kind="refund")).all()
+    assert (refund.amount_pence, refund.method) == (-2000, "online")
+    appointment = db.session.get(Appointment, missed.id)
+    assert ledger.amount_owed(appointment) == 0  # not left in credit
+    (note,) = db.session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.dedupe_key.like("document:CN-%:automatic"))
+    ).all()
+    assert "We have refunded £20.00 to the card you paid with." in note.text_body
+    (returned,) = db.session.scalars(
+        sa.select(AuditEvent).filter_by(action="fee.waived_deposit_returned")
+    ).all()
+    assert returned.details["fee_online_pence"] == 2000
+    assert returned.details["by_hand_pence"] == 0
+
+    page = " ".join(client.get(link).get_data(as_text=True).split())
+    assert "We have since waived this fee and refunded your payment to the card you paid with" in (
+        page
+    )
+    assert "we will refund your payment" not in page
+    # Stripe's own report of the same refund changes nothing.
+    stripe_refund = stripe_standin.refunds[refund.provider_reference]
+    assert online.handle_event(paid_event(stripe_refund, "evt_fee_refund", "refund.created"))
+    assert count(LedgerEntry, LedgerEntry.kind == "refund") == 1
+
+
+def test_a_refund_stripe_refuses_for_a_waived_fee_is_left_to_staff_in_true_words(
+    client, cancelled_late, reception, stripe_standin, receptionist_client
+):
+    missed = cancelled_late
+    fee, link, _session = paid_through_the_link(client, missed, reception, stripe_standin)
+    stripe_standin.fail_next(400, "Charge ch_1 has been charged back; it cannot be refunded.")
+
+    said = waive_in_the_diary(receptionist_client, missed, fee)
+    assert (
+        "the patient paid £20 for it online through the fee link and is owed £20: the refund "
+        "to their card could not be made just now, so make it from the fee payment's refund "
+        "page" in said
+    )
+    assert "at the clinic" not in said
+    assert count(LedgerEntry, LedgerEntry.kind == "refund") == 0
+    fresh()
+    assert ledger.amount_owed(db.session.get(Appointment, missed.id)) == -2000  # owed back
+    page = " ".join(client.get(link).get_data(as_text=True).split())
+    assert "Please call us on" in page and "we will refund your payment" in page

@@ -12,7 +12,8 @@ Where online payment is set up, the patient is also emailed a link to pay the fe
 the provider's hosted page (`booking.clinic.payments.fee_links`, `online_fees`).
 """
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -20,22 +21,25 @@ from sqlalchemy import select
 from booking.clinic import audit
 from booking.clinic.errors import DomainError
 from booking.clinic.money import format_money, format_money_exact
-from booking.clinic.payments import deposit_policy
+from booking.clinic.payments import deposit_policy, online_fees
 from booking.clinic.payments.fee_labels import FEE_LABELS as FEE_LABELS  # read here by pages
 from booking.clinic.payments.fee_links import queue_fee_link
 from booking.clinic.payments.ledger import APPOINTMENT_GONE, add_entry, amount_owed
 from booking.clinic.settings import clinic_settings
-from booking.clinic.transaction import lock_or_refuse, unit_of_work
+from booking.clinic.transaction import in_unit_of_work, lock_or_refuse, unit_of_work
 from booking.database import utcnow
 from booking.extensions import db
 from booking.models import (
     Appointment,
     ClinicSettings,
+    FeeCheckout,
     FeeKind,
     LedgerEntry,
     LedgerEntryKind,
     StaffUser,
 )
+
+log = logging.getLogger(__name__)
 
 
 def fee_amount(kind: FeeKind, settings: ClinicSettings | None = None) -> int:
@@ -129,6 +133,8 @@ class FeeWaived:
     entry: LedgerEntry
     to_card_pence: int = 0  # kept of the deposit paid online: refunded to that card
     by_hand_pence: int = 0  # paid some other way: staff refund it
+    fee_online_pence: int = 0  # paid online through the fee link: refunded to that card
+    fee_online_refunded: bool = False  # whether the provider made that refund
 
     def staff_words(self) -> str:
         """What staff read once it is done, in plain words ('' when nothing goes back)."""
@@ -140,6 +146,20 @@ class FeeWaived:
                 else f"the {format_money(self.to_card_pence)} of the deposit"
             )
             said.append(f"{kept} kept for it is being refunded to the patient's card.")
+        if self.fee_online_pence:
+            paid = format_money(self.fee_online_pence)
+            if self.fee_online_refunded:
+                said.append(
+                    f"the {paid} paid for it online through the fee link has been refunded "
+                    "to the patient's card."
+                )
+            else:
+                said.append(
+                    f"the patient paid {paid} for it online through the fee link and is owed "
+                    f"{paid}: the refund to their card could not be made just now, so make it "
+                    "from the fee payment's refund page (Refund, by that online payment on "
+                    "this page)."
+                )
         if self.by_hand_pence:
             owed = format_money(self.by_hand_pence)
             said.append(
@@ -168,8 +188,11 @@ def waive_fee(
     What the patient had paid towards the fee goes back: the part of a deposit paid
     online that a late cancellation kept for it is refunded to that card (noted in this
     unit of work, asked of the provider once it has committed; refused or unsure, the
-    worker asks again), and anything paid at the desk is left for staff to refund, who
-    are told so. A second waiver of the same fee is refused, so nothing goes back twice.
+    worker asks again); what was paid through the fee's own link is refunded to its card
+    once the waiver has committed (under a key naming the fee; refused, staff are told
+    to make it from the fee payment's page); anything paid at the desk is left for
+    staff to refund, who are told so. A second waiver of the same fee is refused, so
+    nothing goes back twice.
     """
     now = now or utcnow()
     with unit_of_work():
@@ -202,6 +225,13 @@ def waive_fee(
             amount_pence=entry.amount_pence,
             reason=entry.waive_reason,
         )
+        # What was paid through the fee link goes back to that card, as the patient's
+        # fee page says; the rest (paid at the desk) is left for staff.
+        fee_checkout = online_fees.paid_checkout(entry)
+        fee_online = 0
+        if fee_checkout is not None and freed - to_card > 0:
+            fee_online = min(freed - to_card, online_fees.refundable_fee_pence(fee_checkout))
+        by_hand = freed - to_card - fee_online
         if freed > 0:
             audit.record(
                 staff_user,
@@ -209,13 +239,39 @@ def waive_fee(
                 entry.appointment or entry,
                 entry_id=entry.id,
                 to_card_pence=to_card,
-                by_hand_pence=freed - to_card,
+                fee_online_pence=fee_online,
+                by_hand_pence=by_hand,
             )
-        waived = FeeWaived(entry, to_card_pence=to_card, by_hand_pence=freed - to_card)
+        waived = FeeWaived(
+            entry, to_card_pence=to_card, by_hand_pence=by_hand, fee_online_pence=fee_online
+        )
     if to_card and appointment is not None:
         # Outside any unit of work: asked now. Inside a larger one: the worker asks.
         deposit_policy.make_cancellation_refunds(appointment)
+    if fee_online and fee_checkout is not None and not in_unit_of_work():
+        waived = replace(
+            waived,
+            fee_online_refunded=_refund_fee_paid_online(
+                fee_checkout, fee_online, staff_user=staff_user, fee_id=entry.id
+            ),
+        )
     return waived
+
+
+def _refund_fee_paid_online(
+    checkout: FeeCheckout, amount_pence: int, *, staff_user: StaffUser | None, fee_id: int
+) -> bool:
+    """Refund to the card what was paid for a waived fee through its link, once (the
+    provider's idempotency key names the waiver), with its credit note emailed; whether
+    it was made (refused: staff are told to make it from the fee payment's page)."""
+    try:
+        online_fees.refund_fee_payment(
+            checkout, amount_pence, staff_user=staff_user, request_key=f"waived-{fee_id}"
+        )
+    except DomainError:  # refused, or the provider's error
+        log.warning("a waived fee paid online could not be refunded automatically")
+        return False
+    return True
 
 
 def _credit(appointment: Appointment | None) -> int:

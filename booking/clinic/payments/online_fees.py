@@ -14,6 +14,8 @@ checkout of its own (`FeeCheckout`), named in the session's metadata ("fee": its
 4. Refunds, from the diary (`refund_fee_payment`) or Stripe's dashboard (the webhook,
    `record_fee_refunds`), are recorded once per refund id with their credit note; one
    that then fails is put back by `refund_failures`, as for any online refund.
+5. A fee paid here and then waived is refunded to the card by `fees.waive_fee`, through
+   `refund_fee_payment`, under a key naming the fee; the fee's page then says so.
 
 Fees are collected by this link, never by charging a saved card: the clinic keeps no
 card details.
@@ -81,6 +83,9 @@ class FeePage:
     to_pay_pence: int
     # Whether the page offers the online payment (due, and the clinic takes it).
     payable_online: bool
+    # Paid through the link, then waived: whether that payment went back to the card
+    # (waive_fee refunds it; refused, staff make it, and the page says to call).
+    refunded_to_card: bool = False
 
 
 def fee_for_link(appointment_uid: str, fee_kind: str) -> LedgerEntry | None:
@@ -98,7 +103,7 @@ def fee_for_link(appointment_uid: str, fee_kind: str) -> LedgerEntry | None:
     )
 
 
-def _paid_checkout(fee: LedgerEntry) -> FeeCheckout | None:
+def paid_checkout(fee: LedgerEntry) -> FeeCheckout | None:
     return db.session.scalar(
         select(FeeCheckout).where(
             FeeCheckout.fee_entry_id == fee.id, FeeCheckout.status == CheckoutStatus.PAID
@@ -118,8 +123,11 @@ def fee_page(fee: LedgerEntry) -> FeePage:
     if appointment is None:  # pragma: no cover - a fee is always on an appointment
         raise DomainError(FEE_GONE)
     # Paid online first: a fee waived after it was paid is still paid (and owed back).
-    if _paid_checkout(fee) is not None:
+    paid_online = paid_checkout(fee)
+    refunded = False
+    if paid_online is not None:
         state, to_pay = FeeState.PAID, 0
+        refunded = fee.is_waived and refundable_fee_pence(paid_online) == 0
     elif fee.is_waived:
         state, to_pay = FeeState.WAIVED, 0
     else:
@@ -133,6 +141,7 @@ def fee_page(fee: LedgerEntry) -> FeePage:
         state=state,
         to_pay_pence=to_pay,
         payable_online=state == FeeState.DUE and online_payment_configured(),
+        refunded_to_card=refunded,
     )
 
 
@@ -378,7 +387,7 @@ def refund_fee_payment(
     checkout: FeeCheckout,
     amount_pence: int,
     *,
-    staff_user: StaffUser,
+    staff_user: StaffUser | None,
     request_key: str,
     now: datetime | None = None,
 ) -> int:
