@@ -9,7 +9,7 @@ from sqlalchemy import event
 from werkzeug.http import http_date
 
 from booking.clinic.appointments import cancel_appointment
-from booking.clinic.feeds import build_feed
+from booking.clinic.feeds import build_feed, feed_version
 from booking.database import utcnow
 from booking.extensions import db
 from booking.models import (
@@ -141,7 +141,15 @@ def test_a_change_under_a_second_old_sends_no_date_to_revalidate_by(client, cole
     # HTTP dates have whole seconds: a second change in the same second would carry the
     # same date, and a client holding the first would wrongly hear "not modified".
     add_appointment(soon(), practitioner=colette)
-    settle(colette, seconds=0.2)
+    # The rule, at instants chosen exactly: under a second old, the date is no validator.
+    changed_at = db.session.get(FeedRevision, colette.id).changed_at
+    for age, firm in ((0.2, False), (0.999, False), (1.0, True)):
+        version = feed_version(colette, now=changed_at + timedelta(seconds=age))
+        assert version.last_modified_is_firm is firm, age
+    # Through HTTP the clock runs on between the change and the request, and a slow run
+    # could pass the second: the change is stamped a moment ahead of the request instead
+    # (as it would be by a server whose clock runs a little ahead of this one).
+    settle(colette, seconds=-5)
     fresh = client.get(feed_path(colette))
     assert fresh.status_code == 200
     assert "Last-Modified" not in fresh.headers
