@@ -4,7 +4,7 @@ retention ends, then the worker erases it; the record and GP letter as PDFs."""
 import json
 import shutil
 import subprocess
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -219,7 +219,13 @@ def test_the_retention_period_is_a_clinic_setting_and_a_child_is_kept_to_25(trea
     intake.date_of_birth = "2014-01-20"
     db.session.commit()
     ends = retention.retention_ends(course.patient_id, now=last)
-    assert (ends.year, ends.month, ends.day) == (2039, 1, 20)
+    assert ends == datetime(2039, 1, 20, tzinfo=UTC)  # London midnight in winter is UTC's
+    # Born in summer: the 25th birthday begins at London's midnight, 23:00 UTC the day before.
+    intake.date_of_birth = "2014-06-20"
+    db.session.commit()
+    assert retention.retention_ends(course.patient_id, now=last) == datetime(
+        2039, 6, 19, 23, tzinfo=UTC
+    )
 
 
 def test_a_patient_without_a_clinical_record_has_nothing_kept(demo, make_patient, make_staff):

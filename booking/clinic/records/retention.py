@@ -11,12 +11,13 @@ deletes every record whose time has come, and audits it in counts.
 
 import json
 import logging
-from datetime import UTC, date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import delete, func, select
 
 from booking.clinic import audit
+from booking.clinic.localtime import local_day_bounds
 from booking.clinic.records import notes, outcomes
 from booking.clinic.settings import clinic_settings
 from booking.clinic.transaction import end_read, lock, unit_of_work
@@ -106,13 +107,17 @@ def retention_ends(patient_id: int, *, now: datetime) -> datetime:
     last = last_treatment_at(patient_id) or now
     ends = years_after(last, clinic_settings().clinical_retention_years)
     born = date_of_birth(patient_id)
-    if born is not None and years_after(_midnight(born), ADULT_AGE) > last:
-        ends = max(ends, years_after(_midnight(born), CHILD_UNTIL_AGE))
+    if born is not None and _birthday(born, ADULT_AGE) > last:
+        ends = max(ends, _birthday(born, CHILD_UNTIL_AGE))
     return ends
 
 
-def _midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+def _birthday(born: date, age: int) -> datetime:
+    """The instant the clinic's day of the `age`th birthday begins (London midnight, an hour
+    before UTC's in summer); 29 February's falls on 1 March in a common year."""
+    day = years_after(datetime.combine(born, time()), age).date()
+    starts_at, _ = local_day_bounds(day, clinic_settings().zone)
+    return starts_at
 
 
 def scheduled_erasure(patient_id: int) -> ClinicalErasure | None:
