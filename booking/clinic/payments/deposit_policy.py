@@ -87,17 +87,32 @@ class DepositOutcome:
 
 
 def paid_deposits(appointment: Appointment) -> list[tuple[OnlineCheckout, int]]:
-    """The appointment's deposits paid online, each with what is left to refund of it."""
-    checkouts = db.session.scalars(
-        select(OnlineCheckout)
-        .where(
-            OnlineCheckout.appointment_id == appointment.id,
-            OnlineCheckout.status == CheckoutStatus.PAID,
+    """The appointment's deposits paid online, each with what is left to refund of it.
+
+    What is left is known for the appointment as a whole (the ledger), so it is shared
+    out over its payments, oldest first, each at most what it took: two deposits paid
+    on two pages are counted once each, never the whole twice, and no payment is asked
+    to refund more than it was."""
+    checkouts = list(
+        db.session.scalars(
+            select(OnlineCheckout)
+            .where(
+                OnlineCheckout.appointment_id == appointment.id,
+                OnlineCheckout.status == CheckoutStatus.PAID,
+            )
+            .order_by(OnlineCheckout.id)
         )
-        .order_by(OnlineCheckout.id)
     )
-    found = [(checkout, online_ledger.refundable_pence(checkout)) for checkout in checkouts]
-    return [(checkout, left) for checkout, left in found if left > 0]
+    if not checkouts:
+        return []
+    rest = online_ledger.refundable_pence(checkouts[0])  # the same for each of them
+    found = []
+    for checkout in checkouts:
+        left = min(rest, checkout.amount_pence)
+        rest -= left
+        if left > 0:
+            found.append((checkout, left))
+    return found
 
 
 def paid_pence(appointment: Appointment) -> int:
