@@ -16,12 +16,13 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session
 
-from booking.clinic.payments import online
+from booking.clinic.payments import online, online_fees
 from booking.clinic.payments.provider import ProviderEvent
 from booking.extensions import db
-from booking.models import OnlineCheckout, StaffUser
+from booking.models import FeeCheckout, OnlineCheckout, StaffUser
 from tests.fixtures_deposits import DEPOSIT, fresh
 from tests.test_deposit_policy import booked_and_paid, refunds_in_ledger
+from tests.test_fees_online import cancelled_late, paid_through_the_link, reception  # noqa: F401
 
 
 @contextmanager
@@ -43,11 +44,12 @@ def rows_locked() -> Iterator[list[str]]:
 
 
 def appointment_first(locked: list[str]) -> bool:
-    """Whether each checkout locked had its appointment locked before it."""
+    """Whether each checkout locked (a deposit's or a fee's) had its appointment locked
+    before it."""
     return all(
         "appointments" in locked[:at]
         for at, table in enumerate(locked)
-        if table == "online_checkouts"
+        if table in ("online_checkouts", "fee_checkouts")
     )
 
 
@@ -84,3 +86,20 @@ def test_a_refund_reported_by_webhook_locks_the_appointment_before_the_checkout(
     assert "online_checkouts" in locked, locked
     assert appointment_first(locked), locked
     assert refunds_in_ledger(appointment) == [-DEPOSIT]
+
+
+def test_a_refund_of_a_fee_paid_online_locks_the_appointment_before_its_checkout(
+    client,
+    cancelled_late,  # noqa: F811 - the fixture imported above
+    reception,  # noqa: F811
+    stripe_standin,
+):
+    fee, _link, _session = paid_through_the_link(client, cancelled_late, reception, stripe_standin)
+    checkout = db.session.scalar(sa.select(FeeCheckout))
+
+    with rows_locked() as locked:
+        online_fees.refund_fee_payment(checkout, 2000, staff_user=reception, request_key="desk-1")
+
+    assert "fee_checkouts" in locked, locked
+    assert appointment_first(locked), locked
+    assert fee.id is not None

@@ -242,7 +242,20 @@ def _checkout_for_session(data: Mapping[str, Any]) -> FeeCheckout | None:
             (FeeCheckout.provider_session_id == session_id[:255]) | (FeeCheckout.uid == uid[:64])
         )
     )
-    return lock(FeeCheckout, found) if found is not None else None
+    return lock_checkout(found) if found is not None else None
+
+
+def lock_checkout(checkout_id: int) -> FeeCheckout | None:
+    """Lock a fee's checkout for a change, its appointment's row first: the order the
+    ledger, a waiver and a cancellation take, so none of them meets this in a circle."""
+    appointment_id = db.session.scalar(
+        select(LedgerEntry.appointment_id)
+        .join(FeeCheckout, FeeCheckout.fee_entry_id == LedgerEntry.id)
+        .where(FeeCheckout.id == checkout_id)
+    )
+    if appointment_id is not None:
+        lock(Appointment, appointment_id)
+    return lock(FeeCheckout, checkout_id)
 
 
 def fee_session_paid(data: Mapping[str, Any], *, now: datetime) -> str:
@@ -307,7 +320,7 @@ def record_fee_refunds(intent: str, refunds: Iterable[list[Any]], *, now: dateti
     )
     if found is None:
         return False
-    checkout = lock(FeeCheckout, found)
+    checkout = lock_checkout(found)
     if checkout is not None:
         _record_refunds(checkout, refunds, None, now=now)
     return True
@@ -405,6 +418,6 @@ def refund_fee_payment(
         request_key=request_key,
     )
     with unit_of_work():
-        checkout = lock(FeeCheckout, checkout_id) or _gone()
+        checkout = lock_checkout(checkout_id) or _gone()
         _record_refunds(checkout, [[refund.id, refund.amount_pence]], staff_user, now=now)
     return refund.amount_pence
