@@ -57,17 +57,23 @@ def reception(app, demo, make_staff) -> StaffUser:
     return make_staff("receptionist")
 
 
-@pytest.fixture
-def missed(demo, make_appointment, make_patient) -> Appointment:
-    """Zoë's £65 massage with Colette on 10 March 2026 at 10:00, which she missed."""
+def zoes_massage(make_appointment, make_patient, status: str) -> Appointment:
+    """Zoë's £65 massage with Colette on 10 March 2026 at 10:00, with the clinic's fees set
+    (£30 for a missed visit, £20 for a late cancellation)."""
     set_fees(no_show=3000, late=2000)
     patient = make_patient("Zoë Łukasiewicz", email="zoe@example.org")
     return make_appointment(
         local_to_utc(VISIT_DAY, time(10), LONDON),
         patient=patient,
         price_pence=6500,
-        status="no_show",
+        status=status,
     )
+
+
+@pytest.fixture
+def missed(demo, make_appointment, make_patient) -> Appointment:
+    """Zoë's massage, which she missed."""
+    return zoes_massage(make_appointment, make_patient, "no_show")
 
 
 def charge(appointment: Appointment, staff: StaffUser, kind=FeeKind.NO_SHOW) -> LedgerEntry:
@@ -538,15 +544,8 @@ def test_a_refund_stripe_refuses_for_a_fee_is_shown_and_nothing_recorded(
 
 @pytest.fixture
 def cancelled_late(demo, make_appointment, make_patient) -> Appointment:
-    """Zoë's £65 massage on 10 March 2026, cancelled too late: only the £20 fee is owed."""
-    set_fees(no_show=3000, late=2000)
-    patient = make_patient("Zoë Łukasiewicz", email="zoe@example.org")
-    return make_appointment(
-        local_to_utc(VISIT_DAY, time(10), LONDON),
-        patient=patient,
-        price_pence=6500,
-        status="cancelled",
-    )
+    """Zoë's massage, cancelled too late: only the £20 fee is owed."""
+    return zoes_massage(make_appointment, make_patient, "cancelled")
 
 
 def paid_through_the_link(client, appointment, staff, standin) -> tuple[LedgerEntry, str, dict]:

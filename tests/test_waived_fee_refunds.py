@@ -44,10 +44,13 @@ def staff_member() -> StaffUser:
     return db.session.scalar(sa.select(StaffUser).order_by(StaffUser.id).limit(1))
 
 
-def cancelled_late(client, slot, standin, *, fee: int) -> Appointment:
-    """Booked and paid online, then cancelled late by staff with the fee charged."""
+def cancelled_late(client, slot, standin, *, fee: int, refund_refused: bool = False) -> Appointment:
+    """Booked and paid online, then cancelled late by staff with the fee charged
+    (`refund_refused`: Stripe refuses the cancellation's own refund of the rest)."""
     appointment = booked_and_paid(client, slot, standin)
     set_settings(late_cancellation_fee_pence=fee, cancellation_notice_hours=24 * 30)
+    if refund_refused:
+        standin.fail_next(402, "Refused.")
     cancel_appointment(
         appointment,
         reason="Phoned late",
@@ -193,16 +196,7 @@ def test_a_waiver_racing_the_retry_worker_refunds_the_whole_deposit_once(
 ):
     """The cancellation's own refund (£5) was refused and is due again when the fee
     (£15 of the deposit) is waived: however the two meet, the card gets £20 back in all."""
-    appointment = booked_and_paid(client, slot, stripe_standin)
-    set_settings(late_cancellation_fee_pence=1500, cancellation_notice_hours=24 * 30)
-    stripe_standin.fail_next(402, "Refused.")
-    cancel_appointment(
-        appointment,
-        reason="Phoned late",
-        staff_user=staff_member(),
-        charge_fee=True,
-        requested_by=CancelledBy.PATIENT,
-    )
+    appointment = cancelled_late(client, slot, stripe_standin, fee=1500, refund_refused=True)
     assert refund_to_make(appointment) == 500
     (checkout,) = fresh(OnlineCheckout)
     due = checkout.refund_retry_at
