@@ -91,6 +91,21 @@ def reception_notices(appointment) -> list:
     )
 
 
+def staff_member() -> StaffUser:
+    return db.session.scalar(sa.select(StaffUser).order_by(StaffUser.id).limit(1))
+
+
+def cancel_late_for_the_patient(appointment) -> None:
+    """Staff cancel at the patient's request, charging the late cancellation fee."""
+    cancel_appointment(
+        appointment,
+        reason="Phoned late",
+        staff_user=staff_member(),
+        charge_fee=True,
+        requested_by=CancelledBy.PATIENT,
+    )
+
+
 def cancel_online(client, appointment):
     token = manage_token(appointment)
     review = client.get(f"/manage/{token}/cancel").get_data(as_text=True)
@@ -167,8 +182,7 @@ def test_a_refusal_leaves_the_cancellation_and_shows_staff_the_refund_to_make(
 
     # Staff make it from the payment page (the online refund): the note is cleared.
     (checkout,) = fresh(OnlineCheckout)
-    staff = db.session.scalar(sa.select(StaffUser).limit(1))
-    online.refund_online_payment(checkout, DEPOSIT, staff_user=staff, request_key="desk-1")
+    online.refund_online_payment(checkout, DEPOSIT, staff_user=staff_member(), request_key="desk-1")
     assert refund_to_make(appointment) == 0
     assert refunds_in_ledger(appointment) == [-DEPOSIT]
     html = receptionist_client.get(f"/diary/appointments/{appointment.id}").get_data(as_text=True)
@@ -183,14 +197,7 @@ def test_a_late_cancellation_charged_the_fee_keeps_the_deposit_up_to_the_fee(
     appointment = booked_and_paid(client, slot, stripe_standin)
     # The appointment is now inside the notice period.
     set_settings(late_cancellation_fee_pence=fee, cancellation_notice_hours=24 * 30)
-    staff = db.session.scalar(sa.select(StaffUser).limit(1))
-    cancel_appointment(
-        appointment,
-        reason="Phoned late",
-        staff_user=staff,
-        charge_fee=True,
-        requested_by=CancelledBy.PATIENT,
-    )
+    cancel_late_for_the_patient(appointment)
 
     refunded = DEPOSIT - kept
     calls = refund_calls(stripe_standin)
@@ -226,14 +233,7 @@ def test_a_late_cancellation_refunds_in_full_when_the_clinic_keeps_no_deposit(
         cancellation_notice_hours=24 * 30,
         late_cancellation_keeps_deposit=False,
     )
-    staff = db.session.scalar(sa.select(StaffUser).limit(1))
-    cancel_appointment(
-        appointment,
-        reason="Phoned late",
-        staff_user=staff,
-        charge_fee=True,
-        requested_by=CancelledBy.PATIENT,
-    )
+    cancel_late_for_the_patient(appointment)
     assert refunds_in_ledger(appointment) == [-DEPOSIT]
     assert ledger.amount_owed(appointment) == 1500  # the fee stands on its own
 

@@ -10,8 +10,6 @@ staff are told the patient is owed it and where to refund it. Stripe is the stan
 
 from datetime import timedelta
 
-import sqlalchemy as sa
-
 from booking.clinic.appointments import cancel_appointment
 from booking.clinic.payments import fees, ledger
 from booking.clinic.payments.refund_retries import retry_refused_refunds
@@ -21,7 +19,6 @@ from booking.extensions import db
 from booking.models import (
     Appointment,
     AuditEvent,
-    CancelledBy,
     FeeKind,
     LedgerEntry,
     OnlineCheckout,
@@ -34,14 +31,12 @@ from tests.fixtures_deposits import DEPOSIT, fresh
 from tests.forms import csrf_token
 from tests.test_deposit_policy import (
     booked_and_paid,
+    cancel_late_for_the_patient,
     refund_calls,
     refunds_in_ledger,
     set_settings,
+    staff_member,
 )
-
-
-def staff_member() -> StaffUser:
-    return db.session.scalar(sa.select(StaffUser).order_by(StaffUser.id).limit(1))
 
 
 def cancelled_late(client, slot, standin, *, fee: int, refund_refused: bool = False) -> Appointment:
@@ -51,13 +46,7 @@ def cancelled_late(client, slot, standin, *, fee: int, refund_refused: bool = Fa
     set_settings(late_cancellation_fee_pence=fee, cancellation_notice_hours=24 * 30)
     if refund_refused:
         standin.fail_next(402, "Refused.")
-    cancel_appointment(
-        appointment,
-        reason="Phoned late",
-        staff_user=staff_member(),
-        charge_fee=True,
-        requested_by=CancelledBy.PATIENT,
-    )
+    cancel_late_for_the_patient(appointment)
     return fresh(Appointment, Appointment.id == appointment.id)[0]
 
 
