@@ -14,6 +14,7 @@ from booking.clinic.local_wording import (
 from booking.clinic.localtime import to_local, within_reach
 from booking.clinic.money import format_money, format_money_exact
 from booking.clinic.payments import deposits, fees, ledger
+from booking.clinic.payments.fee_labels import FEE_LABELS
 from booking.clinic.payments.fees import policy_sentences
 from booking.models import AppointmentStatus, HoldReason
 
@@ -61,9 +62,8 @@ def format_price_note(appointment) -> str:
             return "Nothing to pay: nothing was booked"
         charged = [fee for fee in fees.fees_on(appointment) if not fee.is_waived]
         if charged:
-            labels = fees.FEE_LABELS
             return "; ".join(
-                f"{labels.get(fee.fee_kind or '', 'Fee')}: {format_money(fee.amount_pence)}"
+                f"{FEE_LABELS.get(fee.fee_kind or '', 'Fee')}: {format_money(fee.amount_pence)}"
                 for fee in charged
             )
         return "Nothing to pay: this appointment is cancelled"

@@ -33,6 +33,7 @@ from booking.clinic.money import format_money_exact
 from booking.clinic.offerings import practitioners_offering
 from booking.clinic.patients import search_patients
 from booking.clinic.payments import deposit_policy, fee_links, fees, online
+from booking.clinic.payments.fee_labels import FEE_LABELS
 from booking.clinic.settings import clinic_settings
 from booking.database import utcnow
 from booking.diary import blueprint, grid
@@ -212,7 +213,7 @@ def _fee_charged(appointment: Appointment) -> str:
     """ " A no-show fee of £30.00 was added to the patient's balance." when one stands."""
     standing = [fee for fee in fees.fees_on(appointment) if not fee.is_waived]
     return "".join(
-        f" A {fees.FEE_LABELS[fee.fee_kind or ''].lower()} of "
+        f" A {FEE_LABELS[fee.fee_kind or ''].lower()} of "
         f"{format_money_exact(fee.amount_pence)} was added to the patient's balance."
         + (" They were emailed a link to pay it online." if fee_links.link_sent(fee) else "")
         for fee in standing

@@ -19,6 +19,7 @@ from booking.clinic.documents.from_ledger import refund_with_credit_note
 from booking.clinic.documents.listing import documents_by_entry
 from booking.clinic.money import format_money_exact, parse_amount_pence
 from booking.clinic.payments import fees, ledger, refund_failures
+from booking.clinic.payments.fee_labels import FEE_LABELS
 from booking.diary import blueprint
 from booking.diary.forms import DESK_METHODS
 from booking.diary.signed_in import signed_in_staff
@@ -122,7 +123,7 @@ def _money_helpers() -> dict[str, Any]:
     return {
         "money_summary": money_summary,
         "payment_method_label": ledger.method_label,
-        "fee_label": fees.FEE_LABELS.get,
+        "fee_label": FEE_LABELS.get,
         "describe_owed": ledger.describe_owed,
         "patient_balance": ledger.balance,
         "patient_payments": ledger.history,
@@ -295,7 +296,7 @@ def fee_waive(entry_id: int):
     except DomainError as error:
         flash(error.message, "error")
     else:
-        label = fees.FEE_LABELS.get(entry.fee_kind or "", "Fee")
+        label = FEE_LABELS.get(entry.fee_kind or "", "Fee")
         # What goes back to the patient, when anything does; else what is still owed.
         after = waived.staff_words() or ledger.describe_owed(ledger.amount_owed(appointment))
         flash(f"{label} of {format_money_exact(entry.amount_pence)} waived. {after}", "success")

@@ -22,7 +22,7 @@ from booking.clinic import audit
 from booking.clinic.errors import DomainError
 from booking.clinic.money import format_money, format_money_exact
 from booking.clinic.payments import deposit_policy, online_fees
-from booking.clinic.payments.fee_labels import FEE_LABELS as FEE_LABELS  # read here by pages
+from booking.clinic.payments.fee_labels import FEE_LABELS
 from booking.clinic.payments.fee_links import queue_fee_link
 from booking.clinic.payments.ledger import APPOINTMENT_GONE, add_entry, amount_owed
 from booking.clinic.settings import clinic_settings
