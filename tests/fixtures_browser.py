@@ -87,13 +87,6 @@ def _browser_environment() -> dict[str, str]:
 def _new_page(browser, live_server, **context_options):
     """A page in a fresh context; records what the console says about the page's own rules."""
     context = browser.new_context(base_url=live_server, locale="en-GB", **context_options)
-    if AXE_SCRIPT.exists():
-        # axe is added as an init script rather than with page.add_script_tag: that tag
-        # would be an inline <script>, which our Content-Security-Policy (script-src 'self')
-        # rightly blocks. Init scripts are run by the browser itself before the page's own
-        # code and are not subject to the page's CSP, so the page keeps its real policy;
-        # bypass_csp=True would switch the policy off and hide any violation we want to see.
-        context.add_init_script(path=str(AXE_SCRIPT))
     page = context.new_page()
     page.set_default_timeout(15_000)
     # Checks wait for what they look for as actions do: a bare is_visible() right after a
@@ -177,11 +170,17 @@ def axe():
             "axe-core is not installed: run `npm ci --prefix tests/browser` (`make test` does)"
         )
 
+    # axe-core (650 kB) is evaluated into the page only when a check runs, not added to
+    # every page as an init script: parsing it on each of a run's page loads cost about a
+    # tenth of the browser tests' processor time. Playwright's evaluate runs it the way an
+    # init script ran, through the DevTools protocol, which the page's
+    # Content-Security-Policy (script-src 'self') does not govern; an inline <script> tag
+    # would rightly be blocked, and bypass_csp=True would hide the violations we look for.
+    source = AXE_SCRIPT.read_text()
+
     def check(page, *, label: str = "") -> list[dict]:
         if not page.evaluate("typeof window.axe === 'object'"):
-            raise AssertionError(
-                "axe-core was not loaded: use the phone_page or desktop_page fixture"
-            )
+            page.evaluate(source)
         violations = page.evaluate(
             """async () => {
                 const results = await axe.run(document, {resultTypes: ['violations']});
