@@ -224,6 +224,14 @@ def _demo_sign_ins() -> list[NewSignIn]:
 
 
 def _seed_demo_rows() -> str | None:
+    # Each row is looked up by its slug before it is added. Without no_autoflush every
+    # lookup first flushed the rows added before it, one small INSERT at a time; now the
+    # whole clinic is written in one flush, a few statements per table.
+    with db.session.no_autoflush:
+        return _seed_demo_rows_unflushed()
+
+
+def _seed_demo_rows_unflushed() -> str | None:
     clinic_settings()
     settings = clinic_settings()
     settings.what_to_bring = (
