@@ -93,18 +93,22 @@ def test_an_unknown_address_gets_the_same_answer_in_the_same_time(client, demo):
     # machine: warm up with another patient, as any running site already is.
     book(start_at(day, 14), email="warm.up@example.org", name="Warm Up")
     ask(client, "warm.up@example.org")
-    known, known_seconds = ask(client, EMAIL)
-    unknown, unknown_seconds = ask(client, "nobody.here@example.org")
-    assert known.status_code == unknown.status_code == 200
-    assert known.get_data(as_text=True) == unknown.get_data(as_text=True)
+    # Each address is asked three times, in turn, and each keeps its quickest answer: a
+    # busy machine (the suite runs both backends and their browsers at once on two cores)
+    # only ever adds time, and once added to one answer it made a fair page look unfair.
+    known_times, unknown_times = [], []
+    for _ in range(3):
+        known, seconds = ask(client, EMAIL)
+        known_times.append(seconds)
+        unknown, seconds = ask(client, "nobody.here@example.org")
+        unknown_times.append(seconds)
+        assert known.status_code == unknown.status_code == 200
+        assert known.get_data(as_text=True) == unknown.get_data(as_text=True)
     # Only to the addresses the clinic knows.
-    assert sorted(message.recipient for message in link_messages()) == [
-        EMAIL,
-        "warm.up@example.org",
-    ]
+    assert {message.recipient for message in link_messages()} == {EMAIL, "warm.up@example.org"}
     floor = 0.4
-    assert known_seconds >= floor and unknown_seconds >= floor
-    assert abs(known_seconds - unknown_seconds) < 0.25
+    assert min(known_times) >= floor and min(unknown_times) >= floor
+    assert abs(min(known_times) - min(unknown_times)) < 0.25
 
 
 def test_the_link_expires_and_a_forged_one_opens_nothing(client, demo):
