@@ -175,7 +175,10 @@ def seed_demo(*, with_diary: bool = False) -> str | None:
 
 def load_demo(*, with_diary: bool) -> list[NewSignIn]:
     """Load the demo clinic (see `seed_demo`); returns the accounts this run made."""
-    with unit_of_work():
+    # Each row is looked up by its slug before it is added. Without no_autoflush every
+    # lookup first flushed the rows added before it, one small INSERT at a time; now the
+    # whole clinic is written in one flush when the unit of work commits.
+    with unit_of_work(), db.session.no_autoflush:
         password = _seed_demo_rows()
     made = [NewSignIn(Role.RECEPTIONIST, RECEPTION_EMAIL, password)] if password else []
     if with_diary:
@@ -224,14 +227,6 @@ def _demo_sign_ins() -> list[NewSignIn]:
 
 
 def _seed_demo_rows() -> str | None:
-    # Each row is looked up by its slug before it is added. Without no_autoflush every
-    # lookup first flushed the rows added before it, one small INSERT at a time; now the
-    # whole clinic is written in one flush, a few statements per table.
-    with db.session.no_autoflush:
-        return _seed_demo_rows_unflushed()
-
-
-def _seed_demo_rows_unflushed() -> str | None:
     clinic_settings()
     settings = clinic_settings()
     settings.what_to_bring = (
