@@ -11,6 +11,7 @@ checked on SQLite too. Stripe is the stand-in.
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -18,11 +19,13 @@ from sqlalchemy.orm import ORMExecuteState, Session
 
 from booking.clinic.payments import online, online_fees
 from booking.clinic.payments.provider import ProviderEvent
+from booking.clinic.payments.refund_retries import retry_refused_refunds
 from booking.extensions import db
 from booking.models import FeeCheckout, OnlineCheckout, StaffUser
 from tests.fixtures_deposits import DEPOSIT, fresh
 from tests.test_deposit_policy import booked_and_paid, refunds_in_ledger
 from tests.test_fees_online import cancelled_late, paid_through_the_link, reception  # noqa: F401
+from tests.test_refund_retries import refused_once
 
 
 @contextmanager
@@ -103,3 +106,17 @@ def test_a_refund_of_a_fee_paid_online_locks_the_appointment_before_its_checkout
     assert "fee_checkouts" in locked, locked
     assert appointment_first(locked), locked
     assert fee.id is not None
+
+
+def test_the_refund_workers_pass_locks_the_appointment_before_the_checkout(
+    client, with_deposit, slot, stripe_standin
+):
+    appointment = refused_once(client, slot, stripe_standin)
+    (checkout,) = fresh(OnlineCheckout)
+
+    with rows_locked() as locked:
+        assert retry_refused_refunds(checkout.refund_retry_at + timedelta(seconds=1)) == 1
+
+    assert "online_checkouts" in locked, locked
+    assert appointment_first(locked), locked
+    assert refunds_in_ledger(appointment) == [-DEPOSIT]

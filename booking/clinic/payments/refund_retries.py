@@ -101,10 +101,9 @@ def ask_for_refund(appointment: Appointment, checkout_id: int, *, now: datetime)
         _refused(appointment, checkout_id, amount, error.message, key=key, now=now)
         return False
     with unit_of_work():
-        # The appointment first, as the ledger and a waiver take it, then the checkout:
-        # the same order everywhere, so a waiver meeting this pass waits, never deadlocks.
-        lock(Appointment, appointment.id)
-        locked = lock(OnlineCheckout, checkout_id)
+        # The appointment first, then the checkout, as every path takes them: a waiver
+        # meeting this pass waits, never deadlocks.
+        locked = online_ledger.lock_checkout(checkout_id)
         if locked is None:
             return False
         online_ledger.record_refund(
