@@ -196,7 +196,8 @@ def return_kept_deposit(
         if checkout is None or noted >= freed_pence:
             continue
         pending = checkout.cancellation_refund_pence or 0
-        share = min(freed_pence - noted, min(left, checkout.amount_pence) - pending)
+        # `left` is already at most what this payment took (paid_deposits).
+        share = min(freed_pence - noted, left - pending)
         if share > 0:
             refund_retries.note_more_to_refund(checkout, share, because=f"waived-{fee_id}", now=now)
             noted += share
