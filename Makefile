@@ -107,12 +107,15 @@ format: install
 # collected nothing, which counts as a failure here: a suite that ran no test proves nothing.
 PYTEST_WORKERS ?= auto
 PYTEST_ARGS ?=
+# pytest under SlipCover ([tool.slipcover] in pyproject.toml), which writes the lines each
+# backend's run covered to .coverage-<backend>.json.
+COVERED = $(PY) -m slipcover --json --out .coverage-$(1).json -m pytest
 # Each backend's run ends with its wall time and the processor time it used ($(3) names
 # it), for the CI log: `times` gives the user and system time of the shell's finished
-# children, here pytest and everything it started. $(2) adds pytest options.
+# children, here pytest and everything it started. $(2) is the command that runs pytest.
 define pytest_on
 	status=0; started=$$(date +%s); \
-	$(1) $(PYTEST) -n $(PYTEST_WORKERS) $(2) $(PYTEST_ARGS) || status=$$?; \
+	$(1) $(2) -n $(PYTEST_WORKERS) $(PYTEST_ARGS) || status=$$?; \
 	echo "Wall time of the tests on $(3): $$(( $$(date +%s) - started )) s"; \
 	cpu=$$(mktemp); times >$$cpu; \
 	echo "Processor time of the tests on $(3) (user, system): $$(tail -n 1 $$cpu)"; \
@@ -126,20 +129,18 @@ endef
 # nothing else: each worker has its own database (an SQLite file, or a PostgreSQL database),
 # servers take free ports, Redis keys carry a prefix of their own, screenshots land in
 # test-artefacts/<backend>/. Each run writes to a log printed whole when it ends.
-# Coverage is measured on one run only: the PostgreSQL one (the production database) when
-# it runs, else SQLite's. Measuring lines costs about two thirds more processor time and the
-# suite is bound by its cores; the other run executes the same tests, and the lines only
-# SQLite runs are a few dialect branches (its connection settings in booking/database.py).
+# Both runs measure coverage, and the total printed is over the two (lines only one
+# backend runs, such as its connection settings in booking/database.py, count once run).
 
 test: lint browser
-	@rm -f .coverage .coverage.*; \
+	@rm -f .coverage-*.json; \
 	pg="$${TEST_DATABASE_URL:-$(PG_TEST_URL)}"; started=$$(date +%s); \
 	if TEST_DATABASE_URL="$$pg" $(PY) -m tests.postgres_reachable; then \
 		echo "== tests on SQLite and on PostgreSQL ($$pg) at once; each one's output follows when it ends =="; \
 		logs=$$(mktemp -d); status=0; \
-		( $(call pytest_on,env -u TEST_DATABASE_URL,,SQLite) ) \
+		( $(call pytest_on,env -u TEST_DATABASE_URL,$(call COVERED,sqlite),SQLite) ) \
 			>$$logs/sqlite 2>&1 & sqlite=$$!; \
-		( $(call pytest_on,env TEST_DATABASE_URL="$$pg",--cov --cov-report=,PostgreSQL) ) \
+		( $(call pytest_on,env TEST_DATABASE_URL="$$pg",$(call COVERED,postgresql),PostgreSQL) ) \
 			>$$logs/postgresql 2>&1 & postgresql=$$!; \
 		wait $$sqlite || status=1; \
 		echo "== tests on SQLite =="; cat $$logs/sqlite; \
@@ -149,15 +150,15 @@ test: lint browser
 		echo "Wall time of both backends' tests: $$(( $$(date +%s) - started )) s"; \
 		if [ $$status != 0 ]; then echo "make test: the tests failed on SQLite or PostgreSQL (see above)"; exit 1; fi; \
 		echo "Backends tested: SQLite and PostgreSQL"; \
-		ran="the PostgreSQL run"; \
+		ran="SQLite and PostgreSQL runs together"; \
 	else \
 		echo "PostgreSQL is not reachable at $$pg: tests run on SQLite only"; \
 		echo "== tests on SQLite =="; \
-		$(call pytest_on,env -u TEST_DATABASE_URL,--cov --cov-report=,SQLite) || exit 1; \
-		ran="the SQLite run"; \
+		$(call pytest_on,env -u TEST_DATABASE_URL,$(call COVERED,sqlite),SQLite) || exit 1; \
+		ran="SQLite run"; \
 	fi; \
-	echo "Coverage of booking/ and config.py, lines run by the tests ($$ran):" \
-		"$$($(VENV)/bin/coverage report --format=total)%"
+	covered=$$($(PY) -m tests.coverage_total .coverage-*.json) || exit 1; \
+	echo "Coverage of booking/ and config.py, lines run by the tests (the $$ran, SlipCover): $$covered%"
 
 # The whole suite again with the clock a year ahead (Debian's libfaketime), on both
 # backends: no test may depend on today's date. The PostgreSQL server keeps the real clock;
@@ -177,11 +178,11 @@ faketime:
 
 test-future: install browser faketime
 	@echo "== tests on SQLite, a year ahead ($$(env $(FUTURE) date +%F)) =="
-	@$(call pytest_on,env -u TEST_DATABASE_URL $(FUTURE),,SQLite a year ahead)
+	@$(call pytest_on,env -u TEST_DATABASE_URL $(FUTURE),$(PYTEST),SQLite a year ahead)
 	@pg="$${TEST_DATABASE_URL:-$(PG_TEST_URL)}"; \
 	if TEST_DATABASE_URL="$$pg" $(PY) -m tests.postgres_reachable; then \
 		echo "== tests on PostgreSQL ($$pg), a year ahead =="; \
-		$(call pytest_on,TEST_DATABASE_URL="$$pg" $(FUTURE),,PostgreSQL a year ahead) || exit 1; \
+		$(call pytest_on,TEST_DATABASE_URL="$$pg" $(FUTURE),$(PYTEST),PostgreSQL a year ahead) || exit 1; \
 		echo "Backends tested a year ahead: SQLite and PostgreSQL"; \
 	else \
 		echo "PostgreSQL is not reachable at $$pg: tests ran a year ahead on SQLite only"; \
