@@ -74,6 +74,16 @@ def browser():
             chromium.close()
 
 
+def chromium_command_line(chromium) -> str:
+    """The command line `chromium` was started with, as chrome://version shows it."""
+    page = chromium.new_page()
+    try:
+        page.goto("chrome://version")
+        return page.locator("#command_line").inner_text()
+    finally:
+        page.close()
+
+
 def _disable_features_switch(chromium, *features: str) -> str:
     """Playwright's --disable-features switch for this Chromium, with `features` added.
 
@@ -81,13 +91,7 @@ def _disable_features_switch(chromium, *features: str) -> str:
     our own must carry the features Playwright switches off too: they are read from the
     command line it gave `chromium`, as chrome://version shows it.
     """
-    page = chromium.new_page()
-    try:
-        page.goto("chrome://version")
-        command_line = page.locator("#command_line").inner_text()
-    finally:
-        page.close()
-    found = re.findall(r"--disable-features=(\S+)", command_line)
+    found = re.findall(r"--disable-features=(\S+)", chromium_command_line(chromium))
     given = found[-1].split(",") if found else []
     return "--disable-features=" + ",".join([*given, *features])
 

@@ -2,14 +2,11 @@
 
 import re
 
+from tests.fixtures_browser import chromium_command_line
+
 
 def test_our_disable_features_switch_keeps_playwrights_and_adds_render_document(browser):
-    page = browser.new_page()
-    try:
-        page.goto("chrome://version")
-        command_line = page.locator("#command_line").inner_text()
-    finally:
-        page.close()
+    command_line = chromium_command_line(browser)
     switches = [value.split(",") for value in re.findall(r"--disable-features=(\S+)", command_line)]
     # Chromium applies the last one only: it must hold Playwright's list and ours.
     playwrights, applied = switches[0], switches[-1]
