@@ -61,9 +61,10 @@ def browser():
 
     with sync_playwright() as playwright:
         launch = {"executable_path": str(CHROMIUM), "headless": True, "env": _browser_environment()}
-        # RenderDocument gives each navigation a new document host in the browser, a
-        # quarter of the processor time of a page load here and nothing a page can see:
-        # the browser tests used 261 s of processor time with it, 242 s without.
+        # RenderDocument gives each navigation a new document host in the browser, about a
+        # fifth of the processor time of a page load here and nothing a page can see: the
+        # browser tests used 261 s of processor time with it, 242 s without. Reading
+        # Playwright's switches costs a first launch per worker.
         first = playwright.chromium.launch(**launch)
         switch = _disable_features_switch(first, "RenderDocument")
         first.close()
@@ -74,14 +75,18 @@ def browser():
             chromium.close()
 
 
-def chromium_command_line(chromium) -> str:
-    """The command line `chromium` was started with, as chrome://version shows it."""
+def disable_features_switches(chromium) -> list[list[str]]:
+    """The features of each --disable-features switch `chromium` was started with, in order.
+
+    Read from its command line as chrome://version shows it.
+    """
     page = chromium.new_page()
     try:
         page.goto("chrome://version")
-        return page.locator("#command_line").inner_text()
+        command_line = page.locator("#command_line").inner_text()
     finally:
         page.close()
+    return [value.split(",") for value in re.findall(r"--disable-features=(\S+)", command_line)]
 
 
 def _disable_features_switch(chromium, *features: str) -> str:
@@ -91,8 +96,8 @@ def _disable_features_switch(chromium, *features: str) -> str:
     our own must carry the features Playwright switches off too: they are read from the
     command line it gave `chromium`, as chrome://version shows it.
     """
-    found = re.findall(r"--disable-features=(\S+)", chromium_command_line(chromium))
-    given = found[-1].split(",") if found else []
+    found = disable_features_switches(chromium)
+    given = found[-1] if found else []
     return "--disable-features=" + ",".join([*given, *features])
 
 

@@ -1,13 +1,10 @@
 """The Chromium the browser tests drive keeps every feature switch Playwright gives it."""
 
-import re
-
-from tests.fixtures_browser import chromium_command_line
+from tests.fixtures_browser import disable_features_switches
 
 
 def test_our_disable_features_switch_keeps_playwrights_and_adds_render_document(browser):
-    command_line = chromium_command_line(browser)
-    switches = [value.split(",") for value in re.findall(r"--disable-features=(\S+)", command_line)]
+    switches = disable_features_switches(browser)
     # Chromium applies the last one only: it must hold Playwright's list and ours.
     playwrights, applied = switches[0], switches[-1]
     assert len(switches) == 2
