@@ -404,7 +404,7 @@ def test_the_whole_journey_on_a_phone_says_nothing_that_did_not_happen(
     check("the course after booking a session")
 
     # 5. My bookings, from the menu, then from the real email's link.
-    page.get_by_role("link", name="Menu").tap()
+    page.get_by_role("link", name="Menu", exact=True).tap()
     page.get_by_role("navigation", name="Main").get_by_role("link", name="My bookings").tap()
     expect(page.get_by_role("heading", name="My bookings")).to_be_visible()
     page.get_by_label("Email address").fill(email)

@@ -160,7 +160,7 @@ def test_on_a_phone_the_header_is_compact_and_the_menu_opens_without_script(
     assert header["height"] <= 0.2 * 640
     nav = page.get_by_role("navigation", name="Main")
     expect(nav).not_to_be_visible()
-    page.get_by_role("link", name="Menu").tap()
+    page.get_by_role("link", name="Menu", exact=True).tap()
     page.wait_for_url("**#site-menu")
     expect(nav.get_by_role("link", name="When not to book")).to_be_visible()
     assert page_width(page) <= width
