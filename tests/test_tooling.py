@@ -33,7 +33,11 @@ def test_pre_commit_runs_ruff_check_ruff_format_and_mypy():
 def test_ci_runs_make_test_which_lints_and_typechecks_first():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
     makefile = (ROOT / "Makefile").read_text()
-    assert re.search(r"^test: lint\b", makefile, re.M)
+    # Lint runs beside the tests' warm-up, and its failure ends `make test` before any test.
+    recipe = makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
+    lint_run = recipe.index("$(MAKE) --no-print-directory lint")
+    lint_failed = recipe.index('echo "make test: lint failed (see above)"; exit 1')
+    assert lint_run < lint_failed < recipe.index("pytest_on")
     lint = makefile.split("\nlint:", 1)[1].split("\n\n", 1)[0]
     assert "ruff check ." in lint and "ruff format --check ." in lint and "typecheck" in lint
     assert re.search(r"^typecheck:.*\n\t\$\(VENV\)/bin/mypy$", makefile, re.M)

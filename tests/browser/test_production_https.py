@@ -53,6 +53,10 @@ from tests.fixtures_browser import CHROMIUM, ROOT
 from tests.production_stack import NGINX, Gunicorn, Nginx, get, self_signed_certificate
 from tests.test_rate_limits_shared import redis_answers
 
+# One worker runs this module's tests (`--dist loadgroup`, set in pyproject.toml), so each
+# shape's servers start once per run instead of once on every worker that drew one of its tests.
+pytestmark = pytest.mark.xdist_group("production-https")
+
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 # Production's own figure (CLINIC_SETTINGS_CACHE_SECONDS), plus a margin.
 SETTINGS_CACHE_SECONDS = Config.CLINIC_SETTINGS_CACHE_SECONDS + 1
