@@ -15,6 +15,7 @@ from booking.models import (
     Course,
     CourseProduct,
     CreditEntry,
+    OutboxAttachment,
     OutboxMessage,
     Patient,
     Practitioner,
@@ -466,6 +467,35 @@ def test_erasure_clears_every_personal_field_and_keeps_the_diary_and_accounts(
     page = admin_client.get(f"/diary/patients/{patient.id}").get_data(as_text=True)
     assert "Erased patient" in page and "record has been erased" in page
     assert 'name="confirm_name"' not in page and 'name="phone"' not in page
+
+
+def test_erasure_removes_the_files_sent_with_the_patients_messages(admin_client, ada, bob):
+    """A receipt's PDF names the patient: once the message that carried it is blanked, the
+    copy kept with it in the outbox goes too. Another patient's files stay."""
+
+    def attach(message: OutboxMessage, person: dict) -> int:
+        attachment = OutboxAttachment(
+            message_id=message.id,
+            filename="R-000001.pdf",
+            content_type="application/pdf",
+            content=f"%PDF-1.4 Receipt for {person['name']}, {person['email']}".encode(),
+        )
+        db.session.add(attachment)
+        db.session.commit()
+        return attachment.id
+
+    # Sent (blanked and kept) and failed (deleted) messages about Ada.
+    adas = [attach(ada[kind], ADA) for kind in ("sent", "reception_copy", "failed")]
+    bobs = attach(bob["sent"], BOB)
+
+    assert erase(admin_client, ada["patient"], ADA["name"]).status_code == 302
+
+    db.session.rollback()
+    assert [db.session.get(OutboxAttachment, identity) for identity in adas] == [None] * 3
+    assert db.session.get(OutboxMessage, ada["sent"].id) is not None  # the history stays
+    assert BOB["name"].encode() in db.session.get(OutboxAttachment, bobs).content
+    left = b"\n".join(db.session.scalars(sa.select(OutboxAttachment.content)))
+    assert ADA["name"].encode() not in left and ADA["email"].encode() not in left
 
 
 def test_erasure_is_refused_while_the_patient_has_a_booking_ahead(admin_client, ada):

@@ -33,6 +33,7 @@ from booking.models import (
     AuditEvent,
     Course,
     Document,
+    OutboxAttachment,
     OutboxMessage,
     OutboxStatus,
     Patient,
@@ -573,10 +574,19 @@ def _erase(patient: Patient, typed_name: str, staff_user: StaffUser, now: dateti
             execution_options={"synchronize_session": False},
         )
     )
+    sent_about_patient = (about_patient, OutboxMessage.status == OutboxStatus.SENT.value)
+    # The files a sent message carried (a receipt's PDF names the patient) go with its
+    # contents; unsent messages take theirs with them (ON DELETE CASCADE).
+    db.session.execute(
+        delete(OutboxAttachment).where(
+            OutboxAttachment.message_id.in_(select(OutboxMessage.id).where(*sent_about_patient))
+        ),
+        execution_options={"synchronize_session": False},
+    )
     messages_blanked = rows_changed(
         db.session.execute(
             update(OutboxMessage)
-            .where(about_patient, OutboxMessage.status == OutboxStatus.SENT.value)
+            .where(*sent_about_patient)
             .values(recipient="", text_body="", html_body=None, ics=None, last_error=""),
             execution_options={"synchronize_session": False},
         )
