@@ -11,6 +11,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def recipe(makefile: str, target: str) -> str:
+    """The target's line and recipe, up to the blank line that ends it."""
+    return makefile.split(f"\n{target}:", 1)[1].split("\n\n", 1)[0]
+
+
 def hook_entries(text: str) -> dict[str, str]:
     """Each hook's id -> the command it runs."""
     hooks = re.findall(r"-\s+id:\s*(\S+)(.*?)(?=\n\s*-\s+id:|\Z)", text, re.S)
@@ -34,11 +39,11 @@ def test_ci_runs_make_test_which_lints_and_typechecks_first():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
     makefile = (ROOT / "Makefile").read_text()
     # Lint runs beside the tests' warm-up, and its failure ends `make test` before any test.
-    recipe = makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
-    lint_run = recipe.index("$(MAKE) --no-print-directory lint")
-    lint_failed = recipe.index('echo "make test: lint failed (see above)"; exit 1')
-    assert lint_run < lint_failed < recipe.index("pytest_on")
-    lint = makefile.split("\nlint:", 1)[1].split("\n\n", 1)[0]
+    test = recipe(makefile, "test")
+    lint_run = test.index("$(MAKE) --no-print-directory lint")
+    lint_failed = test.index('echo "make test: lint failed (see above)"; exit 1')
+    assert lint_run < lint_failed < test.index("pytest_on")
+    lint = recipe(makefile, "lint")
     assert "ruff check ." in lint and "ruff format --check ." in lint and "typecheck" in lint
     assert re.search(r"^typecheck:.*\n\t\$\(VENV\)/bin/mypy$", makefile, re.M)
 
