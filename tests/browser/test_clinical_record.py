@@ -106,7 +106,9 @@ def test_a_new_patient_answers_and_consents_on_a_phone_and_the_practitioner_sees
     screenshot(desk, "practitioner-appointment")
     axe(desk, label="the appointment page, as the practitioner")
     desk.get_by_role("link", name="Read all the answers").click()
-    assert PROBLEM in desk.content()
+    # Read once the answers page is there: content() mid-navigation is an empty document.
+    desk.wait_for_url(re.compile(rf"/diary/patients/{patient_id}/intake$"))
+    expect(desk.locator("main")).to_contain_text(PROBLEM)
     _sign_out(desk)
 
     # The receptionist: the record is complete, its content refused.

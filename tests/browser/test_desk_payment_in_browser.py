@@ -67,9 +67,10 @@ def test_a_card_payment_in_one_click_from_the_grid(desktop_page, demo, axe, scre
 
     # The payment was taken today: the day's takings show it under card, and the cash-up.
     page.get_by_role("link", name="Takings").click()
+    page.wait_for_url(re.compile(r"/takings"))
     card_row = page.locator("#takings-by-method tr", has_text="Card")
     assert "£65.00" in card_row.inner_text()
     page.get_by_label("Cash counted (£)").fill("12.50")
     page.get_by_role("button", name="Record the count").click()
-    assert "£12.50 more than the cash recorded" in page.get_by_role("status").inner_text()
+    expect(page.get_by_role("status")).to_contain_text("£12.50 more than the cash recorded")
     axe(page, label="the takings page")

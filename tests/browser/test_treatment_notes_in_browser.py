@@ -70,7 +70,7 @@ def test_the_practitioner_signs_the_note_and_reads_the_chart_reception_is_refuse
         "Expect mild soreness for a day; call us if it lasts."
     )
     page.get_by_role("button", name="Save and sign").click()
-    assert "signed and locked" in page.locator(".flash").first.inner_text()
+    expect(page.locator(".flash").first).to_contain_text("signed and locked")
     assert "Signed by" in page.locator("#note-status").inner_text()
     assert page.get_by_role("button", name="Save and sign").count() == 0  # locked
     expect(page.get_by_role("button", name="Add amendment")).to_be_visible()
