@@ -1,6 +1,8 @@
-"""The Chromium the browser tests drive keeps every feature switch Playwright gives it."""
+"""How the browser tests drive Chromium: its feature switches, and the screenshots they keep."""
 
-from tests.fixtures_browser import disable_features_switches
+import struct
+
+from tests.fixtures_browser import PHONE, disable_features_switches
 
 
 def test_our_disable_features_switch_keeps_playwrights_and_adds_render_document(browser):
@@ -11,3 +13,12 @@ def test_our_disable_features_switch_keeps_playwrights_and_adds_render_document(
     assert "PaintHolding" in playwrights
     assert set(playwrights) < set(applied)
     assert "RenderDocument" in applied
+
+
+def test_a_phones_screenshot_has_one_pixel_per_css_pixel(phone_page, screenshot):
+    """At device scale 2 a full-page PNG has four times the pixels, and cost about 0.55 s."""
+    phone_page.goto("/")
+    path = screenshot(phone_page, "home")
+    width, height = struct.unpack(">II", path.read_bytes()[16:24])  # the PNG's IHDR
+    assert width == PHONE["width"]
+    assert height == phone_page.evaluate("document.documentElement.scrollHeight")
