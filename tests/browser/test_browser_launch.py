@@ -1,6 +1,6 @@
 """How the browser tests drive Chromium: its feature switches, and the screenshots they keep."""
 
-import struct
+from PIL import Image
 
 from tests.fixtures_browser import PHONE, disable_features_switches
 
@@ -19,6 +19,7 @@ def test_a_phones_screenshot_has_one_pixel_per_css_pixel(phone_page, screenshot)
     """At device scale 2 a full-page PNG has four times the pixels, and cost about 0.55 s."""
     phone_page.goto("/")
     path = screenshot(phone_page, "home")
-    width, height = struct.unpack(">II", path.read_bytes()[16:24])  # the PNG's IHDR
+    with Image.open(path) as image:
+        width, height = image.size
     assert width == PHONE["width"]
     assert height == phone_page.evaluate("document.documentElement.scrollHeight")
